@@ -1,0 +1,34 @@
+"""The FastAPI application: thin routers over the store and the Temporal client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.auth import router as auth_router
+from api.routers import account_connectors, accounts, connectors, cycles, health, steps, templates
+from runtime.settings import settings
+from runtime.temporal import connect
+from store.database import engine
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    engine()  # creates the tables before the first request
+    app.state.temporal = await connect(settings())
+    yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Cyclewright", version="0.1.0", lifespan=lifespan)
+    errors.install(app)
+    for module in (accounts, connectors, account_connectors, templates, cycles, steps, health):
+        app.include_router(module.router)
+    app.include_router(auth_router)
+    return app
+
+
+app = create_app()

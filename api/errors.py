@@ -1,0 +1,57 @@
+"""Every error is JSON {Message, Errors: [{Path, Message}]} with the status that fits it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from connectors import ConnectorInvalid, Problem
+from store.problems import Invalid
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, problems: Iterable[Problem] = ()) -> None:
+        super().__init__(message)
+        self.status, self.message, self.problems = status, message, list(problems)
+
+
+def not_found(what: str, id: str) -> ApiError:
+    return ApiError(404, f"{what} '{id}' was not found")
+
+
+def _body(message: str, problems: Iterable[Problem]) -> dict:
+    return {"Message": message, "Errors": [{"Path": p.path, "Message": p.message} for p in problems]}
+
+
+def _location(loc: tuple) -> str:
+    # FastAPI puts where the value came from first: body, query, header, path.
+    where, *rest = loc
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
+    return f"$" + path if where == "body" else f"{where}:{path.lstrip('.')}"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, err: ApiError) -> JSONResponse:
+        return JSONResponse(_body(err.message, err.problems), status_code=err.status)
+
+    @app.exception_handler(Invalid)
+    async def invalid(_: Request, err: Invalid) -> JSONResponse:
+        return JSONResponse(_body("The document is invalid; nothing was saved.", err.problems), 422)
+
+    @app.exception_handler(ConnectorInvalid)
+    async def connector_invalid(_: Request, err: ConnectorInvalid) -> JSONResponse:
+        return JSONResponse(_body("The connector is invalid; nothing was saved.", err.problems), 422)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, err: RequestValidationError) -> JSONResponse:
+        problems = [Problem(_location(tuple(e["loc"])), e["msg"]) for e in err.errors()]
+        return JSONResponse(_body("The request is invalid.", problems), 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, err: HTTPException) -> JSONResponse:
+        return JSONResponse(_body(str(err.detail), []), err.status_code, headers=err.headers)

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.dependencies import CurrentAccount, Db
+from api.errors import not_found
+from store import cycles
+from store.tables import Cycle, CycleStep, FieldMapping
+from store.template_spec import MappingSpec
+
+router = APIRouter(prefix="/v1.0/steps", tags=["steps"])
+
+
+def view(m: FieldMapping) -> dict:
+    return {"Field": m.field, "MappingType": m.mapping_type, "Value": m.value,
+            "SourceStep": m.source_step, "SourceField": m.source_field}
+
+
+def _get(db: Db, account_id: str, step_id: str) -> CycleStep:
+    step = db.get(CycleStep, step_id)
+    if step is None or db.get(Cycle, step.cycle_id).account_id != account_id:
+        raise not_found("step", step_id)
+    return step
+
+
+@router.get("/{step_id}/fieldmappings")
+def list_mappings(step_id: str, account: CurrentAccount, db: Db) -> list[dict]:
+    return [view(m) for m in cycles.mappings(db, _get(db, account.id, step_id).id)]
+
+
+@router.put("/{step_id}/fieldmappings/{field}")
+def set_mapping(step_id: str, field: str, body: MappingSpec, account: CurrentAccount, db: Db) -> dict:
+    return view(cycles.set_mapping(db, _get(db, account.id, step_id), field, body))

@@ -1,0 +1,106 @@
+"""Records/s through a real cycle run vs a plain asyncio + httpx script, in one process run.
+
+    .venv/bin/python bench/sync.py [--records 5000] [--concurrency 10]
+
+Starts its own Temporal dev server, demo APIs, worker and API (free ports, temporary data
+folder), moves N contacts from the demo CRM to the demo leads service both ways, checks
+that each delivered exactly N leads, and prints both wall times and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ["CYCLEWRIGHT_DATA_DIR"] = tempfile.mkdtemp(prefix="cyclewright-bench-")
+
+import httpx  # noqa: E402
+
+from runtime.catalog import install_demo, partner_client  # noqa: E402
+from runtime.launcher import Stack, start_stack  # noqa: E402
+from runtime.settings import settings  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def reset(demo: str, records: int) -> None:
+    httpx.post(f"{demo}/admin/reset", json={"contacts": records}).raise_for_status()
+
+
+def delivered(demo: str) -> int:
+    stats = httpx.get(f"{demo}/admin/stats").json()
+    assert stats["leads_created"] == stats["distinct_emails"], stats
+    return stats["leads_created"]
+
+
+def through_cycle(api: httpx.Client, demo: str) -> float:
+    account, cycle = install_demo(api, demo, account_name=f"bench {time.time_ns()}")
+    headers = {"X-Account-Id": account}
+    started = time.perf_counter()
+    api.put(f"/cycles/{cycle}/activate", headers=headers, json={"RunOnce": True}).raise_for_status()
+    while not [r for r in api.get(f"/cycles/{cycle}/runs", headers=headers).json() if r["FinishedAt"]]:
+        time.sleep(0.05)
+    return time.perf_counter() - started
+
+
+async def plain_script(demo: str, concurrency: int) -> float:
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=demo, timeout=30) as client:
+        page = await client.get("/crm/contacts", params={"per_page": 100000},
+                                headers={"X-Api-Key": "demo-crm-key"})
+        limit = asyncio.Semaphore(concurrency)
+
+        async def post(contact: dict) -> None:
+            async with limit:
+                response = await client.post(
+                    "/leads/contacts",
+                    json={"email": contact["email"], "name": contact["first_name"], "source": "bench"},
+                    headers={"Authorization": "Bearer demo-leads-token", "Idempotency-Key": contact["id"]},
+                )
+                response.raise_for_status()
+
+        await asyncio.gather(*(post(c) for c in page.json()["records"]))
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=10, help="the worker's calls per batch")
+    args = parser.parse_args()
+    os.environ["CYCLEWRIGHT_STEP_CONCURRENCY"] = str(args.concurrency)
+    stack = Stack()
+    ports = dict(api_port=free_port(), demo_port=free_port(), temporal_port=free_port(), ui_port=free_port())
+    demo = f"http://127.0.0.1:{ports['demo_port']}"
+    try:
+        api_url = start_stack(stack, **ports)
+        config = settings()
+        with partner_client(api_url, config.client_id, config.client_secret) as api:
+            reset(demo, args.records)
+            cycle_seconds = through_cycle(api, demo)
+            assert delivered(demo) == args.records
+        reset(demo, args.records)
+        plain_seconds = asyncio.run(plain_script(demo, args.concurrency))
+        assert delivered(demo) == args.records
+    finally:
+        stack.stop()
+    n = args.records
+    print(f"\n{n} records, concurrency {args.concurrency}")
+    print(f"  cycle run     {cycle_seconds:7.2f} s  {n / cycle_seconds:8.0f} records/s")
+    print(f"  plain script  {plain_seconds:7.2f} s  {n / plain_seconds:8.0f} records/s")
+    print(f"  ratio (cycle / plain)  {cycle_seconds / plain_seconds:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The demo third-party APIs: a CRM to read contacts from and a leads service to write them to.
+
+It counts what it receives, so tests and benchmarks can check exactly-once delivery, and
+has admin knobs to hold requests (a run "in progress" on demand) and to inject failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, HTTPException, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+CRM_KEY = os.environ.get("DEMO_CRM_KEY", "demo-crm-key")
+LEADS_TOKEN = os.environ.get("DEMO_LEADS_TOKEN", "demo-leads-token")
+
+
+def make_contacts(count: int, note_bytes: int = 0) -> list[dict[str, Any]]:
+    """`note_bytes` pads each contact, for tests of large payloads."""
+    return [
+        {
+            "id": f"c{i}",
+            "email": f"contact{i}@example.com",
+            "first_name": f"First{i}",
+            "last_name": f"Last{i}",
+            "status": "active" if i % 3 else "inactive",
+            "company": {"name": f"Company {i % 7}"},
+            "notes": "n" * note_bytes,
+        }
+        for i in range(1, count + 1)
+    ]
+
+
+@dataclass
+class Fault:
+    status: int
+    remaining: int
+    message: str
+
+
+@dataclass
+class State:
+    contacts: list[dict[str, Any]]
+    leads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_idempotency_key: dict[str, str] = field(default_factory=dict)
+    lead_requests: int = 0
+    contact_requests: int = 0
+    waiting: int = 0
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    fault: Fault | None = None
+
+    def __post_init__(self) -> None:
+        self.gate.set()
+
+
+class LeadIn(BaseModel):
+    email: str
+    name: str | None = None
+    source: str | None = None
+
+
+class ResetIn(BaseModel):
+    contacts: int = 25
+    note_bytes: int = 0
+
+
+class FaultIn(BaseModel):
+    status: int
+    count: int = 1
+    message: str = "injected failure"
+
+
+def create_app(contacts: int | None = None) -> FastAPI:
+    app = FastAPI(title="Cyclewright demo APIs")
+    state = State(make_contacts(contacts or int(os.environ.get("DEMO_CONTACTS", "25"))))
+    app.state.demo = state
+
+    @app.get("/crm/contacts")
+    def list_contacts(
+        x_api_key: Annotated[str | None, Header()] = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        per_page: Annotated[int, Query(ge=1, le=100_000)] = 100,
+    ) -> dict:
+        if x_api_key != CRM_KEY:
+            raise HTTPException(401, "bad API key")
+        state.contact_requests += 1
+        start = (page - 1) * per_page
+        return {"records": state.contacts[start : start + per_page], "page": page,
+                "total": len(state.contacts)}
+
+    @app.post("/leads/contacts", status_code=201)
+    async def create_lead(
+        body: LeadIn,
+        authorization: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> Any:
+        if authorization != f"Bearer {LEADS_TOKEN}":
+            raise HTTPException(401, "bad token")
+        state.lead_requests += 1
+        state.waiting += 1
+        try:
+            await state.gate.wait()
+        finally:
+            state.waiting -= 1
+        if state.fault and state.fault.remaining > 0:
+            state.fault.remaining -= 1
+            return JSONResponse({"error": state.fault.message}, status_code=state.fault.status)
+        if idempotency_key and idempotency_key in state.by_idempotency_key:
+            return JSONResponse(state.leads[state.by_idempotency_key[idempotency_key]], status_code=200)
+        lead = {"id": f"l{len(state.leads) + 1}", **body.model_dump()}
+        state.leads[lead["id"]] = lead
+        if idempotency_key:
+            state.by_idempotency_key[idempotency_key] = lead["id"]
+        return lead
+
+    @app.get("/admin/stats")
+    def stats() -> dict:
+        emails = Counter(lead["email"] for lead in state.leads.values())
+        return {"contact_requests": state.contact_requests, "lead_requests": state.lead_requests,
+                "leads_created": len(state.leads), "distinct_emails": len(emails),
+                "emails": dict(emails), "waiting": state.waiting}
+
+    @app.post("/admin/reset")
+    def reset(body: ResetIn) -> dict:
+        fresh = State(make_contacts(body.contacts, body.note_bytes))
+        for name in ("contacts", "leads", "by_idempotency_key", "lead_requests", "contact_requests",
+                     "fault"):
+            setattr(state, name, getattr(fresh, name))
+        state.gate.set()
+        return {"contacts": body.contacts}
+
+    @app.post("/admin/hold")
+    def hold() -> dict:
+        state.gate.clear()
+        return {"held": True}
+
+    @app.post("/admin/release")
+    def release() -> dict:
+        state.gate.set()
+        return {"held": False}
+
+    @app.post("/admin/faults")
+    def inject(body: FaultIn) -> dict:
+        state.fault = Fault(body.status, body.count, body.message)
+        return {"status": body.status, "count": body.count}
+
+    return app

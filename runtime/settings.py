@@ -1,0 +1,70 @@
+"""Process configuration, read once from the environment.
+
+Every process (API, worker, dev launcher, tests) reads the same variables, so that
+pointing them at one data folder, database and Temporal is all it takes to share state.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+TASK_QUEUE = "cyclewright"
+SEARCH_ATTRIBUTES = ("AccountId", "CycleId", "TemplateId", "CycleStatus")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    temporal_address: str
+    temporal_namespace: str
+    payload_dir: Path
+    secret_key: str
+    client_id: str
+    client_secret: str
+    token_signing_key: str
+    allow_short_intervals: bool
+    public_url: str
+    batch_size: int
+    step_concurrency: int
+
+
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
+    """A generated secret survives restarts by living in the data folder."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@cache
+def settings() -> Settings:
+    env = os.environ.get
+    data_dir = Path(env("CYCLEWRIGHT_DATA_DIR", ".data")).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return Settings(
+        data_dir=data_dir,
+        database_url=env("DATABASE_URL") or f"sqlite:///{data_dir / 'cyclewright.db'}",
+        temporal_address=env("TEMPORAL_ADDRESS", "localhost:7233"),
+        temporal_namespace=env("TEMPORAL_NAMESPACE", "default"),
+        payload_dir=Path(env("PAYLOAD_STORE_DIR") or data_dir / "payloads"),
+        secret_key=env("CYCLEWRIGHT_SECRET_KEY")
+        or _read_or_create(data_dir / "secret.key", lambda: Fernet.generate_key().decode()),
+        client_id=env("CYCLEWRIGHT_CLIENT_ID", "cyclewright-dev"),
+        client_secret=env("CYCLEWRIGHT_CLIENT_SECRET")
+        or _read_or_create(data_dir / "client.secret", lambda: secrets.token_urlsafe(24)),
+        token_signing_key=env("CYCLEWRIGHT_TOKEN_KEY")
+        or _read_or_create(data_dir / "token.key", lambda: secrets.token_urlsafe(32)),
+        allow_short_intervals=env("CYCLEWRIGHT_ALLOW_SHORT_INTERVALS") == "1",
+        public_url=env("CYCLEWRIGHT_PUBLIC_URL", "http://127.0.0.1:8000"),
+        batch_size=int(env("CYCLEWRIGHT_BATCH_SIZE", "100")),
+        step_concurrency=int(env("CYCLEWRIGHT_STEP_CONCURRENCY", "10")),
+    )

@@ -1,0 +1,53 @@
+"""The engine and sessions: SQLite file by default, PostgreSQL through DATABASE_URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine
+
+from store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+
+def _normalise(url: str) -> str:
+    # psycopg 3 is the driver we ship; accept the plain postgres URLs people paste.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str) -> Engine:
+    url = _normalise(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    # WAL lets the API and the workers read while another process writes.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@cache
+def engine() -> Engine:
+    from runtime.settings import settings
+
+    return make_engine(settings().database_url)
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    with Session(engine(), expire_on_commit=False) as db:
+        yield db

@@ -1,0 +1,137 @@
+"""SQLModel tables: the durable record of what partners configured and what runs did."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Account(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str
+    timezone: str = "UTC"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Connector(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ConnectorRelease(SQLModel, table=True):
+    """One version of a connector's JSON; at most one Draft and one Live per connector."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    connector_id: str = Field(foreign_key="connector.id", index=True)
+    version: str
+    status: str  # Draft | Live | Deprecated
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AccountConnector(SQLModel, table=True):
+    """A connector installed into an account, with its credentials encrypted at rest."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    connector_id: str = Field(foreign_key="connector.id", index=True)
+    release_id: str = Field(foreign_key="connectorrelease.id")
+    name: str
+    authentication: str | None = None  # Authentication Name; the default entry when None
+    auth_value: str | None = None  # encrypted
+    properties: str | None = None  # encrypted JSON object
+    authenticated: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Template(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str
+    version: int = 1
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Cycle(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    template_id: str = Field(foreign_key="template.id", index=True)
+    name: str
+    status: str = "Paused"  # Paused | Active | Stopping | Stopped | Errored
+    collection_split: str = "First"
+    start_time: datetime | None = None
+    interval_minutes: float | None = None
+    run_once: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CycleStep(SQLModel, table=True):
+    """A template step copied into a cycle and bound to the account's connectors."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    cycle_id: str = Field(foreign_key="cycle.id", index=True)
+    template_step_id: str
+    position: int
+    name: str
+    type: str
+    connector_name: str | None = None
+    release_id: str | None = Field(default=None, foreign_key="connectorrelease.id")
+    method: str | None = None
+    account_connector_id: str | None = Field(default=None, foreign_key="accountconnector.id")
+    next_step_id: str | None = None  # template step id
+    on_error: str = "StopTransaction"
+
+
+class FieldMapping(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("step_id", "field"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    step_id: str = Field(foreign_key="cyclestep.id", index=True)
+    field: str  # the SystemField it fills
+    mapping_type: str  # StaticValue | StepField | Ignore
+    value: str | None = None
+    source_step: str | None = None  # template step id
+    source_field: str | None = None
+
+
+class Run(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("cycle_id", "number"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    cycle_id: str = Field(foreign_key="cycle.id", index=True)
+    number: int
+    status: str = "Running"  # Running | Succeeded | Failed | Cancelled
+    workflow_id: str
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    succeeded: int = 0
+    errored: int = 0
+    message: str | None = None
+
+
+class Transaction(SQLModel, table=True):
+    """A transaction that did not succeed, kept with the reason (successes are only counted)."""
+
+    __table_args__ = (UniqueConstraint("run_id", "key"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    run_id: str = Field(foreign_key="run.id", index=True)
+    cycle_id: str = Field(foreign_key="cycle.id", index=True)
+    key: str
+    status: str  # Errored | Stopped
+    step_id: str | None = None
+    message: str
+    created_at: datetime = Field(default_factory=utcnow)

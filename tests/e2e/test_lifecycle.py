@@ -1,0 +1,97 @@
+"""Acceptance: RunOnce, StartTime, run now, and pause/resume/stop while a run is in progress."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import WorkflowExecutionStatus
+
+from tests.walkthrough import eventually, install_demo_cycle
+from workflows.run import RunWorkflow
+
+
+async def test_run_once_runs_exactly_once(api, demo, temporal):
+    cycle = await install_demo_cycle(api, demo.url, contacts=5)
+    await cycle.activate(RunOnce=True)
+    await cycle.wait_for_status("Stopped")
+    handle = temporal.client.get_workflow_handle(f"cycle-{cycle.cycle_id}")
+    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+    runs = await cycle.runs()
+    assert [r["Status"] for r in runs] == ["Succeeded"]
+    assert (await cycle.demo_stats())["leads_created"] == 5
+
+
+async def test_future_start_time_is_honoured(api, demo):
+    cycle = await install_demo_cycle(api, demo.url, contacts=2)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    await cycle.activate(StartTime=start.isoformat().replace("+00:00", "Z"), RunOnce=True)
+    assert (await cycle.runs()) == []  # nothing before the start time
+    (run,) = await cycle.wait_for_runs(1)
+    assert datetime.fromisoformat(run["StartedAt"]).replace(tzinfo=UTC) >= start
+
+
+async def test_run_now_runs_without_waiting_for_the_schedule(api, demo):
+    cycle = await install_demo_cycle(api, demo.url, contacts=2)
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    await cycle.activate(StartTime=tomorrow, Interval=60)
+    response = await cycle.call("POST", f"/v1.0/cycles/{cycle.cycle_id}/run")
+    assert response.status_code == 200, response.text
+    await cycle.wait_for_runs(1)
+    await cycle.deactivate()
+    await cycle.wait_for_status("Stopped")
+
+
+async def _run_in_progress(cycle) -> None:
+    """Activate with the target holding requests: the first batch waits at the demo API."""
+    await cycle.demo("hold")
+    await cycle.activate(Interval=60)
+    await eventually(lambda: _waiting(cycle), "a batch in flight")
+
+
+async def _waiting(cycle) -> bool:
+    return (await cycle.demo_stats())["waiting"] > 0
+
+
+async def test_pause_and_resume_while_a_run_is_in_progress(api, demo, temporal):
+    cycle = await install_demo_cycle(api, demo.url, contacts=30)  # three batches of ten
+    await _run_in_progress(cycle)
+    response = await cycle.call("PUT", f"/v1.0/cycles/{cycle.cycle_id}/pause")
+    assert response.status_code == 200 and response.json()["Status"] == "Paused"
+    await cycle.demo("release")
+
+    run = temporal.client.get_workflow_handle(f"cycle-{cycle.cycle_id}-run-1")
+
+    async def held() -> bool:
+        return (await run.query(RunWorkflow.state))["waiting_while_paused"]
+
+    await eventually(held, "the run to wait while paused")
+    assert (await cycle.demo_stats())["leads_created"] == 10  # the batch in flight, no more
+
+    response = await cycle.call("PUT", f"/v1.0/cycles/{cycle.cycle_id}/resume")
+    assert response.status_code == 200 and response.json()["Status"] == "Active"
+    (finished,) = await cycle.wait_for_runs(1)
+    assert finished["Transactions"]["Success"] == 30
+    await cycle.deactivate()
+    await cycle.wait_for_status("Stopped")
+
+
+async def test_stop_cancels_the_run_in_progress(api, demo, temporal):
+    cycle = await install_demo_cycle(api, demo.url, contacts=30)
+    await _run_in_progress(cycle)
+    response = await cycle.deactivate(finish=False)
+    assert response.status_code == 200 and response.json()["Status"] == "Stopped"
+    await cycle.demo("release")
+    (run,) = await cycle.wait_for_runs(1, status="Cancelled")
+    handle = temporal.client.get_workflow_handle(f"cycle-{cycle.cycle_id}")
+    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+
+async def test_stop_finishing_the_run_in_progress(api, demo):
+    cycle = await install_demo_cycle(api, demo.url, contacts=30)
+    await _run_in_progress(cycle)
+    response = await cycle.deactivate(finish=True)
+    assert response.status_code == 200 and response.json()["Status"] == "Stopping"
+    await cycle.demo("release")
+    await cycle.wait_for_status("Stopped")
+    (run,) = await cycle.runs()
+    assert run["Status"] == "Succeeded" and run["Transactions"]["Success"] == 30

@@ -1,0 +1,52 @@
+"""Acceptance: the REST walkthrough moves every record, every run, until the cycle is stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+from temporalio.client import WorkflowExecutionStatus
+
+from tests.conftest import TEMPORAL_BIN
+from tests.walkthrough import install_demo_cycle
+
+
+async def test_interval_cycle_delivers_every_record_once_per_run(api, demo, temporal):
+    cycle = await install_demo_cycle(api, demo.url, contacts=20)
+    prerequisites = await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}/prerequisites")
+    assert prerequisites.json() == []
+
+    response = await cycle.activate(Interval=1 / 60, RunOnce=False)  # every second
+    assert response.status_code == 200, response.text
+    assert response.json()["Status"] == "Active"
+    await cycle.wait_for_runs(2)
+
+    response = await cycle.deactivate(finish=True)
+    assert response.status_code == 200
+    await cycle.wait_for_status("Stopped")
+
+    handle = temporal.client.get_workflow_handle(f"cycle-{cycle.cycle_id}")
+    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED  # no further run
+    runs = await cycle.runs()
+    assert runs and all(r["Status"] == "Succeeded" for r in runs)
+    assert all(r["Transactions"] == {"Success": 20, "Errored": 0} for r in runs)
+    stats = await cycle.demo_stats()
+    assert stats["distinct_emails"] == 20
+    assert set(stats["emails"].values()) == {len(runs)}  # every record exactly once per run
+    assert stats["leads_created"] == 20 * len(runs)
+
+
+async def test_account_workflows_are_listed_by_search_attribute(api, demo, temporal):
+    cycle = await install_demo_cycle(api, demo.url, contacts=3)
+    await cycle.activate(RunOnce=True)
+    await cycle.wait_for_status("Stopped")
+
+    address = temporal.client.service_client.config.target_host
+    listing = subprocess.run(
+        [TEMPORAL_BIN, "workflow", "list", "--address", address, "--query",
+         f'AccountId="{cycle.account_id}"', "--output", "json"],
+        capture_output=True, text=True, check=True, env=os.environ.copy(),
+    )
+    ids = {w["execution"]["workflowId"] for w in json.loads(listing.stdout)}
+    assert ids == {f"cycle-{cycle.cycle_id}", f"cycle-{cycle.cycle_id}-run-1"}

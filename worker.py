@@ -1,0 +1,49 @@
+"""The worker: runs CycleWorkflow, RunWorkflow and their activities until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+import httpx
+from temporalio.worker import Worker
+
+from activities import bookkeeping
+from activities.steps import StepActivities
+from runtime.settings import TASK_QUEUE, settings
+from runtime.temporal import connect
+from workflows.cycle import CycleWorkflow
+from workflows.run import RunWorkflow
+
+
+def build_worker(client, http: httpx.AsyncClient) -> Worker:
+    steps = StepActivities(http, concurrency=settings().step_concurrency)
+    return Worker(
+        client,
+        task_queue=TASK_QUEUE,
+        workflows=[CycleWorkflow, RunWorkflow],
+        activities=[*bookkeeping.ALL, steps.fetch_page, steps.process_batch],
+        graceful_shutdown_timeout=timedelta(seconds=20),
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    client = await connect(settings())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
+        worker = build_worker(client, http)
+        async with worker:
+            logging.info("worker polling task queue %r at %s", TASK_QUEUE, settings().temporal_address)
+            await stop.wait()
+            logging.info("worker stopping: finishing in-flight tasks")
+    logging.info("worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

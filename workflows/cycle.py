@@ -1,0 +1,197 @@
+"""CycleWorkflow: one per active cycle — the schedule, and the Updates that steer it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ChildWorkflowError
+
+from workflows.messages import CycleInput, CycleState, RunInput, StatusChange, StopRequest
+from workflows.options import BOOKKEEPING
+from workflows.run import RunWorkflow
+
+ACCOUNT_ID = SearchAttributeKey.for_keyword("AccountId")
+CYCLE_ID = SearchAttributeKey.for_keyword("CycleId")
+TEMPLATE_ID = SearchAttributeKey.for_keyword("TemplateId")
+CYCLE_STATUS = SearchAttributeKey.for_keyword("CycleStatus")
+
+
+def search_attributes(input: CycleInput, status: str) -> TypedSearchAttributes:
+    """The attributes that let the Web UI filter every workflow of an account or cycle."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(ACCOUNT_ID, input.account_id),
+            SearchAttributePair(CYCLE_ID, input.cycle_id),
+            SearchAttributePair(TEMPLATE_ID, input.template_id),
+            SearchAttributePair(CYCLE_STATUS, status),
+        ]
+    )
+
+
+@workflow.defn
+class CycleWorkflow:
+    def __init__(self) -> None:
+        self.input: CycleInput | None = None
+        self.status = "Active"
+        self.paused = False
+        self.stop_request: StopRequest | None = None
+        self.run_now_requested = False
+        self.child: workflow.ChildWorkflowHandle | None = None
+        self.runs_started = 0
+        self.next_run_at: datetime | None = None
+        self.finished = False
+        self.status_lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, input: CycleInput) -> str:
+        self.input, self.paused = input, input.paused
+        number = input.next_run_number
+        due = input.next_run_at or input.start_time or workflow.now()
+        await self._set_status("Paused" if self.paused else "Active")
+        while self.stop_request is None:
+            self.next_run_at = due
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    replace(input, next_run_number=number, next_run_at=due, paused=self.paused)
+                )
+            if not await self._wait_for_run(due):
+                continue
+            self.run_now_requested = False
+            await self._run(number)
+            number += 1
+            if input.run_once:
+                break
+            due = self._next_due(due)
+        await self._set_status("Stopped")
+        self.finished = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return "Stopped"
+
+    async def _wait_for_run(self, due: datetime) -> bool:
+        """Wait until the run is due or something changes; True when a run should start now."""
+        if self.paused:
+            await workflow.wait_condition(lambda: not self.paused or self.stop_request is not None)
+            return False
+        wait = (due - workflow.now()).total_seconds()
+        if wait <= 0 or self.run_now_requested:
+            return True
+        try:
+            await workflow.wait_condition(
+                lambda: self.run_now_requested or self.paused or self.stop_request is not None,
+                timeout=timedelta(seconds=wait),
+            )
+        except asyncio.TimeoutError:
+            return True
+        return self.run_now_requested and self.stop_request is None
+
+    def _next_due(self, due: datetime) -> datetime:
+        # A run that overran its interval is followed at once; missed slots are not replayed.
+        interval = timedelta(seconds=self.input.interval_seconds or 60)
+        now = workflow.now()
+        while due <= now:
+            due += interval
+        return due
+
+    async def _run(self, number: int) -> None:
+        input = self.input
+        run_id = f"cycle-{input.cycle_id}-run-{number}"
+        self.runs_started += 1
+        self.child = await workflow.start_child_workflow(
+            RunWorkflow.run,
+            RunInput(input.cycle_id, input.account_id, input.template_id, number, input.batch_size),
+            id=run_id,
+            search_attributes=search_attributes(input, "Running"),
+        )
+        if self.paused:
+            await self.child.signal(RunWorkflow.pause)
+        try:
+            await self.child
+        except ChildWorkflowError as err:
+            # A failed or cancelled run is recorded by the run itself; the schedule goes on.
+            workflow.logger.warning("run %s ended: %s", run_id, err.cause)
+        finally:
+            self.child = None
+
+    async def _set_status(self, status: str) -> None:
+        async with self.status_lock:
+            self.status = status
+            workflow.upsert_search_attributes([CYCLE_STATUS.value_set(status)])
+            await workflow.execute_activity(
+                "save_cycle_status", StatusChange(self.input.cycle_id, status), **BOOKKEEPING
+            )
+
+    @workflow.query
+    def state(self) -> CycleState:
+        return CycleState(
+            status=self.status,
+            paused=self.paused,
+            run_in_progress=self.child.id if self.child else None,
+            runs_started=self.runs_started,
+            next_run_at=self.next_run_at,
+        )
+
+    def _ensure_not_stopping(self) -> None:
+        if self.stop_request is not None or self.finished:
+            raise ValueError("the cycle is stopping")
+
+    @workflow.update
+    async def pause(self) -> CycleState:
+        if not self.paused:
+            self.paused = True
+            if self.child:
+                await self.child.signal(RunWorkflow.pause)
+            await self._set_status("Paused")
+        return self.state()
+
+    @pause.validator
+    def _validate_pause(self) -> None:
+        self._ensure_not_stopping()
+
+    @workflow.update
+    async def resume(self) -> CycleState:
+        if self.paused:
+            self.paused = False
+            if self.child:
+                await self.child.signal(RunWorkflow.resume)
+            await self._set_status("Active")
+        return self.state()
+
+    @resume.validator
+    def _validate_resume(self) -> None:
+        self._ensure_not_stopping()
+
+    @workflow.update
+    async def run_now(self) -> CycleState:
+        self.run_now_requested = True
+        return self.state()
+
+    @run_now.validator
+    def _validate_run_now(self) -> None:
+        self._ensure_not_stopping()
+        if self.paused:
+            raise ValueError("the cycle is paused")
+
+    @workflow.update
+    async def stop(self, request: StopRequest) -> CycleState:
+        self.stop_request = request
+        if self.child and request.finish_current:
+            if self.paused:  # a paused run would never finish
+                await self.child.signal(RunWorkflow.resume)
+            await self._set_status("Stopping")
+            return self.state()
+        if self.child:
+            await self.child.cancel()
+        await workflow.wait_condition(lambda: self.finished)
+        return self.state()
+
+    @stop.validator
+    def _validate_stop(self, request: StopRequest) -> None:
+        if self.stop_request is not None and self.stop_request.finish_current and not request.finish_current:
+            return  # cancelling a run that was left to finish is allowed
+        if self.stop_request is not None or self.finished:
+            raise ValueError("the cycle is already stopping")
