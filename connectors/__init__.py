@@ -1,0 +1,22 @@
+"""The connector engine: a pure library (no Temporal, no database)."""
+
+from connectors.auth import Credentials
+from connectors.call import CallResult, call_method
+from connectors.errors import (
+    ConnectorError,
+    FieldValueError,
+    MissingMergefield,
+    RetryableError,
+    StepError,
+    Unauthorized,
+)
+from connectors.schema import connector_json_schema
+from connectors.spec import Authentication, Connector, FieldSpec, Method, Parameter
+from connectors.validation import ConnectorInvalid, Problem, parse_connector
+
+__all__ = [
+    "Authentication", "CallResult", "Connector", "ConnectorError", "ConnectorInvalid", "Credentials",
+    "FieldSpec", "FieldValueError", "Method", "MissingMergefield", "Parameter", "Problem",
+    "RetryableError", "StepError", "Unauthorized", "call_method", "connector_json_schema",
+    "parse_connector",
+]

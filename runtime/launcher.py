@@ -26,7 +26,7 @@ BIN = Path(sys.executable).parent
 def temporal_command(data_dir: Path, port: int = 7233, ui_port: int = 8233) -> list[str]:
     attributes = [arg for name in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{name}=Keyword")]
     return [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(data_dir / "temporal.db"),
-            "--port", str(port), "--ui-port", str(ui_port), "--log-level", "warn", *attributes]
+            "--port", str(port), "--ui-port", str(ui_port), "--log-level", "error", *attributes]
 
 
 def wait_until(ready: Callable[[], bool], what: str, timeout: float = 60) -> None:

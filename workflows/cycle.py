@@ -185,7 +185,7 @@ class CycleWorkflow:
             await self._set_status("Stopping")
             return self.state()
         if self.child:
-            await self.child.cancel()
+            self.child.cancel()
         await workflow.wait_condition(lambda: self.finished)
         return self.state()
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 from workflows.messages import (
     BatchRequest,
@@ -63,11 +63,16 @@ class RunWorkflow:
         try:
             if await self._run_pages(input, plan):
                 workflow.continue_as_new(replace(input, progress=self.progress))
-        except asyncio.CancelledError:
-            await self._close(plan, "Cancelled", "the cycle was stopped")
-            raise
         except ActivityError as err:
-            status, message = "Failed", _reason(err)
+            if not isinstance(err.cause, CancelledError):
+                status, message = "Failed", _reason(err)
+            else:
+                status = "Cancelled"
+        except asyncio.CancelledError:
+            status = "Cancelled"
+        if status == "Cancelled":
+            await self._close(plan, status, "the cycle was stopped")
+            raise asyncio.CancelledError()
         return await self._close(plan, status, message)
 
     async def _run_pages(self, input: RunInput, plan: RunPlan) -> bool:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlmodel import select
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.dependencies import CurrentAccount, Db, Temporal
@@ -107,8 +108,9 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
                        [Problem(f"steps/{p.step_id}", p.message) for p in unmet])
     if await running_workflow(client, cycle.id):
         return view(db, cycle)  # already active: activation is idempotent
+    previous = cycle.status
     cycle.start_time, cycle.interval_minutes, cycle.run_once = start, interval, body.RunOnce
-    cycle.status = "Active"
+    cycle.status = "Active"  # before the workflow starts, so its own status writes come after
     db.commit()
     runs = db.exec(select(Run.number).where(Run.cycle_id == cycle.id).order_by(Run.number.desc())).first()
     input = CycleInput(
@@ -117,10 +119,17 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
         batch_size=settings().batch_size,
         next_run_number=(runs or 0) + 1,
     )
-    await client.start_workflow(
-        CycleWorkflow.run, input, id=workflow_id(cycle.id), task_queue=TASK_QUEUE,
-        search_attributes=search_attributes(input, "Active"),
-    )
+    try:
+        await client.start_workflow(
+            CycleWorkflow.run, input, id=workflow_id(cycle.id), task_queue=TASK_QUEUE,
+            search_attributes=search_attributes(input, "Active"),
+        )
+    except WorkflowAlreadyStartedError:
+        pass  # a concurrent activation won: still one workflow
+    except RPCError as err:
+        cycle.status = previous
+        db.commit()
+        raise ApiError(503, f"Temporal is unavailable: {err.message}") from None
     return view(db, cycle)
 
 

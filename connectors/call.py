@@ -1,0 +1,168 @@
+"""One connector method call, end to end: mergefields, auth, request, response → records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from connectors.auth import Credentials, RequestParts, apply_auth, auth_mergefields, secrets_of
+from connectors.errors import (
+    ConnectorError,
+    RetryableError,
+    StepError,
+    Unauthorized,
+    parse_retry_after,
+    redact,
+)
+from connectors.mergefields import render
+from connectors.paths import body_from_values, records_from_body
+from connectors.spec import Connector, Method, Parameter
+
+IGNORE = "IGNORE_PARAMETER"
+RETRYABLE_STATUSES = {408, 425, 429}
+
+
+@dataclass(frozen=True)
+class CallResult:
+    status: int
+    records: list[dict[str, Any]]
+    body: Any
+
+
+def _first_page_value(param: Parameter, page_size: int | None) -> str | None:
+    """The paging control value a first request carries (full paging arrives with the pager)."""
+    for control in (v.removeprefix("CYCLR_") for v in param.Values):
+        if control == "PAGE_NUMBER":
+            return "1"
+        if control == "PAGE_OFFSET":
+            return "0"
+        if control == "PAGE_SIZE" and page_size:
+            return str(page_size)
+    return None
+
+
+def _is_paging(param: Parameter) -> bool:
+    return any(v.removeprefix("CYCLR_").startswith("PAGE_") for v in param.Values)
+
+
+def _parameters(connector: Connector, method: Method) -> list[Parameter]:
+    """Connector parameters apply to every method unless the method overrides or ignores them."""
+    own = {p.key: p for p in method.Parameters}
+    inherited = [p for p in connector.Parameters if p.key not in own]
+    return inherited + [p for p in method.Parameters if p.DefaultValue != IGNORE]
+
+
+def _mergefield_values(
+    connector: Connector, credentials: Credentials, mergefields: Mapping[str, Any], parameters: Mapping[str, str]
+) -> dict[str, Any]:
+    values: dict[str, Any] = {p.Name: p.DefaultValue for p in connector.Parameters
+                              if p.Name and p.DefaultValue is not None}
+    values.update(credentials.properties)
+    values.update(auth_mergefields(credentials))
+    values.update(mergefields)
+    values.update(parameters)
+    return values
+
+
+def _request_parts(
+    connector: Connector, method: Method, values: Mapping[str, Any], parameters: Mapping[str, str]
+) -> RequestParts:
+    parts = RequestParts()
+    page_size = method.PageSizeInbound or connector.PageSizeInbound
+    for param in _parameters(connector, method):
+        if param.TargetType not in ("QueryString", "HttpHeader") or not param.TargetName:
+            continue
+        if _is_paging(param):
+            value = _first_page_value(param, page_size)
+        else:
+            value = parameters.get(param.key) or parameters.get(param.TargetName)
+            if value is None and param.DefaultValue is not None:
+                value = render(param.DefaultValue, values)
+        if value in (None, ""):
+            continue
+        target = parts.query if param.TargetType == "QueryString" else parts.headers
+        target[param.TargetName] = str(value)
+    return parts
+
+
+def _body(method: Method, fields: Mapping[str, Any], parts: RequestParts) -> dict[str, Any]:
+    """httpx keyword arguments for the request body, by the method's DataType."""
+    if method.HttpMethod == "Get" or method.DataType == "None":
+        return {}
+    body: Any = body_from_values(method.request_fields, fields) if method.request_fields else {}
+    if isinstance(body, dict):
+        body.update(parts.body_fields)
+    if method.DataType == "Json":
+        return {"json": body}
+    if method.DataType == "Form":
+        return {"data": body}
+    raise ConnectorError(f"request DataType {method.DataType} is not supported yet")
+
+
+def _parse(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _raise_for_status(response: httpx.Response, context: dict[str, Any], secrets: list[str]) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    excerpt = redact(response.text[:500], secrets)
+    reason = response.reason_phrase or "error"
+    if status == 401:
+        raise Unauthorized(reason, status=status, excerpt=excerpt, **context)
+    if status in RETRYABLE_STATUSES or status >= 500:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise RetryableError(reason, status=status, excerpt=excerpt, retry_after=retry_after, **context)
+    raise StepError(reason, status=status, excerpt=excerpt, **context)
+
+
+async def call_method(
+    client: httpx.AsyncClient,
+    connector: Connector,
+    method_id: str,
+    *,
+    credentials: Credentials,
+    authentication: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    parameters: Mapping[str, str] | None = None,
+    mergefields: Mapping[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> CallResult:
+    context = {"connector": connector.Name, "method": method_id}
+    try:
+        method = connector.method(method_id)
+    except KeyError:
+        raise StepError("the connector has no such method", **context) from None
+    parameters = parameters or {}
+    secrets = secrets_of(credentials, connector)
+    try:
+        values = _mergefield_values(connector, credentials, mergefields or {}, parameters)
+        parts = _request_parts(connector, method, values, parameters)
+        apply_auth(parts, connector.authentication(authentication), credentials)
+        body = _body(method, fields or {}, parts)
+        url = render(method.Endpoint, values)
+    except ConnectorError as err:
+        err.connector, err.method = connector.Name, method_id
+        raise
+    if idempotency_key and method.IdempotencyKeyHeader:
+        parts.headers[method.IdempotencyKeyHeader] = idempotency_key
+    try:
+        response = await client.request(
+            method.HttpMethod.upper(), url, params=parts.query, headers=parts.headers, **body
+        )
+    except httpx.TimeoutException:
+        raise RetryableError("the request timed out", **context) from None
+    except httpx.TransportError as err:
+        raise RetryableError(f"connection failed: {redact(str(err), secrets)}", **context) from None
+    _raise_for_status(response, context, secrets)
+    payload = _parse(response)
+    return CallResult(response.status_code, records_from_body(payload, method.response_fields), payload)

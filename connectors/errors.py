@@ -1,0 +1,79 @@
+"""How a connector call fails: retryable or not, naming connector, method and HTTP status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
+
+EXCERPT_LIMIT = 500
+
+
+class ConnectorError(Exception):
+    retryable = False
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        connector: str | None = None,
+        method: str | None = None,
+        status: int | None = None,
+        excerpt: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason, self.connector, self.method = reason, connector, method
+        self.status, self.excerpt = status, excerpt[:EXCERPT_LIMIT] if excerpt else excerpt
+
+    def __str__(self) -> str:
+        where = " ".join(p for p in (self.connector, self.method) if p)
+        status = f"HTTP {self.status} " if self.status else ""
+        body = f": {self.excerpt}" if self.excerpt else ""
+        return f"{where + ': ' if where else ''}{status}{self.reason}{body}"
+
+
+class RetryableError(ConnectorError):
+    """408, 425, 429, 5xx, timeouts and connection errors: worth trying again later."""
+
+    retryable = True
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, **kwargs) -> None:
+        super().__init__(reason, **kwargs)
+        self.retry_after = retry_after
+
+
+class Unauthorized(ConnectorError):
+    """401 after credentials were refreshed (or could not be)."""
+
+
+class StepError(ConnectorError):
+    """Any other 4xx: the request itself is wrong, so retrying cannot help."""
+
+
+class MissingMergefield(ConnectorError):
+    """A {{Name}} with no value at call time."""
+
+
+class FieldValueError(ConnectorError):
+    """A field value that does not convert to the field's DataType."""
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After in seconds, given as seconds or as an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,128 @@
+"""ConnectorField paths: where a SystemField lives in a request or response body.
+
+    id               a property of the record
+    contact.company  a nested object
+    [records].id     a property of each element of the array `records`
+    [].id            a property of each element of the root array
+    [a].[b].id       nested arrays (inner values come back as lists)
+    \\odd.name\\       a literal property name containing dots
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.types import convert, from_response
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    is_array: bool = False
+
+
+Path = tuple[Segment, ...]
+
+
+def parse_path(text: str) -> Path:
+    segments, current, quoted, i = [], "", False, 0
+    if not text:
+        raise ValueError("the path is empty")
+    for char in text:
+        if char == "\\":
+            quoted = not quoted
+        elif char == "." and not quoted:
+            segments.append(_segment(current, text))
+            current = ""
+        else:
+            current += char
+    if quoted:
+        raise ValueError(f"'{text}' has an unclosed \\ quote")
+    segments.append(_segment(current, text))
+    for segment in segments[1:]:
+        if segment.is_array and segment.name == "":
+            raise ValueError(f"'{text}': only the first segment may be the root array []")
+    return tuple(segments)
+
+
+def _segment(raw: str, text: str) -> Segment:
+    if raw.startswith("[") and raw.endswith("]"):
+        return Segment(raw[1:-1], is_array=True)
+    if not raw or "[" in raw or "]" in raw:
+        raise ValueError(f"'{text}' is not a valid field path")
+    return Segment(raw)
+
+
+def _read(node: Any, path: Sequence[Segment]) -> Any:
+    for index, segment in enumerate(path):
+        if segment.is_array:
+            items = node if segment.name == "" else (node or {}).get(segment.name) if isinstance(node, dict) else None
+            if not isinstance(items, list):
+                return None
+            return [_read(item, path[index + 1 :]) for item in items]
+        if not isinstance(node, dict):
+            return None
+        node = node.get(segment.name)
+    return node
+
+
+def _collection(paths: Sequence[Path]) -> Path | None:
+    """The prefix up to the first array: its elements are the records."""
+    for path in paths:
+        for index, segment in enumerate(path):
+            if segment.is_array:
+                return path[: index + 1]
+    return None
+
+
+def records_from_body(body: Any, fields: Sequence[Any]) -> list[dict[str, Any]]:
+    """The response as records keyed by SystemField: one per element of the outermost array."""
+    if not fields:
+        return []
+    paths = [parse_path(f.ConnectorField) for f in fields]
+    collection = _collection(paths)
+    if collection is None:
+        return [{f.SystemField: from_response(_read(body, p), f) for f, p in zip(fields, paths)}]
+    elements = _read(body, collection[:-1]) if len(collection) > 1 else body
+    container = collection[-1]
+    items = elements if container.name == "" else (elements or {}).get(container.name) \
+        if isinstance(elements, dict) else None
+    if not isinstance(items, list):
+        return []
+    n = len(collection)
+    records = []
+    for item in items:
+        record = {}
+        for f, p in zip(fields, paths):
+            inside = p[:n] == collection
+            record[f.SystemField] = from_response(_read(item, p[n:]) if inside else _read(body, p), f)
+        records.append(record)
+    return records
+
+
+def body_from_values(fields: Sequence[Any], values: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
+    """A request body for one record, from values keyed by SystemField."""
+    paths = [parse_path(f.ConnectorField) for f in fields]
+    root: Any = [] if paths and paths[0][0].is_array and paths[0][0].name == "" else {}
+    for f, p in zip(fields, paths):
+        value = convert(values.get(f.SystemField), f)
+        if value is not None:
+            root = _write(root, p, value)
+    return root
+
+
+def _write(node: Any, path: Path, value: Any) -> Any:
+    segment, rest = path[0], path[1:]
+    if segment.is_array:
+        items = node if segment.name == "" else node.setdefault(segment.name, [])
+        if not items:
+            items.append({})
+        items[0] = _write(items[0], rest, value) if rest else value
+        return node
+    if rest:
+        node[segment.name] = _write(node.get(segment.name, {}), rest, value)
+    else:
+        node[segment.name] = value
+    return node

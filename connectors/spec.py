@@ -1,0 +1,142 @@
+"""The connector JSON format (DESIGN §2) as pydantic models, in Cyclr's PascalCase."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FieldDataType = Literal["Text", "Integer", "Decimal", "Float", "Boolean", "DateTime"]
+
+
+class Spec(BaseModel):
+    # Unknown properties are refused, so a typo is reported instead of silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Authentication(Spec):
+    Name: str = "Default"
+    AuthType: Literal["None", "ApiKey", "Basic", "Bearer", "OAuth2"]
+    ApiKeyLocation: Literal["Header", "QueryString", "Body"] | None = None
+    ApiKeyName: str | None = None
+    OAuth2Type: Literal["AuthorisationCode", "ClientCredentials", "PasswordCredentials"] | None = None
+    AuthoriseUrl: str | None = None
+    AccessTokenUrl: str | None = None
+    RefreshUrl: str | None = None
+    Scopes: list[str] = []
+    IsDefault: bool = False
+
+
+# The name Connector.Authentication would shadow inside that class.
+AuthenticationSpec = Authentication
+
+
+class Parameter(Spec):
+    Name: str | None = None
+    TargetType: Literal["MergeField", "QueryString", "HttpHeader", "ResponseField", "FilterField"]
+    TargetName: str | None = None
+    Values: list[str] = []
+    DefaultValue: str | None = None
+    IsOptional: bool = False
+    Hide: bool = False
+    IsSensitive: bool = False
+    IsAccountConnectorProperty: bool = False
+    DataType: FieldDataType | None = None
+    Description: str | None = None
+
+    @property
+    def key(self) -> str:
+        """How mappings and mergefields refer to it."""
+        return self.Name or self.TargetName or ""
+
+
+class RateLimit(Spec):
+    MaxRequests: int | None = Field(default=None, gt=0)
+    TimeFrame: Literal["Seconds", "Minutes", "Hours", "Days"] | None = None
+    MinTimeBetweenRequestsMs: int | None = Field(default=None, gt=0)
+
+
+class FieldSpec(Spec):
+    ConnectorField: str
+    SystemField: str
+    DisplayField: str | None = None
+    DataType: FieldDataType = "Text"
+    Format: str | None = None
+    IsOptional: bool = False
+    Values: list[Any] = []
+    DefaultValue: Any = None
+    Description: str | None = None
+
+
+class Format(Spec):
+    Fields: list[FieldSpec] = []
+
+
+class Method(Spec):
+    UniqueIdentifier: str = Field(min_length=1)
+    Name: str
+    Description: str = ""
+    Category: str = ""
+    MethodType: Literal["Action", "Webhook"] = "Action"
+    HttpMethod: Literal["Get", "Post", "Put", "Patch", "Delete"]
+    Endpoint: str
+    DataType: Literal["Json", "Form", "Xml", "PlainText", "None"] = "Json"
+    Parameters: list[Parameter] = []
+    RequestFormat: Format | None = None
+    ResponseFormat: Format | None = None
+    IdempotencyKeyHeader: str | None = None
+    PagedInbound: bool | None = None
+    PageSizeInbound: int | None = Field(default=None, gt=0)
+    PagingStopOnShortPage: bool = True
+    MaxPages: int = Field(default=10_000, gt=0)
+    RateLimits: list[RateLimit] = []
+    OverrideConnectorRateLimits: bool = False
+    CreateWebhookMethod: str | None = None
+    DeleteWebhookMethod: str | None = None
+    Script: str | None = None
+
+    @field_validator("HttpMethod", mode="before")
+    @classmethod
+    def _capitalised(cls, value: Any) -> Any:
+        return value.capitalize() if isinstance(value, str) else value
+
+    @property
+    def request_fields(self) -> list[FieldSpec]:
+        return self.RequestFormat.Fields if self.RequestFormat else []
+
+    @property
+    def response_fields(self) -> list[FieldSpec]:
+        return self.ResponseFormat.Fields if self.ResponseFormat else []
+
+
+class Connector(Spec):
+    Name: str = Field(min_length=1)
+    Description: str = ""
+    Version: str = "1.0"
+    Icon: str | None = None
+    Authentication: list[AuthenticationSpec] = []
+    Parameters: list[Parameter] = []
+    PagedInbound: bool = False
+    PageSizeInbound: int | None = Field(default=None, gt=0)
+    RateLimits: list[RateLimit] = []
+    Methods: list[Method] = []
+    Script: str | None = None
+
+    def method(self, unique_identifier: str) -> Method:
+        for method in self.Methods:
+            if method.UniqueIdentifier == unique_identifier:
+                return method
+        raise KeyError(unique_identifier)
+
+    def default_authentication(self) -> Authentication | None:
+        return next((a for a in self.Authentication if a.IsDefault), None) or next(
+            iter(self.Authentication), None
+        )
+
+    def authentication(self, name: str | None) -> Authentication | None:
+        if name is None:
+            return self.default_authentication()
+        return next((a for a in self.Authentication if a.Name == name), None)
+
+    def account_properties(self) -> list[Parameter]:
+        return [p for p in self.Parameters if p.IsAccountConnectorProperty]

@@ -1,0 +1,114 @@
+"""Loading a connector document: every problem at once, each with its JSON path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors import mergefields
+from connectors.paths import parse_path
+from connectors.spec import Connector
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+
+class ConnectorInvalid(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known property (check its spelling)",
+}
+
+
+def json_path(loc: tuple) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+
+
+def parse_connector(document: Any) -> Connector:
+    if not isinstance(document, dict):
+        raise ConnectorInvalid([Problem("$", "a connector must be a JSON object")])
+    problems = list(_semantic_problems(document))
+    try:
+        connector = Connector.model_validate(document)
+    except ValidationError as err:
+        problems = [
+            Problem(json_path(e["loc"]), _MESSAGES.get(e["type"], e["msg"]))
+            for e in err.errors(include_url=False)
+        ] + problems
+        connector = None
+    if problems:
+        raise ConnectorInvalid(_unique(problems))
+    return connector
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+def _list(value: Any) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _semantic_problems(doc: dict) -> Iterator[Problem]:
+    """What the schema alone cannot see; read defensively, since the document may be malformed."""
+    connector_params = _list(doc.get("Parameters"))
+    known = mergefields.BUILT_INS | {p.get("Name") for p in connector_params if p.get("Name")}
+    known |= {"ClientId", "ClientSecret"}
+    defaults = [i for i, a in enumerate(_list(doc.get("Authentication"))) if a.get("IsDefault")]
+    if len(defaults) > 1:
+        yield Problem("$.Authentication", "only one authentication may be IsDefault")
+    for i, auth in enumerate(_list(doc.get("Authentication"))):
+        if auth.get("AuthType") == "ApiKey" and not auth.get("ApiKeyName"):
+            yield Problem(f"$.Authentication[{i}].ApiKeyName", "an ApiKey authentication needs an ApiKeyName")
+    yield from _rate_limit_problems("$", doc)
+    yield from _parameter_problems("$.Parameters", connector_params, known)
+    seen: set[str] = set()
+    for i, method in enumerate(_list(doc.get("Methods"))):
+        path = f"$.Methods[{i}]"
+        uid = method.get("UniqueIdentifier")
+        if uid in seen:
+            yield Problem(f"{path}.UniqueIdentifier", f"'{uid}' is used by another method")
+        seen.add(uid)
+        params = _list(method.get("Parameters"))
+        method_known = known | {p.get("Name") or p.get("TargetName") for p in params}
+        yield from _unknown_mergefields(f"{path}.Endpoint", method.get("Endpoint"), method_known)
+        yield from _parameter_problems(f"{path}.Parameters", params, method_known)
+        yield from _rate_limit_problems(path, method)
+        for kind in ("RequestFormat", "ResponseFormat"):
+            fmt = method.get(kind)
+            for j, field in enumerate(_list(fmt.get("Fields")) if isinstance(fmt, dict) else []):
+                try:
+                    parse_path(field.get("ConnectorField") or "")
+                except ValueError as err:
+                    yield Problem(f"{path}.{kind}.Fields[{j}].ConnectorField", str(err))
+
+
+def _parameter_problems(path: str, params: list[dict], known: set) -> Iterator[Problem]:
+    for i, param in enumerate(params):
+        yield from _unknown_mergefields(f"{path}[{i}].DefaultValue", param.get("DefaultValue"), known)
+
+
+def _unknown_mergefields(path: str, text: Any, known: set) -> Iterator[Problem]:
+    if isinstance(text, str):
+        for name in sorted(mergefields.names(text) - known):
+            yield Problem(path, f"unknown mergefield '{{{{{name}}}}}': no parameter, property or "
+                                "built-in has that name")
+
+
+def _rate_limit_problems(path: str, owner: dict) -> Iterator[Problem]:
+    for i, limit in enumerate(_list(owner.get("RateLimits"))):
+        counted = limit.get("MaxRequests") is not None and limit.get("TimeFrame") is not None
+        if not counted and limit.get("MinTimeBetweenRequestsMs") is None:
+            yield Problem(f"{path}.RateLimits[{i}]",
+                          "give MaxRequests with TimeFrame, or MinTimeBetweenRequestsMs")
