@@ -17,6 +17,8 @@ from runtime.temporal import connect
 from workflows.cycle import CycleWorkflow
 from workflows.run import RunWorkflow
 
+log = logging.getLogger("cyclewright.worker")
+
 
 def build_worker(client, http: httpx.AsyncClient) -> Worker:
     steps = StepActivities(http, concurrency=settings().step_concurrency)
@@ -39,10 +41,10 @@ async def main() -> None:
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
         worker = build_worker(client, http)
         async with worker:
-            logging.info("worker polling task queue %r at %s", TASK_QUEUE, settings().temporal_address)
+            log.info("worker polling task queue %r at %s", TASK_QUEUE, settings().temporal_address)
             await stop.wait()
-            logging.info("worker stopping: finishing in-flight tasks")
-    logging.info("worker stopped")
+            log.info("worker stopping: finishing in-flight tasks")
+    log.info("worker stopped")
 
 
 if __name__ == "__main__":

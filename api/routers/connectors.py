@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from sqlmodel import select
@@ -27,7 +27,7 @@ def schema(_: Claims) -> dict:
 
 
 @router.post("", status_code=201)
-def upload_connector(db: Db, _: Claims, document: Any = Body(...)) -> dict:
+def upload_connector(db: Db, _: Claims, document: Annotated[Any, Body()]) -> dict:
     connector, release = store.upload(db, document)
     return view(connector, release)
 

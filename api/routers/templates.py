@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel
@@ -26,7 +26,7 @@ def view(template: Template) -> dict:
 
 
 @router.post("", status_code=201)
-def create_template(db: Db, _: Claims, document: Any = Body(...)) -> dict:
+def create_template(db: Db, _: Claims, document: Annotated[Any, Body()]) -> dict:
     return view(templates.create(db, document))
 
 

@@ -81,7 +81,7 @@ async def test_stop_cancels_the_run_in_progress(api, demo, temporal):
     response = await cycle.deactivate(finish=False)
     assert response.status_code == 200 and response.json()["Status"] == "Stopped"
     await cycle.demo("release")
-    (run,) = await cycle.wait_for_runs(1, status="Cancelled")
+    await cycle.wait_for_runs(1, status="Cancelled")
     handle = temporal.client.get_workflow_handle(f"cycle-{cycle.cycle_id}")
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import os
-import subprocess
 
 from temporalio.client import WorkflowExecutionStatus
 
@@ -43,10 +42,11 @@ async def test_account_workflows_are_listed_by_search_attribute(api, demo, tempo
     await cycle.wait_for_status("Stopped")
 
     address = temporal.client.service_client.config.target_host
-    listing = subprocess.run(
-        [TEMPORAL_BIN, "workflow", "list", "--address", address, "--query",
-         f'AccountId="{cycle.account_id}"', "--output", "json"],
-        capture_output=True, text=True, check=True, env=os.environ.copy(),
+    listing = await asyncio.create_subprocess_exec(
+        TEMPORAL_BIN, "workflow", "list", "--address", address, "--query",
+        f'AccountId="{cycle.account_id}"', "--output", "json", stdout=asyncio.subprocess.PIPE,
     )
-    ids = {w["execution"]["workflowId"] for w in json.loads(listing.stdout)}
+    stdout, _ = await listing.communicate()
+    assert listing.returncode == 0
+    ids = {w["execution"]["workflowId"] for w in json.loads(stdout)}
     assert ids == {f"cycle-{cycle.cycle_id}", f"cycle-{cycle.cycle_id}-run-1"}
