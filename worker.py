@@ -33,6 +33,7 @@ def build_worker(client, http: httpx.AsyncClient) -> Worker:
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upstream call is noise
     client = await connect(settings())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from temporalio.service import RPCError
 
 from connectors import ConnectorInvalid, Problem
 from store.problems import Invalid
@@ -51,6 +52,10 @@ def install(app: FastAPI) -> None:
     async def request_invalid(_: Request, err: RequestValidationError) -> JSONResponse:
         problems = [Problem(_location(tuple(e["loc"])), e["msg"]) for e in err.errors()]
         return JSONResponse(_body("The request is invalid.", problems), 422)
+
+    @app.exception_handler(RPCError)
+    async def temporal_unavailable(_: Request, err: RPCError) -> JSONResponse:
+        return JSONResponse(_body(f"Temporal did not answer: {err.message}", []), 503)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, err: HTTPException) -> JSONResponse:

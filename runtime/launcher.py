@@ -49,7 +49,9 @@ class Stack:
         self.processes: list[tuple[str, subprocess.Popen]] = []
 
     def start(self, name: str, command: list[str]) -> None:
-        self.processes.append((name, subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())))
+        # Own session: Ctrl-C reaches only the launcher, which stops them in order.
+        process = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), start_new_session=True)
+        self.processes.append((name, process))
 
     def stop(self) -> None:
         for name, process in reversed(self.processes):
@@ -88,7 +90,8 @@ def start_stack(stack: Stack, api_port: int, demo_port: int, temporal_port: int,
 def run(api_port: int = 8000, demo_port: int = 8010, ui_port: int = 8233) -> None:
     config = settings()
     stack = Stack()
-    signal.signal(signal.SIGTERM, _interrupt)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
     try:
         api_url = start_stack(stack, api_port, demo_port, 7233, ui_port)
         with partner_client(api_url, config.client_id, config.client_secret) as api:

@@ -32,6 +32,7 @@ from runtime.launcher import ROOT, answers, wait_until
 from runtime.settings import SEARCH_ATTRIBUTES, settings
 
 TEMPORAL_BIN = str(Path(sys.executable).parent / "temporal")
+SUGGEST_CONTINUE_AS_NEW = 100  # history events; the server's default is 4,096
 
 
 def free_port() -> int:
@@ -92,6 +93,9 @@ async def temporal() -> AsyncIterator:
         dev_server_existing_path=TEMPORAL_BIN,
         data_converter=data_converter(settings().payload_dir),
         search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
+        # Histories are asked to continue as new early, so every test exercises it.
+        dev_server_extra_args=["--dynamic-config-value",
+                               f"limit.historyCount.suggestContinueAsNew={SUGGEST_CONTINUE_AS_NEW}"],
     )
     os.environ["TEMPORAL_ADDRESS"] = env.client.service_client.config.target_host
     yield env

@@ -8,7 +8,7 @@ import json
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.conftest import TEMPORAL_BIN
-from tests.walkthrough import install_demo_cycle
+from tests.walkthrough import eventually, install_demo_cycle
 
 
 async def test_interval_cycle_delivers_every_record_once_per_run(api, demo, temporal):
@@ -50,3 +50,22 @@ async def test_account_workflows_are_listed_by_search_attribute(api, demo, tempo
     assert listing.returncode == 0
     ids = {w["execution"]["workflowId"] for w in json.loads(stdout)}
     assert ids == {f"cycle-{cycle.cycle_id}", f"cycle-{cycle.cycle_id}-run-1"}
+
+
+async def test_a_long_lived_cycle_continues_as_new_without_losing_its_place(api, demo, temporal):
+    cycle = await install_demo_cycle(api, demo.url, contacts=2)
+    await cycle.activate(Interval=1 / 60)
+    handle = temporal.client.get_workflow_handle(f"cycle-{cycle.cycle_id}")
+    first_run = (await handle.describe()).run_id
+
+    async def continued() -> bool:
+        return (await handle.describe()).run_id != first_run
+
+    await eventually(continued, "the cycle workflow to continue as new")
+    runs_before = len(await cycle.runs())
+    await cycle.wait_for_runs(runs_before + 1)  # the schedule goes on in the new run
+    await cycle.deactivate()
+    await cycle.wait_for_status("Stopped")
+    runs = await cycle.runs()
+    assert [r["Number"] for r in runs] == list(range(1, len(runs) + 1))  # no gap, no repeat
+    assert all(r["Status"] == "Succeeded" for r in runs)
