@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
@@ -64,6 +65,17 @@ async def running_workflow(client: Client, cycle_id: str) -> WorkflowHandle | No
     return handle if description.status == WorkflowExecutionStatus.RUNNING else None
 
 
+async def _still_active(client: Client, cycle_id: str) -> bool:
+    """True while the cycle's workflow runs; waits out one that has stopped but not yet returned."""
+    handle = await running_workflow(client, cycle_id)
+    if handle is None:
+        return False
+    if (await handle.query(CycleWorkflow.state)).status != "Stopped":
+        return True
+    await asyncio.wait_for(handle.result(), timeout=30)
+    return False
+
+
 @router.get("")
 def list_cycles(account: CurrentAccount, db: Db) -> list[dict]:
     rows = db.exec(select(Cycle).where(Cycle.account_id == account.id).order_by(Cycle.created_at))
@@ -111,7 +123,7 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
     if unmet:
         raise ApiError(422, "The cycle cannot be activated yet.",
                        [Problem(f"steps/{p.step_id}", p.message) for p in unmet])
-    if await running_workflow(client, cycle.id):
+    if await _still_active(client, cycle.id):
         return view(db, cycle)  # already active: activation is idempotent
     previous = cycle.status
     cycle.start_time, cycle.interval_minutes, cycle.run_once = start, interval, body.RunOnce
@@ -152,7 +164,7 @@ async def _update(client: Client, cycle: Cycle, update, *args) -> None:
 async def deactivate(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal,
                      finishQueuedTransactions: bool = True) -> dict:
     cycle = get_cycle(db, account.id, cycle_id)
-    if await running_workflow(client, cycle.id) is None:
+    if not await _still_active(client, cycle.id):
         return view(db, cycle)  # nothing runs: deactivating is a no-op
     await _update(client, cycle, CycleWorkflow.stop, StopRequest(finish_current=finishQueuedTransactions))
     db.refresh(cycle)

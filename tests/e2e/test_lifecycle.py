@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from temporalio.client import WorkflowExecutionStatus
-
 from tests.walkthrough import eventually, install_demo_cycle
 from workflows.run import RunWorkflow
 
@@ -14,8 +12,7 @@ async def test_run_once_runs_exactly_once(api, demo, temporal):
     cycle = await install_demo_cycle(api, demo.url, contacts=5)
     await cycle.activate(RunOnce=True)
     await cycle.wait_for_status("Stopped")
-    handle = temporal.client.get_workflow_handle(f"cycle-{cycle.cycle_id}")
-    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+    assert await temporal.client.get_workflow_handle(f"cycle-{cycle.cycle_id}").result() == "Stopped"
     runs = await cycle.runs()
     assert [r["Status"] for r in runs] == ["Succeeded"]
     assert (await cycle.demo_stats())["leads_created"] == 5
@@ -82,8 +79,7 @@ async def test_stop_cancels_the_run_in_progress(api, demo, temporal):
     assert response.status_code == 200 and response.json()["Status"] == "Stopped"
     await cycle.demo("release")
     await cycle.wait_for_runs(1, status="Cancelled")
-    handle = temporal.client.get_workflow_handle(f"cycle-{cycle.cycle_id}")
-    assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+    assert await temporal.client.get_workflow_handle(f"cycle-{cycle.cycle_id}").result() == "Stopped"
 
 
 async def test_stop_finishing_the_run_in_progress(api, demo):
@@ -95,3 +91,15 @@ async def test_stop_finishing_the_run_in_progress(api, demo):
     await cycle.wait_for_status("Stopped")
     (run,) = await cycle.runs()
     assert run["Status"] == "Succeeded" and run["Transactions"]["Success"] == 30
+
+
+async def test_a_stopped_cycle_can_be_activated_again(api, demo):
+    cycle = await install_demo_cycle(api, demo.url, contacts=3)
+    await cycle.activate(RunOnce=True)
+    await cycle.wait_for_runs(1)
+    await cycle.wait_for_status("Stopped")
+    response = await cycle.activate(RunOnce=True)  # at once: the old workflow may not have returned
+    assert response.status_code == 200 and response.json()["Status"] == "Active"
+    runs = await cycle.wait_for_runs(2)
+    assert [r["Number"] for r in runs] == [1, 2]
+    assert (await cycle.demo_stats())["leads_created"] == 6

@@ -136,7 +136,8 @@ def test_mergefields_with_formats_and_missing_names():
         render("{{Nope}}", {})
 
 
-async def call(handler, document=WRITER, credentials=Credentials("tok-secret-123"), **kwargs):
+async def call(handler, document=WRITER, credentials=None, **kwargs):
+    credentials = credentials or Credentials("tok-secret-123")
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
         connector = parse_connector(document)
         method = document["Methods"][0]["UniqueIdentifier"]
