@@ -67,3 +67,13 @@ async def test_a_long_lived_cycle_continues_as_new_without_losing_its_place(api,
     runs = await cycle.runs()
     assert [r["Number"] for r in runs] == list(range(1, len(runs) + 1))  # no gap, no repeat
     assert all(r["Status"] == "Succeeded" for r in runs)
+
+
+async def test_no_secret_reaches_workflow_history(api, demo, temporal):
+    cycle = await install_demo_cycle(api, demo.url, contacts=3)
+    await cycle.demo("faults", status=400, count=1, message="rejected")  # an error path too
+    await cycle.activate(RunOnce=True)
+    await cycle.wait_for_runs(1)
+    for workflow_id in (f"cycle-{cycle.cycle_id}", f"cycle-{cycle.cycle_id}-run-1"):
+        history = (await temporal.client.get_workflow_handle(workflow_id).fetch_history()).to_json()
+        assert "demo-crm-key" not in history and "demo-leads-token" not in history
