@@ -10,13 +10,30 @@ from connectors.errors import (
     StepError,
     Unauthorized,
 )
+from connectors.fetch import Pages, fetch_pages
 from connectors.schema import connector_json_schema
 from connectors.spec import Authentication, Connector, FieldSpec, Method, Parameter
 from connectors.validation import ConnectorInvalid, Problem, parse_connector
 
 __all__ = [
-    "Authentication", "CallResult", "Connector", "ConnectorError", "ConnectorInvalid", "Credentials",
-    "FieldSpec", "FieldValueError", "Method", "MissingMergefield", "Parameter", "Problem",
-    "RetryableError", "StepError", "Unauthorized", "call_method", "connector_json_schema",
+    "Authentication",
+    "CallResult",
+    "Connector",
+    "ConnectorError",
+    "ConnectorInvalid",
+    "Credentials",
+    "FieldSpec",
+    "FieldValueError",
+    "Method",
+    "MissingMergefield",
+    "Pages",
+    "Parameter",
+    "Problem",
+    "RetryableError",
+    "StepError",
+    "Unauthorized",
+    "call_method",
+    "connector_json_schema",
+    "fetch_pages",
     "parse_connector",
 ]

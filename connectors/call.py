@@ -18,6 +18,7 @@ from connectors.errors import (
     redact,
 )
 from connectors.mergefields import render
+from connectors.paging import Cursor, Paging, control
 from connectors.paths import body_from_values, records_from_body
 from connectors.spec import Connector, Method, Parameter
 
@@ -30,22 +31,8 @@ class CallResult:
     status: int
     records: list[dict[str, Any]]
     body: Any
-
-
-def _first_page_value(param: Parameter, page_size: int | None) -> str | None:
-    """The paging control value a first request carries (full paging arrives with the pager)."""
-    for control in (v.removeprefix("CYCLR_") for v in param.Values):
-        if control == "PAGE_NUMBER":
-            return "1"
-        if control == "PAGE_OFFSET":
-            return "0"
-        if control == "PAGE_SIZE" and page_size:
-            return str(page_size)
-    return None
-
-
-def _is_paging(param: Parameter) -> bool:
-    return any(v.removeprefix("CYCLR_").startswith("PAGE_") for v in param.Values)
+    next_cursor: Cursor | None = None  # None: this was the last page
+    warning: str | None = None
 
 
 def _parameters(connector: Connector, method: Method) -> list[Parameter]:
@@ -68,15 +55,15 @@ def _mergefield_values(
 
 
 def _request_parts(
-    connector: Connector, method: Method, values: Mapping[str, Any], parameters: Mapping[str, str]
+    params: list[Parameter], paging: Paging, cursor: Cursor, values: Mapping[str, Any],
+    parameters: Mapping[str, str],
 ) -> RequestParts:
     parts = RequestParts()
-    page_size = method.PageSizeInbound or connector.PageSizeInbound
-    for param in _parameters(connector, method):
+    for param in params:
         if param.TargetType not in ("QueryString", "HttpHeader") or not param.TargetName:
             continue
-        if _is_paging(param):
-            value = _first_page_value(param, page_size)
+        if control(param):
+            value = paging.request_value(param, cursor)
         else:
             value = parameters.get(param.key) or parameters.get(param.TargetName)
             if value is None and param.DefaultValue is not None:
@@ -136,8 +123,11 @@ async def call_method(
     parameters: Mapping[str, str] | None = None,
     mergefields: Mapping[str, Any] | None = None,
     idempotency_key: str | None = None,
+    cursor: Cursor | None = None,
 ) -> CallResult:
+    """One request: the first page, or the page `cursor` (from a previous result) points at."""
     context = {"connector": connector.Name, "method": method_id}
+    cursor = cursor or {}
     try:
         method = connector.method(method_id)
     except KeyError:
@@ -146,23 +136,29 @@ async def call_method(
     secrets = secrets_of(credentials, connector)
     try:
         values = _mergefield_values(connector, credentials, mergefields or {}, parameters)
-        parts = _request_parts(connector, method, values, parameters)
+        params = _parameters(connector, method)
+        paging = Paging.of(connector, method, params)
+        parts = _request_parts(params, paging, cursor, values, parameters)
         apply_auth(parts, connector.authentication(authentication), credentials)
         body = _body(method, fields or {}, parts)
-        url = render(method.Endpoint, values)
+        url = cursor.get("next_url") or render(method.Endpoint, values)
     except ConnectorError as err:
         err.connector, err.method = connector.Name, method_id
         raise
     if idempotency_key and method.IdempotencyKeyHeader:
         parts.headers[method.IdempotencyKeyHeader] = idempotency_key
+    # A next-page URL carries its own query; add only what it lacks (an API key, say).
+    target = httpx.URL(url)
+    target = target.copy_merge_params({k: v for k, v in parts.query.items() if k not in target.params})
     try:
-        response = await client.request(
-            method.HttpMethod.upper(), url, params=parts.query, headers=parts.headers, **body
-        )
+        response = await client.request(method.HttpMethod.upper(), target, headers=parts.headers, **body)
     except httpx.TimeoutException:
         raise RetryableError("the request timed out", **context) from None
     except httpx.TransportError as err:
         raise RetryableError(f"connection failed: {redact(str(err), secrets)}", **context) from None
     _raise_for_status(response, context, secrets)
     payload = _parse(response)
-    return CallResult(response.status_code, records_from_body(payload, method.response_fields), payload)
+    repeated = paging.repeats(cursor, payload)  # its records were read already
+    records = [] if repeated else records_from_body(payload, method.response_fields)
+    next_cursor, warning = paging.next_cursor(cursor, params, payload, response.links, len(records))
+    return CallResult(response.status_code, records, payload, next_cursor, warning)

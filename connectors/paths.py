@@ -55,13 +55,13 @@ def _segment(raw: str, text: str) -> Segment:
     return Segment(raw)
 
 
-def _read(node: Any, path: Sequence[Segment]) -> Any:
+def read(node: Any, path: Sequence[Segment]) -> Any:
     for index, segment in enumerate(path):
         if segment.is_array:
             items = node if segment.name == "" else (node or {}).get(segment.name) if isinstance(node, dict) else None
             if not isinstance(items, list):
                 return None
-            return [_read(item, path[index + 1 :]) for item in items]
+            return [read(item, path[index + 1 :]) for item in items]
         if not isinstance(node, dict):
             return None
         node = node.get(segment.name)
@@ -84,8 +84,8 @@ def records_from_body(body: Any, fields: Sequence[Any]) -> list[dict[str, Any]]:
     paths = [parse_path(f.ConnectorField) for f in fields]
     collection = _collection(paths)
     if collection is None:
-        return [{f.SystemField: from_response(_read(body, p), f) for f, p in zip(fields, paths)}]
-    elements = _read(body, collection[:-1]) if len(collection) > 1 else body
+        return [{f.SystemField: from_response(read(body, p), f) for f, p in zip(fields, paths)}]
+    elements = read(body, collection[:-1]) if len(collection) > 1 else body
     container = collection[-1]
     items = elements if container.name == "" else (elements or {}).get(container.name) \
         if isinstance(elements, dict) else None
@@ -97,7 +97,7 @@ def records_from_body(body: Any, fields: Sequence[Any]) -> list[dict[str, Any]]:
         record = {}
         for f, p in zip(fields, paths):
             inside = p[:n] == collection
-            record[f.SystemField] = from_response(_read(item, p[n:]) if inside else _read(body, p), f)
+            record[f.SystemField] = from_response(read(item, p[n:]) if inside else read(body, p), f)
         records.append(record)
     return records
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Query
+from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from demo.paging import paging_router
 
 CRM_KEY = os.environ.get("DEMO_CRM_KEY", "demo-crm-key")
 LEADS_TOKEN = os.environ.get("DEMO_LEADS_TOKEN", "demo-leads-token")
@@ -53,6 +56,8 @@ class State:
     waiting: int = 0
     gate: asyncio.Event = field(default_factory=asyncio.Event)
     fault: Fault | None = None
+    empty_page_at: int | None = None  # offset where cursor paging serves one empty page
+    requests: list[tuple[float, str]] = field(default_factory=list)  # (time, path) of every call
 
     def __post_init__(self) -> None:
         self.gate.set()
@@ -67,6 +72,7 @@ class LeadIn(BaseModel):
 class ResetIn(BaseModel):
     contacts: int = 25
     note_bytes: int = 0
+    empty_page_at: int | None = None
 
 
 class FaultIn(BaseModel):
@@ -79,6 +85,13 @@ def create_app(contacts: int | None = None) -> FastAPI:
     app = FastAPI(title="Cyclewright demo APIs")
     state = State(make_contacts(contacts or int(os.environ.get("DEMO_CONTACTS", "25"))))
     app.state.demo = state
+    app.include_router(paging_router(state))
+
+    @app.middleware("http")
+    async def log_requests(request: Request, call_next):
+        if not request.url.path.startswith("/admin"):
+            state.requests.append((time.time(), request.url.path))
+        return await call_next(request)
 
     @app.get("/crm/contacts")
     def list_contacts(
@@ -128,11 +141,16 @@ def create_app(contacts: int | None = None) -> FastAPI:
     @app.post("/admin/reset")
     def reset(body: ResetIn) -> dict:
         fresh = State(make_contacts(body.contacts, body.note_bytes))
+        fresh.empty_page_at = body.empty_page_at
         for name in ("contacts", "leads", "by_idempotency_key", "lead_requests", "contact_requests",
-                     "fault"):
+                     "fault", "empty_page_at", "requests"):
             setattr(state, name, getattr(fresh, name))
         state.gate.set()
         return {"contacts": body.contacts}
+
+    @app.get("/admin/requests")
+    def requests(prefix: str = "/") -> list[dict]:
+        return [{"at": at, "path": path} for at, path in state.requests if path.startswith(prefix)]
 
     @app.post("/admin/hold")
     def hold() -> dict:

@@ -1,0 +1,124 @@
+"""Inbound paging: what each page's request carries, and where the next page starts.
+
+A cursor is a plain dict (it travels through Temporal between activities):
+    {"page": 3}            PAGE_NUMBER (from 1)
+    {"offset": 200}        PAGE_OFFSET (from 0)
+    {"next_url": "..."}    PAGE_NEXT_URL (from a body path or the Link header)
+    {"tokens": {...}}      PAGE_TOKEN and its suffixed pairs (PAGE_TOKEN_AFTER, ...)
+plus "pages" (fetched so far) and "digest" (of the last page, to catch a repeated one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.paths import parse_path, read
+from connectors.spec import Connector, Method, Parameter
+
+Cursor = dict[str, Any]
+
+
+def control(param: Parameter) -> str | None:
+    """The paging control value a parameter carries, `CYCLR_` aliases normalised."""
+    for value in param.Values:
+        value = value.removeprefix("CYCLR_")
+        if value.startswith("PAGE_"):
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Paging:
+    method: Method
+    size: int | None
+    style: str | None  # number | offset | next_url | token | None (not paged)
+
+    @classmethod
+    def of(cls, connector: Connector, method: Method, parameters: list[Parameter]) -> Paging:
+        paged = method.PagedInbound if method.PagedInbound is not None else connector.PagedInbound
+        size = method.PageSizeInbound or connector.PageSizeInbound
+        controls = {control(p) for p in parameters} - {None}
+        style = None
+        if paged:
+            if any(c.startswith("PAGE_TOKEN") for c in controls):
+                style = "token"
+            elif "PAGE_NEXT_URL" in controls or paged and not controls - {"PAGE_SIZE"}:
+                style = "next_url"  # a paged method with no controls follows the Link header
+            elif "PAGE_OFFSET" in controls:
+                style = "offset"
+            elif "PAGE_NUMBER" in controls:
+                style = "number"
+        return cls(method, size, style)
+
+    def request_value(self, param: Parameter, cursor: Cursor) -> str | None:
+        """The value a paging parameter sends on the page `cursor` points at."""
+        match control(param):
+            case "PAGE_NUMBER":
+                return str(cursor.get("page", 1))
+            case "PAGE_OFFSET":
+                return str(cursor.get("offset", 0))
+            case "PAGE_SIZE":
+                return str(self.size) if self.size else None
+            case str(c) if c.startswith("PAGE_TOKEN"):
+                return cursor.get("tokens", {}).get(c)
+        return None
+
+    def next_cursor(
+        self,
+        cursor: Cursor,
+        parameters: list[Parameter],
+        body: Any,
+        links: Mapping[str, Any],
+        records: int,
+    ) -> tuple[Cursor | None, str | None]:
+        """Where the next page starts (None: no more pages), and a warning when a guard stopped it."""
+        if self.style is None:
+            return None, None
+        pages = cursor.get("pages", 0) + 1
+        if self.repeats(cursor, body):
+            return None, f"page {pages} repeated page {pages - 1}: paging stopped"
+        digest = _digest(body)
+        if pages >= self.method.MaxPages:
+            return None, f"paging stopped at MaxPages ({self.method.MaxPages})"
+        base = {"pages": pages, "digest": digest}
+        if self.style in ("number", "offset"):
+            short = self.size is not None and records < self.size
+            if records == 0 or (short and self.method.PagingStopOnShortPage):
+                return None, None
+            if self.style == "number":
+                return {**base, "page": cursor.get("page", 1) + 1}, None
+            return {**base, "offset": cursor.get("offset", 0) + records}, None
+        if self.style == "next_url":
+            url = _response_value(parameters, "PAGE_NEXT_URL", body) or links.get("next", {}).get("url")
+            return ({**base, "next_url": str(url)}, None) if url else (None, None)
+        # Cursor styles trust the API's cursor: an empty page with a next token goes on.
+        tokens = {c: v for c, v in _response_tokens(parameters, body).items() if v not in (None, "")}
+        return ({**base, "tokens": tokens}, None) if tokens else (None, None)
+
+
+    def repeats(self, cursor: Cursor, body: Any) -> bool:
+        """The same page again: an API ignoring the cursor would otherwise loop forever."""
+        return self.style is not None and cursor.get("digest") == _digest(body)
+
+
+def _digest(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _response_value(parameters: list[Parameter], wanted: str, body: Any) -> Any:
+    for param in parameters:
+        if param.TargetType == "ResponseField" and control(param) == wanted and param.TargetName:
+            return read(body, parse_path(param.TargetName))
+    return None
+
+
+def _response_tokens(parameters: list[Parameter], body: Any) -> dict[str, Any]:
+    return {
+        control(p): read(body, parse_path(p.TargetName))
+        for p in parameters
+        if p.TargetType == "ResponseField" and (control(p) or "").startswith("PAGE_TOKEN") and p.TargetName
+    }
