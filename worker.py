@@ -26,7 +26,7 @@ def build_worker(client, http: httpx.AsyncClient) -> Worker:
         client,
         task_queue=TASK_QUEUE,
         workflows=[CycleWorkflow, RunWorkflow],
-        activities=[*bookkeeping.ALL, steps.fetch_page, steps.process_batch],
+        activities=[*bookkeeping.ALL, steps.fetch_pages, steps.process_batch],
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
 

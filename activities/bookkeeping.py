@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from temporalio import activity
 
@@ -29,6 +30,7 @@ def _plan(step, mappings) -> StepPlan:
         release_id=step.release_id,
         next=step.next_step_id,
         on_error=step.on_error,
+        last_successful_run_at=step.last_successful_run_at,
         mappings=[
             Mapping(m.field, m.mapping_type, m.value, m.source_step, m.source_field) for m in mappings
         ],
@@ -43,7 +45,7 @@ async def open_run(request: OpenRun) -> RunPlan:
 
 def _close_run(request: CloseRun) -> None:
     with session() as db:
-        runs.close_run(db, request.run_id, request.status, request.succeeded, request.errored, request.message)
+        runs.close_run(db, **dataclasses.asdict(request))
 
 
 @activity.defn

@@ -6,14 +6,14 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from connectors import ConnectorError, Credentials, call_method
+from connectors import ConnectorError, Credentials, Pages, call_method, fetch_pages
 from connectors.spec import Connector
 from store import runs
 from store.connections import load_credentials, load_release
@@ -29,34 +29,58 @@ from workflows.messages import (
     Transaction,
 )
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 class StepActivities:
-    """Holds the worker's shared HTTP client and how many calls one batch makes at once."""
+    """Holds the worker's shared HTTP client and the bounds of one activity's work."""
 
-    def __init__(self, client: httpx.AsyncClient, concurrency: int = 10) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, concurrency: int = 10, page_records: int = 2000,
+        page_seconds: float = 10.0,
+    ) -> None:
         self.client = client
         self.concurrency = concurrency
+        self.page_records, self.page_seconds = page_records, page_seconds
 
-    @activity.defn(name="fetch_page")
-    async def fetch_page(self, request: FetchRequest) -> FetchResult:
+    @activity.defn(name="fetch_pages")
+    async def fetch_pages(self, request: FetchRequest) -> FetchResult:
+        """Trigger pages from the run's cursor on, bounded by records and time.
+
+        The cursor and the records read so far are heartbeated after every page, so a
+        retry after a crash resumes at the page it was on and returns them all.
+        """
         step = request.step
+        saved = _earlier_progress() or {"cursor": request.cursor, "records": [], "warnings": [], "done": False}
+        if saved["done"]:
+            return FetchResult(saved["records"], None, saved["warnings"])
         connector, credentials = await _load(step)
-        async with _heartbeating():
+        latest = saved
+
+        def checkpoint(pages: Pages) -> None:
+            nonlocal latest
+            latest = {"cursor": pages.cursor, "records": saved["records"] + pages.records,
+                      "warnings": saved["warnings"] + pages.warnings, "done": pages.cursor is None}
+            activity.heartbeat(latest)
+
+        async with _heartbeating(lambda: latest):
             try:
-                result = await call_method(
-                    self.client, connector, step.method, credentials=credentials,
+                pages = await fetch_pages(
+                    self.client, connector, step.method, credentials=credentials, cursor=saved["cursor"],
                     parameters=_static_values(step),
+                    mergefields={"LastSuccessfulRunDate": step.last_successful_run_at or EPOCH},
+                    max_records=self.page_records, max_seconds=self.page_seconds, on_page=checkpoint,
                 )
             except ConnectorError as err:
                 raise _failure(step, err) from None
-        return FetchResult(records=result.records, cursor=None)
+        return FetchResult(saved["records"] + pages.records, pages.cursor, saved["warnings"] + pages.warnings)
 
     @activity.defn(name="process_batch")
     async def process_batch(self, request: BatchRequest) -> BatchResult:
         """Each transaction through one step; what succeeded before a retry is not sent again."""
         step = request.step
         connector, credentials = await _load(step)
-        done = {d["key"]: Outcome(**d) for d in _earlier_progress()}
+        done = {d["key"]: Outcome(**d) for d in _earlier_progress() or []}
         limit = asyncio.Semaphore(self.concurrency)
 
         async def one(transaction: Transaction) -> None:
@@ -125,9 +149,10 @@ def _failure(step: StepPlan, err: ConnectorError) -> ApplicationError:
     )
 
 
-def _earlier_progress() -> list[dict[str, Any]]:
+def _earlier_progress() -> Any:
+    """What the previous attempt heartbeated last (plain dicts), or None."""
     details = activity.info().heartbeat_details
-    return list(details[0]) if details else []
+    return details[0] if details else None
 
 
 async def _load(step: StepPlan) -> tuple[Connector, Credentials]:
@@ -145,9 +170,7 @@ def _save_errors(request: BatchRequest, errors: dict[str, str]) -> None:
 
 
 @asynccontextmanager
-async def _heartbeating(
-    progress: Callable[[], list[Outcome]] = list, every: float = 2.0
-) -> AsyncIterator[None]:
+async def _heartbeating(progress: Callable[[], Any], every: float = 2.0) -> AsyncIterator[None]:
     """Keep the activity alive through a slow call; a dead worker still stops heartbeating."""
 
     async def beat() -> None:

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 
-
 PerPage = Annotated[int, Query(ge=1, le=1000)]
 
 

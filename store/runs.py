@@ -18,11 +18,16 @@ def open_run(db: Session, cycle_id: str, number: int, workflow_id: str) -> Run:
 
 
 def close_run(
-    db: Session, run_id: str, status: str, succeeded: int, errored: int, message: str | None
+    db: Session, run_id: str, status: str, succeeded: int, errored: int, message: str | None = None,
+    warnings: list[str] | None = None,
 ) -> None:
+    """Record how the run ended; a successful run moves every step's LastSuccessfulRunDate."""
     run = db.get(Run, run_id)
-    run.status, run.succeeded, run.errored, run.message = status, succeeded, errored, message
-    run.finished_at = utcnow()
+    run.status, run.succeeded, run.errored = status, succeeded, errored
+    run.message, run.warnings, run.finished_at = message, warnings or [], utcnow()
+    if status == "Succeeded":
+        for step in db.exec(select(CycleStep).where(CycleStep.cycle_id == run.cycle_id)):
+            step.last_successful_run_at = run.started_at
     db.commit()
 
 

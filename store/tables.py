@@ -93,6 +93,7 @@ class CycleStep(SQLModel, table=True):
     account_connector_id: str | None = Field(default=None, foreign_key="accountconnector.id")
     next_step_id: str | None = None  # template step id
     on_error: str = "StopTransaction"
+    last_successful_run_at: datetime | None = None  # {{LastSuccessfulRunDate}}
 
 
 class FieldMapping(SQLModel, table=True):
@@ -120,6 +121,7 @@ class Run(SQLModel, table=True):
     succeeded: int = 0
     errored: int = 0
     message: str | None = None
+    warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class Transaction(SQLModel, table=True):

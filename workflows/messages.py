@@ -68,6 +68,7 @@ class StepPlan:
     next: str | None = None  # template step id
     on_error: str = "StopTransaction"
     mappings: list[Mapping] = field(default_factory=list)
+    last_successful_run_at: datetime | None = None
 
 
 @dataclass
@@ -78,6 +79,7 @@ class RunProgress:
     next_transaction: int = 0
     succeeded: int = 0
     errored: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -120,6 +122,7 @@ class FetchRequest:
 class FetchResult:
     records: list[Record]
     cursor: dict[str, Any] | None = None  # None: no more pages
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -150,6 +153,7 @@ class CloseRun:
     succeeded: int
     errored: int
     message: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass

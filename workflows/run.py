@@ -81,7 +81,7 @@ class RunWorkflow:
         cursor = self.progress.cursor
         while True:
             page: FetchResult = await workflow.execute_activity(
-                "fetch_page",
+                "fetch_pages",
                 FetchRequest(plan.run_id, trigger, cursor),
                 result_type=FetchResult,
                 **UPSTREAM,
@@ -91,6 +91,7 @@ class RunWorkflow:
                 for i, r in enumerate(page.records)
             ]
             self.progress.next_transaction += len(transactions)
+            self.progress.warnings += page.warnings
             for batch in _chunks(transactions, input.batch_size):
                 await self._wait_while_paused()
                 await self._through_steps(input, plan, steps, trigger, batch)
@@ -134,7 +135,8 @@ class RunWorkflow:
     async def _close(self, plan: RunPlan, status: str, message: str | None) -> RunSummary:
         p = self.progress
         await workflow.execute_activity(
-            "close_run", CloseRun(plan.run_id, status, p.succeeded, p.errored, message), **BOOKKEEPING
+            "close_run", CloseRun(plan.run_id, status, p.succeeded, p.errored, message, p.warnings),
+            **BOOKKEEPING,
         )
         return RunSummary(plan.run_id, status, p.succeeded, p.errored, message)
 

@@ -201,7 +201,7 @@ def list_runs(cycle_id: str, account: CurrentAccount, db: Db) -> list[dict]:
     return [
         {"Id": r.id, "Number": r.number, "Status": r.status, "StartedAt": r.started_at,
          "FinishedAt": r.finished_at, "Transactions": {"Success": r.succeeded, "Errored": r.errored},
-         "Message": r.message, "WorkflowId": r.workflow_id}
+         "Message": r.message, "Warnings": r.warnings, "WorkflowId": r.workflow_id}
         for r in rows
     ]
 

@@ -67,7 +67,8 @@ def test_connector_template_install_and_run_bookkeeping(db):
     runs.save_errors(db, run.id, cycle.id, "step", {"1-0": "HTTP 400"})
     runs.save_errors(db, run.id, cycle.id, "step", {"1-0": "HTTP 400", "1-1": "HTTP 400"})
     assert db.query(Transaction).count() == 2
-    runs.close_run(db, run.id, "Succeeded", 5, 2, None)
+    runs.close_run(db, run.id, "Succeeded", 5, 2, warnings=["page 2 repeated page 1"])
+    assert all(s.last_successful_run_at == run.started_at for s in cycles.steps(db, cycle.id))
 
 
 def test_credentials_are_encrypted_at_rest(db):
