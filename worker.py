@@ -39,7 +39,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0)) as http:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(settings().http_timeout)) as http:
         worker = build_worker(client, http)
         async with worker:
             log.info("worker polling task queue %r at %s", TASK_QUEUE, settings().temporal_address)

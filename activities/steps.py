@@ -6,13 +6,13 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.failures import as_failure, is_throttled
 from connectors import ConnectorError, Credentials, Pages, call_method, fetch_pages
 from connectors.spec import Connector
 from store import runs
@@ -51,7 +51,8 @@ class StepActivities:
         retry after a crash resumes at the page it was on and returns them all.
         """
         step = request.step
-        saved = _earlier_progress() or {"cursor": request.cursor, "records": [], "warnings": [], "done": False}
+        saved = _earlier_progress() or {"cursor": request.cursor, "records": [], "warnings": [], "done": False,
+                                        "throttled": 0}
         if saved["done"]:
             return FetchResult(saved["records"], None, saved["warnings"])
         connector, credentials = await _load(step)
@@ -60,7 +61,8 @@ class StepActivities:
         def checkpoint(pages: Pages) -> None:
             nonlocal latest
             latest = {"cursor": pages.cursor, "records": saved["records"] + pages.records,
-                      "warnings": saved["warnings"] + pages.warnings, "done": pages.cursor is None}
+                      "warnings": saved["warnings"] + pages.warnings, "done": pages.cursor is None,
+                      "throttled": 0}
             activity.heartbeat(latest)
 
         async with _heartbeating(lambda: latest):
@@ -72,7 +74,10 @@ class StepActivities:
                     max_records=self.page_records, max_seconds=self.page_seconds, on_page=checkpoint,
                 )
             except ConnectorError as err:
-                raise _failure(step, err) from None
+                throttled = latest["throttled"] + 1 if is_throttled(err) else 0
+                latest = {**latest, "throttled": throttled}
+                activity.heartbeat(latest)
+                raise as_failure(step, err, throttled) from None
         return FetchResult(saved["records"] + pages.records, pages.cursor, saved["warnings"] + pages.warnings)
 
     @activity.defn(name="process_batch")
@@ -80,8 +85,13 @@ class StepActivities:
         """Each transaction through one step; what succeeded before a retry is not sent again."""
         step = request.step
         connector, credentials = await _load(step)
-        done = {d["key"]: Outcome(**d) for d in _earlier_progress() or []}
+        saved = _earlier_progress() or {"outcomes": [], "throttled": 0}
+        done = {d["key"]: Outcome(**d) for d in saved["outcomes"]}
+        earlier = len(done)
         limit = asyncio.Semaphore(self.concurrency)
+
+        def progress(throttled: int = 0) -> dict[str, Any]:
+            return {"outcomes": list(done.values()), "throttled": throttled}
 
         async def one(transaction: Transaction) -> None:
             if transaction.key in done:
@@ -89,14 +99,19 @@ class StepActivities:
             async with limit:
                 outcome = await self._call(request, connector, credentials, transaction)
             done[transaction.key] = outcome
-            activity.heartbeat(list(done.values()))
+            activity.heartbeat(progress())
 
-        async with _heartbeating(lambda: list(done.values())):
+        async with _heartbeating(progress):
             results = await asyncio.gather(*(one(t) for t in request.transactions), return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
-            activity.heartbeat(list(done.values()))
-            raise failures[0]
+            err = next((f for f in failures if is_throttled(f)), failures[0])
+            if not isinstance(err, ConnectorError):
+                raise err
+            # 429s in a row lengthen the wait; an attempt that got somewhere starts afresh.
+            throttled = (saved["throttled"] if len(done) == earlier else 0) + 1 if is_throttled(err) else 0
+            activity.heartbeat(progress(throttled))
+            raise as_failure(step, err, throttled) from None
         errors = {o.key: o.error for o in done.values() if not o.ok}
         if errors:
             await asyncio.to_thread(_save_errors, request, errors)
@@ -114,7 +129,7 @@ class StepActivities:
             )
         except ConnectorError as err:
             if err.retryable:
-                raise _failure(step, err) from None
+                raise
             return Outcome(transaction.key, ok=False, error=f"step '{step.name}': {err}")
         return Outcome(transaction.key, ok=True, record=result.records[0] if result.records else {})
 
@@ -137,16 +152,6 @@ def _field_values(step: StepPlan, transaction: Transaction) -> dict[str, Any]:
 def _idempotency_key(run_id: str, transaction_key: str, step_id: str) -> str:
     """Stable for one transaction at one step, so a resent write is recognised upstream."""
     return hashlib.sha256(f"{run_id}/{transaction_key}/{step_id}".encode()).hexdigest()[:32]
-
-
-def _failure(step: StepPlan, err: ConnectorError) -> ApplicationError:
-    delay = getattr(err, "retry_after", None)
-    return ApplicationError(
-        f"step '{step.name}': {err}",
-        type=type(err).__name__,
-        non_retryable=not err.retryable,
-        next_retry_delay=timedelta(seconds=delay) if delay else None,
-    )
 
 
 def _earlier_progress() -> Any:

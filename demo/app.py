@@ -41,9 +41,14 @@ def make_contacts(count: int, note_bytes: int = 0) -> list[dict[str, Any]]:
 
 @dataclass
 class Fault:
+    """The next `remaining` calls under `path` fail: an error status, or a hang (`delay`)."""
+
+    path: str
     status: int
     remaining: int
     message: str
+    headers: dict[str, str]
+    delay: float
 
 
 @dataclass
@@ -55,9 +60,9 @@ class State:
     contact_requests: int = 0
     waiting: int = 0
     gate: asyncio.Event = field(default_factory=asyncio.Event)
-    fault: Fault | None = None
+    faults: list[Fault] = field(default_factory=list)
     empty_page_at: int | None = None  # offset where cursor paging serves one empty page
-    requests: list[tuple[float, str]] = field(default_factory=list)  # (time, path) of every call
+    requests: list[tuple[float, str, str]] = field(default_factory=list)  # (time, path, query)
 
     def __post_init__(self) -> None:
         self.gate.set()
@@ -79,6 +84,9 @@ class FaultIn(BaseModel):
     status: int
     count: int = 1
     message: str = "injected failure"
+    path: str = "/leads"
+    headers: dict[str, str] = {}
+    delay: float = 0
 
 
 def create_app(contacts: int | None = None) -> FastAPI:
@@ -88,10 +96,17 @@ def create_app(contacts: int | None = None) -> FastAPI:
     app.include_router(paging_router(state))
 
     @app.middleware("http")
-    async def log_requests(request: Request, call_next):
-        if not request.url.path.startswith("/admin"):
-            state.requests.append((time.time(), request.url.path))
-        return await call_next(request)
+    async def log_and_fail(request: Request, call_next):
+        path = request.url.path
+        if path.startswith("/admin"):
+            return await call_next(request)
+        state.requests.append((time.time(), path, request.url.query))
+        fault = next((f for f in state.faults if path.startswith(f.path) and f.remaining > 0), None)
+        if fault is None:
+            return await call_next(request)
+        fault.remaining -= 1
+        await asyncio.sleep(fault.delay)  # longer than the caller's timeout: a hung upstream
+        return JSONResponse({"error": fault.message}, status_code=fault.status, headers=fault.headers)
 
     @app.get("/crm/contacts")
     def list_contacts(
@@ -120,9 +135,6 @@ def create_app(contacts: int | None = None) -> FastAPI:
             await state.gate.wait()
         finally:
             state.waiting -= 1
-        if state.fault and state.fault.remaining > 0:
-            state.fault.remaining -= 1
-            return JSONResponse({"error": state.fault.message}, status_code=state.fault.status)
         if idempotency_key and idempotency_key in state.by_idempotency_key:
             return JSONResponse(state.leads[state.by_idempotency_key[idempotency_key]], status_code=200)
         lead = {"id": f"l{len(state.leads) + 1}", **body.model_dump()}
@@ -143,14 +155,15 @@ def create_app(contacts: int | None = None) -> FastAPI:
         fresh = State(make_contacts(body.contacts, body.note_bytes))
         fresh.empty_page_at = body.empty_page_at
         for name in ("contacts", "leads", "by_idempotency_key", "lead_requests", "contact_requests",
-                     "fault", "empty_page_at", "requests"):
+                     "faults", "empty_page_at", "requests"):
             setattr(state, name, getattr(fresh, name))
         state.gate.set()
         return {"contacts": body.contacts}
 
     @app.get("/admin/requests")
     def requests(prefix: str = "/") -> list[dict]:
-        return [{"at": at, "path": path} for at, path in state.requests if path.startswith(prefix)]
+        return [{"at": at, "path": path, "query": query}
+                for at, path, query in state.requests if path.startswith(prefix)]
 
     @app.post("/admin/hold")
     def hold() -> dict:
@@ -164,7 +177,7 @@ def create_app(contacts: int | None = None) -> FastAPI:
 
     @app.post("/admin/faults")
     def inject(body: FaultIn) -> dict:
-        state.fault = Fault(body.status, body.count, body.message)
+        state.faults.append(Fault(body.path, body.status, body.count, body.message, body.headers, body.delay))
         return {"status": body.status, "count": body.count}
 
     return app

@@ -34,6 +34,7 @@ class Settings:
     public_url: str
     batch_size: int
     step_concurrency: int
+    http_timeout: float
 
 
 def _read_or_create(path: Path, make: Callable[[], str]) -> str:
@@ -67,4 +68,5 @@ def settings() -> Settings:
         public_url=env("CYCLEWRIGHT_PUBLIC_URL", "http://127.0.0.1:8000"),
         batch_size=int(env("CYCLEWRIGHT_BATCH_SIZE", "100")),
         step_concurrency=int(env("CYCLEWRIGHT_STEP_CONCURRENCY", "10")),
+        http_timeout=float(env("CYCLEWRIGHT_HTTP_TIMEOUT", "30")),
     )

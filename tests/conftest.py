@@ -25,6 +25,7 @@ os.environ.update(
     CYCLEWRIGHT_CLIENT_ID="test-client",
     CYCLEWRIGHT_CLIENT_SECRET="test-secret",
     CYCLEWRIGHT_BATCH_SIZE="10",
+    CYCLEWRIGHT_HTTP_TIMEOUT="2",
 )
 os.environ.pop("DATABASE_URL", None)
 

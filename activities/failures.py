@@ -1,0 +1,41 @@
+"""Connector errors as Temporal failures: typed, retryable or not, with 429 back-off delays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.exceptions import ApplicationError
+
+from connectors import ConnectorError, RetryableError
+from workflows.messages import StepPlan
+
+# After the first 429 (Retry-After, or a minute), each further one in a row waits longer.
+THROTTLE_MINUTES = (1, 3, 7, 15, 30)
+FIRST_THROTTLE_SECONDS = 60.0
+
+
+def is_throttled(err: ConnectorError) -> bool:
+    return isinstance(err, RetryableError) and err.status == 429
+
+
+def throttle_delay(in_a_row: int, retry_after: float | None) -> float:
+    """Seconds to wait after the `in_a_row`-th consecutive 429 (counting from 1)."""
+    if in_a_row <= 1:
+        return retry_after if retry_after is not None else FIRST_THROTTLE_SECONDS
+    minutes = THROTTLE_MINUTES[min(in_a_row - 2, len(THROTTLE_MINUTES) - 1)]
+    return max(minutes * 60.0, retry_after or 0.0)
+
+
+def as_failure(step: StepPlan, err: ConnectorError, throttled_in_a_row: int = 0) -> ApplicationError:
+    """The ApplicationError a step's activity raises; a 429's wait is a Temporal retry delay."""
+    delay = None
+    if is_throttled(err):
+        delay = timedelta(seconds=throttle_delay(throttled_in_a_row, err.retry_after))
+    elif isinstance(err, RetryableError) and err.retry_after is not None:
+        delay = timedelta(seconds=err.retry_after)
+    return ApplicationError(
+        f"step '{step.name}': {err}",
+        type=type(err).__name__,
+        non_retryable=not err.retryable,
+        next_retry_delay=delay,
+    )
