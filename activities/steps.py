@@ -18,6 +18,7 @@ from connectors.spec import Connector
 from store import runs
 from store.connections import load_credentials, load_release
 from store.database import session
+from store.limiter import DatabaseLimiter
 from workflows.messages import (
     BatchRequest,
     BatchResult,
@@ -40,6 +41,7 @@ class StepActivities:
         page_seconds: float = 10.0,
     ) -> None:
         self.client = client
+        self.limiter = DatabaseLimiter()
         self.concurrency = concurrency
         self.page_records, self.page_seconds = page_records, page_seconds
 
@@ -71,6 +73,7 @@ class StepActivities:
                     self.client, connector, step.method, credentials=credentials, cursor=saved["cursor"],
                     parameters=_static_values(step),
                     mergefields={"LastSuccessfulRunDate": step.last_successful_run_at or EPOCH},
+                    limiter=self.limiter, limit_key=step.account_connector_id,
                     max_records=self.page_records, max_seconds=self.page_seconds, on_page=checkpoint,
                 )
             except ConnectorError as err:
@@ -126,6 +129,7 @@ class StepActivities:
                 self.client, connector, step.method, credentials=credentials,
                 fields=_field_values(step, transaction),
                 idempotency_key=_idempotency_key(request.run_id, transaction.key, step.id),
+                limiter=self.limiter, limit_key=step.account_connector_id,
             )
         except ConnectorError as err:
             if err.retryable:

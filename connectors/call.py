@@ -17,6 +17,7 @@ from connectors.errors import (
     parse_retry_after,
     redact,
 )
+from connectors.limits import Limiter, RateLimited, acquire, buckets
 from connectors.mergefields import render
 from connectors.paging import Cursor, Paging, control
 from connectors.paths import body_from_values, records_from_body
@@ -124,6 +125,9 @@ async def call_method(
     mergefields: Mapping[str, Any] | None = None,
     idempotency_key: str | None = None,
     cursor: Cursor | None = None,
+    limiter: Limiter | None = None,
+    limit_key: str | None = None,
+    max_wait: float = 2.0,
 ) -> CallResult:
     """One request: the first page, or the page `cursor` (from a previous result) points at."""
     context = {"connector": connector.Name, "method": method_id}
@@ -150,6 +154,13 @@ async def call_method(
     # A next-page URL carries its own query; add only what it lacks (an API key, say).
     target = httpx.URL(url)
     target = target.copy_merge_params({k: v for k, v in parts.query.items() if k not in target.params})
+    wanted = buckets(connector, method, limit_key or connector.Name)
+    if limiter is not None and wanted:
+        try:
+            await acquire(limiter, wanted, max_wait)
+        except RateLimited as err:
+            err.connector, err.method = connector.Name, method_id
+            raise
     try:
         response = await client.request(method.HttpMethod.upper(), target, headers=parts.headers, **body)
     except httpx.TimeoutException:

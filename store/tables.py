@@ -124,6 +124,14 @@ class Run(SQLModel, table=True):
     warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+class RateCall(SQLModel, table=True):
+    """One call counted against a rate-limit bucket (see store/limiter.py)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    bucket: str = Field(index=True)
+    at: float = Field(index=True)  # epoch seconds
+
+
 class Transaction(SQLModel, table=True):
     """A transaction that did not succeed, kept with the reason (successes are only counted)."""
 

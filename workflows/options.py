@@ -7,7 +7,8 @@ from datetime import timedelta
 from temporalio.common import RetryPolicy
 
 # Failures that no retry can fix: the engine raises these as ApplicationError types.
-NON_RETRYABLE = ["StepError", "Unauthorized", "MissingMergefield", "FieldValueError", "NotFound"]
+NON_RETRYABLE = ["StepError", "Unauthorized", "MissingMergefield", "FieldValueError", "NotFound",
+                 "NeedsReauthentication"]
 
 BOOKKEEPING = {
     "start_to_close_timeout": timedelta(seconds=30),

@@ -1,0 +1,54 @@
+"""The shared rate limiter: a sliding log of calls per bucket, in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, insert, select
+
+from connectors.limits import SECONDS, Bucket
+from store.locks import exclusive
+from store.tables import RateCall
+
+# Calls are counted when sent but limited where they arrive: a little slack absorbs the
+# difference in network delay between two calls.
+SLACK = 0.05
+
+
+class DatabaseLimiter:
+    async def reserve(self, buckets: Sequence[Bucket]) -> float:
+        return await asyncio.to_thread(self._reserve, buckets)
+
+    def _reserve(self, buckets: Sequence[Bucket]) -> float:
+        names = sorted({name for name, _ in buckets})
+        with exclusive("ratelimit:" + ",".join(names)) as db:
+            now = time.time()
+            wait = max((_wait(db, name, limit, now) for name, limit in buckets), default=0.0)
+            if wait > 0:
+                return wait
+            db.execute(insert(RateCall), [{"bucket": name, "at": now} for name in names])
+            longest = max((_window(limit) for _, limit in buckets), default=0.0)
+            db.execute(delete(RateCall).where(RateCall.bucket.in_(names), RateCall.at < now - longest))
+            return 0.0
+
+
+def _window(limit) -> float:
+    if limit.MaxRequests:
+        return SECONDS[limit.TimeFrame] + SLACK
+    return limit.MinTimeBetweenRequestsMs / 1000 + SLACK
+
+
+def _wait(db, name: str, limit, now: float) -> float:
+    window = _window(limit)
+    if limit.MaxRequests:
+        recent = db.execute(
+            select(RateCall.at).where(RateCall.bucket == name, RateCall.at > now - window)
+            .order_by(RateCall.at.desc()).limit(limit.MaxRequests)
+        ).scalars().all()
+        if len(recent) < limit.MaxRequests:
+            return 0.0
+        return recent[-1] + window - now  # when the oldest of the last N leaves the window
+    last = db.execute(select(func.max(RateCall.at)).where(RateCall.bucket == name)).scalar()
+    return 0.0 if last is None else max(0.0, last + window - now)
