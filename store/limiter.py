@@ -12,9 +12,9 @@ from connectors.limits import SECONDS, Bucket
 from store.locks import exclusive
 from store.tables import RateCall
 
-# Calls are counted when sent but limited where they arrive: a little slack absorbs the
-# difference in network delay between two calls.
-SLACK = 0.05
+# Calls are counted when a permit is granted but limited where they arrive: the slack absorbs
+# what happens in between (a busy event loop, the network), so a limit is never overshot.
+SLACK = 0.2
 
 
 class DatabaseLimiter:
