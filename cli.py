@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
 
 app = typer.Typer(no_args_is_help=True, help="Cyclewright: embedded integration platform on Temporal.")
+connector_app = typer.Typer(no_args_is_help=True, help="Check and try connector files.")
+app.add_typer(connector_app, name="connector")
+console = Console(soft_wrap=True)
 
 
 @app.command()
@@ -23,6 +31,83 @@ def worker() -> None:
     from worker import main
 
     asyncio.run(main())
+
+
+def _load(file: Path):
+    from connectors import ConnectorInvalid, parse_connector
+
+    try:
+        document = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        console.print(f"[red]{file}: cannot read JSON: {err}[/red]")
+        raise typer.Exit(1) from None
+    try:
+        return parse_connector(document)
+    except ConnectorInvalid as err:
+        console.print(f"[red]{file}: {len(err.problems)} problem(s)[/red]")
+        for problem in err.problems:
+            console.print(f"  {problem.path}: {problem.message}", markup=False)
+        raise typer.Exit(1) from None
+
+
+@connector_app.command()
+def validate(file: Path) -> None:
+    """Check a connector file; print every problem with its JSON path."""
+    connector = _load(file)
+    console.print(f"[green]{file}: valid[/green] — {connector.Name} {connector.Version}, "
+                  f"{len(connector.Methods)} method(s)")
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint=option)
+        pairs[name] = text
+    return pairs
+
+
+@connector_app.command()
+def call(
+    file: Path,
+    method: str,
+    auth: Annotated[str | None, typer.Option(help="AuthValue: API key, token, or base64 user:password")] = None,
+    param: Annotated[list[str], typer.Option(help="a method parameter, NAME=VALUE")] = [],  # noqa: B006
+    prop: Annotated[list[str], typer.Option("--property", help="an account connector property")] = [],  # noqa: B006
+    field: Annotated[list[str], typer.Option(help="a request field by SystemField")] = [],  # noqa: B006
+    all_pages: bool = False,
+) -> None:
+    """Call one method: print each HTTP exchange (secrets masked) and the mapped records."""
+    import httpx
+
+    from connectors import ConnectorError, Credentials, fetch_pages
+
+    connector = _load(file)
+    exchanges = []
+
+    async def go():
+        async with httpx.AsyncClient(timeout=30) as client:
+            return await fetch_pages(
+                client, connector, method, credentials=Credentials(auth, _pairs(prop, "--property")),
+                parameters=_pairs(param, "--param"), fields=_pairs(field, "--field"),
+                max_pages=None if all_pages else 1, on_exchange=exchanges.append,
+            )
+
+    try:
+        pages = asyncio.run(go())
+    except ConnectorError as err:
+        pages, error = None, err
+    for exchange in exchanges:
+        console.rule(f"{exchange.method} {exchange.url}")
+        console.print_json(data={k: v for k, v in dataclasses.asdict(exchange).items() if v is not None})
+    if pages is None:
+        console.print(f"[red]{error}[/red]", markup=True)
+        raise typer.Exit(1)
+    console.rule(f"{len(pages.records)} record(s) from {pages.pages} page(s)")
+    console.print_json(data=pages.records)
+    for warning in pages.warnings:
+        console.print(f"[yellow]warning: {warning}[/yellow]")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from api import errors
 from api.auth import router as auth_router
-from api.routers import account_connectors, accounts, connectors, cycles, health, steps, templates
+from api.routers import (
+    account_connectors,
+    accounts,
+    connector_calls,
+    connectors,
+    cycles,
+    health,
+    steps,
+    templates,
+)
 from runtime.settings import settings
 from runtime.temporal import connect
 from store.database import engine
@@ -19,13 +29,16 @@ from store.database import engine
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine()  # creates the tables before the first request
     app.state.temporal = await connect(settings())
-    yield
+    async with httpx.AsyncClient(timeout=settings().http_timeout) as http:
+        app.state.http = http  # upstream calls made by the API itself (data on demand)
+        yield
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="Cyclewright", version="0.1.0", lifespan=lifespan)
     errors.install(app)
-    for module in (accounts, connectors, account_connectors, templates, cycles, steps, health):
+    for module in (accounts, connectors, account_connectors, connector_calls, templates, cycles, steps,
+                   health):
         app.include_router(module.router)
     app.include_router(auth_router)
     return app

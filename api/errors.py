@@ -15,9 +15,11 @@ from store.problems import Invalid
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, problems: Iterable[Problem] = ()) -> None:
+    def __init__(self, status: int, message: str, problems: Iterable[Problem] = (),
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.problems = status, message, list(problems)
+        self.headers = headers
 
 
 def not_found(what: str, id: str) -> ApiError:
@@ -38,7 +40,7 @@ def _location(loc: tuple) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse(_body(err.message, err.problems), status_code=err.status)
+        return JSONResponse(_body(err.message, err.problems), status_code=err.status, headers=err.headers)
 
     @app.exception_handler(Invalid)
     async def invalid(_: Request, err: Invalid) -> JSONResponse:

@@ -10,7 +10,9 @@ from connectors.errors import (
     StepError,
     Unauthorized,
 )
+from connectors.exchange import Exchange
 from connectors.fetch import Pages, fetch_pages
+from connectors.limits import Limiter, RateLimited
 from connectors.schema import connector_json_schema
 from connectors.spec import Authentication, Connector, FieldSpec, Method, Parameter
 from connectors.validation import ConnectorInvalid, Problem, parse_connector
@@ -22,13 +24,16 @@ __all__ = [
     "ConnectorError",
     "ConnectorInvalid",
     "Credentials",
+    "Exchange",
     "FieldSpec",
     "FieldValueError",
+    "Limiter",
     "Method",
     "MissingMergefield",
     "Pages",
     "Parameter",
     "Problem",
+    "RateLimited",
     "RetryableError",
     "StepError",
     "Unauthorized",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,11 +17,12 @@ from connectors.errors import (
     parse_retry_after,
     redact,
 )
+from connectors.exchange import Exchange, exchange_of
 from connectors.limits import Limiter, RateLimited, acquire, buckets
 from connectors.mergefields import render
 from connectors.paging import Cursor, Paging, control
 from connectors.paths import body_from_values, records_from_body
-from connectors.spec import Connector, Method, Parameter
+from connectors.spec import Authentication, Connector, Method, Parameter
 
 IGNORE = "IGNORE_PARAMETER"
 RETRYABLE_STATUSES = {408, 425, 429}
@@ -90,6 +91,14 @@ def _body(method: Method, fields: Mapping[str, Any], parts: RequestParts) -> dic
     raise ConnectorError(f"request DataType {method.DataType} is not supported yet")
 
 
+def _secret_headers(authentication: Authentication | None, params: list[Parameter]) -> set[str]:
+    """Headers whose values the debugger masks: an API key's, and sensitive parameters'."""
+    names = {p.TargetName for p in params if p.IsSensitive and p.TargetType == "HttpHeader" and p.TargetName}
+    if authentication and authentication.AuthType == "ApiKey" and authentication.ApiKeyName:
+        names.add(authentication.ApiKeyName)
+    return names
+
+
 def _parse(response: httpx.Response) -> Any:
     if not response.content:
         return None
@@ -128,6 +137,7 @@ async def call_method(
     limiter: Limiter | None = None,
     limit_key: str | None = None,
     max_wait: float = 2.0,
+    on_exchange: Callable[[Exchange], None] | None = None,
 ) -> CallResult:
     """One request: the first page, or the page `cursor` (from a previous result) points at."""
     context = {"connector": connector.Name, "method": method_id}
@@ -161,12 +171,18 @@ async def call_method(
         except RateLimited as err:
             err.connector, err.method = connector.Name, method_id
             raise
+    request = client.build_request(method.HttpMethod.upper(), target, headers=parts.headers, **body)
+    masked = _secret_headers(connector.authentication(authentication), params)
     try:
-        response = await client.request(method.HttpMethod.upper(), target, headers=parts.headers, **body)
-    except httpx.TimeoutException:
-        raise RetryableError("the request timed out", **context) from None
+        response = await client.send(request)
     except httpx.TransportError as err:
-        raise RetryableError(f"connection failed: {redact(str(err), secrets)}", **context) from None
+        reason = "the request timed out" if isinstance(err, httpx.TimeoutException) else \
+            f"connection failed: {redact(str(err), secrets)}"
+        if on_exchange:
+            on_exchange(exchange_of(request, None, secrets, masked, error=reason))
+        raise RetryableError(reason, **context) from None
+    if on_exchange:
+        on_exchange(exchange_of(request, response, secrets, masked))
     _raise_for_status(response, context, secrets)
     payload = _parse(response)
     repeated = paging.repeats(cursor, payload)  # its records were read already

@@ -121,6 +121,13 @@ class Connector(Spec):
     RateLimits: list[RateLimit] = []
     Methods: list[Method] = []
     Script: str | None = None
+    AuthTestMethod: str | None = None  # the method that tests an account connector's credentials
+
+    def test_method(self) -> Method | None:
+        """The named test method, else the first GET: a read that proves the credentials work."""
+        if self.AuthTestMethod:
+            return self.method(self.AuthTestMethod)
+        return next((m for m in self.Methods if m.HttpMethod == "Get"), None)
 
     def method(self, unique_identifier: str) -> Method:
         for method in self.Methods:

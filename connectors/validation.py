@@ -73,6 +73,9 @@ def _semantic_problems(doc: dict) -> Iterator[Problem]:
             yield Problem(f"$.Authentication[{i}].ApiKeyName", "an ApiKey authentication needs an ApiKeyName")
     yield from _rate_limit_problems("$", doc)
     yield from _parameter_problems("$.Parameters", connector_params, known)
+    method_ids = {m.get("UniqueIdentifier") for m in _list(doc.get("Methods"))}
+    if doc.get("AuthTestMethod") is not None and doc["AuthTestMethod"] not in method_ids:
+        yield Problem("$.AuthTestMethod", f"no method has the UniqueIdentifier '{doc['AuthTestMethod']}'")
     seen: set[str] = set()
     for i, method in enumerate(_list(doc.get("Methods"))):
         path = f"$.Methods[{i}]"

@@ -1,0 +1,118 @@
+"""Calling an account connector's methods from the API: data on demand and the debugger.
+
+No workflow: the caller is waiting. Same engine, credentials, shared rate limits and paging
+as a cycle's steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from api.dependencies import CurrentAccount
+from api.errors import ApiError, not_found
+from connectors import (
+    Connector,
+    ConnectorError,
+    Credentials,
+    Exchange,
+    Problem,
+    RateLimited,
+    call_method,
+    fetch_pages,
+)
+from store.connections import load_credentials, load_release
+from store.database import session
+from store.limiter import DatabaseLimiter
+from store.tables import AccountConnector
+
+router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"])
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+limiter = DatabaseLimiter()
+
+
+class CallIn(BaseModel):
+    Parameters: dict[str, str] = {}
+    Fields: dict[str, Any] = {}
+    OnePage: bool = False  # only the page Cursor points at (the first when absent)
+    Cursor: dict[str, Any] | None = None
+
+
+class TestIn(BaseModel):
+    Method: str | None = None
+    Parameters: dict[str, str] = {}
+    Fields: dict[str, Any] = {}
+
+
+def _load(account_id: str, id: str) -> tuple[AccountConnector, Connector, Credentials]:
+    with session() as db:
+        try:
+            row, credentials = load_credentials(db, id)
+        except LookupError:
+            raise not_found("account connector", id) from None
+        if row.account_id != account_id:
+            raise not_found("account connector", id)
+        return row, load_release(db, row.release_id), credentials
+
+
+def _method(connector: Connector, method: str) -> str:
+    if method not in {m.UniqueIdentifier for m in connector.Methods}:
+        raise not_found(f"method of '{connector.Name}'", method)
+    return method
+
+
+def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, Any]:
+    return {"credentials": credentials, "authentication": row.authentication, "limiter": limiter,
+            "limit_key": row.id, "mergefields": {"LastSuccessfulRunDate": EPOCH}}
+
+
+@router.post("/{id}/methods/{method}")
+async def call(id: str, method: str, request: Request, account: CurrentAccount,
+               body: CallIn | None = None) -> dict:
+    """Data on demand: the method's mapped records, from every page or from one."""
+    body = body or CallIn()
+    row, connector, credentials = await asyncio.to_thread(_load, account.id, id)
+    client: httpx.AsyncClient = request.app.state.http
+    try:
+        pages = await fetch_pages(
+            client, connector, _method(connector, method), cursor=body.Cursor,
+            max_pages=1 if body.OnePage else None, parameters=body.Parameters, fields=body.Fields,
+            **_call_options(row, credentials),
+        )
+    except RateLimited as err:
+        raise ApiError(429, str(err), headers={"Retry-After": str(max(1, round(err.retry_after)))}) from None
+    except ConnectorError as err:
+        raise ApiError(502, "The connector call failed upstream.", [Problem("upstream", str(err))]) from None
+    return {"Records": pages.records, "Pages": pages.pages, "NextCursor": pages.cursor,
+            "Warnings": pages.warnings}
+
+
+@router.post("/{id}/test")
+async def test(id: str, request: Request, account: CurrentAccount, body: TestIn | None = None) -> dict:
+    """The debugger: call the test method (or a named one) and show every HTTP exchange."""
+    body = body or TestIn()
+    row, connector, credentials = await asyncio.to_thread(_load, account.id, id)
+    if body.Method:
+        method = _method(connector, body.Method)
+    elif (test_method := connector.test_method()) is not None:
+        method = test_method.UniqueIdentifier
+    else:
+        raise ApiError(422, f"connector '{connector.Name}' has no method to test with; name one in Method")
+    exchanges: list[Exchange] = []
+    result, error = None, None
+    try:
+        result = await call_method(
+            request.app.state.http, connector, method, parameters=body.Parameters, fields=body.Fields,
+            on_exchange=exchanges.append, **_call_options(row, credentials),
+        )
+    except ConnectorError as err:
+        error = str(err)
+    return {"Success": error is None, "Method": method, "Error": error,
+            "Exchanges": [dataclasses.asdict(e) for e in exchanges],
+            "Records": result.records if result else []}
