@@ -14,11 +14,13 @@ from temporalio import activity
 
 from activities.failures import as_failure, is_throttled
 from connectors import ConnectorError, Credentials, Pages, call_method, fetch_pages
+from connectors.oauth import NeedsReauthentication
 from connectors.spec import Connector
 from store import runs
 from store.connections import load_credentials, load_release
 from store.database import session
 from store.limiter import DatabaseLimiter
+from store.tokens import DatabaseTokenStore
 from workflows.messages import (
     BatchRequest,
     BatchResult,
@@ -74,6 +76,7 @@ class StepActivities:
                     parameters=_static_values(step),
                     mergefields={"LastSuccessfulRunDate": step.last_successful_run_at or EPOCH},
                     limiter=self.limiter, limit_key=step.account_connector_id,
+                    tokens=DatabaseTokenStore(step.account_connector_id),
                     max_records=self.page_records, max_seconds=self.page_seconds, on_page=checkpoint,
                 )
             except ConnectorError as err:
@@ -130,10 +133,11 @@ class StepActivities:
                 fields=_field_values(step, transaction),
                 idempotency_key=_idempotency_key(request.run_id, transaction.key, step.id),
                 limiter=self.limiter, limit_key=step.account_connector_id,
+                tokens=DatabaseTokenStore(step.account_connector_id),
             )
         except ConnectorError as err:
-            if err.retryable:
-                raise
+            if err.retryable or isinstance(err, NeedsReauthentication):
+                raise  # retried, or (no credentials) fails the run rather than every transaction
             return Outcome(transaction.key, ok=False, error=f"step '{step.name}': {err}")
         return Outcome(transaction.key, ok=True, record=result.records[0] if result.records else {})
 

@@ -13,6 +13,7 @@ from api.auth import router as auth_router
 from api.routers import (
     account_connectors,
     accounts,
+    connector_auth,
     connector_calls,
     connectors,
     cycles,
@@ -37,8 +38,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     app = FastAPI(title="Cyclewright", version="0.1.0", lifespan=lifespan)
     errors.install(app)
-    for module in (accounts, connectors, account_connectors, connector_calls, templates, cycles, steps,
-                   health):
+    for module in (accounts, connectors, account_connectors, connector_calls, connector_auth, templates,
+                   cycles, steps, health):
         app.include_router(module.router)
     app.include_router(auth_router)
     return app

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.errors import ConnectorError
 from connectors.spec import Authentication, Connector
 
 
@@ -55,7 +54,7 @@ def apply_auth(parts: RequestParts, authentication: Authentication | None, crede
         case "Bearer":
             parts.headers["Authorization"] = f"Bearer {value}"
         case "OAuth2":
-            raise ConnectorError("OAuth2 authentication is not supported yet")
+            pass  # the bearer token comes from the token store (connectors/oauth.py)
 
 
 def secrets_of(credentials: Credentials, connector: Connector | None = None) -> list[str]:

@@ -18,8 +18,9 @@ from connectors.errors import (
     redact,
 )
 from connectors.exchange import Exchange, exchange_of
-from connectors.limits import Limiter, RateLimited, acquire, buckets
+from connectors.limits import Limiter, acquire, buckets
 from connectors.mergefields import render
+from connectors.oauth import TokenStore, bearer
 from connectors.paging import Cursor, Paging, control
 from connectors.paths import body_from_values, records_from_body
 from connectors.spec import Authentication, Connector, Method, Parameter
@@ -122,6 +123,22 @@ def _raise_for_status(response: httpx.Response, context: dict[str, Any], secrets
     raise StepError(reason, status=status, excerpt=excerpt, **context)
 
 
+@dataclass
+class _Call:
+    """Everything about one call that does not change if it is sent twice."""
+
+    connector: Connector
+    method: Method
+    authentication: Authentication | None
+    credentials: Credentials
+    secrets: list[str]
+    on_exchange: Callable[[Exchange], None] | None
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return {"connector": self.connector.Name, "method": self.method.UniqueIdentifier}
+
+
 async def call_method(
     client: httpx.AsyncClient,
     connector: Connector,
@@ -137,55 +154,78 @@ async def call_method(
     limiter: Limiter | None = None,
     limit_key: str | None = None,
     max_wait: float = 2.0,
+    tokens: TokenStore | None = None,
     on_exchange: Callable[[Exchange], None] | None = None,
 ) -> CallResult:
     """One request: the first page, or the page `cursor` (from a previous result) points at."""
-    context = {"connector": connector.Name, "method": method_id}
-    cursor = cursor or {}
     try:
         method = connector.method(method_id)
     except KeyError:
-        raise StepError("the connector has no such method", **context) from None
-    parameters = parameters or {}
-    secrets = secrets_of(credentials, connector)
+        raise StepError("the connector has no such method", connector=connector.Name, method=method_id) from None
+    call = _Call(connector, method, connector.authentication(authentication), credentials,
+                 secrets_of(credentials, connector), on_exchange)
+    cursor, parameters = cursor or {}, parameters or {}
     try:
         values = _mergefield_values(connector, credentials, mergefields or {}, parameters)
         params = _parameters(connector, method)
         paging = Paging.of(connector, method, params)
         parts = _request_parts(params, paging, cursor, values, parameters)
-        apply_auth(parts, connector.authentication(authentication), credentials)
+        apply_auth(parts, call.authentication, credentials)
         body = _body(method, fields or {}, parts)
         url = cursor.get("next_url") or render(method.Endpoint, values)
+        if idempotency_key and method.IdempotencyKeyHeader:
+            parts.headers[method.IdempotencyKeyHeader] = idempotency_key
+        # A next-page URL carries its own query; add only what it lacks (an API key, say).
+        target = httpx.URL(url)
+        target = target.copy_merge_params({k: v for k, v in parts.query.items() if k not in target.params})
+        wanted = buckets(connector, method, limit_key or connector.Name)
+        if limiter is not None and wanted:
+            await acquire(limiter, wanted, max_wait)
+        masked = _secret_headers(call.authentication, params)
+        build = lambda headers: client.build_request(
+            method.HttpMethod.upper(), target, headers=headers, **body)
+        if call.authentication is not None and call.authentication.AuthType == "OAuth2":
+            response = await _send_with_token(client, call, build, parts.headers, masked, tokens)
+        else:
+            response = await _send(client, call, build(parts.headers), masked)
     except ConnectorError as err:
         err.connector, err.method = connector.Name, method_id
         raise
-    if idempotency_key and method.IdempotencyKeyHeader:
-        parts.headers[method.IdempotencyKeyHeader] = idempotency_key
-    # A next-page URL carries its own query; add only what it lacks (an API key, say).
-    target = httpx.URL(url)
-    target = target.copy_merge_params({k: v for k, v in parts.query.items() if k not in target.params})
-    wanted = buckets(connector, method, limit_key or connector.Name)
-    if limiter is not None and wanted:
-        try:
-            await acquire(limiter, wanted, max_wait)
-        except RateLimited as err:
-            err.connector, err.method = connector.Name, method_id
-            raise
-    request = client.build_request(method.HttpMethod.upper(), target, headers=parts.headers, **body)
-    masked = _secret_headers(connector.authentication(authentication), params)
-    try:
-        response = await client.send(request)
-    except httpx.TransportError as err:
-        reason = "the request timed out" if isinstance(err, httpx.TimeoutException) else \
-            f"connection failed: {redact(str(err), secrets)}"
-        if on_exchange:
-            on_exchange(exchange_of(request, None, secrets, masked, error=reason))
-        raise RetryableError(reason, **context) from None
-    if on_exchange:
-        on_exchange(exchange_of(request, response, secrets, masked))
-    _raise_for_status(response, context, secrets)
+    _raise_for_status(response, call.context, call.secrets)
     payload = _parse(response)
     repeated = paging.repeats(cursor, payload)  # its records were read already
     records = [] if repeated else records_from_body(payload, method.response_fields)
     next_cursor, warning = paging.next_cursor(cursor, params, payload, response.links, len(records))
     return CallResult(response.status_code, records, payload, next_cursor, warning)
+
+
+async def _send(client: httpx.AsyncClient, call: _Call, request: httpx.Request, masked: set[str]) -> httpx.Response:
+    try:
+        response = await client.send(request)
+    except httpx.TransportError as err:
+        reason = "the request timed out" if isinstance(err, httpx.TimeoutException) else \
+            f"connection failed: {redact(str(err), call.secrets)}"
+        if call.on_exchange:
+            call.on_exchange(exchange_of(request, None, call.secrets, masked, error=reason))
+        raise RetryableError(reason, **call.context) from None
+    if call.on_exchange:
+        call.on_exchange(exchange_of(request, response, call.secrets, masked))
+    return response
+
+
+async def _send_with_token(
+    client: httpx.AsyncClient, call: _Call, build: Callable[[dict[str, str]], httpx.Request],
+    headers: dict[str, str], masked: set[str], tokens: TokenStore | None,
+) -> httpx.Response:
+    """Send with the account connector's OAuth token; after a 401, refresh once and resend."""
+    if tokens is None:
+        raise ConnectorError("OAuth2 needs the account connector's token store")
+    token = await bearer(call.authentication, call.credentials, tokens, client)
+    for attempt in range(2):
+        call.secrets.append(token.access_token)
+        response = await _send(client, call, build({**headers, "Authorization": f"Bearer {token.access_token}"}),
+                               masked)
+        if response.status_code != 401 or attempt == 1:
+            return response
+        token = await bearer(call.authentication, call.credentials, tokens, client, rejected=token)
+    return response

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from demo.oauth import AuthServer, oauth_router
 from demo.paging import paging_router
 
 CRM_KEY = os.environ.get("DEMO_CRM_KEY", "demo-crm-key")
@@ -94,6 +95,7 @@ def create_app(contacts: int | None = None) -> FastAPI:
     state = State(make_contacts(contacts or int(os.environ.get("DEMO_CONTACTS", "25"))))
     app.state.demo = state
     app.include_router(paging_router(state))
+    app.include_router(oauth_router(AuthServer()))
 
     @app.middleware("http")
     async def log_and_fail(request: Request, call_next):

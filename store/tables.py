@@ -53,8 +53,29 @@ class AccountConnector(SQLModel, table=True):
     authentication: str | None = None  # Authentication Name; the default entry when None
     auth_value: str | None = None  # encrypted
     properties: str | None = None  # encrypted JSON object
+    oauth_token: str | None = None  # encrypted JSON (connectors.oauth.Token)
     authenticated: bool = False
+    status_reason: str | None = None  # why it is not authenticated, e.g. NeedsReauthentication
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class SignInToken(SQLModel, table=True):
+    """A single-use, short-lived token for a connector authentication link."""
+
+    token_hash: str = Field(primary_key=True)
+    account_id: str = Field(foreign_key="account.id")
+    expires_at: datetime
+    used: bool = False
+
+
+class OAuthState(SQLModel, table=True):
+    """An authorisation in progress: the consent page's `state`, its PKCE verifier, where to return."""
+
+    state: str = Field(primary_key=True)
+    account_connector_id: str = Field(foreign_key="accountconnector.id")
+    code_verifier: str  # encrypted
+    target_origin: str
+    expires_at: datetime
 
 
 class Template(SQLModel, table=True):

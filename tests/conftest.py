@@ -123,6 +123,7 @@ def worker(temporal) -> Iterator[dict]:
 @pytest.fixture(scope="session")
 def api_url(temporal, worker) -> Iterator[str]:
     port = free_port()
+    os.environ["CYCLEWRIGHT_PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # OAuth callbacks come here
     process = Process("-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port))
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: answers(f"{url}/healthz"), "the API")

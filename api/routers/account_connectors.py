@@ -41,7 +41,8 @@ def view(row: AccountConnector) -> dict:
     # Property names only: values may be secrets and are never read back.
     return {"Id": row.id, "ConnectorId": row.connector_id, "Name": row.name,
             "AuthenticationId": row.authentication, "Authenticated": row.authenticated,
-            "Properties": sorted(decrypt_json(row.properties))}
+            "Status": "Authenticated" if row.authenticated else "NeedsAuthentication",
+            "StatusReason": row.status_reason, "Properties": sorted(decrypt_json(row.properties))}
 
 
 def _check(spec: ConnectorSpec, authentication: str | None, properties: list[PropertyIn]) -> None:
@@ -59,8 +60,17 @@ def _check(spec: ConnectorSpec, authentication: str | None, properties: list[Pro
 
 
 def _authenticated(spec: ConnectorSpec, row: AccountConnector) -> bool:
+    """Whether the credentials are all there (an OAuth consent, a client's id and secret, …)."""
     auth = spec.authentication(row.authentication)
-    return auth is None or auth.AuthType == "None" or row.auth_value is not None
+    if auth is None or auth.AuthType == "None":
+        return True
+    if auth.AuthType != "OAuth2":
+        return row.auth_value is not None
+    if auth.OAuth2Type == "AuthorisationCode":
+        return row.oauth_token is not None and row.status_reason is None
+    client = decrypt_json(row.properties)
+    has_client = bool(client.get("ClientId") and client.get("ClientSecret"))
+    return has_client and (auth.OAuth2Type == "ClientCredentials" or row.auth_value is not None)
 
 
 @router.post("", status_code=201)
@@ -115,6 +125,8 @@ def update_installed(id: str, body: AccountConnectorUpdate, account: CurrentAcco
     if body.Properties is not None:
         row.properties = encrypt_json({**decrypt_json(row.properties),
                                        **{p.Name: p.Value for p in body.Properties}})
+    if body.AuthValue is not None or body.Properties is not None:
+        row.status_reason = None  # new credentials: worth trying again
     row.authenticated = _authenticated(spec, row)
     db.commit()
     return view(row)

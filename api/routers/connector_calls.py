@@ -31,6 +31,7 @@ from store.connections import load_credentials, load_release
 from store.database import session
 from store.limiter import DatabaseLimiter
 from store.tables import AccountConnector
+from store.tokens import DatabaseTokenStore
 
 router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"])
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -69,7 +70,8 @@ def _method(connector: Connector, method: str) -> str:
 
 def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, Any]:
     return {"credentials": credentials, "authentication": row.authentication, "limiter": limiter,
-            "limit_key": row.id, "mergefields": {"LastSuccessfulRunDate": EPOCH}}
+            "limit_key": row.id, "tokens": DatabaseTokenStore(row.id),
+            "mergefields": {"LastSuccessfulRunDate": EPOCH}}
 
 
 @router.post("/{id}/methods/{method}")

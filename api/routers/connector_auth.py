@@ -1,0 +1,129 @@
+"""The connector authentication link: a partner's user authorises an OAuth connector.
+
+    POST /v1.0/accounts/{id}/signintoken          → a single-use token valid for 5 minutes
+    GET  /connectorauth/updateaccountconnectoroauth?id=&token=&targetOrigin=
+                                                  → the provider's consent page (state + PKCE)
+    GET  /connectorauth/callback?code=&state=     → tokens stored encrypted → back to targetOrigin
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse
+from pydantic import AnyHttpUrl
+
+from api.auth import Claims
+from api.dependencies import Db
+from api.errors import ApiError, not_found
+from connectors.mergefields import render
+from connectors.oauth import Token, token_url
+from runtime.settings import settings
+from store.connections import load_credentials, load_release
+from store.crypto import decrypt, encrypt
+from store.tables import Account, OAuthState, SignInToken
+from store.tokens import save_token
+
+router = APIRouter(tags=["connector authentication"])
+SIGN_IN_LIFETIME = timedelta(minutes=5)
+CONSENT_LIFETIME = timedelta(minutes=10)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
+
+
+@router.post("/v1.0/accounts/{account_id}/signintoken", status_code=201)
+def sign_in_token(account_id: str, db: Db, claims: Claims) -> dict:
+    if db.get(Account, account_id) is None or claims.get("account") not in (None, account_id):
+        raise not_found("account", account_id)
+    token = secrets.token_urlsafe(32)
+    expires = _now() + SIGN_IN_LIFETIME
+    db.add(SignInToken(token_hash=_hash(token), account_id=account_id, expires_at=expires))
+    db.commit()
+    return {"Token": token, "ExpiresAt": expires}
+
+
+def _redeem(db: Db, token: str) -> str:
+    """The account a sign-in token was issued for; the token is spent."""
+    row = db.get(SignInToken, _hash(token))
+    if row is None or row.used or _aware(row.expires_at) < _now():
+        raise ApiError(401, "the sign-in token is unknown, used or expired")
+    row.used = True
+    db.commit()
+    return row.account_id
+
+
+def _callback_url() -> str:
+    return f"{settings().public_url}/connectorauth/callback"
+
+
+def _oauth_client(authentication, properties: dict[str, str]) -> AsyncOAuth2Client:
+    return AsyncOAuth2Client(
+        client_id=properties.get("ClientId"), client_secret=properties.get("ClientSecret"),
+        scope=" ".join(authentication.Scopes) or None, redirect_uri=_callback_url(),
+        code_challenge_method="S256",
+    )
+
+
+@router.get("/connectorauth/updateaccountconnectoroauth")
+def start_consent(id: str, token: str, targetOrigin: AnyHttpUrl, db: Db) -> RedirectResponse:
+    account_id = _redeem(db, token)
+    try:
+        row, credentials = load_credentials(db, id)
+    except LookupError:
+        raise not_found("account connector", id) from None
+    if row.account_id != account_id:
+        raise not_found("account connector", id)
+    authentication = load_release(db, row.release_id).authentication(row.authentication)
+    if authentication is None or authentication.OAuth2Type != "AuthorisationCode":
+        raise ApiError(422, "this account connector does not use OAuth2 AuthorisationCode")
+    verifier = generate_token(48)
+    url, state = _oauth_client(authentication, dict(credentials.properties)).create_authorization_url(
+        render(authentication.AuthoriseUrl or "", credentials.properties), code_verifier=verifier)
+    db.add(OAuthState(state=state, account_connector_id=row.id, code_verifier=encrypt(verifier),
+                      target_origin=str(targetOrigin), expires_at=_now() + CONSENT_LIFETIME))
+    db.commit()
+    return RedirectResponse(url, status_code=302)
+
+
+def _back(target: str, **outcome: str) -> RedirectResponse:
+    separator = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{separator}{urlencode(outcome)}", status_code=302)
+
+
+@router.get("/connectorauth/callback")
+async def finish_consent(db: Db, state: str, code: str | None = None, error: str | None = None) -> RedirectResponse:
+    pending = db.get(OAuthState, state)
+    if pending is None or _aware(pending.expires_at) < _now():
+        raise ApiError(400, "the authorisation is unknown or expired; start again from the link")
+    db.delete(pending)  # a state is good for one callback
+    db.commit()
+    target, id = pending.target_origin, pending.account_connector_id
+    if error or not code:
+        return _back(target, status="error", id=id, message=error or "no code was returned")
+    row, credentials = load_credentials(db, id)
+    authentication = load_release(db, row.release_id).authentication(row.authentication)
+    try:
+        async with _oauth_client(authentication, dict(credentials.properties)) as client:
+            body = await client.fetch_token(token_url(authentication, credentials), code=code,
+                                            code_verifier=decrypt(pending.code_verifier))
+    except OAuthError as err:
+        return _back(target, status="error", id=id, message=f"{err.error}: {err.description or ''}")
+    save_token(id, Token.of(dict(body)))
+    return _back(target, status="success", id=id)
