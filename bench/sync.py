@@ -12,30 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import sys
-import tempfile
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ["CYCLEWRIGHT_DATA_DIR"] = tempfile.mkdtemp(prefix="cyclewright-bench-")
 
 import httpx
+from stack import reset_demo, running_stack
 
-from runtime.catalog import install_demo, partner_client
-from runtime.launcher import Stack, start_stack
-from runtime.settings import settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def reset(demo: str, records: int) -> None:
-    httpx.post(f"{demo}/admin/reset", json={"contacts": records}).raise_for_status()
+from runtime.catalog import install_demo
 
 
 def delivered(demo: str) -> int:
@@ -80,21 +62,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10, help="the worker's calls per batch")
     args = parser.parse_args()
     os.environ["CYCLEWRIGHT_STEP_CONCURRENCY"] = str(args.concurrency)
-    stack = Stack()
-    ports = {name: free_port() for name in ("api_port", "demo_port", "temporal_port", "ui_port")}
-    demo = f"http://127.0.0.1:{ports['demo_port']}"
-    try:
-        api_url = start_stack(stack, **ports)
-        config = settings()
-        with partner_client(api_url, config.client_id, config.client_secret) as api:
-            reset(demo, args.records)
-            cycle_seconds = through_cycle(api, demo)
-            assert delivered(demo) == args.records
-        reset(demo, args.records)
+    with running_stack() as (api, demo):
+        reset_demo(demo, args.records)
+        cycle_seconds = through_cycle(api, demo)
+        assert delivered(demo) == args.records
+        reset_demo(demo, args.records)
         plain_seconds = asyncio.run(plain_script(demo, args.concurrency))
         assert delivered(demo) == args.records
-    finally:
-        stack.stop()
     n = args.records
     print(f"\n{n} records, concurrency {args.concurrency}")
     print(f"  cycle run     {cycle_seconds:7.2f} s  {n / cycle_seconds:8.0f} records/s")

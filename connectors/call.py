@@ -21,7 +21,7 @@ from connectors.exchange import Exchange, exchange_of
 from connectors.limits import Limiter, acquire, buckets
 from connectors.mergefields import render
 from connectors.oauth import TokenStore, bearer
-from connectors.paging import Cursor, Paging, control
+from connectors.paging import Cursor, Paging, control, digest
 from connectors.paths import body_from_values, records_from_body
 from connectors.spec import Authentication, Connector, Method, Parameter
 
@@ -193,9 +193,10 @@ async def call_method(
         raise
     _raise_for_status(response, call.context, call.secrets)
     payload = _parse(response)
-    repeated = paging.repeats(cursor, payload)  # its records were read already
+    page = digest(response.content)
+    repeated = paging.repeats(cursor, page)  # its records were read already
     records = [] if repeated else records_from_body(payload, method.response_fields)
-    next_cursor, warning = paging.next_cursor(cursor, params, payload, response.links, len(records))
+    next_cursor, warning = paging.next_cursor(cursor, params, payload, page, response.links, len(records))
     return CallResult(response.status_code, records, payload, next_cursor, warning)
 
 

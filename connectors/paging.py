@@ -11,7 +11,6 @@ plus "pages" (fetched so far) and "digest" (of the last page, to catch a repeate
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,16 +71,19 @@ class Paging:
         cursor: Cursor,
         parameters: list[Parameter],
         body: Any,
+        digest: str,
         links: Mapping[str, Any],
         records: int,
     ) -> tuple[Cursor | None, str | None]:
-        """Where the next page starts (None: no more pages), and a warning when a guard stopped it."""
+        """Where the next page starts (None: no more pages), and a warning when a guard stopped it.
+
+        `digest` identifies the page's content (see `digest`), to catch an API repeating a page.
+        """
         if self.style is None:
             return None, None
         pages = cursor.get("pages", 0) + 1
-        if self.repeats(cursor, body):
+        if self.repeats(cursor, digest):
             return None, f"page {pages} repeated page {pages - 1}: paging stopped"
-        digest = _digest(body)
         if pages >= self.method.MaxPages:
             return None, f"paging stopped at MaxPages ({self.method.MaxPages})"
         base = {"pages": pages, "digest": digest}
@@ -100,13 +102,13 @@ class Paging:
         return ({**base, "tokens": tokens}, None) if tokens else (None, None)
 
 
-    def repeats(self, cursor: Cursor, body: Any) -> bool:
+    def repeats(self, cursor: Cursor, digest: str) -> bool:
         """The same page again: an API ignoring the cursor would otherwise loop forever."""
-        return self.style is not None and cursor.get("digest") == _digest(body)
+        return self.style is not None and cursor.get("digest") == digest
 
 
-def _digest(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+def digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
 def _response_value(parameters: list[Parameter], wanted: str, body: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from connectors.types import convert, from_response
@@ -26,6 +27,7 @@ class Segment:
 Path = tuple[Segment, ...]
 
 
+@lru_cache(maxsize=4096)
 def parse_path(text: str) -> Path:
     segments, current, quoted = [], "", False
     if not text:
@@ -56,6 +58,8 @@ def _segment(raw: str, text: str) -> Segment:
 
 
 def read(node: Any, path: Sequence[Segment]) -> Any:
+    if len(path) == 1 and not path[0].is_array:  # the common case, kept fast
+        return node.get(path[0].name) if isinstance(node, dict) else None
     for index, segment in enumerate(path):
         if segment.is_array:
             items = node if segment.name == "" else (node or {}).get(segment.name) if isinstance(node, dict) else None
@@ -91,15 +95,13 @@ def records_from_body(body: Any, fields: Sequence[Any]) -> list[dict[str, Any]]:
         if isinstance(elements, dict) else None
     if not isinstance(items, list):
         return []
+    # Worked out once per page, not per record: this loop is the hot path of reading.
     n = len(collection)
-    records = []
-    for item in items:
-        record = {}
-        for f, p in zip(fields, paths):
-            inside = p[:n] == collection
-            record[f.SystemField] = from_response(read(item, p[n:]) if inside else read(body, p), f)
-        records.append(record)
-    return records
+    inside = [(f.SystemField, p[n:], f) for f, p in zip(fields, paths) if p[:n] == collection]
+    outside = {f.SystemField: from_response(read(body, p), f) for f, p in zip(fields, paths)
+               if p[:n] != collection}
+    return [{**outside, **{name: from_response(read(item, rest), f) for name, rest, f in inside}}
+            for item in items]
 
 
 def body_from_values(fields: Sequence[Any], values: Mapping[str, Any]) -> dict[str, Any] | list[Any]:

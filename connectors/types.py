@@ -58,7 +58,7 @@ def convert(value: Any, field: Any) -> Any:
 
 def from_response(value: Any, field: Any) -> Any:
     """A response value as the field's DataType where it converts; as received where it does not."""
-    if value is None or isinstance(value, (dict, list)):
+    if value is None or isinstance(value, (dict, list)) or (type(value) is str and field.DataType == "Text"):
         return value
     try:
         return _CONVERTERS[field.DataType](value)

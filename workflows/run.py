@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 
 from temporalio import workflow
@@ -86,14 +85,15 @@ class RunWorkflow:
                 result_type=FetchResult,
                 **UPSTREAM,
             )
-            transactions = [
-                Transaction(f"{input.number}-{self.progress.next_transaction + i}", {trigger.template_step_id: r})
-                for i, r in enumerate(page.records)
-            ]
-            self.progress.next_transaction += len(transactions)
+            first = self.progress.next_transaction
+            self.progress.next_transaction += len(page.records)
             self.progress.warnings += page.warnings
-            for batch in _chunks(transactions, input.batch_size):
+            for start in range(0, len(page.records), input.batch_size):
                 await self._wait_while_paused()
+                batch = [
+                    Transaction(f"{input.number}-{first + start + i}", {trigger.template_step_id: record})
+                    for i, record in enumerate(page.records[start : start + input.batch_size])
+                ]
                 await self._through_steps(input, plan, steps, trigger, batch)
             cursor = self.progress.cursor = page.cursor
             if cursor is None:
@@ -139,11 +139,6 @@ class RunWorkflow:
             **BOOKKEEPING,
         )
         return RunSummary(plan.run_id, status, p.succeeded, p.errored, message)
-
-
-def _chunks(items: list[Transaction], size: int) -> Iterator[list[Transaction]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _reason(err: ActivityError) -> str:
