@@ -45,7 +45,7 @@ def _key() -> OctKey:
     return OctKey.import_key(settings().token_signing_key)
 
 
-def partner_claims(authorization: Annotated[str | None, Header()] = None) -> dict:
+async def partner_claims(authorization: Annotated[str | None, Header()] = None) -> dict:
     """The verified claims of the caller's bearer token; 401 without a valid one."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:

@@ -23,14 +23,19 @@ def get_db() -> Iterator[Session]:
 Db = Annotated[Session, Depends(get_db)]
 
 
-def get_account(
-    claims: Claims,
-    db: Db,
+async def account_header(
     x_account_id: Annotated[str | None, Header()] = None,
     x_cyclr_account: Annotated[str | None, Header()] = None,
-) -> Account:
-    """The account named by X-Account-Id (or X-Cyclr-Account), if the token may act for it."""
-    account_id = x_account_id or x_cyclr_account
+) -> str | None:
+    """X-Account-Id, or Cyclr's X-Cyclr-Account."""
+    return x_account_id or x_cyclr_account
+
+
+AccountHeader = Annotated[str | None, Depends(account_header)]
+
+
+def check_account(db: Session, claims: dict, account_id: str | None) -> Account:
+    """The account named in the request, if the token may act for it."""
     if not account_id:
         raise ApiError(400, "this call needs the X-Account-Id header")
     if claims.get("account") not in (None, account_id):
@@ -39,6 +44,10 @@ def get_account(
     if account is None:
         raise not_found("account", account_id)
     return account
+
+
+def get_account(claims: Claims, db: Db, account_id: AccountHeader) -> Account:
+    return check_account(db, claims, account_id)
 
 
 CurrentAccount = Annotated[Account, Depends(get_account)]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 from sqlmodel import Session
 
 from connectors import Connector, Credentials, parse_connector
@@ -10,7 +13,16 @@ from store.tables import AccountConnector, ConnectorRelease
 
 
 def load_release(db: Session, release_id: str) -> Connector:
-    return parse_connector(db.get(ConnectorRelease, release_id).document)
+    release = db.get(ConnectorRelease, release_id)
+    if release.status == "Draft":  # a draft changes under its id; others never do
+        return parse_connector(release.document)
+    return _published(release_id, json.dumps(release.document, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _published(release_id: str, document: str) -> Connector:
+    """Parsing is the costly part of loading a connector: each published release is parsed once."""
+    return parse_connector(json.loads(document))
 
 
 def load_credentials(db: Session, account_connector_id: str) -> tuple[AccountConnector, Credentials]:

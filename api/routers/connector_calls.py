@@ -13,9 +13,11 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.dependencies import CurrentAccount
+from api.auth import Claims
+from api.dependencies import AccountHeader, check_account
 from api.errors import ApiError, not_found
 from connectors import (
     Connector,
@@ -51,8 +53,10 @@ class TestIn(BaseModel):
     Fields: dict[str, Any] = {}
 
 
-def _load(account_id: str, id: str) -> tuple[AccountConnector, Connector, Credentials]:
+def _load(claims: dict, account_id: str | None, id: str) -> tuple[AccountConnector, Connector, Credentials]:
+    """The caller's account connector, its connector and credentials, in one trip to a thread."""
     with session() as db:
+        account_id = check_account(db, claims, account_id).id
         try:
             row, credentials = load_credentials(db, id)
         except LookupError:
@@ -75,11 +79,11 @@ def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, 
 
 
 @router.post("/{id}/methods/{method}")
-async def call(id: str, method: str, request: Request, account: CurrentAccount,
-               body: CallIn | None = None) -> dict:
+async def call(id: str, method: str, request: Request, claims: Claims, account_id: AccountHeader,
+               body: CallIn | None = None) -> JSONResponse:
     """Data on demand: the method's mapped records, from every page or from one."""
     body = body or CallIn()
-    row, connector, credentials = await asyncio.to_thread(_load, account.id, id)
+    row, connector, credentials = await asyncio.to_thread(_load, claims, account_id, id)
     client: httpx.AsyncClient = request.app.state.http
     try:
         pages = await fetch_pages(
@@ -91,15 +95,16 @@ async def call(id: str, method: str, request: Request, account: CurrentAccount,
         raise ApiError(429, str(err), headers={"Retry-After": str(max(1, round(err.retry_after)))}) from None
     except ConnectorError as err:
         raise ApiError(502, "The connector call failed upstream.", [Problem("upstream", str(err))]) from None
-    return {"Records": pages.records, "Pages": pages.pages, "NextCursor": pages.cursor,
-            "Warnings": pages.warnings}
+    return JSONResponse({"Records": pages.records, "Pages": pages.pages, "NextCursor": pages.cursor,
+                         "Warnings": pages.warnings})
 
 
 @router.post("/{id}/test")
-async def test(id: str, request: Request, account: CurrentAccount, body: TestIn | None = None) -> dict:
+async def test(id: str, request: Request, claims: Claims, account_id: AccountHeader,
+               body: TestIn | None = None) -> dict:
     """The debugger: call the test method (or a named one) and show every HTTP exchange."""
     body = body or TestIn()
-    row, connector, credentials = await asyncio.to_thread(_load, account.id, id)
+    row, connector, credentials = await asyncio.to_thread(_load, claims, account_id, id)
     if body.Method:
         method = _method(connector, body.Method)
     elif (test_method := connector.test_method()) is not None:

@@ -1,0 +1,68 @@
+"""Latency of a data-on-demand call through the API vs calling the demo API directly.
+
+    .venv/bin/python bench/ondemand.py [--calls 300] [--records 25]
+
+Both sequential, in one process run; prints p50 and p99 of each and the p50 overhead
+(the issue's target: 5 ms or less).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import httpx
+from stack import reset_demo, running_stack
+
+from runtime.catalog import install_demo
+
+
+def timed(call, count: int) -> list[float]:
+    call()  # warm: connections, caches
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def percentile(samples: list[float], p: int) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[p - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--records", type=int, default=25)
+    args = parser.parse_args()
+    with running_stack() as (api, demo):
+        reset_demo(demo, args.records)
+        account, _ = install_demo(api, demo, account_name="on demand")
+        headers = {"X-Account-Id": account}
+        crm = next(c["Id"] for c in api.get("/connectors").json() if c["Name"] == "Demo CRM")
+        installed = next(a["Id"] for a in api.get("/account/connectors", headers=headers).json()
+                         if a["ConnectorId"] == crm)
+        path = f"/account/connectors/{installed}/methods/list-contacts"
+
+        def on_demand() -> None:
+            response = api.post(path, headers=headers, json={})
+            assert len(response.raise_for_status().json()["Records"]) == args.records
+
+        with httpx.Client(base_url=demo) as direct_client:
+            def direct() -> None:
+                response = direct_client.get("/crm/contacts", params={"per_page": 100000},
+                                             headers={"X-Api-Key": "demo-crm-key"})
+                assert len(response.raise_for_status().json()["records"]) == args.records
+
+            direct_ms = timed(direct, args.calls)
+            api_ms = timed(on_demand, args.calls)
+    print(f"\n{args.calls} sequential calls, {args.records} records each")
+    for name, samples in (("direct to the demo API", direct_ms), ("data on demand via API", api_ms)):
+        print(f"  {name:24}  p50 {percentile(samples, 50):6.2f} ms   p99 {percentile(samples, 99):6.2f} ms")
+    print(f"  p50 overhead  {percentile(api_ms, 50) - percentile(direct_ms, 50):.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
