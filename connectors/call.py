@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from connectors.auth import Credentials, RequestParts, apply_auth, auth_mergefields, secrets_of
+from connectors.bodies import decode, encode, outbound_chunks
 from connectors.errors import (
     ConnectorError,
     RetryableError,
@@ -78,18 +79,12 @@ def _request_parts(
     return parts
 
 
-def _body(method: Method, fields: Mapping[str, Any], parts: RequestParts) -> dict[str, Any]:
-    """httpx keyword arguments for the request body, by the method's DataType."""
-    if method.HttpMethod == "Get" or method.DataType == "None":
-        return {}
+def _body(method: Method, fields: Mapping[str, Any], parts: RequestParts) -> Any:
+    """The request body as data: the request fields, and an API key sent in the body."""
     body: Any = body_from_values(method.request_fields, fields) if method.request_fields else {}
     if isinstance(body, dict):
         body.update(parts.body_fields)
-    if method.DataType == "Json":
-        return {"json": body}
-    if method.DataType == "Form":
-        return {"data": body}
-    raise ConnectorError(f"request DataType {method.DataType} is not supported yet")
+    return body
 
 
 def _secret_headers(authentication: Authentication | None, params: list[Parameter]) -> set[str]:
@@ -98,15 +93,6 @@ def _secret_headers(authentication: Authentication | None, params: list[Paramete
     if authentication and authentication.AuthType == "ApiKey" and authentication.ApiKeyName:
         names.add(authentication.ApiKeyName)
     return names
-
-
-def _parse(response: httpx.Response) -> Any:
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
 
 
 def _raise_for_status(response: httpx.Response, context: dict[str, Any], secrets: list[str]) -> None:
@@ -171,33 +157,53 @@ async def call_method(
         paging = Paging.of(connector, method, params)
         parts = _request_parts(params, paging, cursor, values, parameters)
         apply_auth(parts, call.authentication, credentials)
-        body = _body(method, fields or {}, parts)
-        url = cursor.get("next_url") or render(method.Endpoint, values)
         if idempotency_key and method.IdempotencyKeyHeader:
             parts.headers[method.IdempotencyKeyHeader] = idempotency_key
         # A next-page URL carries its own query; add only what it lacks (an API key, say).
-        target = httpx.URL(url)
+        target = httpx.URL(cursor.get("next_url") or render(method.Endpoint, values))
         target = target.copy_merge_params({k: v for k, v in parts.query.items() if k not in target.params})
-        wanted = buckets(connector, method, limit_key or connector.Name)
-        if limiter is not None and wanted:
-            await acquire(limiter, wanted, max_wait)
         masked = _secret_headers(call.authentication, params)
-        build = lambda headers: client.build_request(
-            method.HttpMethod.upper(), target, headers=headers, **body)
-        if call.authentication is not None and call.authentication.AuthType == "OAuth2":
-            response = await _send_with_token(client, call, build, parts.headers, masked, tokens)
-        else:
-            response = await _send(client, call, build(parts.headers), masked)
+        records, response = [], None
+        for body in outbound_chunks(connector, method, _body(method, fields or {}, parts)):
+            wanted = buckets(connector, method, limit_key or connector.Name)
+            if limiter is not None and wanted:
+                await acquire(limiter, wanted, max_wait)
+            encoded = encode(method, body)
+            headers = {**parts.headers, **encoded.pop("headers", {})}
+
+            def build(with_headers: dict[str, str], encoded: dict = encoded) -> httpx.Request:
+                return client.build_request(method.HttpMethod.upper(), target, headers=with_headers, **encoded)
+
+            if call.authentication is not None and call.authentication.AuthType == "OAuth2":
+                response = await _send_with_token(client, call, build, headers, masked, tokens)
+            else:
+                response = await _send(client, call, build(headers), masked)
+            _raise_for_status(response, call.context, call.secrets)
+            payload = decode(method, response)
+            page = digest(response.content)
+            repeated = paging.repeats(cursor, page)  # its records were read already
+            records += [] if repeated else _filtered(records_from_body(payload, method.response_fields),
+                                                     params, parameters, values)
     except ConnectorError as err:
         err.connector, err.method = connector.Name, method_id
         raise
-    _raise_for_status(response, call.context, call.secrets)
-    payload = _parse(response)
-    page = digest(response.content)
-    repeated = paging.repeats(cursor, page)  # its records were read already
-    records = [] if repeated else records_from_body(payload, method.response_fields)
     next_cursor, warning = paging.next_cursor(cursor, params, payload, page, response.links, len(records))
     return CallResult(response.status_code, records, payload, next_cursor, warning)
+
+
+def _filtered(
+    records: list[dict[str, Any]], params: list[Parameter], parameters: Mapping[str, str], values: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """FilterField parameters keep the records whose field (TargetName) equals their value."""
+    for param in params:
+        if param.TargetType != "FilterField" or not param.TargetName:
+            continue
+        wanted = parameters.get(param.key)
+        if wanted is None and param.DefaultValue is not None:
+            wanted = render(param.DefaultValue, values)
+        if wanted not in (None, ""):
+            records = [r for r in records if str(r.get(param.TargetName)) == str(wanted)]
+    return records
 
 
 async def _send(client: httpx.AsyncClient, call: _Call, request: httpx.Request, masked: set[str]) -> httpx.Response:

@@ -93,6 +93,7 @@ def records_from_body(body: Any, fields: Sequence[Any]) -> list[dict[str, Any]]:
     container = collection[-1]
     items = elements if container.name == "" else (elements or {}).get(container.name) \
         if isinstance(elements, dict) else None
+    items = [items] if isinstance(items, dict) else items  # XML: one element is not a list
     if not isinstance(items, list):
         return []
     # Worked out once per page, not per record: this loop is the hot path of reading.
@@ -105,23 +106,34 @@ def records_from_body(body: Any, fields: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def body_from_values(fields: Sequence[Any], values: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
-    """A request body for one record, from values keyed by SystemField."""
+    """A request body from values keyed by SystemField.
+
+    A field inside an array (`[items].email`) given a list of values makes one element per
+    value; given one value, an array of one element.
+    """
     paths = [parse_path(f.ConnectorField) for f in fields]
     root: Any = [] if paths and paths[0][0].is_array and paths[0][0].name == "" else {}
     for f, p in zip(fields, paths):
-        value = convert(values.get(f.SystemField), f)
-        if value is not None:
-            root = _write(root, p, value)
+        value = values.get(f.SystemField)
+        if isinstance(value, list) and any(s.is_array for s in p):
+            elements = [convert(v, f) for v in value]
+            root = _write(root, p, elements, spread=True)
+        else:
+            value = convert(value, f)
+            if value is not None:
+                root = _write(root, p, value)
     return root
 
 
-def _write(node: Any, path: Path, value: Any) -> Any:
+def _write(node: Any, path: Path, value: Any, spread: bool = False) -> Any:
     segment, rest = path[0], path[1:]
     if segment.is_array:
         items = node if segment.name == "" else node.setdefault(segment.name, [])
-        if not items:
+        values = value if spread else [value]
+        while len(items) < len(values):
             items.append({})
-        items[0] = _write(items[0], rest, value) if rest else value
+        for i, one in enumerate(values):
+            items[i] = _write(items[i], rest, one) if rest else one
         return node
     if rest:
         node[segment.name] = _write(node.get(segment.name, {}), rest, value)

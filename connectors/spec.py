@@ -87,6 +87,9 @@ class Method(Spec):
     IdempotencyKeyHeader: str | None = None
     PagedInbound: bool | None = None
     PageSizeInbound: int | None = Field(default=None, gt=0)
+    PagedOutbound: bool | None = None
+    PageSizeOutbound: int | None = Field(default=None, gt=0)
+    PagedOutboundLocation: str | None = None  # the body path of the array to split; the root when absent
     PagingStopOnShortPage: bool = True
     MaxPages: int = Field(default=10_000, gt=0)
     RateLimits: list[RateLimit] = []
@@ -118,6 +121,8 @@ class Connector(Spec):
     Parameters: list[Parameter] = []
     PagedInbound: bool = False
     PageSizeInbound: int | None = Field(default=None, gt=0)
+    PagedOutbound: bool = False
+    PageSizeOutbound: int | None = Field(default=None, gt=0)
     RateLimits: list[RateLimit] = []
     Methods: list[Method] = []
     Script: str | None = None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from connectors.dates import format_datetime, parse_datetime
 from connectors.errors import FieldValueError
 
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
@@ -24,13 +26,23 @@ def _integer(value: Any) -> int:
     return int(value)
 
 
+def _datetime_out(value: Any, field: Any) -> str:
+    """A DateTime as the API wants it: in the field's Format, else ISO 8601."""
+    moment = value if isinstance(value, datetime) else parse_datetime(str(value))
+    return format_datetime(moment, field.Format) if field.Format else moment.isoformat()
+
+
+def _datetime_in(value: Any, field: Any) -> str:
+    """A DateTime as records carry it: ISO 8601, read with the field's Format."""
+    return parse_datetime(str(value), field.Format).isoformat()
+
+
 _CONVERTERS = {
     "Text": str,
     "Integer": _integer,
     "Decimal": float,
     "Float": float,
     "Boolean": _boolean,
-    "DateTime": str,
 }
 
 
@@ -46,7 +58,10 @@ def convert(value: Any, field: Any) -> Any:
     if isinstance(value, (dict, list)):
         return value
     try:
-        converted = _CONVERTERS[field.DataType](value)
+        if field.DataType == "DateTime":
+            converted = _datetime_out(value, field)
+        else:
+            converted = _CONVERTERS[field.DataType](value)
     except (TypeError, ValueError):
         raise FieldValueError(
             f"field '{field.SystemField}': {value!r} is not a valid {field.DataType}"
@@ -61,6 +76,8 @@ def from_response(value: Any, field: Any) -> Any:
     if value is None or isinstance(value, (dict, list)) or (type(value) is str and field.DataType == "Text"):
         return value
     try:
+        if field.DataType == "DateTime":
+            return _datetime_in(value, field)
         return _CONVERTERS[field.DataType](value)
     except (TypeError, ValueError):
         return value

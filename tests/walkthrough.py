@@ -75,9 +75,9 @@ class Installed:
         async with httpx.AsyncClient() as client:
             return (await client.get(f"{self.demo_url}/admin/stats")).json()
 
-    async def demo(self, path: str, **body: Any) -> None:
+    async def demo(self, action: str, **body: Any) -> None:
         async with httpx.AsyncClient() as client:
-            (await client.post(f"{self.demo_url}/admin/{path}", json=body)).raise_for_status()
+            (await client.post(f"{self.demo_url}/admin/{action}", json=body)).raise_for_status()
 
 
 async def _equals(value: Awaitable[Any], expected: Any) -> bool:

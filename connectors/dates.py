@@ -1,0 +1,37 @@
+""".NET-style date formats, as connector files write them: yyyy MM dd HH mm ss fff Z."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+
+_TOKENS = [("yyyy", "%Y"), ("fff", "%f"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"),
+           ("ss", "%S"), ("Z", "Z")]
+ISO = "yyyy-MM-ddTHH:mm:ssZ"
+
+
+@lru_cache(maxsize=256)
+def _strftime(pattern: str) -> str:
+    out, i = "", 0
+    while i < len(pattern):
+        for token, replacement in _TOKENS:
+            if pattern.startswith(token, i):
+                out += replacement
+                i += len(token)
+                break
+        else:
+            out += pattern[i].replace("%", "%%")
+            i += 1
+    return out
+
+
+def format_datetime(value: datetime, pattern: str = ISO) -> str:
+    value = value.astimezone(UTC) if value.tzinfo else value
+    # strftime's %f is microseconds; .NET's fff is milliseconds.
+    return value.strftime(_strftime(pattern).replace("%f", f"{value.microsecond // 1000:03d}"))
+
+
+def parse_datetime(text: str, pattern: str | None = None) -> datetime:
+    """`text` in `pattern` (ISO 8601 when None), as an aware datetime (UTC when it names no zone)."""
+    value = datetime.strptime(text, _strftime(pattern)) if pattern else datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

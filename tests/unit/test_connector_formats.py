@@ -1,0 +1,136 @@
+"""Bodies by DataType, field types and formats, parameters (inherited, ignored, filters),
+API keys in the body, and outbound paging — the engine alone, on mock transports."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from connectors import Credentials, FieldValueError, call_method, parse_connector
+from connectors.paths import body_from_values
+from connectors.spec import FieldSpec
+
+
+def connector(method: dict, **top) -> dict:
+    return {"Name": "Formats", "Authentication": [{"Name": "None", "AuthType": "None"}],
+            "Methods": [{"UniqueIdentifier": "m", "Name": "M", "HttpMethod": "Post",
+                         "Endpoint": "https://api.test/x", **method}], **top}
+
+
+async def call(document: dict, reply: httpx.Response, credentials: Credentials | None = None, **kwargs):
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return reply
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        result = await call_method(client, parse_connector(document), "m",
+                                   credentials=credentials or Credentials(), **kwargs)
+    return result, seen
+
+
+LEAD = {"Fields": [{"ConnectorField": "lead.email", "SystemField": "Email"},
+                   {"ConnectorField": "lead.score", "SystemField": "Score", "DataType": "Integer"}]}
+
+
+async def test_xml_request_and_response():
+    reply = httpx.Response(200, text="<result><lead><id>7</id></lead></result>",
+                           headers={"Content-Type": "application/xml"})
+    document = connector({"DataType": "Xml", "RequestFormat": LEAD, "ResponseFormat": {"Fields": [
+        {"ConnectorField": "result.[lead].id", "SystemField": "Id", "DataType": "Integer"}]}})
+    result, (request,) = await call(document, reply, fields={"Email": "a@b.c", "Score": "3"})
+    assert request.headers["Content-Type"] == "application/xml"
+    assert b"<lead><email>a@b.c</email><score>3</score></lead>" in request.content
+    assert result.records == [{"Id": 7}]
+
+
+async def test_form_plain_text_and_none():
+    flat = {"Fields": [{"ConnectorField": "email", "SystemField": "Email"},
+                       {"ConnectorField": "score", "SystemField": "Score", "DataType": "Integer"}]}
+    result, (request,) = await call(connector({"DataType": "Form", "RequestFormat": flat}),
+                                    httpx.Response(200, json={}), fields={"Email": "a@b.c", "Score": "1"})
+    assert parse_qs(request.content.decode()) == {"email": ["a@b.c"], "score": ["1"]}
+
+    document = connector({"DataType": "PlainText",
+                          "RequestFormat": {"Fields": [{"ConnectorField": "note", "SystemField": "Note"}]},
+                          "ResponseFormat": {"Fields": [{"ConnectorField": "text", "SystemField": "Reply"}]}})
+    result, (request,) = await call(document, httpx.Response(200, text="noted"), fields={"Note": "hello"})
+    assert request.content == b"hello" and result.records == [{"Reply": "noted"}]
+
+    result, (request,) = await call(connector({"DataType": "None"}), httpx.Response(204))
+    assert request.content == b"" and result.records == []
+
+
+def test_datetime_formats_both_ways():
+    field = FieldSpec(ConnectorField="due", SystemField="Due", DataType="DateTime", Format="dd/MM/yyyy HH:mm")
+    assert body_from_values([field], {"Due": "2026-11-22T09:05:00+00:00"}) == {"due": "22/11/2026 09:05"}
+    with pytest.raises(FieldValueError, match="'Due'.*DateTime"):
+        body_from_values([field], {"Due": "next tuesday"})
+
+
+async def test_datetime_in_a_response_becomes_iso():
+    document = connector({"HttpMethod": "Get", "ResponseFormat": {"Fields": [
+        {"ConnectorField": "[].at", "SystemField": "At", "DataType": "DateTime", "Format": "yyyyMMddHHmmss"}]}})
+    result, _ = await call(document, httpx.Response(200, json=[{"at": "20261122090500"}]))
+    assert result.records == [{"At": "2026-11-22T09:05:00+00:00"}]
+
+
+async def test_values_defaults_and_optional_fields():
+    fields = {"Fields": [
+        {"ConnectorField": "kind", "SystemField": "Kind", "Values": ["a", "b"]},
+        {"ConnectorField": "source", "SystemField": "Source", "DefaultValue": "api"},
+        {"ConnectorField": "note", "SystemField": "Note", "IsOptional": True}]}
+    _, (request,) = await call(connector({"RequestFormat": fields}), httpx.Response(200, json={}),
+                               fields={"Kind": "a"})
+    assert json.loads(request.content) == {"kind": "a", "source": "api"}
+    with pytest.raises(FieldValueError, match="'Kind'"):
+        await call(connector({"RequestFormat": fields}), httpx.Response(200, json={}), fields={"Kind": "c"})
+
+
+async def test_connector_parameters_are_inherited_unless_ignored():
+    top = {"Parameters": [{"Name": "Version", "TargetType": "HttpHeader", "TargetName": "X-Version",
+                           "DefaultValue": "2"},
+                          {"Name": "Region", "TargetType": "QueryString", "TargetName": "region",
+                           "DefaultValue": "eu"}]}
+    _, (request,) = await call(connector({"HttpMethod": "Get"}, **top), httpx.Response(200, json={}))
+    assert request.headers["X-Version"] == "2" and request.url.params["region"] == "eu"
+    ignoring = {"HttpMethod": "Get", "Parameters": [
+        {"Name": "Region", "TargetType": "QueryString", "TargetName": "region",
+         "DefaultValue": "IGNORE_PARAMETER"}]}
+    _, (request,) = await call(connector(ignoring, **top), httpx.Response(200, json={}),
+                               parameters={"Version": "3"})
+    assert "region" not in request.url.params and request.headers["X-Version"] == "3"
+
+
+async def test_filter_fields_keep_matching_records():
+    document = connector({"HttpMethod": "Get", "Parameters": [
+        {"Name": "Status", "TargetType": "FilterField", "TargetName": "Status"}],
+        "ResponseFormat": {"Fields": [{"ConnectorField": "[].id", "SystemField": "Id"},
+                                      {"ConnectorField": "[].status", "SystemField": "Status"}]}})
+    reply = httpx.Response(200, json=[{"id": 1, "status": "open"}, {"id": 2, "status": "closed"}])
+    result, _ = await call(document, reply, parameters={"Status": "open"})
+    assert result.records == [{"Id": "1", "Status": "open"}]
+
+
+async def test_api_key_in_the_body():
+    document = connector({"RequestFormat": LEAD},
+                         Authentication=[{"Name": "k", "AuthType": "ApiKey", "ApiKeyLocation": "Body",
+                                          "ApiKeyName": "api_key"}])
+    _, (request,) = await call(document, httpx.Response(200, json={}), Credentials("s3cret"),
+                               fields={"Email": "a@b.c", "Score": 1})
+    assert json.loads(request.content)["api_key"] == "s3cret"
+
+
+async def test_outbound_paging_splits_an_array_into_requests():
+    document = connector({"PagedOutbound": True, "PageSizeOutbound": 2, "PagedOutboundLocation": "items",
+                          "RequestFormat": {"Fields": [{"ConnectorField": "[items].email", "SystemField": "Email"}]},
+                          "ResponseFormat": {"Fields": [{"ConnectorField": "[created].id", "SystemField": "Id"}]}})
+    reply = httpx.Response(200, json={"created": [{"id": "x"}]})
+    result, requests = await call(document, reply, fields={"Email": ["a", "b", "c", "d", "e"]})
+    sent = [[item["email"] for item in json.loads(r.content)["items"]] for r in requests]
+    assert sent == [["a", "b"], ["c", "d"], ["e"]]
+    assert len(result.records) == 3  # one per response
