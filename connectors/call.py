@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from connectors.limits import Limiter, acquire, buckets
 from connectors.mergefields import render
 from connectors.oauth import TokenStore, bearer
 from connectors.paging import Cursor, Paging, control, digest
-from connectors.paths import body_from_values, records_from_body
+from connectors.paths import body_from_values, count_records, records_from_body
 from connectors.spec import Authentication, Connector, Method, Parameter
 
 IGNORE = "IGNORE_PARAMETER"
@@ -33,10 +34,17 @@ RETRYABLE_STATUSES = {408, 425, 429}
 @dataclass(frozen=True)
 class CallResult:
     status: int
-    records: list[dict[str, Any]]
     body: Any
     next_cursor: Cursor | None = None  # None: this was the last page
     warning: str | None = None
+    count: int = 0  # records in the response, before FilterFields: what paging counts
+    map_records: Callable[[], list[dict[str, Any]]] = field(default=list, repr=False, compare=False)
+
+    @cached_property
+    def records(self) -> list[dict[str, Any]]:
+        """The response mapped by SystemField; worked out on first use, so that a pager can
+        have the next page in flight while this one is mapped."""
+        return self.map_records()
 
 
 def _parameters(connector: Connector, method: Method) -> list[Parameter]:
@@ -163,7 +171,7 @@ async def call_method(
         target = httpx.URL(cursor.get("next_url") or render(method.Endpoint, values))
         target = target.copy_merge_params({k: v for k, v in parts.query.items() if k not in target.params})
         masked = _secret_headers(call.authentication, params)
-        records, response = [], None
+        pages, count, response = [], 0, None
         for body in outbound_chunks(connector, method, _body(method, fields or {}, parts)):
             wanted = buckets(connector, method, limit_key or connector.Name)
             if limiter is not None and wanted:
@@ -181,14 +189,19 @@ async def call_method(
             _raise_for_status(response, call.context, call.secrets)
             payload = decode(method, response)
             page = digest(response.content)
-            repeated = paging.repeats(cursor, page)  # its records were read already
-            records += [] if repeated else _filtered(records_from_body(payload, method.response_fields),
-                                                     params, parameters, values)
+            if not paging.repeats(cursor, page):  # a repeated page's records were read already
+                pages.append(payload)
+                count += count_records(payload, method.response_fields)
     except ConnectorError as err:
         err.connector, err.method = connector.Name, method_id
         raise
-    next_cursor, warning = paging.next_cursor(cursor, params, payload, page, response.links, len(records))
-    return CallResult(response.status_code, records, payload, next_cursor, warning)
+    next_cursor, warning = paging.next_cursor(cursor, params, payload, page, response.links, count)
+
+    def map_records() -> list[dict[str, Any]]:
+        mapped = [r for p in pages for r in records_from_body(p, method.response_fields)]
+        return _filtered(mapped, params, parameters, values)
+
+    return CallResult(response.status_code, payload, next_cursor, warning, count, map_records)
 
 
 def _filtered(

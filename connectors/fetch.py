@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from connectors.call import call_method
+from connectors.call import CallResult, call_method
 from connectors.paging import Cursor
 from connectors.spec import Connector
 
@@ -36,24 +37,30 @@ async def fetch_pages(
 ) -> Pages:
     """Pages from `cursor` on until the last one, or until a bound is reached (at least one page)."""
     started = time.monotonic()
-    fetched = Pages(cursor=cursor)
-    while True:
-        result = await call_method(client, connector, method_id, cursor=fetched.cursor, **call)
-        fetched.records += result.records
-        fetched.pages += 1
-        fetched.cursor = result.next_cursor
-        if result.warning:
-            fetched.warnings.append(result.warning)
-        if on_page:
-            on_page(fetched)
-        if fetched.cursor is None or _bounded(fetched, started, max_records, max_pages, max_seconds):
-            return fetched
+    fetched, read = Pages(cursor=cursor), 0
 
+    def page(at: Cursor | None) -> asyncio.Task[CallResult]:
+        return asyncio.ensure_future(call_method(client, connector, method_id, cursor=at, **call))
 
-def _bounded(fetched: Pages, started: float, records: int | None, pages: int | None,
-             seconds: float | None) -> bool:
-    return (
-        (records is not None and len(fetched.records) >= records)
-        or (pages is not None and fetched.pages >= pages)
-        or (seconds is not None and time.monotonic() - started >= seconds)
-    )
+    pending = page(cursor)
+    try:
+        while True:
+            result = await pending
+            fetched.pages += 1
+            fetched.cursor, read = result.next_cursor, read + result.count
+            if result.warning:
+                fetched.warnings.append(result.warning)
+            more = fetched.cursor is not None and not (
+                (max_records is not None and read >= max_records)
+                or (max_pages is not None and fetched.pages >= max_pages)
+                or (max_seconds is not None and time.monotonic() - started >= max_seconds)
+            )
+            if more:
+                pending = page(fetched.cursor)  # in flight while this page is mapped
+            fetched.records += result.records
+            if on_page:
+                on_page(fetched)
+            if not more:
+                return fetched
+    finally:
+        pending.cancel()  # only ever a page nobody will read

@@ -81,6 +81,25 @@ def _collection(paths: Sequence[Path]) -> Path | None:
     return None
 
 
+def _items(body: Any, collection: Path) -> list[Any] | None:
+    elements = read(body, collection[:-1]) if len(collection) > 1 else body
+    container = collection[-1]
+    items = elements if container.name == "" else (elements or {}).get(container.name) \
+        if isinstance(elements, dict) else None
+    items = [items] if isinstance(items, dict) else items  # XML: one element is not a list
+    return items if isinstance(items, list) else None
+
+
+def count_records(body: Any, fields: Sequence[Any]) -> int:
+    """How many records `records_from_body` makes of `body`, without making them."""
+    if not fields:
+        return 0
+    collection = _collection([parse_path(f.ConnectorField) for f in fields])
+    if collection is None:
+        return 1
+    return len(_items(body, collection) or [])
+
+
 def records_from_body(body: Any, fields: Sequence[Any]) -> list[dict[str, Any]]:
     """The response as records keyed by SystemField: one per element of the outermost array."""
     if not fields:
@@ -89,12 +108,8 @@ def records_from_body(body: Any, fields: Sequence[Any]) -> list[dict[str, Any]]:
     collection = _collection(paths)
     if collection is None:
         return [{f.SystemField: from_response(read(body, p), f) for f, p in zip(fields, paths)}]
-    elements = read(body, collection[:-1]) if len(collection) > 1 else body
-    container = collection[-1]
-    items = elements if container.name == "" else (elements or {}).get(container.name) \
-        if isinstance(elements, dict) else None
-    items = [items] if isinstance(items, dict) else items  # XML: one element is not a list
-    if not isinstance(items, list):
+    items = _items(body, collection)
+    if items is None:
         return []
     # Worked out once per page, not per record: this loop is the hot path of reading.
     n = len(collection)
