@@ -19,6 +19,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/sync.py
+	$(VENV)/bin/python bench/paging.py
+	$(VENV)/bin/python bench/ondemand.py
 
 clean:
 	rm -rf $(VENV) .data
