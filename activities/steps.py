@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ from temporalio import activity
 
 from activities.failures import as_failure, is_throttled
 from connectors import ConnectorError, Credentials, Pages, call_method, fetch_pages
+from connectors.dates import EPOCH
 from connectors.oauth import NeedsReauthentication
 from connectors.spec import Connector
 from store import runs
@@ -32,8 +32,6 @@ from workflows.messages import (
     Transaction,
 )
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 class StepActivities:
     """Holds the worker's shared HTTP client and the bounds of one activity's work."""
@@ -51,8 +49,8 @@ class StepActivities:
     async def fetch_pages(self, request: FetchRequest) -> FetchResult:
         """Trigger pages from the run's cursor on, bounded by records and time.
 
-        The cursor and the records read so far are heartbeated after every page, so a
-        retry after a crash resumes at the page it was on and returns them all.
+        The cursor and the records read so far are heartbeated every few seconds, so a
+        retry after a crash resumes at the page it had reached and returns them all.
         """
         step = request.step
         saved = _earlier_progress() or {"cursor": request.cursor, "records": [], "warnings": [], "done": False,
@@ -73,7 +71,7 @@ class StepActivities:
             try:
                 pages = await fetch_pages(
                     self.client, connector, step.method, credentials=credentials, cursor=saved["cursor"],
-                    parameters=_static_values(step),
+                    parameters=_mapped(step, connector, {})[1],
                     mergefields={"LastSuccessfulRunDate": step.last_successful_run_at or EPOCH},
                     limiter=self.limiter, limit_key=step.account_connector_id,
                     tokens=DatabaseTokenStore(step.account_connector_id),
@@ -127,10 +125,11 @@ class StepActivities:
         self, request: BatchRequest, connector: Connector, credentials: Credentials, transaction: Transaction
     ) -> Outcome:
         step = request.step
+        fields, parameters = _mapped(step, connector, transaction.data)
         try:
             result = await call_method(
                 self.client, connector, step.method, credentials=credentials,
-                fields=_field_values(step, transaction),
+                fields=fields, parameters=parameters,
                 idempotency_key=_idempotency_key(request.run_id, transaction.key, step.id),
                 limiter=self.limiter, limit_key=step.account_connector_id,
                 tokens=DatabaseTokenStore(step.account_connector_id),
@@ -142,19 +141,17 @@ class StepActivities:
         return Outcome(transaction.key, ok=True, record=result.records[0] if result.records else {})
 
 
-def _static_values(step: StepPlan) -> dict[str, str]:
-    return {m.field: m.value for m in step.mappings if m.mapping_type == "StaticValue"}
-
-
-def _field_values(step: StepPlan, transaction: Transaction) -> dict[str, Any]:
+def _mapped(step: StepPlan, connector: Connector, data: dict[str, Record]) -> tuple[dict, dict]:
+    """The step's field mappings evaluated for one transaction: request fields, and parameters."""
     values: dict[str, Any] = {}
     for m in step.mappings:
         if m.mapping_type == "StaticValue":
             values[m.field] = m.value
         elif m.mapping_type == "StepField":
-            source: Record = transaction.data.get(m.source_step or "", {})
-            values[m.field] = source.get(m.source_field or "")
-    return values
+            values[m.field] = data.get(m.source_step or "", {}).get(m.source_field or "")
+    request = {f.SystemField for f in connector.method(step.method).request_fields}
+    return ({k: v for k, v in values.items() if k in request},
+            {k: str(v) for k, v in values.items() if k not in request and v is not None})
 
 
 def _idempotency_key(run_id: str, transaction_key: str, step_id: str) -> str:

@@ -8,6 +8,7 @@ from functools import lru_cache
 _TOKENS = [("yyyy", "%Y"), ("fff", "%f"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"),
            ("ss", "%S"), ("Z", "Z")]
 ISO = "yyyy-MM-ddTHH:mm:ssZ"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # {{LastSuccessfulRunDate}} before the first success
 
 
 @lru_cache(maxsize=256)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -29,6 +28,7 @@ from connectors import (
     call_method,
     fetch_pages,
 )
+from connectors.dates import EPOCH
 from store.connections import load_credentials, load_release
 from store.database import session
 from store.limiter import DatabaseLimiter
@@ -36,7 +36,6 @@ from store.tables import AccountConnector
 from store.tokens import DatabaseTokenStore
 
 router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"])
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 limiter = DatabaseLimiter()
 
 
