@@ -88,7 +88,9 @@ class RunWorkflow:
             first = self.progress.next_transaction
             self.progress.next_transaction += len(page.records)
             self.progress.warnings += page.warnings
-            for start in range(0, len(page.records), input.batch_size):
+            if trigger.next is None:  # nothing more to do with them: a trigger-only template
+                self.progress.succeeded += len(page.records)
+            for start in range(0, len(page.records) if trigger.next else 0, input.batch_size):
                 await self._wait_while_paused()
                 batch = [
                     Transaction(f"{input.number}-{first + start + i}", {trigger.template_step_id: record})
