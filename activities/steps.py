@@ -86,7 +86,11 @@ class StepActivities:
 
     @activity.defn(name="process_batch")
     async def process_batch(self, request: BatchRequest) -> BatchResult:
-        """Each transaction through one step; what succeeded before a retry is not sent again."""
+        """Each transaction through one step.
+
+        Outcomes are heartbeated every few seconds: a retry skips those, and resends the rest
+        with the same idempotency keys, so an API that honours them applies each write once.
+        """
         step = request.step
         connector, credentials = await _load(step)
         saved = _earlier_progress() or {"outcomes": [], "throttled": 0}
@@ -102,8 +106,7 @@ class StepActivities:
                 return
             async with limit:
                 outcome = await self._call(request, connector, credentials, transaction)
-            done[transaction.key] = outcome
-            activity.heartbeat(progress())
+            done[transaction.key] = outcome  # heartbeated every few seconds by _heartbeating
 
         async with _heartbeating(progress):
             results = await asyncio.gather(*(one(t) for t in request.transactions), return_exceptions=True)

@@ -16,15 +16,10 @@ import time
 from pathlib import Path
 
 import httpx
-from stack import reset_demo, running_stack
+from stack import finished, reset_demo, running_stack
 from temporalio.client import Client
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalog"
-
-
-async def finished(workflow_id: str) -> None:
-    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])  # set by the stack
-    await client.get_workflow_handle(workflow_id).result()
 
 
 async def trigger_seconds(workflow_id: str) -> float:

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["CYCLEWRIGHT_DATA_DIR"] = tempfile.mkdtemp(prefix="cyclewright-bench-")
 
 import httpx
+from temporalio.client import Client
 
 from runtime.catalog import partner_client
 from runtime.launcher import Stack, start_stack
@@ -38,6 +39,12 @@ def running_stack() -> Iterator[tuple[httpx.Client, str]]:
             yield api, f"http://127.0.0.1:{ports['demo_port']}"
     finally:
         stack.stop()
+
+
+async def finished(workflow_id: str) -> None:
+    """Wait for a workflow to end (a run-once cycle ends with its run)."""
+    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])  # set by the stack
+    await client.get_workflow_handle(workflow_id).result()
 
 
 def reset_demo(demo: str, records: int) -> None:

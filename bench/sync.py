@@ -15,7 +15,7 @@ import os
 import time
 
 import httpx
-from stack import reset_demo, running_stack
+from stack import finished, reset_demo, running_stack
 
 from runtime.catalog import install_demo
 
@@ -31,8 +31,7 @@ def through_cycle(api: httpx.Client, demo: str) -> float:
     headers = {"X-Account-Id": account}
     started = time.perf_counter()
     api.put(f"/cycles/{cycle}/activate", headers=headers, json={"RunOnce": True}).raise_for_status()
-    while not [r for r in api.get(f"/cycles/{cycle}/runs", headers=headers).json() if r["FinishedAt"]]:
-        time.sleep(0.05)
+    asyncio.run(finished(f"cycle-{cycle}"))
     return time.perf_counter() - started
 
 

@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 from pydantic import AnyHttpUrl
@@ -24,7 +23,7 @@ from api.auth import Claims
 from api.dependencies import Db
 from api.errors import ApiError, not_found
 from connectors.mergefields import render
-from connectors.oauth import Token, token_url
+from connectors.oauth import AsyncOAuth2Client, Token, token_url
 from runtime.settings import settings
 from store.connections import load_credentials, load_release
 from store.crypto import decrypt, encrypt
