@@ -25,6 +25,14 @@ def _published(release_id: str, document: str) -> Connector:
     return parse_connector(json.loads(document))
 
 
+def load_owned(db: Session, account_id: str, account_connector_id: str) -> tuple[AccountConnector, Credentials]:
+    """Like load_credentials, for an account connector of `account_id` only (LookupError if not)."""
+    row, credentials = load_credentials(db, account_connector_id)
+    if row.account_id != account_id:
+        raise LookupError(f"account connector {account_connector_id} does not exist")
+    return row, credentials
+
+
 def load_credentials(db: Session, account_connector_id: str) -> tuple[AccountConnector, Credentials]:
     row = db.get(AccountConnector, account_connector_id)
     if row is None:

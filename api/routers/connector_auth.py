@@ -25,7 +25,7 @@ from api.errors import ApiError, not_found
 from connectors.mergefields import render
 from connectors.oauth import AsyncOAuth2Client, Token, token_url
 from runtime.settings import settings
-from store.connections import load_credentials, load_release
+from store.connections import load_credentials, load_owned, load_release
 from store.crypto import decrypt, encrypt
 from store.tables import Account, OAuthState, SignInToken
 from store.tokens import save_token
@@ -82,13 +82,10 @@ def _oauth_client(authentication, properties: dict[str, str]) -> AsyncOAuth2Clie
 
 @router.get("/connectorauth/updateaccountconnectoroauth")
 def start_consent(id: str, token: str, targetOrigin: AnyHttpUrl, db: Db) -> RedirectResponse:
-    account_id = _redeem(db, token)
     try:
-        row, credentials = load_credentials(db, id)
+        row, credentials = load_owned(db, _redeem(db, token), id)
     except LookupError:
         raise not_found("account connector", id) from None
-    if row.account_id != account_id:
-        raise not_found("account connector", id)
     authentication = load_release(db, row.release_id).authentication(row.authentication)
     if authentication is None or authentication.OAuth2Type != "AuthorisationCode":
         raise ApiError(422, "this account connector does not use OAuth2 AuthorisationCode")

@@ -29,7 +29,7 @@ from connectors import (
     fetch_pages,
 )
 from connectors.dates import EPOCH
-from store.connections import load_credentials, load_release
+from store.connections import load_owned, load_release
 from store.database import session
 from store.limiter import DatabaseLimiter
 from store.tables import AccountConnector
@@ -55,13 +55,10 @@ class TestIn(BaseModel):
 def _load(claims: dict, account_id: str | None, id: str) -> tuple[AccountConnector, Connector, Credentials]:
     """The caller's account connector, its connector and credentials, in one trip to a thread."""
     with session() as db:
-        account_id = check_account(db, claims, account_id).id
         try:
-            row, credentials = load_credentials(db, id)
+            row, credentials = load_owned(db, check_account(db, claims, account_id).id, id)
         except LookupError:
             raise not_found("account connector", id) from None
-        if row.account_id != account_id:
-            raise not_found("account connector", id)
         return row, load_release(db, row.release_id), credentials
 
 

@@ -150,7 +150,8 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
     return view(db, cycle)
 
 
-async def _update(client: Client, cycle: Cycle, update, *args) -> None:
+async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> dict:
+    """Send an Update to the cycle's workflow; the cycle as it is once the workflow took it."""
     handle = await running_workflow(client, cycle.id)
     if handle is None:
         raise ApiError(409, f"the cycle is {cycle.status}, not active")
@@ -158,6 +159,8 @@ async def _update(client: Client, cycle: Cycle, update, *args) -> None:
         await handle.execute_update(update, *args)
     except WorkflowUpdateFailedError as err:
         raise ApiError(409, str(err.cause.message if err.cause else err)) from None
+    db.refresh(cycle)  # the workflow records its status before the Update returns
+    return view(db, cycle)
 
 
 @router.put("/{cycle_id}/deactivate")
@@ -166,32 +169,23 @@ async def deactivate(cycle_id: str, account: CurrentAccount, db: Db, client: Tem
     cycle = get_cycle(db, account.id, cycle_id)
     if not await _still_active(client, cycle.id):
         return view(db, cycle)  # nothing runs: deactivating is a no-op
-    await _update(client, cycle, CycleWorkflow.stop, StopRequest(finish_current=finishQueuedTransactions))
-    db.refresh(cycle)
-    return view(db, cycle)
+    return await _steer(db, client, cycle, CycleWorkflow.stop,
+                        StopRequest(finish_current=finishQueuedTransactions))
 
 
 @router.put("/{cycle_id}/pause")
 async def pause(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> dict:
-    cycle = get_cycle(db, account.id, cycle_id)
-    await _update(client, cycle, CycleWorkflow.pause)
-    db.refresh(cycle)
-    return view(db, cycle)
+    return await _steer(db, client, get_cycle(db, account.id, cycle_id), CycleWorkflow.pause)
 
 
 @router.put("/{cycle_id}/resume")
 async def resume(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> dict:
-    cycle = get_cycle(db, account.id, cycle_id)
-    await _update(client, cycle, CycleWorkflow.resume)
-    db.refresh(cycle)
-    return view(db, cycle)
+    return await _steer(db, client, get_cycle(db, account.id, cycle_id), CycleWorkflow.resume)
 
 
 @router.post("/{cycle_id}/run")
 async def run_now(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> dict:
-    cycle = get_cycle(db, account.id, cycle_id)
-    await _update(client, cycle, CycleWorkflow.run_now)
-    return view(db, cycle)
+    return await _steer(db, client, get_cycle(db, account.id, cycle_id), CycleWorkflow.run_now)
 
 
 @router.get("/{cycle_id}/runs")
