@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -39,10 +40,10 @@ async def trigger_seconds(workflow_id: str) -> float:
 
 def through_cycle(api: httpx.Client, demo: str, page_size: int) -> tuple[float, float, int]:
     connector = json.loads((CATALOG / "connectors" / "demo-paging.json").read_text())
-    connector["Name"], connector["PageSizeInbound"] = "Bench Paging", page_size
+    connector["Name"], connector["PageSizeInbound"] = f"Bench Paging {page_size}", page_size
     connector_id = api.post("/connectors", json=connector).raise_for_status().json()["Id"]
     template = {"Name": "Read every page", "Steps": [
-        {"Id": "read", "Name": "Read pages", "Connector": "Bench Paging", "Method": "number"}]}
+        {"Id": "read", "Name": "Read pages", "Connector": connector["Name"], "Method": "number"}]}
     template_id = api.post("/templates", json=template).raise_for_status().json()["Id"]
     account = api.post("/accounts", json={"Name": "bench"}).raise_for_status().json()["Id"]
     headers = {"X-Account-Id": account}
@@ -83,15 +84,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--pages", type=int, default=250)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; medians are printed")
     args = parser.parse_args()
     page_size = args.records // args.pages
+    cycles, triggers, plains, asyncs = [], [], [], []
     with running_stack() as (api, demo):
         reset_demo(demo, args.records)
-        cycle_seconds, trigger, cycle_records = through_cycle(api, demo, page_size)
-        plain_seconds, plain_records = plain_loop(demo, page_size)
-        async_seconds, async_records = asyncio.run(plain_async_loop(demo, page_size))
-    assert cycle_records == plain_records == async_records == args.records, (cycle_records, plain_records)
-    print(f"\n{args.records} records over {args.pages} pages of {page_size}")
+        for _ in range(args.repeat):  # interleaved, so a noisy moment hits both sides
+            cycle_seconds, trigger, cycle_records = through_cycle(api, demo, page_size)
+            plain_seconds, plain_records = plain_loop(demo, page_size)
+            async_seconds, async_records = asyncio.run(plain_async_loop(demo, page_size))
+            assert cycle_records == plain_records == async_records == args.records
+            cycles.append(cycle_seconds), triggers.append(trigger)
+            plains.append(plain_seconds), asyncs.append(async_seconds)
+    cycle_seconds, trigger = statistics.median(cycles), statistics.median(triggers)
+    plain_seconds, async_seconds = statistics.median(plains), statistics.median(asyncs)
+    print(f"\n{args.records} records over {args.pages} pages of {page_size}, median of {args.repeat} runs")
     print(f"  trigger step of the run   {trigger:7.2f} s  {args.records / trigger:8.0f} records/s")
     print(f"  whole run, activation on  {cycle_seconds:7.2f} s  {args.records / cycle_seconds:8.0f} records/s")
     print(f"  plain httpx loop (sync)   {plain_seconds:7.2f} s  {args.records / plain_seconds:8.0f} records/s")

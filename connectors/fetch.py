@@ -57,6 +57,7 @@ async def fetch_pages(
             )
             if more:
                 pending = page(fetched.cursor)  # in flight while this page is mapped
+                await _let_it_send()
             fetched.records += result.records
             if on_page:
                 on_page(fetched)
@@ -64,3 +65,13 @@ async def fetch_pages(
                 return fetched
     finally:
         pending.cancel()  # only ever a page nobody will read
+
+
+# Turns of the event loop httpx needs to get a request onto the wire (pool, then write).
+SEND_TURNS = 8
+
+
+async def _let_it_send() -> None:
+    """A new task runs only when the loop gets control: give it the turns to send its request."""
+    for _ in range(SEND_TURNS):
+        await asyncio.sleep(0)
