@@ -37,7 +37,7 @@ class StepActivities:
     """Holds the worker's shared HTTP client and the bounds of one activity's work."""
 
     def __init__(
-        self, client: httpx.AsyncClient, concurrency: int = 10, page_records: int = 10_000,
+        self, client: httpx.AsyncClient, concurrency: int = 10, page_records: int = 25_000,
         page_seconds: float = 10.0,
     ) -> None:
         self.client = client
