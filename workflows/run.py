@@ -15,6 +15,7 @@ from workflows.messages import (
     FetchRequest,
     FetchResult,
     OpenRun,
+    Record,
     RunInput,
     RunPlan,
     RunProgress,
@@ -88,15 +89,10 @@ class RunWorkflow:
             first = self.progress.next_transaction
             self.progress.next_transaction += len(page.records)
             self.progress.warnings += page.warnings
-            if trigger.next is None:  # nothing more to do with them: a trigger-only template
-                self.progress.succeeded += len(page.records)
-            for start in range(0, len(page.records) if trigger.next else 0, input.batch_size):
+            for start in range(0, len(page.records), input.batch_size):
                 await self._wait_while_paused()
-                batch = [
-                    Transaction(f"{input.number}-{first + start + i}", {trigger.template_step_id: record})
-                    for i, record in enumerate(page.records[start : start + input.batch_size])
-                ]
-                await self._through_steps(input, plan, steps, trigger, batch)
+                records = page.records[start : start + input.batch_size]
+                await self._through_steps(input, plan, steps, trigger, first + start, records)
             cursor = self.progress.cursor = page.cursor
             if cursor is None:
                 return False
@@ -105,9 +101,15 @@ class RunWorkflow:
 
     async def _through_steps(
         self, input: RunInput, plan: RunPlan, steps: dict[str, StepPlan], trigger: StepPlan,
-        batch: list[Transaction],
+        first: int, records: list[Record],
     ) -> None:
+        """A batch of trigger records, one transaction each, through the later steps."""
         step = steps.get(trigger.next) if trigger.next else None
+        if step is None:  # a trigger-only template: each record is a transaction already done
+            self.progress.succeeded += len(records)
+            return
+        batch = [Transaction(f"{input.number}-{first + i}", {trigger.template_step_id: record})
+                 for i, record in enumerate(records)]
         while step is not None and batch:
             result: BatchResult = await workflow.execute_activity(
                 "process_batch",
