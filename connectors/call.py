@@ -172,20 +172,11 @@ async def call_method(
         target = target.copy_merge_params({k: v for k, v in parts.query.items() if k not in target.params})
         masked = _secret_headers(call.authentication, params)
         pages, count, response = [], 0, None
+        wanted = buckets(connector, method, limit_key or connector.Name)
         for body in outbound_chunks(connector, method, _body(method, fields or {}, parts)):
-            wanted = buckets(connector, method, limit_key or connector.Name)
             if limiter is not None and wanted:
                 await acquire(limiter, wanted, max_wait)
-            encoded = encode(method, body)
-            headers = {**parts.headers, **encoded.pop("headers", {})}
-
-            def build(with_headers: dict[str, str], encoded: dict = encoded) -> httpx.Request:
-                return client.build_request(method.HttpMethod.upper(), target, headers=with_headers, **encoded)
-
-            if call.authentication is not None and call.authentication.AuthType == "OAuth2":
-                response = await _send_with_token(client, call, build, headers, masked, tokens)
-            else:
-                response = await _send(client, call, build(headers), masked)
+            response = await _send_body(client, call, target, parts.headers, body, masked, tokens)
             _raise_for_status(response, call.context, call.secrets)
             payload = decode(method, response)
             page = digest(response.content)
@@ -217,6 +208,22 @@ def _filtered(
         if wanted not in (None, ""):
             records = [r for r in records if str(r.get(param.TargetName)) == str(wanted)]
     return records
+
+
+async def _send_body(
+    client: httpx.AsyncClient, call: _Call, target: httpx.URL, headers: dict[str, str], body: Any,
+    masked: set[str], tokens: TokenStore | None,
+) -> httpx.Response:
+    """One request carrying `body` in the method's DataType, with the connector's auth."""
+    encoded = encode(call.method, body)
+    headers = {**headers, **encoded.pop("headers", {})}
+
+    def build(with_headers: dict[str, str]) -> httpx.Request:
+        return client.build_request(call.method.HttpMethod.upper(), target, headers=with_headers, **encoded)
+
+    if call.authentication is not None and call.authentication.AuthType == "OAuth2":
+        return await _send_with_token(client, call, build, headers, masked, tokens)
+    return await _send(client, call, build(headers), masked)
 
 
 async def _send(client: httpx.AsyncClient, call: _Call, request: httpx.Request, masked: set[str]) -> httpx.Response:
