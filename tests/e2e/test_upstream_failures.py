@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from temporalio.api.enums.v1 import EventType
 
-from tests.walkthrough import install_demo_cycle
+from tests.walkthrough import catalog_document, install_demo_cycle
 
 
 async def sent_to(demo_url: str, prefix: str) -> list[dict]:
@@ -68,3 +68,28 @@ async def test_a_400_fails_its_transaction_once_with_the_upstream_message(api, d
     assert "HTTP 400" in errored["Message"] and "email is not valid" in errored["Message"]
     assert "Create lead" in errored["Message"] and "Demo Leads" in errored["Message"]
     assert len(await sent_to(demo.url, "/leads")) == 3  # the 400 was not retried
+
+
+async def test_a_value_that_does_not_convert_errors_its_transaction_naming_the_field(api, demo):
+    cycle = await install_demo_cycle(api, demo.url, contacts=2)
+    scored = catalog_document("connectors", "demo-leads.json")
+    scored["Name"] = "Scored Leads"
+    scored["Methods"][0]["RequestFormat"]["Fields"].append(
+        {"ConnectorField": "score", "SystemField": "Score", "DataType": "Integer"})
+    connector = (await api.post("/v1.0/connectors", json=scored)).json()["Id"]
+    await cycle.call("POST", "/v1.0/account/connectors", json={
+        "ConnectorId": connector, "AuthValue": "demo-leads-token",
+        "Properties": [{"Name": "BaseUrl", "Value": demo.url}]})
+    template = catalog_document("templates", "crm-contacts-to-leads.json")
+    template["Name"], template["Steps"][1]["Connector"] = "Scored leads", "Scored Leads"
+    template["Steps"][1]["FieldMappings"] += [
+        {"Field": "Score", "MappingType": "StaticValue", "Value": "high"},
+        {"Field": "Source", "MappingType": "StaticValue", "Value": "crm"}]
+    template_id = (await api.post("/v1.0/templates", json=template)).json()["Id"]
+    cycle.cycle = (await cycle.call("POST", f"/v1.0/templates/{template_id}/install", json={})).json()
+    await cycle.activate(RunOnce=True)
+    (run,) = await cycle.wait_for_runs(1)
+    assert run["Transactions"] == {"Success": 0, "Errored": 2}
+    errored = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}/transactions")).json()
+    assert all("field 'Score': 'high' is not a valid Integer" in t["Message"] for t in errored)
+    assert len(await sent_to(demo.url, "/leads")) == 0  # nothing was sent
