@@ -65,12 +65,13 @@ async def running_workflow(client: Client, cycle_id: str) -> WorkflowHandle | No
     return handle if description.status == WorkflowExecutionStatus.RUNNING else None
 
 
-async def _still_active(client: Client, cycle_id: str) -> bool:
-    """True while the cycle's workflow runs; waits out one that has stopped but not yet returned."""
-    handle = await running_workflow(client, cycle_id)
+async def _still_active(client: Client, cycle: Cycle) -> bool:
+    """True while the cycle's workflow runs; waits out one that has stopped but not yet returned
+    (it records Stopped just before it ends)."""
+    handle = await running_workflow(client, cycle.id)
     if handle is None:
         return False
-    if (await handle.query(CycleWorkflow.state)).status != "Stopped":
+    if cycle.status != "Stopped":
         return True
     await asyncio.wait_for(handle.result(), timeout=30)
     return False
@@ -123,7 +124,7 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
     if unmet:
         raise ApiError(422, "The cycle cannot be activated yet.",
                        [Problem(f"steps/{p.step_id}", p.message) for p in unmet])
-    if await _still_active(client, cycle.id):
+    if await _still_active(client, cycle):
         return view(db, cycle)  # already active: activation is idempotent
     previous = cycle.status
     cycle.start_time, cycle.interval_minutes, cycle.run_once = start, interval, body.RunOnce
@@ -167,7 +168,7 @@ async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> dict:
 async def deactivate(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal,
                      finishQueuedTransactions: bool = True) -> dict:
     cycle = get_cycle(db, account.id, cycle_id)
-    if not await _still_active(client, cycle.id):
+    if not await _still_active(client, cycle):
         return view(db, cycle)  # nothing runs: deactivating is a no-op
     return await _steer(db, client, cycle, CycleWorkflow.stop,
                         StopRequest(finish_current=finishQueuedTransactions))
