@@ -34,12 +34,18 @@ async def account_header(
 AccountHeader = Annotated[str | None, Depends(account_header)]
 
 
-def check_account(db: Session, claims: dict, account_id: str | None) -> Account:
-    """The account named in the request, if the token may act for it."""
+def allowed_account(claims: dict, account_id: str | None) -> str:
+    """The account id named in the request, if the token may act for it (no database needed)."""
     if not account_id:
         raise ApiError(400, "this call needs the X-Account-Id header")
     if claims.get("account") not in (None, account_id):
         raise ApiError(403, "the token is scoped to another account")
+    return account_id
+
+
+def check_account(db: Session, claims: dict, account_id: str | None) -> Account:
+    """The account named in the request, if the token may act for it."""
+    account_id = allowed_account(claims, account_id)
     account = db.get(Account, account_id)
     if account is None:
         raise not_found("account", account_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import httpx
 from stack import reset_demo, running_stack
@@ -18,14 +19,15 @@ from stack import reset_demo, running_stack
 from runtime.catalog import install_demo
 
 
-def timed(call, count: int) -> list[float]:
-    call()  # warm: connections, caches
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
+def timed(calls: dict[str, Callable[[], None]], count: int) -> dict[str, list[float]]:
+    """Milliseconds per call, the calls taking turns so that a noisy moment hits each alike."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(count + 1):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            samples[name].append((time.perf_counter() - started) * 1000)
+    return {name: times[1:] for name, times in samples.items()}  # the first warms connections and caches
 
 
 def percentile(samples: list[float], p: int) -> float:
@@ -56,8 +58,8 @@ def main() -> None:
                                              headers={"X-Api-Key": "demo-crm-key"})
                 assert len(response.raise_for_status().json()["records"]) == args.records
 
-            direct_ms = timed(direct, args.calls)
-            api_ms = timed(on_demand, args.calls)
+            samples = timed({"direct": direct, "on demand": on_demand}, args.calls)
+    direct_ms, api_ms = samples["direct"], samples["on demand"]
     print(f"\n{args.calls} sequential calls, {args.records} records each")
     for name, samples in (("direct to the demo API", direct_ms), ("data on demand via API", api_ms)):
         print(f"  {name:24}  p50 {percentile(samples, 50):6.2f} ms   p99 {percentile(samples, 99):6.2f} ms")

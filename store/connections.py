@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-
 from sqlmodel import Session
 
 from connectors import Connector, Credentials, parse_connector
@@ -13,16 +10,17 @@ from store.tables import AccountConnector, ConnectorRelease
 
 
 def load_release(db: Session, release_id: str) -> Connector:
+    if release_id in _published:
+        return _published[release_id]
     release = db.get(ConnectorRelease, release_id)
-    if release.status == "Draft":  # a draft changes under its id; others never do
+    if release.status == "Draft":  # a draft changes under its id; a published release never does
         return parse_connector(release.document)
-    return _published(release_id, json.dumps(release.document, sort_keys=True))
+    # Parsing is the costly part of loading a connector: each published release is parsed once.
+    _published[release_id] = parse_connector(release.document)
+    return _published[release_id]
 
 
-@lru_cache(maxsize=256)
-def _published(release_id: str, document: str) -> Connector:
-    """Parsing is the costly part of loading a connector: each published release is parsed once."""
-    return parse_connector(json.loads(document))
+_published: dict[str, Connector] = {}
 
 
 def load_owned(db: Session, account_id: str, account_connector_id: str) -> tuple[AccountConnector, Credentials]:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.auth import Claims
-from api.dependencies import AccountHeader, check_account
+from api.dependencies import AccountHeader, allowed_account
 from api.errors import ApiError, not_found
 from connectors import (
     Connector,
@@ -54,9 +54,10 @@ class TestIn(BaseModel):
 
 def _load(claims: dict, account_id: str | None, id: str) -> tuple[AccountConnector, Connector, Credentials]:
     """The caller's account connector, its connector and credentials, in one trip to a thread."""
+    account_id = allowed_account(claims, account_id)
     with session() as db:
         try:
-            row, credentials = load_owned(db, check_account(db, claims, account_id).id, id)
+            row, credentials = load_owned(db, account_id, id)  # its owner exists: no account lookup
         except LookupError:
             raise not_found("account connector", id) from None
         return row, load_release(db, row.release_id), credentials
