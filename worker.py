@@ -12,21 +12,25 @@ from temporalio.worker import Worker
 
 from activities import bookkeeping
 from activities.steps import StepActivities
+from activities.trigger import TriggerActivities
+from activities.upstream import Upstream
 from runtime.settings import TASK_QUEUE, settings
 from runtime.temporal import connect
 from workflows.cycle import CycleWorkflow
+from workflows.retry import TransactionRetryWorkflow
 from workflows.run import RunWorkflow
 
 log = logging.getLogger("cyclewright.worker")
 
 
 def build_worker(client, http: httpx.AsyncClient) -> Worker:
-    steps = StepActivities(http, concurrency=settings().step_concurrency)
+    upstream = Upstream(http, concurrency=settings().step_concurrency)
     return Worker(
         client,
         task_queue=TASK_QUEUE,
-        workflows=[CycleWorkflow, RunWorkflow],
-        activities=[*bookkeeping.ALL, steps.fetch_pages, steps.process_batch],
+        workflows=[CycleWorkflow, RunWorkflow, TransactionRetryWorkflow],
+        activities=[*bookkeeping.ALL, TriggerActivities(upstream).fetch_trigger,
+                    StepActivities(upstream).run_step],
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
 

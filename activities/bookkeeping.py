@@ -1,61 +1,64 @@
-"""Run and cycle records in the database, written on the workflows' behalf."""
+"""Run, cycle and transaction records in the database, written on the workflows' behalf."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from store import runs
+from runtime.settings import settings
+from store import runs, transactions
 from store.database import session
-from workflows.messages import CloseRun, Mapping, OpenRun, RunPlan, StatusChange, StepPlan
+from store.plans import StepPlan, create_plan, steps_of
+from store.tables import Plan, Transaction
+from workflows.messages import (
+    CloseRetry,
+    CloseRun,
+    OpenRun,
+    RetryPlan,
+    RunPlan,
+    RunSummary,
+    StatusChange,
+    StepView,
+)
+
+
+def _view(step: StepPlan) -> StepView:
+    return StepView(step.id, step.name, step.type, step.connector, step.method, step.next)
+
+
+def _run_plan(run_id: str, plan: Plan) -> RunPlan:
+    return RunPlan(run_id, plan.id, [_view(s) for s in steps_of(plan)], settings().upstream_retry_hours * 3600)
 
 
 def _open_run(request: OpenRun) -> RunPlan:
     with session() as db:
         run = runs.open_run(db, request.cycle_id, request.number, request.workflow_id)
-        return RunPlan(run_id=run.id, steps=[_plan(step, maps) for step, maps in runs.cycle_steps(db, request.cycle_id)])
-
-
-def _plan(step, mappings) -> StepPlan:
-    return StepPlan(
-        id=step.id,
-        template_step_id=step.template_step_id,
-        name=step.name,
-        type=step.type,
-        connector=step.connector_name,
-        method=step.method,
-        account_connector_id=step.account_connector_id,
-        release_id=step.release_id,
-        next=step.next_step_id,
-        on_error=step.on_error,
-        last_successful_run_at=step.last_successful_run_at,
-        mappings=[
-            Mapping(m.field, m.mapping_type, m.value, m.source_step, m.source_field) for m in mappings
-        ],
-    )
+        return _run_plan(run.id, db.get(Plan, run.plan_id))
 
 
 @activity.defn
 async def open_run(request: OpenRun) -> RunPlan:
-    """Record the run and read the cycle's steps as they are now (mapping edits apply next run)."""
+    """Record the run and freeze the cycle's steps for it (mapping edits apply next run)."""
     return await asyncio.to_thread(_open_run, request)
 
 
-def _close_run(request: CloseRun) -> None:
+def _close_run(request: CloseRun) -> RunSummary:
     with session() as db:
-        runs.close_run(db, **dataclasses.asdict(request))
+        run = runs.close_run(db, request.run_id, request.status, request.message, request.warnings)
+        return RunSummary(run.id, run.status, run.succeeded, run.errored, run.stopped, run.message)
 
 
 @activity.defn
-async def close_run(request: CloseRun) -> None:
-    await asyncio.to_thread(_close_run, request)
+async def close_run(request: CloseRun) -> RunSummary:
+    """How the run ended, its unfinished transactions closed, its totals from the store."""
+    return await asyncio.to_thread(_close_run, request)
 
 
 def _save_cycle_status(change: StatusChange) -> None:
     with session() as db:
-        runs.save_cycle_status(db, change.cycle_id, change.status)
+        runs.save_cycle_status(db, change.cycle_id, change.status, change.owner, change.seq)
 
 
 @activity.defn
@@ -63,4 +66,41 @@ async def save_cycle_status(change: StatusChange) -> None:
     await asyncio.to_thread(_save_cycle_status, change)
 
 
-ALL = [open_run, close_run, save_cycle_status]
+def _reopen_transaction(transaction_id: str) -> RetryPlan:
+    with session() as db:
+        transaction = db.get(Transaction, transaction_id)
+        if transaction is None:
+            raise ApplicationError(f"transaction {transaction_id} does not exist", type="NotFound",
+                                   non_retryable=True)
+        if transaction.status != "Pending":  # not reopened already by an earlier attempt
+            transactions.reopen(db, transaction)
+        plan = create_plan(db, transaction.cycle_id)
+        db.commit()
+        return RetryPlan(_run_plan(transaction.run_id, plan), transaction.seq, transaction.step)
+
+
+@activity.defn
+async def reopen_transaction(transaction_id: str) -> RetryPlan:
+    """Set an errored or stopped transaction to wait again where it ended, under the cycle's
+    steps as they are now (the fix may have been a mapping)."""
+    return await asyncio.to_thread(_reopen_transaction, transaction_id)
+
+
+def _close_retry(request: CloseRetry) -> str:
+    with session() as db:
+        transaction = db.get(Transaction, request.transaction_id)
+        if transaction.status == "Pending":
+            transaction.status = "Errored"
+            transaction.message = f"not processed: {request.message or 'the retry ended early'}"
+            db.commit()
+        transactions.recount(db, transaction.run_id)
+        return transaction.status
+
+
+@activity.defn
+async def close_retry(request: CloseRetry) -> str:
+    """The retried transaction's status, and its run's totals counted again."""
+    return await asyncio.to_thread(_close_retry, request)
+
+
+ALL = [open_run, close_run, save_cycle_status, reopen_transaction, close_retry]

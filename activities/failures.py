@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio.exceptions import ApplicationError
 
 from connectors import ConnectorError, RetryableError
-from workflows.messages import StepPlan
+from store.plans import StepPlan
 
 # After the first 429 (Retry-After, or a minute), each further one in a row waits longer.
 THROTTLE_MINUTES = (1, 3, 7, 15, 30)

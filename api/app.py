@@ -20,6 +20,7 @@ from api.routers import (
     health,
     steps,
     templates,
+    transactions,
 )
 from runtime.settings import settings
 from runtime.temporal import connect
@@ -29,7 +30,7 @@ from store.database import engine
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine()  # creates the tables before the first request
-    app.state.temporal = await connect(settings())
+    app.state.temporal = await connect(settings(), lazy=True)  # the API starts (and answers 503) without it
     async with httpx.AsyncClient(timeout=settings().http_timeout) as http:
         app.state.http = http  # upstream calls made by the API itself (data on demand)
         yield
@@ -39,7 +40,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Cyclewright", version="0.1.0", lifespan=lifespan)
     errors.install(app)
     for module in (accounts, connectors, account_connectors, connector_calls, connector_auth, templates,
-                   cycles, steps, health):
+                   cycles, transactions, steps, health):
         app.include_router(module.router)
     app.include_router(auth_router)
     return app

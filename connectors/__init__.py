@@ -3,15 +3,18 @@
 from connectors.auth import Credentials
 from connectors.call import CallResult, call_method
 from connectors.errors import (
+    ConfigurationError,
     ConnectorError,
     FieldValueError,
+    InvalidCredentials,
+    InvalidUrl,
     MissingMergefield,
     RetryableError,
     StepError,
     Unauthorized,
 )
 from connectors.exchange import Exchange
-from connectors.fetch import Pages, fetch_pages
+from connectors.fetch import Pages, fetch_pages, iter_pages
 from connectors.limits import Limiter, RateLimited
 from connectors.schema import connector_json_schema
 from connectors.spec import Authentication, Connector, FieldSpec, Method, Parameter
@@ -20,6 +23,7 @@ from connectors.validation import ConnectorInvalid, Problem, parse_connector
 __all__ = [
     "Authentication",
     "CallResult",
+    "ConfigurationError",
     "Connector",
     "ConnectorError",
     "ConnectorInvalid",
@@ -27,6 +31,8 @@ __all__ = [
     "Exchange",
     "FieldSpec",
     "FieldValueError",
+    "InvalidCredentials",
+    "InvalidUrl",
     "Limiter",
     "Method",
     "MissingMergefield",
@@ -40,5 +46,6 @@ __all__ = [
     "call_method",
     "connector_json_schema",
     "fetch_pages",
+    "iter_pages",
     "parse_connector",
 ]

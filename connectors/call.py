@@ -13,6 +13,7 @@ from connectors.auth import Credentials, RequestParts, apply_auth, auth_mergefie
 from connectors.bodies import decode, encode, outbound_chunks
 from connectors.errors import (
     ConnectorError,
+    InvalidCredentials,
     RetryableError,
     StepError,
     Unauthorized,
@@ -26,6 +27,7 @@ from connectors.oauth import TokenStore, bearer
 from connectors.paging import Cursor, Paging, control, digest
 from connectors.paths import body_from_values, count_records, records_from_body
 from connectors.spec import Authentication, Connector, Method, Parameter
+from connectors.urls import checked_url
 
 IGNORE = "IGNORE_PARAMETER"
 RETRYABLE_STATUSES = {408, 425, 429}
@@ -103,18 +105,19 @@ def _secret_headers(authentication: Authentication | None, params: list[Paramete
     return names
 
 
-def _raise_for_status(response: httpx.Response, context: dict[str, Any], secrets: list[str]) -> None:
+def _raise_for_status(response: httpx.Response, call: _Call, masked: set[str]) -> None:
     status = response.status_code
     if status < 400:
         return
-    excerpt = redact(response.text[:500], secrets)
+    details = {**call.context, "status": status, "excerpt": redact(response.text[:500], call.secrets),
+               "exchange": exchange_of(response.request, response, call.secrets, masked)}
     reason = response.reason_phrase or "error"
     if status == 401:
-        raise Unauthorized(reason, status=status, excerpt=excerpt, **context)
+        raise Unauthorized(reason, **details)
     if status in RETRYABLE_STATUSES or status >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise RetryableError(reason, status=status, excerpt=excerpt, retry_after=retry_after, **context)
-    raise StepError(reason, status=status, excerpt=excerpt, **context)
+        raise RetryableError(reason, retry_after=retry_after, **details)
+    raise StepError(reason, **details)
 
 
 @dataclass
@@ -168,7 +171,9 @@ async def call_method(
         if idempotency_key and method.IdempotencyKeyHeader:
             parts.headers[method.IdempotencyKeyHeader] = idempotency_key
         # A next-page URL carries its own query; add only what it lacks (an API key, say).
-        target = httpx.URL(cursor.get("next_url") or render(method.Endpoint, values))
+        next_url = cursor.get("next_url")
+        target = checked_url(next_url or render(method.Endpoint, values), call.secrets,
+                             "the next-page URL" if next_url else "the URL")
         target = target.copy_merge_params({k: v for k, v in parts.query.items() if k not in target.params})
         masked = _secret_headers(call.authentication, params)
         pages, count, response = [], 0, None
@@ -177,7 +182,7 @@ async def call_method(
             if limiter is not None and wanted:
                 await acquire(limiter, wanted, max_wait)
             response = await _send_body(client, call, target, parts.headers, body, masked, tokens)
-            _raise_for_status(response, call.context, call.secrets)
+            _raise_for_status(response, call, masked)
             payload = decode(method, response)
             page = digest(response.content)
             if not paging.repeats(cursor, page):  # a repeated page's records were read already
@@ -186,7 +191,8 @@ async def call_method(
     except ConnectorError as err:
         err.connector, err.method = connector.Name, method_id
         raise
-    next_cursor, warning = paging.next_cursor(cursor, params, payload, page, response.links, count)
+    next_cursor, warning = paging.next_cursor(cursor, params, payload, page, response.links, count,
+                                              response.url)
 
     def map_records() -> list[dict[str, Any]]:
         mapped = [r for p in pages for r in records_from_body(p, method.response_fields)]
@@ -219,11 +225,24 @@ async def _send_body(
     headers = {**headers, **encoded.pop("headers", {})}
 
     def build(with_headers: dict[str, str]) -> httpx.Request:
-        return client.build_request(call.method.HttpMethod.upper(), target, headers=with_headers, **encoded)
+        verb = call.method.HttpMethod.upper()
+        try:
+            return client.build_request(verb, target, headers=with_headers, **encoded)
+        except UnicodeEncodeError:  # a header value that is not ASCII: no retry can send it
+            raise _unsendable_header(with_headers, call.secrets) from None
 
     if call.authentication is not None and call.authentication.AuthType == "OAuth2":
         return await _send_with_token(client, call, build, headers, masked, tokens)
     return await _send(client, call, build(headers), masked)
+
+
+def _unsendable_header(headers: Mapping[str, str], secrets: list[str]) -> ConnectorError:
+    """The error for a non-ASCII header: the credentials' fault if it carries one of them."""
+    name, value = next(((k, v) for k, v in headers.items() if not (k + v).isascii()), ("?", ""))
+    why = f"cannot be sent in the '{name}' header: it must be ASCII"
+    if any(s in value for s in secrets):
+        return InvalidCredentials(f"the AuthValue {why}")
+    return StepError(f"the value {why}")
 
 
 async def _send(client: httpx.AsyncClient, call: _Call, request: httpx.Request, masked: set[str]) -> httpx.Response:
@@ -232,9 +251,10 @@ async def _send(client: httpx.AsyncClient, call: _Call, request: httpx.Request, 
     except httpx.TransportError as err:
         reason = "the request timed out" if isinstance(err, httpx.TimeoutException) else \
             f"connection failed: {redact(str(err), call.secrets)}"
+        exchange = exchange_of(request, None, call.secrets, masked, error=reason)
         if call.on_exchange:
-            call.on_exchange(exchange_of(request, None, call.secrets, masked, error=reason))
-        raise RetryableError(reason, **call.context) from None
+            call.on_exchange(exchange)
+        raise RetryableError(reason, exchange=exchange, **call.context) from None
     if call.on_exchange:
         call.on_exchange(exchange_of(request, response, call.secrets, masked))
     return response

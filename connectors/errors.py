@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from connectors.exchange import Exchange
 
 EXCERPT_LIMIT = 500
 
 
 class ConnectorError(Exception):
     retryable = False
+    # The request and response as the debugger shows them (secrets masked, bodies bounded), when
+    # the error came from an HTTP response or a failed send; built only on those error paths.
+    exchange: Exchange | None = None
 
     def __init__(
         self,
@@ -20,10 +27,12 @@ class ConnectorError(Exception):
         method: str | None = None,
         status: int | None = None,
         excerpt: str | None = None,
+        exchange: Exchange | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason, self.connector, self.method = reason, connector, method
         self.status, self.excerpt = status, excerpt[:EXCERPT_LIMIT] if excerpt else excerpt
+        self.exchange = exchange
 
     def __str__(self) -> str:
         where = " ".join(p for p in (self.connector, self.method) if p)
@@ -48,6 +57,25 @@ class Unauthorized(ConnectorError):
 
 class StepError(ConnectorError):
     """Any other 4xx: the request itself is wrong, so retrying cannot help."""
+
+
+class ConfigurationError(ConnectorError):
+    """The account connector's setup is wrong, so every call made with it fails the same way:
+    a run should fail as a whole rather than error each of its transactions."""
+
+
+class InvalidUrl(ConfigurationError):
+    """A URL no request can go to: not http(s), no host, or not a URL at all."""
+
+    def __init__(self, reason: str, *, url: str | None = None, problem: str | None = None,
+                 **kwargs) -> None:
+        super().__init__(reason, **kwargs)
+        self.url = url  # redacted
+        self.problem = problem  # the end of a sentence about it: "is not an http(s) URL"
+
+
+class InvalidCredentials(ConfigurationError):
+    """An AuthValue that cannot be sent as the connector needs it (never quoted in the message)."""
 
 
 class MissingMergefield(ConnectorError):

@@ -37,6 +37,13 @@ def _text(content: bytes, secrets: list[str]) -> str:
     return redact(cut, secrets)
 
 
+def _milliseconds(response: httpx.Response | None) -> float | None:
+    try:
+        return response.elapsed.total_seconds() * 1000 if response is not None else None
+    except RuntimeError:  # a response that was never streamed (a MockTransport's) has no timing
+        return None
+
+
 def exchange_of(
     request: httpx.Request,
     response: httpx.Response | None,
@@ -55,5 +62,5 @@ def exchange_of(
         response_headers=_headers(response.headers, secrets, extra) if response is not None else None,
         response_body=_text(response.content, secrets) if response is not None else None,
         error=error,
-        milliseconds=response.elapsed.total_seconds() * 1000 if response is not None else None,
+        milliseconds=_milliseconds(response),
     )

@@ -1,10 +1,10 @@
-"""Several pages in one go, bounded, for callers that hold the cursor between calls."""
+"""Pages one after another, the next one in flight while the current one is used."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,15 +15,7 @@ from connectors.paging import Cursor
 from connectors.spec import Connector
 
 
-@dataclass
-class Pages:
-    records: list[dict[str, Any]] = field(default_factory=list)
-    cursor: Cursor | None = None  # where the next call continues; None when the last page was read
-    pages: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-
-async def fetch_pages(
+async def iter_pages(
     client: httpx.AsyncClient,
     connector: Connector,
     method_id: str,
@@ -32,12 +24,13 @@ async def fetch_pages(
     max_records: int | None = None,
     max_pages: int | None = None,
     max_seconds: float | None = None,
-    on_page: Callable[[Pages], None] | None = None,
     **call: Any,
-) -> Pages:
-    """Pages from `cursor` on until the last one, or until a bound is reached (at least one page)."""
-    started = time.monotonic()
-    fetched, read = Pages(cursor=cursor), 0
+) -> AsyncIterator[CallResult]:
+    """Each page from `cursor` on, until the last one or a bound (at least one page).
+
+    A page's `next_cursor` is where a later call continues; None after the last page.
+    """
+    started, pages, read = time.monotonic(), 0, 0
 
     def page(at: Cursor | None) -> asyncio.Task[CallResult]:
         return asyncio.ensure_future(call_method(client, connector, method_id, cursor=at, **call))
@@ -46,25 +39,39 @@ async def fetch_pages(
     try:
         while True:
             result = await pending
-            fetched.pages += 1
-            fetched.cursor, read = result.next_cursor, read + result.count
-            if result.warning:
-                fetched.warnings.append(result.warning)
-            more = fetched.cursor is not None and not (
+            pages, read = pages + 1, read + result.count
+            more = result.next_cursor is not None and not (
                 (max_records is not None and read >= max_records)
-                or (max_pages is not None and fetched.pages >= max_pages)
+                or (max_pages is not None and pages >= max_pages)
                 or (max_seconds is not None and time.monotonic() - started >= max_seconds)
             )
             if more:
-                pending = page(fetched.cursor)  # in flight while this page is mapped
+                pending = page(result.next_cursor)  # in flight while this page is used
                 await _let_it_send()
-            fetched.records += result.records
-            if on_page:
-                on_page(fetched)
+            yield result
             if not more:
-                return fetched
+                return
     finally:
         pending.cancel()  # only ever a page nobody will read
+
+
+@dataclass
+class Pages:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    cursor: Cursor | None = None  # where the next call continues; None when the last page was read
+    pages: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+async def fetch_pages(client: httpx.AsyncClient, connector: Connector, method_id: str, **options: Any) -> Pages:
+    """Every page's records together (for callers that want them at once, like data on demand)."""
+    fetched = Pages(cursor=options.get("cursor"))
+    async for result in iter_pages(client, connector, method_id, **options):
+        fetched.records += result.records
+        fetched.cursor, fetched.pages = result.next_cursor, fetched.pages + 1
+        if result.warning:
+            fetched.warnings.append(result.warning)
+    return fetched
 
 
 # Turns of the event loop httpx needs to get a request onto the wire (pool, then write).

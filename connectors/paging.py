@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from connectors.paths import parse_path, read
 from connectors.spec import Connector, Method, Parameter
 
@@ -74,10 +76,12 @@ class Paging:
         digest: str,
         links: Mapping[str, Any],
         records: int,
+        url: httpx.URL,
     ) -> tuple[Cursor | None, str | None]:
         """Where the next page starts (None: no more pages), and a warning when a guard stopped it.
 
-        `digest` identifies the page's content (see `digest`), to catch an API repeating a page.
+        `digest` identifies the page's content (see `digest`), to catch an API repeating a page;
+        `url` is the page's own URL, which a relative next URL is resolved against.
         """
         if self.style is None:
             return None, None
@@ -95,8 +99,8 @@ class Paging:
                 return {**base, "page": cursor.get("page", 1) + 1}, None
             return {**base, "offset": cursor.get("offset", 0) + records}, None
         if self.style == "next_url":
-            url = _response_value(parameters, "PAGE_NEXT_URL", body) or links.get("next", {}).get("url")
-            return ({**base, "next_url": str(url)}, None) if url else (None, None)
+            found = _response_value(parameters, "PAGE_NEXT_URL", body) or links.get("next", {}).get("url")
+            return ({**base, "next_url": _absolute(url, str(found))}, None) if found else (None, None)
         # Cursor styles trust the API's cursor: an empty page with a next token goes on.
         tokens = {c: v for c, v in _response_tokens(parameters, body).items() if v not in (None, "")}
         return ({**base, "tokens": tokens}, None) if tokens else (None, None)
@@ -105,6 +109,14 @@ class Paging:
     def repeats(self, cursor: Cursor, digest: str) -> bool:
         """The same page again: an API ignoring the cursor would otherwise loop forever."""
         return self.style is not None and cursor.get("digest") == digest
+
+
+def _absolute(page_url: httpx.URL, following: str) -> str:
+    """A next URL as sent: `/x?page=2`, `?page=2` and `page2` are relative to the page's URL."""
+    try:
+        return str(page_url.join(following))
+    except httpx.InvalidURL:
+        return following  # left as given: the next call refuses it, naming it (InvalidUrl)
 
 
 def digest(content: bytes) -> str:

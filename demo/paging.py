@@ -7,7 +7,7 @@ Each returns `items`; cursors are opaque strings so the engine cannot guess them
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 
@@ -54,6 +54,17 @@ def paging_router(state: Any) -> APIRouter:
         if more:
             response.headers["Link"] = f'<{request.url.include_query_params(page=page + 1)}>; rel="next"'
         return items
+
+    @router.get("/relative")
+    def by_relative_url(response: Response, form: Literal["path", "query", "segment"] = "path", page: int = 1,
+                        per_page: PerPage = 10) -> dict:
+        """The next URL relative to this page's, in the body and the Link header alike."""
+        items, more = window((page - 1) * per_page, per_page)
+        query = f"?page={page + 1}&form={form}"  # per_page left for the engine to add back
+        following = {"path": f"/paging/relative{query}", "query": query, "segment": f"relative{query}"}[form]
+        if more:
+            response.headers["Link"] = f'<{following}>; rel="next"'
+        return {"items": items, "links": {"next": following if more else None}}
 
     @router.get("/token")
     def by_token(after: str | None = None, x_page_token: Annotated[str | None, Header()] = None,

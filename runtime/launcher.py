@@ -24,7 +24,7 @@ BIN = Path(sys.executable).parent
 
 
 def temporal_command(data_dir: Path, port: int = 7233, ui_port: int = 8233) -> list[str]:
-    attributes = [arg for name in SEARCH_ATTRIBUTES for arg in ("--search-attribute", f"{name}=Keyword")]
+    attributes = [arg for name, kind in SEARCH_ATTRIBUTES.items() for arg in ("--search-attribute", f"{name}={kind}")]
     return [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(data_dir / "temporal.db"),
             "--port", str(port), "--ui-port", str(ui_port), "--log-level", "error", *attributes]
 

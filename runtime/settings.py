@@ -16,7 +16,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 TASK_QUEUE = "cyclewright"
-SEARCH_ATTRIBUTES = ("AccountId", "CycleId", "TemplateId", "CycleStatus")
+# Registered on the Temporal server by the launcher and the tests (name -> type).
+SEARCH_ATTRIBUTES = {"AccountId": "Keyword", "CycleId": "Keyword", "TemplateId": "Keyword",
+                     "CycleStatus": "Keyword", "RunStatus": "Keyword", "ErroredTransactions": "Int"}
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,6 @@ class Settings:
     database_url: str
     temporal_address: str
     temporal_namespace: str
-    payload_dir: Path
     secret_key: str
     client_id: str
     client_secret: str
@@ -35,6 +36,8 @@ class Settings:
     batch_size: int
     step_concurrency: int
     http_timeout: float
+    upstream_retry_hours: float
+    retention_days: float
 
 
 def _read_or_create(path: Path, make: Callable[[], str]) -> str:
@@ -56,7 +59,6 @@ def settings() -> Settings:
         database_url=env("DATABASE_URL") or f"sqlite:///{data_dir / 'cyclewright.db'}",
         temporal_address=env("TEMPORAL_ADDRESS", "localhost:7233"),
         temporal_namespace=env("TEMPORAL_NAMESPACE", "default"),
-        payload_dir=Path(env("PAYLOAD_STORE_DIR") or data_dir / "payloads"),
         secret_key=env("CYCLEWRIGHT_SECRET_KEY")
         or _read_or_create(data_dir / "secret.key", lambda: Fernet.generate_key().decode()),
         client_id=env("CYCLEWRIGHT_CLIENT_ID", "cyclewright-dev"),
@@ -69,4 +71,6 @@ def settings() -> Settings:
         batch_size=int(env("CYCLEWRIGHT_BATCH_SIZE", "100")),
         step_concurrency=int(env("CYCLEWRIGHT_STEP_CONCURRENCY", "10")),
         http_timeout=float(env("CYCLEWRIGHT_HTTP_TIMEOUT", "30")),
+        upstream_retry_hours=float(env("CYCLEWRIGHT_UPSTREAM_RETRY_HOURS", "24")),
+        retention_days=float(env("CYCLEWRIGHT_RETENTION_DAYS", "31")),
     )

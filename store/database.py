@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -29,13 +29,29 @@ def make_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
+    _check_columns(engine)
     return engine
+
+
+def _check_columns(engine: Engine) -> None:
+    """create_all adds missing tables but never columns: say plainly when a database was made
+    by an earlier version, rather than fail later on a missing column."""
+    found = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        missing = {c.name for c in table.columns} - {c["name"] for c in found.get_columns(table.name)}
+        if missing:
+            raise SystemExit(f"the database at {engine.url!r} was made by an earlier version of Cyclewright "
+                             f"(table '{table.name}' lacks {', '.join(sorted(missing))}); move it aside "
+                             "(for the embedded default: `make clean`) and start again")
 
 
 def _sqlite_pragmas(connection, _record) -> None:
     # WAL lets the API and the workers read while another process writes.
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # With WAL, NORMAL survives any process crash (a power cut may lose the last commits):
+    # commits skip the fsync that would otherwise dominate writing transactions.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

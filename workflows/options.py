@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 
 # Failures that no retry can fix: the engine raises these as ApplicationError types.
 NON_RETRYABLE = ["StepError", "Unauthorized", "MissingMergefield", "FieldValueError", "NotFound",
-                 "NeedsReauthentication"]
+                 "NeedsReauthentication", "InvalidUrl", "InvalidCredentials", "ConfigurationError"]
 
-BOOKKEEPING = {
+# Our own database: an outage there stops everything, so these wait it out.
+BOOKKEEPING: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30)),
 }
 
-# Upstream calls retry without a limit: an outage delays records, it never drops them.
-UPSTREAM = {
-    "start_to_close_timeout": timedelta(minutes=10),
-    "heartbeat_timeout": timedelta(seconds=10),
-    "retry_policy": RetryPolicy(
-        initial_interval=timedelta(seconds=1),
-        maximum_interval=timedelta(minutes=5),
-        non_retryable_error_types=NON_RETRYABLE,
-    ),
-}
+
+def upstream(retry_seconds: float) -> dict[str, Any]:
+    """Calls to third-party APIs: retried with backoff (429s with their own delays) until
+    `retry_seconds` after the first try, then given up; a stopped run waits for its
+    activities to stop, so nothing is sent after the run says it ended."""
+    return {
+        "start_to_close_timeout": timedelta(minutes=10),
+        "schedule_to_close_timeout": timedelta(seconds=retry_seconds),
+        "heartbeat_timeout": timedelta(seconds=5),
+        "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        "retry_policy": RetryPolicy(
+            initial_interval=timedelta(seconds=1),
+            maximum_interval=timedelta(minutes=5),
+            non_retryable_error_types=NON_RETRYABLE,
+        ),
+    }

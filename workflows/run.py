@@ -1,150 +1,200 @@
-"""RunWorkflow: one run of a cycle — the trigger's pages, then every record through the steps."""
+"""RunWorkflow: one run of a cycle — the trigger's pages into the transaction store, then
+ranges of transactions through the steps, several in flight at once."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS, Flows, failure_reason, was_cancelled
 from workflows.messages import (
-    BatchRequest,
-    BatchResult,
     CloseRun,
     FetchRequest,
     FetchResult,
     OpenRun,
-    Record,
     RunInput,
     RunPlan,
     RunProgress,
     RunSummary,
-    StepPlan,
-    Transaction,
 )
-from workflows.options import BOOKKEEPING, UPSTREAM
+from workflows.options import BOOKKEEPING, upstream
+
+RANGES_IN_FLIGHT = 4
+FETCH_AHEAD = 8  # ranges read but not yet started, before the trigger waits
+KEPT_WARNINGS = 20
+# Continue as new well before Temporal's limits: each history stays small however large the run.
+HISTORY_EVENTS = 4_000
+HISTORY_BYTES = 1_000_000
+ATTRIBUTE_EVERY = timedelta(seconds=5)
 
 
 @workflow.defn
 class RunWorkflow:
     def __init__(self) -> None:
         self.paused = False
-        self.waiting_while_paused = False
         self.progress = RunProgress()
+        self.plan: RunPlan | None = None
+        self.flows: Flows | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+        self.ranges = 0  # in flight
+        self.fetching = False
+        self.failure: str | None = None
+        self.draining = False
+        self.changed = False
+        self.errored_shown = 0
+        self.shown_at: datetime | None = None
 
     @workflow.signal
     def pause(self) -> None:
-        self.paused = True
+        self._set_paused(True)
 
     @workflow.signal
     def resume(self) -> None:
-        self.paused = False
+        self._set_paused(False)
+
+    def _set_paused(self, paused: bool) -> None:
+        self.paused, self.changed = paused, True
+        if self.flows:
+            self.flows.paused = paused
 
     @workflow.query
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
+        flows = self.flows
         return {
             "paused": self.paused,
-            "waiting_while_paused": self.waiting_while_paused,
-            "succeeded": self.progress.succeeded,
-            "errored": self.progress.errored,
+            "waiting_while_paused": self.paused and not self.fetching and (flows is None or flows.activities == 0),
+            "fetched": self.progress.fetched,
+            "succeeded": flows.succeeded if flows else self.progress.succeeded,
+            "errored": flows.errored if flows else self.progress.errored,
         }
 
     @workflow.run
     async def run(self, input: RunInput) -> RunSummary:
         self.progress = input.progress or RunProgress()
-        plan: RunPlan = await workflow.execute_activity(
-            "open_run",
-            OpenRun(input.cycle_id, input.number, workflow.info().workflow_id),
-            result_type=RunPlan,
-            **BOOKKEEPING,
+        self.paused = self.paused or self.progress.paused
+        self.plan = await workflow.execute_activity(
+            "open_run", OpenRun(input.cycle_id, input.number, workflow.info().workflow_id),
+            result_type=RunPlan, **BOOKKEEPING,
         )
-        status, message = "Succeeded", None
+        self.flows = Flows(self.plan, self.progress.succeeded, self.progress.errored)
+        self.flows.paused = self.paused
         try:
-            if await self._run_pages(input, plan):
-                workflow.continue_as_new(replace(input, progress=self.progress))
-        except ActivityError as err:
-            if not isinstance(err.cause, CancelledError):
-                status, message = "Failed", _reason(err)
-            else:
-                status = "Cancelled"
+            await self._pump(input.batch_size)
         except asyncio.CancelledError:
-            status = "Cancelled"
-        if status == "Cancelled":
-            await self._close(plan, status, "the cycle was stopped")
-            raise asyncio.CancelledError()
-        return await self._close(plan, status, message)
-
-    async def _run_pages(self, input: RunInput, plan: RunPlan) -> bool:
-        """Fetch and process page by page; True when history asks to continue as new."""
-        trigger, steps = plan.steps[0], {s.template_step_id: s for s in plan.steps}
-        cursor = self.progress.cursor
-        while True:
-            page: FetchResult = await workflow.execute_activity(
-                "fetch_pages",
-                FetchRequest(plan.run_id, trigger, cursor),
-                result_type=FetchResult,
-                **UPSTREAM,
-            )
-            first = self.progress.next_transaction
-            self.progress.next_transaction += len(page.records)
-            self.progress.warnings += page.warnings
-            for start in range(0, len(page.records), input.batch_size):
-                await self._wait_while_paused()
-                records = page.records[start : start + input.batch_size]
-                await self._through_steps(input, plan, steps, trigger, first + start, records)
-            cursor = self.progress.cursor = page.cursor
-            if cursor is None:
-                return False
-            if workflow.info().is_continue_as_new_suggested():
-                return True
-
-    async def _through_steps(
-        self, input: RunInput, plan: RunPlan, steps: dict[str, StepPlan], trigger: StepPlan,
-        first: int, records: list[Record],
-    ) -> None:
-        """A batch of trigger records, one transaction each, through the later steps."""
-        step = steps.get(trigger.next) if trigger.next else None
-        if step is None:  # a trigger-only template: each record is a transaction already done
-            self.progress.succeeded += len(records)
-            return
-        batch = [Transaction(f"{input.number}-{first + i}", {trigger.template_step_id: record})
-                 for i, record in enumerate(records)]
-        while step is not None and batch:
-            result: BatchResult = await workflow.execute_activity(
-                "process_batch",
-                BatchRequest(plan.run_id, input.cycle_id, step, batch),
-                result_type=BatchResult,
-                **UPSTREAM,
-            )
-            by_key = {o.key: o for o in result.outcomes}
-            carried = []
-            for transaction in batch:
-                outcome = by_key[transaction.key]
-                if outcome.ok or step.on_error == "Ignore":
-                    transaction.data[step.template_step_id] = outcome.record or {}
-                    carried.append(transaction)
-                else:
-                    self.progress.errored += 1
-            batch = carried
-            step = steps.get(step.next) if step.next else None
-        self.progress.succeeded += len(batch)
-
-    async def _wait_while_paused(self) -> None:
-        if self.paused:
-            self.waiting_while_paused = True
-            await workflow.wait_condition(lambda: not self.paused)
-            self.waiting_while_paused = False
-
-    async def _close(self, plan: RunPlan, status: str, message: str | None) -> RunSummary:
+            await self._stop_tasks()
+            await self._close("Cancelled", "the cycle was stopped")
+            raise
         p = self.progress
-        await workflow.execute_activity(
-            "close_run", CloseRun(plan.run_id, status, p.succeeded, p.errored, message, p.warnings),
-            **BOOKKEEPING,
+        if self.failure is None and not (p.trigger_done and p.dispatched == p.fetched):
+            p.succeeded, p.errored, p.paused = self.flows.succeeded, self.flows.errored, self.paused
+            workflow.continue_as_new(replace(input, progress=p))
+        summary = await self._close("Failed" if self.failure else "Succeeded", self.failure)
+        if self.failure:
+            # Failed in Temporal too, with the reason: the Web UI shows what the API shows.
+            raise ApplicationError(self.failure, type="RunFailed", non_retryable=True)
+        return summary
+
+    async def _pump(self, batch: int) -> None:
+        """Start fetches and ranges as room allows until the run is through (or must stop)."""
+        while True:
+            self._start_work(batch)
+            self._show_progress()
+            if self.ranges == 0 and not self.fetching and (self.draining or self._through()):
+                return
+            await workflow.wait_condition(lambda: self.changed)
+            self.changed = False
+
+    def _through(self) -> bool:
+        p = self.progress
+        return p.trigger_done and p.dispatched == p.fetched
+
+    def _start_work(self, batch: int) -> None:
+        p, info = self.progress, workflow.info()
+        long = (info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_EVENTS
+                or info.get_current_history_size() > HISTORY_BYTES)
+        self.draining = self.draining or self.failure is not None or long
+        if self.draining or self.paused:
+            return
+        first_step = self.plan.steps[0].next
+        while self.ranges < RANGES_IN_FLIGHT and p.fetched - p.dispatched >= (1 if p.trigger_done else batch):
+            end = min(p.dispatched + batch, p.fetched)
+            self.ranges += 1  # now, not when the task first runs: _pump reads it before then
+            self._spawn(self._range(first_step, p.dispatched + 1, end + 1))
+            p.dispatched = end
+        if not p.trigger_done and not self.fetching and p.fetched - p.dispatched < FETCH_AHEAD * batch:
+            self.fetching = True
+            self._spawn(self._fetch())
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        self.tasks = [t for t in self.tasks if not t.done()]
+        self.tasks.append(asyncio.create_task(work))
+
+    async def _fetch(self) -> None:
+        p, trigger = self.progress, self.plan.steps[0]
+        try:
+            result: FetchResult = await workflow.execute_activity(
+                "fetch_trigger",
+                FetchRequest(self.plan.run_id, self.plan.plan_id, trigger.id, p.fetched + 1, p.cursor),
+                result_type=FetchResult,
+                summary=trigger.summary(f"records from {p.fetched + 1}"),
+                **upstream(self.plan.retry_seconds),
+            )
+            p.cursor, p.trigger_done = result.cursor, result.cursor is None
+            p.fetched += result.count
+            p.warnings = (p.warnings + result.warnings)[:KEPT_WARNINGS]
+            if trigger.next is None:  # a trigger-only template: its records are done already
+                p.dispatched = p.fetched
+                self.flows.succeeded += result.count
+        except ActivityError as err:
+            self._fail(err)
+        finally:
+            self.fetching, self.changed = False, True
+
+    async def _range(self, step: str, first: int, end: int) -> None:
+        try:
+            await self.flows.through(step, first, end)
+        except ActivityError as err:
+            self._fail(err)
+        finally:
+            self.ranges -= 1
+            self.changed = True
+
+    def _fail(self, err: ActivityError) -> None:
+        if not was_cancelled(err) and self.failure is None:
+            self.failure = failure_reason(err, self.plan.retry_seconds)
+
+    async def _stop_tasks(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def _show_progress(self) -> None:
+        """Current details and ErroredTransactions for the Web UI (the attribute at most every few s)."""
+        p, flows = self.progress, self.flows
+        paused = " · paused" if self.paused else ""
+        workflow.set_current_details(
+            f"{p.fetched} read · {flows.succeeded} succeeded · {flows.errored} errored · "
+            f"{self.ranges} ranges in flight{paused}"
+            + (f"\nlast error: {flows.errors[-1]}" if flows.errors else ""))
+        now = workflow.now()
+        if flows.errored != self.errored_shown and (self.shown_at is None or now - self.shown_at >= ATTRIBUTE_EVERY):
+            self.errored_shown, self.shown_at = flows.errored, now
+            workflow.upsert_search_attributes([ERRORED_TRANSACTIONS.value_set(flows.errored)])
+
+    async def _close(self, status: str, message: str | None) -> RunSummary:
+        summary: RunSummary = await workflow.execute_activity(
+            "close_run", CloseRun(self.plan.run_id, status, message, self.progress.warnings),
+            result_type=RunSummary, **BOOKKEEPING,
         )
-        return RunSummary(plan.run_id, status, p.succeeded, p.errored, message)
-
-
-def _reason(err: ActivityError) -> str:
-    cause = err.cause
-    return cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+        workflow.upsert_search_attributes([RUN_STATUS.value_set(status),
+                                           ERRORED_TRANSACTIONS.value_set(summary.errored)])
+        workflow.set_current_details(f"{status}: {summary.succeeded} succeeded · {summary.errored} errored"
+                                     + (f" · {summary.stopped} stopped" if summary.stopped else "")
+                                     + (f"\n{message}" if message else ""))
+        return summary

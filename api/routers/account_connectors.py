@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlmodel import select
@@ -7,7 +9,9 @@ from sqlmodel import select
 from api.dependencies import CurrentAccount, Db
 from api.errors import ApiError, not_found
 from connectors import Connector as ConnectorSpec
-from connectors import Problem
+from connectors import Credentials, Problem
+from connectors.auth import auth_value_problem, secrets_of
+from connectors.urls import endpoint_problems
 from store.connections import load_release
 from store.connectors import live_release, spec_of
 from store.crypto import decrypt_json, encrypt, encrypt_json
@@ -45,7 +49,9 @@ def view(row: AccountConnector) -> dict:
             "StatusReason": row.status_reason, "Properties": sorted(decrypt_json(row.properties))}
 
 
-def _check(spec: ConnectorSpec, authentication: str | None, properties: list[PropertyIn]) -> None:
+def _check(spec: ConnectorSpec, authentication: str | None, properties: list[PropertyIn],
+           auth_value: str | None, current: AccountConnector | None = None) -> None:
+    """Refuse now what would fail every call later; `current` is the row an update changes."""
     problems = []
     if authentication is not None and spec.authentication(authentication) is None:
         problems.append(Problem("$.AuthenticationId",
@@ -55,8 +61,27 @@ def _check(spec: ConnectorSpec, authentication: str | None, properties: list[Pro
         if prop.Name not in known:
             problems.append(Problem(f"$.Properties[{i}].Name",
                                     f"connector '{spec.Name}' has no property '{prop.Name}'"))
+    if authentication is None and current is not None:
+        authentication = current.authentication
+    stored = decrypt_json(current.properties) if current is not None else {}
+    problems += _value_problems(spec, authentication, auth_value, properties, stored)
     if problems:
         raise Invalid(problems)
+
+
+def _value_problems(spec: ConnectorSpec, authentication: str | None, auth_value: str | None,
+                    properties: list[PropertyIn], stored: Mapping[str, str]) -> list[Problem]:
+    """An AuthValue that cannot be sent, and properties that make an Endpoint no http(s) URL.
+    Messages never quote the AuthValue; sensitive property values are masked."""
+    problems = []
+    if auth_value is not None and (why := auth_value_problem(spec.authentication(authentication), auth_value)):
+        problems.append(Problem("$.AuthValue", why))
+    merged = {**stored, **{p.Name: p.Value for p in properties}}
+    secrets = secrets_of(Credentials(auth_value, merged), spec)
+    found = endpoint_problems(spec, merged, {p.Name for p in properties}, secrets)
+    problems += [Problem(f"$.Properties[{i}].Value", found[p.Name])
+                 for i, p in enumerate(properties) if p.Name in found]
+    return problems
 
 
 def _authenticated(spec: ConnectorSpec, row: AccountConnector) -> bool:
@@ -81,7 +106,7 @@ def install_connector(body: AccountConnectorIn, account: CurrentAccount, db: Db)
         raise ApiError(422, "unknown connector", [Problem("$.ConnectorId",
                                                            f"no connector with id '{body.ConnectorId}'")])
     spec = spec_of(release)
-    _check(spec, body.AuthenticationId, body.Properties)
+    _check(spec, body.AuthenticationId, body.Properties, body.AuthValue)
     row = AccountConnector(
         account_id=account.id, connector_id=connector.id, release_id=release.id,
         name=body.Name or connector.name, authentication=body.AuthenticationId,
@@ -115,7 +140,7 @@ def get_installed(id: str, account: CurrentAccount, db: Db) -> dict:
 def update_installed(id: str, body: AccountConnectorUpdate, account: CurrentAccount, db: Db) -> dict:
     row = _get(db, account.id, id)
     spec = load_release(db, row.release_id)
-    _check(spec, body.AuthenticationId, body.Properties or [])
+    _check(spec, body.AuthenticationId, body.Properties or [], body.AuthValue, row)
     if body.Name is not None:
         row.name = body.Name
     if body.AuthenticationId is not None:

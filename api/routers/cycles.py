@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -19,12 +20,19 @@ from api.dependencies import CurrentAccount, Db, Temporal
 from api.errors import ApiError, not_found
 from connectors import Problem
 from runtime.settings import TASK_QUEUE, settings
-from store import cycles
-from store.tables import Cycle, Run, Transaction
-from workflows.cycle import CycleWorkflow, search_attributes
+from store import cycles, runs
+from store.tables import Cycle, Run
+from workflows.cycle import CycleWorkflow, cycle_attributes
 from workflows.messages import CycleInput, StopRequest
 
 router = APIRouter(prefix="/v1.0/cycles", tags=["cycles"])
+
+# Calls that need Temporal answer 503 quickly when it is down, rather than hang.
+TEMPORAL_TIMEOUT = timedelta(seconds=2)
+MAX_INTERVAL_MINUTES = 366 * 24 * 60  # a year
+SHORTEST_INTERVAL_MINUTES = 1 / 60  # with CYCLEWRIGHT_ALLOW_SHORT_INTERVALS: a second
+EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_START_YEARS = 5
 
 
 class ActivateIn(BaseModel):
@@ -57,7 +65,7 @@ def get_cycle(db: Db, account_id: str, cycle_id: str) -> Cycle:
 async def running_workflow(client: Client, cycle_id: str) -> WorkflowHandle | None:
     handle = client.get_workflow_handle(workflow_id(cycle_id))
     try:
-        description = await handle.describe()
+        description = await handle.describe(rpc_timeout=TEMPORAL_TIMEOUT)
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             return None
@@ -65,16 +73,17 @@ async def running_workflow(client: Client, cycle_id: str) -> WorkflowHandle | No
     return handle if description.status == WorkflowExecutionStatus.RUNNING else None
 
 
-async def _still_active(client: Client, cycle: Cycle) -> bool:
+async def _still_active(db: Db, client: Client, cycle: Cycle) -> bool:
     """True while the cycle's workflow runs; waits out one that has stopped but not yet returned
-    (it records Stopped just before it ends)."""
+    (it records Stopped just before it ends). A cycle whose workflow is gone (terminated in the
+    Web UI, say) is recorded as Stopped."""
     handle = await running_workflow(client, cycle.id)
+    if handle is not None and cycle.status == "Stopped":
+        await asyncio.wait_for(handle.result(), timeout=30)
+        handle = None
     if handle is None:
-        return False
-    if cycle.status != "Stopped":
-        return True
-    await asyncio.wait_for(handle.result(), timeout=30)
-    return False
+        runs.reconcile_stopped(db, cycle)
+    return handle is not None
 
 
 @router.get("")
@@ -95,59 +104,70 @@ def prerequisites(cycle_id: str, account: CurrentAccount, db: Db) -> list[dict]:
             for p in cycles.prerequisites(db, cycle)]
 
 
+def _start_time(text: str, problems: list[Problem]) -> datetime | None:
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        problems.append(Problem("$.StartTime", f"'{text}' is not an ISO 8601 date and time"))
+        return None
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    latest = datetime.now(UTC) + timedelta(days=365 * LATEST_START_YEARS)
+    if not EARLIEST_START <= start <= latest:
+        problems.append(Problem("$.StartTime", f"the StartTime must be between {EARLIEST_START.year} and "
+                                               f"{LATEST_START_YEARS} years from now"))
+    return start
+
+
+def _interval(interval: float | None, run_once: bool, problems: list[Problem]) -> None:
+    shortest = SHORTEST_INTERVAL_MINUTES if settings().allow_short_intervals else 1
+    if interval is None:
+        if not run_once:
+            problems.append(Problem("$.Interval", "an Interval (minutes) is needed unless RunOnce is true"))
+    elif not math.isfinite(interval) or not shortest <= interval <= MAX_INTERVAL_MINUTES:
+        problems.append(Problem("$.Interval", f"the Interval must be a number of minutes from {shortest:g} "
+                                              f"to {MAX_INTERVAL_MINUTES} (a year); {interval} is not"))
+
+
 def _schedule(body: ActivateIn) -> tuple[datetime | None, float | None]:
-    problems = []
-    start = None
-    if body.StartTime is not None:
-        try:
-            start = datetime.fromisoformat(body.StartTime)
-            start = start if start.tzinfo else start.replace(tzinfo=UTC)
-        except ValueError:
-            problems.append(Problem("$.StartTime", f"'{body.StartTime}' is not an ISO 8601 date and time"))
-    interval = body.Interval
-    if interval is None and not body.RunOnce:
-        problems.append(Problem("$.Interval", "an Interval (minutes) is needed unless RunOnce is true"))
-    elif interval is not None and interval <= 0:
-        problems.append(Problem("$.Interval", "the Interval must be more than 0 minutes"))
-    elif interval is not None and interval < 1 and not settings().allow_short_intervals:
-        problems.append(Problem("$.Interval", "the Interval must be at least 1 minute"))
+    problems: list[Problem] = []
+    start = _start_time(body.StartTime, problems) if body.StartTime is not None else None
+    _interval(body.Interval, body.RunOnce, problems)
     if problems:
         raise ApiError(422, "The activation is invalid.", problems)
-    return start, interval
+    return start, body.Interval
 
 
 @router.put("/{cycle_id}/activate")
 async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db: Db, client: Temporal) -> dict:
+    """Start the cycle's workflow. The cycle is Active in the database only once that workflow
+    exists: the API notes it after the start, and the workflow itself records its status."""
     cycle = get_cycle(db, account.id, cycle_id)
     start, interval = _schedule(body)
     unmet = cycles.prerequisites(db, cycle)
     if unmet:
         raise ApiError(422, "The cycle cannot be activated yet.",
                        [Problem(f"steps/{p.step_id}", p.message) for p in unmet])
-    if await _still_active(client, cycle):
+    if await _still_active(db, client, cycle):
         return view(db, cycle)  # already active: activation is idempotent
-    previous = cycle.status
     cycle.start_time, cycle.interval_minutes, cycle.run_once = start, interval, body.RunOnce
-    cycle.status = "Active"  # before the workflow starts, so its own status writes come after
     db.commit()
-    runs = db.exec(select(Run.number).where(Run.cycle_id == cycle.id).order_by(Run.number.desc())).first()
+    last = db.exec(select(Run.number).where(Run.cycle_id == cycle.id).order_by(Run.number.desc())).first()
     input = CycleInput(
         cycle_id=cycle.id, account_id=cycle.account_id, template_id=cycle.template_id, start_time=start,
         interval_seconds=interval * 60 if interval else None, run_once=body.RunOnce,
-        batch_size=settings().batch_size,
-        next_run_number=(runs or 0) + 1,
+        batch_size=settings().batch_size, next_run_number=(last or 0) + 1,
     )
     try:
-        await client.start_workflow(
+        handle = await client.start_workflow(
             CycleWorkflow.run, input, id=workflow_id(cycle.id), task_queue=TASK_QUEUE,
-            search_attributes=search_attributes(input, "Active"),
+            search_attributes=cycle_attributes(input, "Active"), static_summary=f"Cycle {cycle.name}",
+            rpc_timeout=TEMPORAL_TIMEOUT,
         )
     except WorkflowAlreadyStartedError:
-        pass  # a concurrent activation won: still one workflow
-    except RPCError as err:
-        cycle.status = previous
-        db.commit()
-        raise ApiError(503, f"Temporal is unavailable: {err.message}") from None
+        pass  # a concurrent activation won: still one workflow, which records its own status
+    else:
+        runs.claim_active(db, cycle.id, handle.first_execution_run_id)
+    db.refresh(cycle)
     return view(db, cycle)
 
 
@@ -155,6 +175,7 @@ async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> dict:
     """Send an Update to the cycle's workflow; the cycle as it is once the workflow took it."""
     handle = await running_workflow(client, cycle.id)
     if handle is None:
+        runs.reconcile_stopped(db, cycle)
         raise ApiError(409, f"the cycle is {cycle.status}, not active")
     try:
         await handle.execute_update(update, *args)
@@ -168,7 +189,7 @@ async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> dict:
 async def deactivate(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal,
                      finishQueuedTransactions: bool = True) -> dict:
     cycle = get_cycle(db, account.id, cycle_id)
-    if not await _still_active(client, cycle):
+    if not await _still_active(db, client, cycle):
         return view(db, cycle)  # nothing runs: deactivating is a no-op
     return await _steer(db, client, cycle, CycleWorkflow.stop,
                         StopRequest(finish_current=finishQueuedTransactions))
@@ -195,17 +216,8 @@ def list_runs(cycle_id: str, account: CurrentAccount, db: Db) -> list[dict]:
     rows = db.exec(select(Run).where(Run.cycle_id == cycle.id).order_by(Run.number))
     return [
         {"Id": r.id, "Number": r.number, "Status": r.status, "StartedAt": r.started_at,
-         "FinishedAt": r.finished_at, "Transactions": {"Success": r.succeeded, "Errored": r.errored},
+         "FinishedAt": r.finished_at,
+         "Transactions": {"Success": r.succeeded, "Errored": r.errored, "Stopped": r.stopped},
          "Message": r.message, "Warnings": r.warnings, "WorkflowId": r.workflow_id}
         for r in rows
     ]
-
-
-@router.get("/{cycle_id}/transactions")
-def list_transactions(cycle_id: str, account: CurrentAccount, db: Db, status: str | None = None) -> list[dict]:
-    cycle = get_cycle(db, account.id, cycle_id)
-    query = select(Transaction).where(Transaction.cycle_id == cycle.id).order_by(Transaction.created_at)
-    if status:
-        query = query.where(Transaction.status == status)
-    return [{"Id": t.id, "RunId": t.run_id, "Key": t.key, "Status": t.status, "StepId": t.step_id,
-             "Message": t.message, "CreatedAt": t.created_at} for t in db.exec(query)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 
 from tests.walkthrough import catalog_document, install_demo_cycle, upload_catalog
@@ -80,7 +82,7 @@ async def test_unknown_ids_other_accounts_and_tokens(api, api_url, demo):
 
 async def test_activating_twice_makes_one_workflow_and_stopping_twice_is_a_no_op(api, demo, temporal):
     cycle = await install_demo_cycle(api, demo.url, contacts=1)
-    tomorrow = "2099-01-01T00:00:00Z"
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     assert (await cycle.activate(StartTime=tomorrow, Interval=60)).status_code == 200
     assert (await cycle.activate(StartTime=tomorrow, Interval=60)).status_code == 200
     query = f'CycleId="{cycle.cycle_id}"'
@@ -99,8 +101,8 @@ async def test_upstream_400_errors_the_transactions_and_the_schedule_goes_on(api
     await cycle.demo("faults", status=400, count=4, message="email domain is blocked")
     await cycle.activate(Interval=1 / 60)
     first, second = (await cycle.wait_for_runs(2))[:2]
-    assert first["Transactions"] == {"Success": 0, "Errored": 4}
-    assert second["Transactions"] == {"Success": 4, "Errored": 0}  # the schedule went on
+    assert first["Transactions"] == {"Success": 0, "Errored": 4, "Stopped": 0}
+    assert second["Transactions"] == {"Success": 4, "Errored": 0, "Stopped": 0}  # the schedule went on
     await cycle.deactivate()
     errored = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}/transactions",
                                 params={"status": "Errored"})).json()

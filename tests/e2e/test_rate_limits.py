@@ -42,7 +42,7 @@ async def test_two_workers_share_one_account_connectors_limit(api, demo, worker)
         for cycle_id in cycles:
             first.cycle = {"Id": cycle_id}
             (run,) = await first.wait_for_runs(1)
-            assert run["Transactions"] == {"Success": 20, "Errored": 0}
+            assert run["Transactions"] == {"Success": 20, "Errored": 0, "Stopped": 0}
     finally:
         second_worker.stop()
 

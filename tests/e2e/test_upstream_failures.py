@@ -15,12 +15,12 @@ async def sent_to(demo_url: str, prefix: str) -> list[dict]:
 
 
 async def batch_attempts(temporal, cycle_id: str) -> list[tuple[float, int, str]]:
-    """For each process_batch activity: seconds from scheduled to the last start, its attempt, last failure."""
+    """For each run_step activity: seconds from scheduled to the last start, its attempt, last failure."""
     history = await temporal.client.get_workflow_handle(f"cycle-{cycle_id}-run-1").fetch_history()
     scheduled, found = {}, []
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            if event.activity_task_scheduled_event_attributes.activity_type.name == "process_batch":
+            if event.activity_task_scheduled_event_attributes.activity_type.name == "run_step":
                 scheduled[event.event_id] = event.event_time.ToDatetime()
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             started = event.activity_task_started_event_attributes
@@ -35,7 +35,7 @@ async def test_429_with_retry_after_is_a_temporal_retry_delay(api, demo, tempora
     await cycle.demo("faults", status=429, count=1, headers={"Retry-After": "2"}, message="slow down")
     await cycle.activate(RunOnce=True)
     (run,) = await cycle.wait_for_runs(1)
-    assert run["Transactions"] == {"Success": 5, "Errored": 0}
+    assert run["Transactions"] == {"Success": 5, "Errored": 0, "Stopped": 0}
     ((waited, attempt, failure),) = await batch_attempts(temporal, cycle.cycle_id)
     assert attempt == 2 and "429" in failure
     assert waited >= 2  # Temporal held the retry back (no worker slot) for Retry-After
@@ -50,7 +50,7 @@ async def test_server_errors_and_timeouts_are_retried_until_they_succeed(api, de
     await cycle.demo("faults", status=504, count=1, delay=3)  # longer than the 2 s client timeout
     await cycle.activate(RunOnce=True)
     (run,) = await cycle.wait_for_runs(1)
-    assert run["Transactions"] == {"Success": 3, "Errored": 0}
+    assert run["Transactions"] == {"Success": 3, "Errored": 0, "Stopped": 0}
     ((_, attempt, failure),) = await batch_attempts(temporal, cycle.cycle_id)
     assert attempt == 2 and failure  # the three calls failed together, then were retried
     assert len(await sent_to(demo.url, "/leads")) == 6
@@ -63,8 +63,9 @@ async def test_a_400_fails_its_transaction_once_with_the_upstream_message(api, d
     await cycle.demo("faults", status=400, count=1, message="email is not valid")
     await cycle.activate(RunOnce=True)
     (run,) = await cycle.wait_for_runs(1)
-    assert run["Transactions"] == {"Success": 2, "Errored": 1}
-    (errored,) = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}/transactions")).json()
+    assert run["Transactions"] == {"Success": 2, "Errored": 1, "Stopped": 0}
+    (errored,) = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}/transactions",
+                                    params={"status": "Errored"})).json()
     assert "HTTP 400" in errored["Message"] and "email is not valid" in errored["Message"]
     assert "Create lead" in errored["Message"] and "Demo Leads" in errored["Message"]
     assert len(await sent_to(demo.url, "/leads")) == 3  # the 400 was not retried
@@ -89,7 +90,8 @@ async def test_a_value_that_does_not_convert_errors_its_transaction_naming_the_f
     cycle.cycle = (await cycle.call("POST", f"/v1.0/templates/{template_id}/install", json={})).json()
     await cycle.activate(RunOnce=True)
     (run,) = await cycle.wait_for_runs(1)
-    assert run["Transactions"] == {"Success": 0, "Errored": 2}
-    errored = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}/transactions")).json()
+    assert run["Transactions"] == {"Success": 0, "Errored": 2, "Stopped": 0}
+    errored = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}/transactions",
+                                    params={"status": "Errored"})).json()
     assert all("field 'Score': 'high' is not a valid Integer" in t["Message"] for t in errored)
     assert len(await sent_to(demo.url, "/leads")) == 0  # nothing was sent

@@ -27,7 +27,7 @@ async def test_interval_cycle_delivers_every_record_once_per_run(api, demo, temp
     assert await handle.result() == "Stopped"  # the workflow has ended: no further run can start
     runs = await cycle.runs()
     assert runs and all(r["Status"] == "Succeeded" for r in runs)
-    assert all(r["Transactions"] == {"Success": 20, "Errored": 0} for r in runs)
+    assert all(r["Transactions"] == {"Success": 20, "Errored": 0, "Stopped": 0} for r in runs)
     stats = await cycle.demo_stats()
     assert stats["distinct_emails"] == 20
     assert set(stats["emails"].values()) == {len(runs)}  # every record exactly once per run

@@ -20,7 +20,7 @@ async def test_sigkill_mid_run_loses_and_duplicates_nothing(api, demo, worker):
     worker["process"] = Process("worker.py")
 
     (run,) = await cycle.wait_for_runs(1)
-    assert run["Transactions"] == {"Success": 50, "Errored": 0}
+    assert run["Transactions"] == {"Success": 50, "Errored": 0, "Stopped": 0}
     stats = await cycle.demo_stats()
     assert stats["lead_requests"] > 50  # the lost batch was sent again…
     assert stats["leads_created"] == stats["distinct_emails"] == 50  # …and created nothing twice

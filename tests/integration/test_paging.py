@@ -59,3 +59,22 @@ async def test_short_page_rule_can_be_switched_off(demo):
     document["PageSizeInbound"] = 7  # the API answers short pages of 7 < 10? no: pages of 7
     pages = await read_all(demo.url, "number", contacts=20, document=document)
     assert len(pages.records) == 20 and pages.pages == 4  # 7, 7, 6, then an empty page
+
+
+@pytest.mark.parametrize("form", ["path", "query", "segment"])  # /paging/relative?…, ?…, relative?…
+@pytest.mark.parametrize("where", ["body", "link"])
+async def test_relative_next_urls_are_resolved_against_the_page(demo, form, where):
+    document = catalog_document("connectors", "demo-paging.json")
+    document["PageSizeInbound"] = 5  # the next URLs carry no per_page: the engine must add it back
+    parameters = [{"TargetType": "QueryString", "TargetName": "per_page", "Values": ["PAGE_SIZE"], "Hide": True}]
+    if where == "body":
+        parameters.append({"TargetType": "ResponseField", "TargetName": "links.next",
+                           "Values": ["PAGE_NEXT_URL"], "Hide": True})
+    document["Methods"] = [{
+        "UniqueIdentifier": "relative", "Name": "By relative next URL", "HttpMethod": "Get",
+        "Endpoint": "{{BaseUrl}}/paging/relative?form=" + form, "Parameters": parameters,
+        "ResponseFormat": {"Fields": [{"ConnectorField": "[items].id", "SystemField": "Id"}]},
+    }]
+    pages = await read_all(demo.url, "relative", contacts=23, document=document)
+    assert sorted(int(r["Id"][1:]) for r in pages.records) == list(range(1, 24))
+    assert pages.pages == 5 and pages.cursor is None and pages.warnings == []

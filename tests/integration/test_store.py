@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from store import connectors, cycles, runs, templates
+from store import connectors, cycles, runs, templates, transactions
 from store.crypto import decrypt, encrypt, encrypt_json
 from store.database import make_engine
 from store.tables import Account, AccountConnector, Transaction
+from store.transactions import Outcome, RunRef
 from tests.walkthrough import catalog_document
 
 POSTGRES = os.environ.get("CYCLEWRIGHT_TEST_POSTGRES_URL")
@@ -64,11 +66,34 @@ def test_connector_template_install_and_run_bookkeeping(db):
 
     run = runs.open_run(db, cycle.id, 1, f"cycle-{cycle.id}-run-1")
     assert runs.open_run(db, cycle.id, 1, "again").id == run.id  # a retried activity finds it
-    runs.save_errors(db, run.id, cycle.id, "step", {"1-0": "HTTP 400"})
-    runs.save_errors(db, run.id, cycle.id, "step", {"1-0": "HTTP 400", "1-1": "HTTP 400"})
-    assert db.query(Transaction).count() == 2
-    runs.close_run(db, run.id, "Succeeded", 5, 2, warnings=["page 2 repeated page 1"])
-    assert all(s.last_successful_run_at == run.started_at for s in cycles.steps(db, cycle.id))
+    ref = RunRef(run.id, cycle.id, account.id)
+
+    # A retried fetch rewrites the rows of its page rather than adding to them.
+    page = [{"Email": f"c{i}@example.com"} for i in range(1, 6)]
+    transactions.write_page(db, ref, 1, "contacts", "lead", page)
+    transactions.write_page(db, ref, 1, "contacts", "lead", page[:4])
+    transactions.drop_after(db, run.id, 4)
+    waiting = transactions.read_range(db, run.id, 1, 10)
+    assert [(w.seq, w.status, w.step, w.path) for w in waiting] == [
+        (i, "Pending", "lead", ["contacts", "lead"]) for i in range(1, 5)]
+
+    # An outcome applies once, to a transaction still waiting at that step.
+    ok = Outcome(1, "Success", "lead", ["contacts", "lead"], {**waiting[0].records, "lead": {"LeadId": "l1"}})
+    failed = Outcome(2, "Errored", "lead", ["contacts", "lead"], waiting[1].records, "HTTP 400",
+                     {"method": "POST", "status": 400})
+    transactions.save_outcomes(db, run.id, "lead", [ok, failed])
+    transactions.save_outcomes(db, run.id, "lead", [replace(failed, status="Success")])  # too late
+    assert transactions.counts(db, run.id) == {"Success": 1, "Errored": 1, "Pending": 2}
+
+    closed = runs.close_run(db, run.id, "Cancelled", "the cycle was stopped", ["page 2 repeated page 1"])
+    assert (closed.succeeded, closed.errored, closed.stopped) == (1, 1, 2)
+    stored = {t.seq: t for t in db.exec(select(Transaction).where(Transaction.run_id == run.id))}
+    assert stored[1].records["lead"] == {"LeadId": "l1"} and stored[2].exchange["status"] == 400
+    assert stored[3].status == "Stopped" and "the cycle was stopped" in stored[3].message
+
+    second = runs.open_run(db, cycle.id, 2, f"cycle-{cycle.id}-run-2")
+    runs.close_run(db, second.id, "Succeeded", None, [])
+    assert all(s.last_successful_run_at == second.started_at for s in cycles.steps(db, cycle.id))
 
 
 def test_credentials_are_encrypted_at_rest(db):

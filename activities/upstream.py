@@ -1,0 +1,89 @@
+"""What every activity that calls third-party APIs shares in one worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from temporalio import activity
+
+from connectors import Connector, Credentials
+from store.connections import load_credentials, load_release
+from store.database import session
+from store.limiter import DatabaseLimiter
+from store.plans import StepPlan, load_step
+from store.tokens import DatabaseTokenStore
+
+
+@dataclass(frozen=True)
+class Loaded:
+    step: StepPlan
+    connector: Connector
+    credentials: Credentials
+
+    def call_options(self, limiter: DatabaseLimiter) -> dict[str, Any]:
+        """What every call of this step passes the engine besides its own fields."""
+        key = self.step.account_connector_id
+        return {"credentials": self.credentials, "limiter": limiter, "limit_key": key,
+                "tokens": DatabaseTokenStore(key)}
+
+
+class Upstream:
+    def __init__(self, client: httpx.AsyncClient, concurrency: int = 10) -> None:
+        self.client = client
+        self.limiter = DatabaseLimiter()
+        self.concurrency = concurrency
+        self._slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = weakref.WeakValueDictionary()
+
+    def slots(self, account_connector_id: str) -> asyncio.Semaphore:
+        """Calls in flight to one account connector, across every activity of this worker."""
+        slots = self._slots.get(account_connector_id)
+        if slots is None:
+            slots = self._slots[account_connector_id] = asyncio.Semaphore(self.concurrency)
+        return slots
+
+    async def load(self, plan_id: str, step_id: str) -> Loaded:
+        """The step as the run planned it, its connector release, and fresh credentials."""
+
+        def load() -> Loaded:
+            step = load_step(plan_id, step_id)
+            with session() as db:
+                _, credentials = load_credentials(db, step.account_connector_id)
+                return Loaded(step, load_release(db, step.release_id), credentials)
+
+        return await asyncio.to_thread(load)
+
+
+def idempotency_key(run_id: str, seq: int, step_id: str, retries: int) -> str:
+    """Stable for one transaction at one step, so a resent write is recognised upstream; a
+    retry through the API is a new attempt, with a new key."""
+    return hashlib.sha256(f"{run_id}/{seq}/{step_id}/{retries}".encode()).hexdigest()[:32]
+
+
+def earlier_progress() -> Any:
+    """What the previous attempt heartbeated last (plain dicts), or None."""
+    details = activity.info().heartbeat_details
+    return details[0] if details else None
+
+
+@asynccontextmanager
+async def heartbeating(progress: Callable[[], Any], every: float = 1.0) -> AsyncIterator[None]:
+    """Keep the activity alive through slow calls (a dead worker stops heartbeating), and
+    hear of cancellation. Details are counts and cursors only, never records."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every)
+            activity.heartbeat(progress())
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()

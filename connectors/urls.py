@@ -1,0 +1,57 @@
+"""Whether a URL can be sent to at all: checked before sending, and by the API up front."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+
+import httpx
+
+from connectors.errors import InvalidUrl, redact
+from connectors.mergefields import PATTERN, names, render
+from connectors.spec import Connector
+
+SCHEMES = ("http", "https")
+PLACEHOLDER = "x"  # stands for mergefields the API cannot know yet (step fields, built-ins)
+
+
+def checked_url(url: str, secrets: Iterable[str] = (), what: str = "the URL") -> httpx.URL:
+    """`url` parsed, or InvalidUrl: httpx would fail it on every try, and a retry cannot help."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as err:
+        problem = f"is not a valid URL ({err})"
+    else:
+        if parsed.scheme in SCHEMES and parsed.host:
+            return parsed
+        problem = "has no host" if parsed.scheme in SCHEMES else "is not an http(s) URL"
+    secrets = list(secrets)
+    shown, problem = redact(url, secrets), redact(problem, secrets)
+    raise InvalidUrl(f"{what} '{shown}' {problem}", url=shown, problem=problem)
+
+
+def endpoint_problems(
+    connector: Connector, properties: Mapping[str, str], checked: Collection[str], secrets: Iterable[str] = ()
+) -> dict[str, str]:
+    """For each property named in `checked` that makes a method's Endpoint unsendable, why.
+
+    Endpoints are rendered with `properties` (all of the account connector's), connector
+    defaults, and a placeholder for anything else. An endpoint that starts with a mergefield
+    neither known nor defaulted is skipped: its scheme and host are not the properties' doing.
+    """
+    secrets = list(secrets)
+    known = {p.Name: p.DefaultValue for p in connector.Parameters if p.Name and p.DefaultValue is not None}
+    known.update(properties)
+    found: dict[str, str] = {}
+    for method in connector.Methods:
+        used = names(method.Endpoint) & set(checked) - set(found)
+        lead = PATTERN.match(method.Endpoint)
+        if not used or (lead and lead.group(1) not in known):
+            continue
+        values = {name: PLACEHOLDER for name in names(method.Endpoint)} | known
+        try:
+            checked_url(render(method.Endpoint, values), secrets)
+        except InvalidUrl as err:
+            for name in sorted(used):
+                found[name] = (f"with property '{name}', method '{method.UniqueIdentifier}' would call "
+                               f"'{err.url}', which {err.problem}")
+    return found
