@@ -42,7 +42,8 @@ def make_contacts(count: int, note_bytes: int = 0) -> list[dict[str, Any]]:
 
 @dataclass
 class Fault:
-    """The next `remaining` calls under `path` fail: an error status, or a hang (`delay`)."""
+    """The next `remaining` calls under `path` (whose body contains `body_contains`, if set)
+    fail: an error status, or a hang (`delay`)."""
 
     path: str
     status: int
@@ -50,6 +51,12 @@ class Fault:
     message: str
     headers: dict[str, str]
     delay: float
+    body_contains: str | None = None
+
+    async def applies(self, request: Request) -> bool:
+        if self.remaining <= 0 or not request.url.path.startswith(self.path):
+            return False
+        return self.body_contains is None or self.body_contains.encode() in await request.body()
 
 
 @dataclass
@@ -88,6 +95,7 @@ class FaultIn(BaseModel):
     path: str = "/leads"
     headers: dict[str, str] = {}
     delay: float = 0
+    body_contains: str | None = None
 
 
 def create_app(contacts: int | None = None) -> FastAPI:
@@ -103,7 +111,7 @@ def create_app(contacts: int | None = None) -> FastAPI:
         if path.startswith("/admin"):
             return await call_next(request)
         state.requests.append((time.time(), path, request.url.query))
-        fault = next((f for f in state.faults if path.startswith(f.path) and f.remaining > 0), None)
+        fault = next((f for f in state.faults if await f.applies(request)), None)
         if fault is None:
             return await call_next(request)
         fault.remaining -= 1
@@ -179,7 +187,14 @@ def create_app(contacts: int | None = None) -> FastAPI:
 
     @app.post("/admin/faults")
     def inject(body: FaultIn) -> dict:
-        state.faults.append(Fault(body.path, body.status, body.count, body.message, body.headers, body.delay))
+        state.faults.append(Fault(body.path, body.status, body.count, body.message, body.headers, body.delay,
+                                  body.body_contains))
         return {"status": body.status, "count": body.count}
+
+    @app.delete("/admin/faults")
+    def clear_faults() -> dict:
+        """The upstream is fixed: no injected failure is left."""
+        state.faults.clear()
+        return {"faults": 0}
 
     return app
