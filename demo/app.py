@@ -24,8 +24,8 @@ CRM_KEY = os.environ.get("DEMO_CRM_KEY", "demo-crm-key")
 LEADS_TOKEN = os.environ.get("DEMO_LEADS_TOKEN", "demo-leads-token")
 
 
-def make_contacts(count: int, note_bytes: int = 0) -> list[dict[str, Any]]:
-    """`note_bytes` pads each contact, for tests of large payloads."""
+def make_contacts(count: int, note_bytes: int = 0, notes: str | None = None) -> list[dict[str, Any]]:
+    """`note_bytes` pads each contact (large records); `notes` gives each the same text (a marker)."""
     return [
         {
             "id": f"c{i}",
@@ -34,7 +34,7 @@ def make_contacts(count: int, note_bytes: int = 0) -> list[dict[str, Any]]:
             "last_name": f"Last{i}",
             "status": "active" if i % 3 else "inactive",
             "company": {"name": f"Company {i % 7}"},
-            "notes": "n" * note_bytes,
+            "notes": notes if notes is not None else "n" * note_bytes,
         }
         for i in range(1, count + 1)
     ]
@@ -85,6 +85,7 @@ class LeadIn(BaseModel):
 class ResetIn(BaseModel):
     contacts: int = 25
     note_bytes: int = 0
+    notes: str | None = None
     empty_page_at: int | None = None
 
 
@@ -111,7 +112,11 @@ def create_app(contacts: int | None = None) -> FastAPI:
         if path.startswith("/admin"):
             return await call_next(request)
         state.requests.append((time.time(), path, request.url.query))
-        fault = next((f for f in state.faults if await f.applies(request)), None)
+        fault = None
+        for candidate in state.faults:
+            if await candidate.applies(request):
+                fault = candidate
+                break
         if fault is None:
             return await call_next(request)
         fault.remaining -= 1
@@ -162,7 +167,7 @@ def create_app(contacts: int | None = None) -> FastAPI:
 
     @app.post("/admin/reset")
     def reset(body: ResetIn) -> dict:
-        fresh = State(make_contacts(body.contacts, body.note_bytes))
+        fresh = State(make_contacts(body.contacts, body.note_bytes, body.notes))
         fresh.empty_page_at = body.empty_page_at
         for name in ("contacts", "leads", "by_idempotency_key", "lead_requests", "contact_requests",
                      "faults", "empty_page_at", "requests"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -64,12 +64,17 @@ def list_transactions(
     """Newest first; `Total-Records` and `Total-Pages` headers say how many there are."""
     cycle = get_cycle(db, account.id, cycle_id)
     query = transactions.listing(db, cycle.id, status=status, run_id=_run_id(db, cycle.id, run),
-                                 before=before, after=after)
+                                 before=_utc(before), after=_utc(after))
     total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     response.headers["Total-Records"] = str(total)
     response.headers["Total-Pages"] = str(math.ceil(total / per_page))
     rows = db.execute(query.offset((page - 1) * per_page).limit(per_page)).scalars()
     return [summary(t) for t in rows]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A date and time without a zone is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
 
 def _run_id(db: Db, cycle_id: str, run: str | None) -> str | None:
