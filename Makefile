@@ -21,6 +21,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/sync.py
 	$(VENV)/bin/python bench/paging.py
 	$(VENV)/bin/python bench/ondemand.py
+	$(VENV)/bin/python bench/large.py
 
 clean:
 	rm -rf $(VENV) .data

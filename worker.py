@@ -1,4 +1,5 @@
-"""The worker: runs CycleWorkflow, RunWorkflow and their activities until SIGTERM or Ctrl-C."""
+"""The worker: runs CycleWorkflow, RunWorkflow, RetentionWorkflow and their activities until
+SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from datetime import timedelta
 import httpx
 from temporalio.worker import Worker
 
-from activities import bookkeeping
+from activities import bookkeeping, retention
 from activities.steps import StepActivities
 from activities.trigger import TriggerActivities
 from activities.upstream import Upstream
+from runtime.schedules import ensure_retention_schedule
 from runtime.settings import TASK_QUEUE, settings
 from runtime.temporal import connect
 from workflows.cycle import CycleWorkflow
+from workflows.retention import RetentionWorkflow
 from workflows.retry import TransactionRetryWorkflow
 from workflows.run import RunWorkflow
 
@@ -28,9 +31,9 @@ def build_worker(client, http: httpx.AsyncClient) -> Worker:
     return Worker(
         client,
         task_queue=TASK_QUEUE,
-        workflows=[CycleWorkflow, RunWorkflow, TransactionRetryWorkflow],
+        workflows=[CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow],
         activities=[*bookkeeping.ALL, TriggerActivities(upstream).fetch_trigger,
-                    StepActivities(upstream).run_step],
+                    StepActivities(upstream).run_step, retention.purge_expired],
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
 
@@ -39,6 +42,7 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upstream call is noise
     client = await connect(settings())
+    await ensure_retention_schedule(client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlmodel import Session
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from api.auth import Claims
 from api.errors import ApiError, not_found
+from runtime.settings import settings
 from store.database import session
 from store.tables import Account
 
@@ -59,8 +63,22 @@ def get_account(claims: Claims, db: Db, account_id: AccountHeader) -> Account:
 CurrentAccount = Annotated[Account, Depends(get_account)]
 
 
-def get_temporal(request: Request) -> Client:
-    return request.app.state.temporal
+# Calls that need Temporal answer 503 in about this long when it is down, rather than hang.
+TEMPORAL_TIMEOUT = timedelta(seconds=2)
+
+
+async def get_temporal(request: Request) -> Client:
+    """The Temporal client, connected (the API starts without Temporal and connects on first use)."""
+    client: Client = request.app.state.temporal
+    if not getattr(request.app.state, "temporal_connected", False):
+        try:
+            await asyncio.wait_for(client.service_client.check_health(), TEMPORAL_TIMEOUT.total_seconds())
+        except (RPCError, RuntimeError, TimeoutError) as err:
+            reason = err.message if isinstance(err, RPCError) else "no answer" if isinstance(err, TimeoutError) \
+                else "cannot connect"
+            raise ApiError(503, f"Temporal is unavailable at {settings().temporal_address}: {reason}") from None
+        request.app.state.temporal_connected = True
+    return client
 
 
 Temporal = Annotated[Client, Depends(get_temporal)]

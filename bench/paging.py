@@ -24,11 +24,11 @@ CATALOG = Path(__file__).resolve().parent.parent / "catalog"
 
 
 async def trigger_seconds(workflow_id: str) -> float:
-    """From the first fetch_pages activity scheduled to the last one completed, per the history."""
+    """From the first fetch_trigger activity scheduled to the last one completed, per the history."""
     client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])  # set by the stack
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     fetches = {e.event_id for e in history.events
-               if e.activity_task_scheduled_event_attributes.activity_type.name == "fetch_pages"}
+               if e.activity_task_scheduled_event_attributes.activity_type.name == "fetch_trigger"}
     times = [e.event_time.ToDatetime() for e in history.events
              if e.event_id in fetches or e.activity_task_completed_event_attributes.scheduled_event_id in fetches]
     if os.environ.get("BENCH_TIMELINE"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -16,9 +17,12 @@ os.environ["CYCLEWRIGHT_DATA_DIR"] = tempfile.mkdtemp(prefix="cyclewright-bench-
 import httpx
 from temporalio.client import Client
 
-from runtime.catalog import partner_client
+from runtime.catalog import CATALOG, partner_client
 from runtime.launcher import Stack, start_stack
 from runtime.settings import settings
+
+# The demo CRM connector's page size: plain baselines read the same pages as the product.
+CRM_PAGE_SIZE: int = json.loads((CATALOG / "connectors" / "demo-crm.json").read_text())["PageSizeInbound"]
 
 
 def free_port() -> int:
@@ -30,15 +34,32 @@ def free_port() -> int:
 @contextmanager
 def running_stack() -> Iterator[tuple[httpx.Client, str]]:
     """Temporal, the demo APIs, a worker and the API; yields a partner client and the demo URL."""
+    with running_stack_processes() as (api, demo, _):
+        yield api, demo
+
+
+@contextmanager
+def running_stack_processes() -> Iterator[tuple[httpx.Client, str, Stack]]:
+    """As `running_stack`, and the stack itself: `pid(stack, "worker")` for its processes."""
     stack = Stack()
     ports = {name: free_port() for name in ("api_port", "demo_port", "temporal_port", "ui_port")}
     try:
         api_url = start_stack(stack, **ports)
         config = settings()
         with partner_client(api_url, config.client_id, config.client_secret) as api:
-            yield api, f"http://127.0.0.1:{ports['demo_port']}"
+            yield api, f"http://127.0.0.1:{ports['demo_port']}", stack
     finally:
         stack.stop()
+
+
+def pid(stack: Stack, name: str) -> int:
+    """The process id of one of the stack's processes ("temporal", "demo APIs", "worker", "api")."""
+    return next(process.pid for process_name, process in stack.processes if process_name == name)
+
+
+def data_dir() -> str:
+    """This run's temporary data folder (database, keys)."""
+    return os.environ["CYCLEWRIGHT_DATA_DIR"]
 
 
 async def finished(workflow_id: str) -> None:
@@ -47,5 +68,7 @@ async def finished(workflow_id: str) -> None:
     await client.get_workflow_handle(workflow_id).result()
 
 
-def reset_demo(demo: str, records: int) -> None:
-    httpx.post(f"{demo}/admin/reset", json={"contacts": records}).raise_for_status()
+def reset_demo(demo: str, records: int, note_bytes: int = 0) -> None:
+    """N fresh contacts (each padded with `note_bytes` of notes), no leads."""
+    httpx.post(f"{demo}/admin/reset", json={"contacts": records, "note_bytes": note_bytes},
+               timeout=60).raise_for_status()

@@ -149,7 +149,7 @@ class Run(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     cycle_id: str = Field(foreign_key="cycle.id", index=True)
     number: int
-    plan_id: str = Field(foreign_key="plan.id")
+    plan_id: str = Field(foreign_key="plan.id", index=True)  # deleting a plan asks whether a run uses it
     status: str = "Running"  # Running | Succeeded | Failed | Cancelled
     workflow_id: str
     started_at: datetime = Field(default_factory=utcnow)

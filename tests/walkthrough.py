@@ -84,33 +84,50 @@ async def _equals(value: Awaitable[Any], expected: Any) -> bool:
     return (await value) == expected
 
 
-async def upload_catalog(api: httpx.AsyncClient) -> dict[str, str]:
-    """Connectors and the demo template; uploading again finds the same connector ids."""
+PLAIN_LEADS = "Demo Leads (no idempotency key)"
+
+
+async def upload_catalog(api: httpx.AsyncClient, idempotent: bool = True) -> dict[str, str]:
+    """Connectors and the demo template; uploading again finds the same connector ids.
+
+    `idempotent=False`: the leads connector sends no idempotency key, so every resent call
+    creates a lead again (what an API without idempotency keys does)."""
+    leads = catalog_document("connectors", "demo-leads.json")
+    template = catalog_document("templates", "crm-contacts-to-leads.json")
+    if not idempotent:
+        del leads["Methods"][0]["IdempotencyKeyHeader"]
+        leads["Name"], template["Steps"][1]["Connector"] = PLAIN_LEADS, PLAIN_LEADS
+        template["Name"] += " (no idempotency key)"
     ids = {}
-    for name in ("demo-crm.json", "demo-leads.json"):
-        response = await api.post("/v1.0/connectors", json=catalog_document("connectors", name))
+    for document in (catalog_document("connectors", "demo-crm.json"), leads):
+        response = await api.post("/v1.0/connectors", json=document)
         assert response.status_code == 201, response.text
         ids[response.json()["Name"]] = response.json()["Id"]
-    response = await api.post("/v1.0/templates", json=catalog_document("templates", "crm-contacts-to-leads.json"))
+    response = await api.post("/v1.0/templates", json=template)
     assert response.status_code == 201, response.text
     ids["template"] = response.json()["Id"]
+    ids["Demo Leads"] = ids.get("Demo Leads") or ids[PLAIN_LEADS]
     return ids
 
 
 async def install_demo_cycle(
-    api: httpx.AsyncClient, demo_url: str, contacts: int = 20, note_bytes: int = 0
+    api: httpx.AsyncClient, demo_url: str, contacts: int = 20, note_bytes: int = 0, idempotent: bool = True,
+    base_urls: dict[str, str] | None = None,
 ) -> Installed:
-    """Walkthrough steps 1–6: account, connectors, credentials, template, cycle, mapping."""
+    """Walkthrough steps 1–6: account, connectors, credentials, template, cycle, mapping.
+
+    `base_urls` sends a connector ("Demo CRM", "Demo Leads") somewhere other than the demo."""
     async with httpx.AsyncClient() as client:
         reset = {"contacts": contacts, "note_bytes": note_bytes}
         (await client.post(f"{demo_url}/admin/reset", json=reset)).raise_for_status()
-    ids = await upload_catalog(api)
+    ids = await upload_catalog(api, idempotent)
     account = (await api.post("/v1.0/accounts", json={"Name": "Acme", "Timezone": "Europe/London"})).json()
     headers = {"X-Account-Id": account["Id"]}
     for name, secret in (("Demo CRM", "demo-crm-key"), ("Demo Leads", "demo-leads-token")):
+        base_url = (base_urls or {}).get(name, demo_url)
         response = await api.post("/v1.0/account/connectors", headers=headers, json={
             "ConnectorId": ids[name], "AuthValue": secret,
-            "Properties": [{"Name": "BaseUrl", "Value": demo_url}],
+            "Properties": [{"Name": "BaseUrl", "Value": base_url}],
         })
         assert response.status_code == 201 and response.json()["Authenticated"], response.text
     response = await api.post(f"/v1.0/templates/{ids['template']}/install", headers=headers, json={})

@@ -15,6 +15,7 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     CancelledError,
+    RetryState,
     TimeoutError,
     TimeoutType,
 )
@@ -66,11 +67,11 @@ def failure_reason(err: ActivityError, retry_seconds: float) -> str:
     """Why an activity gave up, in words: the last error, and the retry bound if that ended it."""
     cause = err.cause
     if isinstance(cause, TimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_CLOSE:
-        last = cause.cause.message if cause.cause else "no answer"
-        return f"gave up after retrying for {_duration(retry_seconds)}: {last}"
-    if isinstance(cause, ApplicationError | TimeoutError):
-        return cause.message
-    return str(cause or err)
+        cause = cause.cause  # the last attempt's failure, when there was one
+    message = cause.message if isinstance(cause, ApplicationError | TimeoutError) else str(cause or "no answer")
+    if err.retry_state == RetryState.TIMEOUT:
+        return f"gave up after retrying for {_duration(retry_seconds)}: {message}"
+    return message
 
 
 def _duration(seconds: float) -> str:

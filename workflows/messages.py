@@ -175,3 +175,15 @@ class RetryPlan:
 class CloseRetry:
     transaction_id: str
     message: str | None = None  # why the retry itself failed, if it did
+
+
+@dataclass
+class PurgeCounts:
+    """What one retention pass deleted."""
+
+    runs: int = 0
+    transactions: int = 0
+    plans: int = 0
+
+    def summary(self) -> str:
+        return f"purged {self.runs} runs, {self.transactions} transactions, {self.plans} plans"

@@ -34,3 +34,12 @@ def upstream(retry_seconds: float) -> dict[str, Any]:
             non_retryable_error_types=NON_RETRYABLE,
         ),
     }
+
+
+# Retention deletes in small committed batches, so a purge may take long but a retry resumes
+# it: the heartbeat notices a dead worker, and the hourly schedule is the retry of last resort.
+PURGE: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(hours=1),
+    "heartbeat_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5),
+}

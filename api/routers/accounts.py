@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import select
 
 from api.auth import Claims
@@ -11,20 +13,54 @@ from store.tables import Account, Cycle
 
 router = APIRouter(prefix="/v1.0/accounts", tags=["accounts"])
 
+MAX_RETENTION_DAYS = 3650
+# Fractional days are allowed (a test keeps runs for a fraction of a second); strict, so that
+# "30" or true is refused rather than guessed at.
+Retention = Annotated[float, Field(
+    gt=0, le=MAX_RETENTION_DAYS, allow_inf_nan=False, strict=True,
+    description="days runs and transactions are kept; null: the server's default (CYCLEWRIGHT_RETENTION_DAYS)",
+)]
+
 
 class AccountIn(BaseModel):
     Name: str = Field(min_length=1)
     Timezone: str = "UTC"
+    RetentionDays: Retention | None = None
+
+
+class AccountChange(BaseModel):
+    """Only the properties sent change; `"RetentionDays": null` returns to the server's default."""
+
+    Name: str | None = Field(default=None, min_length=1)
+    Timezone: str | None = None
+    RetentionDays: Retention | None = None
+
+    @field_validator("Name", "Timezone", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for properties sent: an absent one keeps its value, a null one is a mistake.
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+COLUMNS = {"Name": "name", "Timezone": "timezone", "RetentionDays": "retention_days"}
 
 
 def view(account: Account) -> dict:
     return {"Id": account.id, "Name": account.name, "Timezone": account.timezone,
-            "CreatedDate": account.created_at}
+            "RetentionDays": account.retention_days, "CreatedDate": account.created_at}
+
+
+def _partner_only(claims: dict) -> None:
+    if claims.get("account"):
+        raise ApiError(403, "a token scoped to an account cannot create or change accounts")
 
 
 @router.post("", status_code=201)
-def create_account(body: AccountIn, db: Db, _: Claims) -> dict:
-    account = Account(name=body.Name, timezone=body.Timezone)
+def create_account(body: AccountIn, db: Db, claims: Claims) -> dict:
+    _partner_only(claims)
+    account = Account(name=body.Name, timezone=body.Timezone, retention_days=body.RetentionDays)
     db.add(account)
     db.commit()
     return view(account)
@@ -48,6 +84,16 @@ def _get(db: Db, claims: dict, account_id: str) -> Account:
 @router.get("/{account_id}")
 def get_account(account_id: str, db: Db, claims: Claims) -> dict:
     return view(_get(db, claims, account_id))
+
+
+@router.put("/{account_id}")
+def change_account(account_id: str, body: AccountChange, db: Db, claims: Claims) -> dict:
+    _partner_only(claims)
+    account = _get(db, claims, account_id)
+    for name in body.model_fields_set:
+        setattr(account, COLUMNS[name], getattr(body, name))
+    db.commit()
+    return view(account)
 
 
 @router.delete("/{account_id}", status_code=204)

@@ -16,7 +16,7 @@ from temporalio.client import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.dependencies import CurrentAccount, Db, Temporal
+from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal
 from api.errors import ApiError, not_found
 from connectors import Problem
 from runtime.settings import TASK_QUEUE, settings
@@ -27,8 +27,6 @@ from workflows.messages import CycleInput, StopRequest
 
 router = APIRouter(prefix="/v1.0/cycles", tags=["cycles"])
 
-# Calls that need Temporal answer 503 quickly when it is down, rather than hang.
-TEMPORAL_TIMEOUT = timedelta(seconds=2)
 MAX_INTERVAL_MINUTES = 366 * 24 * 60  # a year
 SHORTEST_INTERVAL_MINUTES = 1 / 60  # with CYCLEWRIGHT_ALLOW_SHORT_INTERVALS: a second
 EARLIEST_START = datetime(2000, 1, 1, tzinfo=UTC)

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.dependencies import CurrentAccount, Db, Temporal
+from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal
 from api.errors import ApiError, not_found
-from api.routers.cycles import TEMPORAL_TIMEOUT, get_cycle
+from api.routers.cycles import get_cycle
 from runtime.settings import TASK_QUEUE
 from store import transactions
 from store.tables import Run, Transaction

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from tests.conftest import api_process, free_port, partner_client
 from tests.walkthrough import catalog_document, install_demo_cycle, upload_catalog
 
 
@@ -43,15 +44,41 @@ async def test_template_naming_unknown_connector_method_or_field(api):
     assert response.status_code == 422 and paths(response) == {"$.Steps[1].Method"}
 
 
-async def test_activation_with_bad_schedule_or_unmet_prerequisites(api, demo):
+async def test_template_step_graph_that_could_loop_or_dangle_is_refused(api):
+    await upload_catalog(api)
+    before = len((await api.get("/v1.0/templates")).json())
+    looping = catalog_document("templates", "crm-contacts-to-leads.json")
+    looping["Steps"][1]["Next"] = "lead"  # sent 8,450 POSTs in 30 s for 25 records, once
+    response = await api.post("/v1.0/templates", json=looping)
+    assert response.status_code == 422 and paths(response) == {"$.Steps[1].Next"}
+    assert "reachable from itself" in response.json()["Errors"][0]["Message"]
+
+    dangling = catalog_document("templates", "crm-contacts-to-leads.json")
+    dangling["Steps"][1]["Next"] = "nowhere"
+    response = await api.post("/v1.0/templates", json=dangling)
+    assert response.status_code == 422 and paths(response) == {"$.Steps[1].Next"}
+    assert "'nowhere'" in response.json()["Errors"][0]["Message"]
+    assert len((await api.get("/v1.0/templates")).json()) == before  # nothing stored
+
+
+async def test_activation_with_bad_schedule_or_unmet_prerequisites(api, demo, temporal):
     cycle = await install_demo_cycle(api, demo.url, contacts=1)
     for schedule, path in (
         ({"Interval": 0}, "$.Interval"),
         ({"Interval": -5}, "$.Interval"),
+        ({"Interval": 1e30}, "$.Interval"),
         ({"StartTime": "next tuesday", "Interval": 5}, "$.StartTime"),
+        ({"StartTime": "9999-01-01T00:00:00Z", "Interval": 5}, "$.StartTime"),
     ):
         response = await cycle.activate(**schedule)
         assert response.status_code == 422 and path in paths(response), response.text
+    for raw in ('{"Interval": NaN}', '{"Interval": Infinity}', '{"Interval": -Infinity}'):
+        response = await api.put(f"/v1.0/cycles/{cycle.cycle_id}/activate", content=raw,
+                                 headers={**cycle.headers, "Content-Type": "application/json"})
+        assert response.status_code == 422 and paths(response) == {"$.Interval"}, response.text
+    stored = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}")).json()
+    assert (stored["Status"], stored["Interval"], stored["StartTime"]) == ("Paused", None, None)
+    assert [w async for w in temporal.client.list_workflows(f'CycleId="{cycle.cycle_id}"')] == []
 
     # A second cycle whose Source mapping was never set.
     template = (await api.get("/v1.0/templates")).json()[-1]["Id"]
@@ -61,6 +88,39 @@ async def test_activation_with_bad_schedule_or_unmet_prerequisites(api, demo):
     assert response.status_code == 422
     assert any("'Source' has no mapping" in e["Message"] for e in response.json()["Errors"])
     assert (await api.get(f"/v1.0/cycles/{unmapped['Id']}", headers=cycle.headers)).json()["Status"] == "Paused"
+
+
+async def test_credentials_and_urls_that_can_never_work_are_refused_up_front(api, demo):
+    cycle = await install_demo_cycle(api, demo.url, contacts=1)
+    leads = (await api.get("/v1.0/connectors")).json()
+    leads_id = next(c["Id"] for c in leads if c["Name"] == "Demo Leads")
+    for body, path in (
+        ({"AuthValue": "tökén", "Properties": [{"Name": "BaseUrl", "Value": demo.url}]}, "$.AuthValue"),
+        ({"AuthValue": "t", "Properties": [{"Name": "BaseUrl", "Value": "not a url"}]}, "$.Properties[0].Value"),
+        ({"AuthValue": "t", "Properties": [{"Name": "BaseUrl", "Value": "ftp://example.com"}]},
+         "$.Properties[0].Value"),
+    ):
+        response = await cycle.call("POST", "/v1.0/account/connectors", json={"ConnectorId": leads_id, **body})
+        assert response.status_code == 422 and paths(response) == {path}, response.text
+        assert "tökén" not in response.text
+    installed = (await cycle.call("GET", "/v1.0/account/connectors")).json()
+    assert len(installed) == 2  # the two of the walkthrough; nothing more was stored
+
+
+async def test_calls_that_need_temporal_answer_503_quickly_when_it_is_down(api, demo):
+    cycle = await install_demo_cycle(api, demo.url, contacts=1)
+    port = free_port()
+    process = api_process(port, {"TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}, "no-temporal-api.log")
+    try:
+        async with partner_client(f"http://127.0.0.1:{port}") as down:
+            # The client's own timeout only guards a hung test; the API answers in about 2 s.
+            response = await down.put(f"/v1.0/cycles/{cycle.cycle_id}/activate", headers=cycle.headers,
+                                      json={"RunOnce": True}, timeout=20)
+            assert response.status_code == 503 and "Temporal" in response.json()["Message"], response.text
+            response = await down.get(f"/v1.0/cycles/{cycle.cycle_id}", headers=cycle.headers)
+            assert response.status_code == 200 and response.json()["Status"] == "Paused"  # nothing changed
+    finally:
+        process.stop()
 
 
 async def test_unknown_ids_other_accounts_and_tokens(api, api_url, demo):

@@ -6,15 +6,17 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
-from store import connectors, cycles, runs, templates, transactions
+from store import connectors, cycles, retention, runs, templates, transactions
 from store.crypto import decrypt, encrypt, encrypt_json
 from store.database import make_engine
-from store.tables import Account, AccountConnector, Transaction
+from store.retention import PurgeResult
+from store.tables import Account, AccountConnector, Cycle, Plan, Run, Template, Transaction
 from store.transactions import Outcome, RunRef
 from tests.walkthrough import catalog_document
 
@@ -99,3 +101,47 @@ def test_connector_template_install_and_run_bookkeeping(db):
 def test_credentials_are_encrypted_at_rest(db):
     token = encrypt("super-secret")
     assert "super-secret" not in token and decrypt(token) == "super-secret"
+
+
+def test_purge_deletes_what_each_account_keeps_no_longer(db, monkeypatch):
+    monkeypatch.setattr(retention, "ROWS_PER_DELETE", 3)  # several batches for one run
+    now, day = datetime.now(UTC), timedelta(days=1)
+    brief, default = Account(name="Brief", retention_days=1), Account(name="Default")
+    template = Template(name="Sync", document={})
+    brief_cycle, default_cycle = (Cycle(account_id=a.id, template_id=template.id, name="c") for a in (brief, default))
+    for rows in ([brief, default, template], [brief_cycle, default_cycle]):  # parents first
+        db.add_all(rows)
+        db.commit()
+
+    def run(cycle: Cycle, number: int, status: str, age: timedelta, records: int, pending: int = 0) -> str:
+        """A run that ended `age` ago (unless Running), with `records` transactions; its plan's id."""
+        plan = Plan(cycle_id=cycle.id, steps=[], created_at=now - age - timedelta(hours=1))
+        row = Run(cycle_id=cycle.id, number=number, plan_id=plan.id, status=status, workflow_id=f"run-{number}",
+                  started_at=plan.created_at, finished_at=None if status == "Running" else now - age)
+        for rows in ([plan], [row], [Transaction(
+                run_id=row.id, cycle_id=cycle.id, account_id=cycle.account_id, seq=seq, step="s", path=[],
+                records={}, status="Pending" if seq <= pending else "Success") for seq in range(1, records + 1)]):
+            db.add_all(rows)
+            db.flush()
+        db.commit()
+        return plan.id
+
+    # Past their account's retention: 1 day for `brief`, the default (31) for `default`.
+    run(brief_cycle, 1, "Succeeded", 2 * day, records=7)
+    run(brief_cycle, 2, "Cancelled", 2 * day, records=1)
+    run(default_cycle, 1, "Failed", 40 * day, records=2)
+    kept = [run(brief_cycle, 3, "Running", 2 * day, records=4, pending=4),
+            run(brief_cycle, 4, "Succeeded", 2 * day, records=3, pending=1),  # a transaction retry in progress
+            run(brief_cycle, 5, "Succeeded", day / 24, records=2),
+            run(default_cycle, 2, "Succeeded", 10 * day, records=2)]
+    # Plans made by transaction retries: no run uses them.
+    old_retry, new_retry = (Plan(cycle_id=brief_cycle.id, steps=[], created_at=now - age) for age in (2 * day, day / 2))
+    db.add_all([old_retry, new_retry])
+    db.commit()
+    kept.append(new_retry.id)
+
+    assert retention.purge(db, now, default_days=31) == PurgeResult(runs=3, transactions=7 + 1 + 2, plans=3 + 1)
+    assert set(db.exec(select(Plan.id))) == set(kept)
+    remaining = db.exec(select(Run.number, func.count()).join(Transaction).group_by(Run.id, Run.number)).all()
+    assert sorted(count for _, count in remaining) == [2, 2, 3, 4]
+    assert retention.purge(db, now, default_days=31) == PurgeResult()  # nothing left to do

@@ -1,0 +1,192 @@
+"""A large run: 100,000 records of ~1 KB through a cycle run vs a plain asyncio + httpx script.
+
+    .venv/bin/python bench/large.py [--records 100000] [--concurrency 10]
+
+Starts its own Temporal dev server, demo APIs, worker and API (free ports, temporary data
+folder) and moves N contacts, each padded to about 1 KB of JSON, from the demo CRM to the
+demo leads service: first through the demo cycle (CRM list-contacts → Demo Leads
+create-lead, run once), then, after a reset of the demo APIs, through a plain script that
+reads the same pages (500 a page) and posts each lead at the same concurrency. Checks that
+each delivered every record exactly once, and prints both wall times and their ratio, the
+worker's peak RSS (VmHWM, read after the cycle run) and the largest history of any workflow
+execution of the cycle (each continued-as-new execution of its run counts on its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from stack import CRM_PAGE_SIZE, Stack, data_dir, pid, reset_demo, running_stack_processes
+from sync import crm_pages
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from runtime.catalog import install_demo
+
+RECORD_BYTES = 1024
+READ_AHEAD_PAGES = 4  # pages the plain script holds before its posts catch up
+
+
+def record_bytes(demo: str, records: int) -> float:
+    """The mean length of a contact's JSON, as the demo API sends it, on the page holding the middle one."""
+    page = (records // 2) // CRM_PAGE_SIZE + 1
+    response = httpx.get(f"{demo}/crm/contacts", params={"page": page, "per_page": CRM_PAGE_SIZE},
+                         headers={"X-Api-Key": "demo-crm-key"}, timeout=60).raise_for_status()
+    contacts = response.json()["records"]
+    return sum(len(json.dumps(c, separators=(",", ":"), ensure_ascii=False)) for c in contacts) / len(contacts)
+
+
+def note_bytes_for(demo: str, records: int, target: int) -> int:
+    """Notes that bring a contact to about `target` bytes of JSON (measured without notes)."""
+    reset_demo(demo, records)
+    return max(0, round(target - record_bytes(demo, records)))
+
+
+def check_delivered(demo: str, records: int, what: str) -> None:
+    """Every record delivered exactly once: as many leads as distinct emails as records."""
+    stats = httpx.get(f"{demo}/admin/stats", timeout=60).raise_for_status().json()
+    created, distinct = stats["leads_created"], stats["distinct_emails"]
+    if not created == distinct == records:
+        raise SystemExit(f"{what}: leads_created {created}, distinct_emails {distinct}, expected {records} "
+                         f"(lead requests {stats['lead_requests']}, contact requests {stats['contact_requests']})")
+
+
+def peak_rss_mib(process_id: int) -> tuple[float, float]:
+    """VmHWM (peak resident set) and VmRSS (now) of a process, in MiB."""
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{process_id}/status").read_text().splitlines())
+    kib = {name: int(status[name].split()[0]) for name in ("VmHWM", "VmRSS")}
+    return kib["VmHWM"] / 1024, kib["VmRSS"] / 1024
+
+
+async def wait_for_cycle(cycle_id: str, stack: Stack, timeout: float) -> None:
+    """Until the (run-once) cycle workflow ends; gives up at `timeout` or when a stack process exits."""
+    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])  # set by the stack
+    result = asyncio.ensure_future(client.get_workflow_handle(f"cycle-{cycle_id}").result())
+    deadline = time.monotonic() + timeout
+    while not result.done():
+        if (failed := stack.failed()) is not None or time.monotonic() > deadline:
+            result.cancel()
+            raise TimeoutError(f"{failed} exited" if failed else f"not finished within {timeout:.0f} s")
+        await asyncio.wait([result], timeout=1)
+    result.result()
+
+
+def through_cycle(api: httpx.Client, demo: str, stack: Stack, timeout: float) -> tuple[float, str, list[dict]]:
+    """Wall seconds from activation (run once) until the cycle workflow ends; the cycle id and its runs."""
+    account, cycle = install_demo(api, demo, account_name=f"bench large {time.time_ns()}")
+    headers = {"X-Account-Id": account}
+    started = time.perf_counter()
+    api.put(f"/cycles/{cycle}/activate", headers=headers, json={"RunOnce": True}).raise_for_status()
+    try:
+        asyncio.run(wait_for_cycle(cycle, stack, timeout))
+    except TimeoutError as err:
+        runs = api.get(f"/cycles/{cycle}/runs", headers=headers).json() if stack.failed() != "api" else "?"
+        raise SystemExit(f"the cycle run did not finish: {err}; runs: {runs}; "
+                         f"worker log: the stack's output above; data folder {data_dir()}") from None
+    seconds = time.perf_counter() - started
+    return seconds, cycle, api.get(f"/cycles/{cycle}/runs", headers=headers).raise_for_status().json()
+
+
+async def plain_script(demo: str, concurrency: int) -> float:
+    """Read the CRM page by page while `concurrency` posters create one lead per contact."""
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=demo, timeout=30) as client:
+        queue: asyncio.Queue[dict | None] = asyncio.Queue(maxsize=READ_AHEAD_PAGES * CRM_PAGE_SIZE)
+
+        async def read() -> None:
+            async for page in crm_pages(client):
+                for contact in page:
+                    await queue.put(contact)
+            for _ in range(concurrency):
+                await queue.put(None)  # one stop for each poster
+
+        async def post() -> None:
+            while (contact := await queue.get()) is not None:
+                response = await client.post(
+                    "/leads/contacts",
+                    json={"email": contact["email"], "name": contact["first_name"], "source": "bench"},
+                    headers={"Authorization": "Bearer demo-leads-token", "Idempotency-Key": contact["id"]},
+                )
+                response.raise_for_status()
+
+        await asyncio.gather(read(), *(post() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+@dataclass
+class History:
+    workflow_id: str
+    run_id: str
+    events: int
+    size_bytes: int
+
+
+async def histories(cycle_id: str) -> list[History]:
+    """Every workflow execution of the cycle (the cycle, each continued-as-new execution of its run)."""
+    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])
+    listed: list = []
+    deadline = time.monotonic() + 30
+    while True:  # visibility is eventually consistent: until all are listed as closed, twice alike
+        previous = listed
+        listed = [w async for w in client.list_workflows(f'CycleId="{cycle_id}"')]
+        settled = all(w.status != WorkflowExecutionStatus.RUNNING for w in listed)
+        if settled and previous and {w.run_id for w in listed} == {w.run_id for w in previous}:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the cycle's executions were still changing after 30 s: {len(listed)} listed")
+        await asyncio.sleep(0.5)
+    found = []
+    for execution in listed:
+        description = await client.get_workflow_handle(execution.id, run_id=execution.run_id).describe()
+        info = description.raw_description.workflow_execution_info
+        found.append(History(execution.id, execution.run_id, info.history_length, info.history_size_bytes))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=10, help="the worker's calls per step activity")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds the cycle run may take")
+    args = parser.parse_args()
+    os.environ["CYCLEWRIGHT_STEP_CONCURRENCY"] = str(args.concurrency)  # read by the worker at start
+    n = args.records
+    with running_stack_processes() as (api, demo, stack):
+        worker = pid(stack, "worker")
+        note_bytes = note_bytes_for(demo, n, RECORD_BYTES)
+        reset_demo(demo, n, note_bytes)
+        size = record_bytes(demo, n)
+        worker_before, _ = peak_rss_mib(worker)
+        cycle_seconds, cycle, runs = through_cycle(api, demo, stack, args.timeout)
+        worker_peak, worker_now = peak_rss_mib(worker)
+        check_delivered(demo, n, "cycle run")
+        found = asyncio.run(histories(cycle))
+        reset_demo(demo, n, note_bytes)
+        plain_seconds = asyncio.run(plain_script(demo, args.concurrency))
+        check_delivered(demo, n, "plain script")
+    (run,) = runs
+    most_events = max(found, key=lambda h: h.events)
+    most_bytes = max(found, key=lambda h: h.size_bytes)
+    run_executions = sum(1 for h in found if h.workflow_id == run["WorkflowId"])
+    print(f"\n{n} records of ~{size:.0f} B (JSON, notes of {note_bytes} B), concurrency {args.concurrency},"
+          f" pages of {CRM_PAGE_SIZE}")
+    print(f"  cycle run     {cycle_seconds:7.2f} s  {n / cycle_seconds:8.0f} records/s"
+          f"   (run: {run['Status']}, {run['Transactions']})")
+    print(f"  plain script  {plain_seconds:7.2f} s  {n / plain_seconds:8.0f} records/s")
+    print(f"  ratio (cycle / plain)  {cycle_seconds / plain_seconds:.2f}")
+    print(f"  worker peak RSS (VmHWM)  {worker_peak:.1f} MiB after the run"
+          f"  ({worker_before:.1f} MiB before it; VmRSS now {worker_now:.1f} MiB)")
+    print(f"  workflow executions of the cycle  {len(found)}"
+          f"  (the run {run['WorkflowId']} in {run_executions}, continued as new {run_executions - 1} times)")
+    print(f"  largest history, events  {most_events.events:6d}  {most_events.workflow_id} ({most_events.run_id})")
+    print(f"  largest history, bytes   {most_bytes.size_bytes:6d}  {most_bytes.workflow_id} ({most_bytes.run_id})")
+
+
+if __name__ == "__main__":
+    main()
