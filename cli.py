@@ -79,15 +79,14 @@ def call(
     all_pages: bool = False,
 ) -> None:
     """Call one method: print each HTTP exchange (secrets masked) and the mapped records."""
-    import httpx
-
     from connectors import ConnectorError, Credentials, fetch_pages
+    from connectors.client import http_client
 
     connector = _load(file)
     exchanges = []
 
     async def go():
-        async with httpx.AsyncClient(timeout=30) as client:
+        async with http_client(30) as client:
             return await fetch_pages(
                 client, connector, method, credentials=Credentials(auth, _pairs(prop, "--property")),
                 parameters=_pairs(param, "--param"), fields=_pairs(field, "--field"),

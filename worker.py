@@ -15,6 +15,7 @@ from activities import bookkeeping, retention
 from activities.steps import StepActivities
 from activities.trigger import TriggerActivities
 from activities.upstream import Upstream
+from connectors.client import http_client
 from runtime.schedules import ensure_retention_schedule
 from runtime.settings import TASK_QUEUE, settings
 from runtime.temporal import connect
@@ -47,7 +48,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(settings().http_timeout)) as http:
+    async with http_client(settings().http_timeout) as http:
         worker = build_worker(client, http)
         async with worker:
             log.info("worker polling task queue %r at %s", TASK_QUEUE, settings().temporal_address)

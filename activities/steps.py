@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
 
 from temporalio import activity
 
@@ -19,7 +18,6 @@ from connectors import ConfigurationError, ConnectorError, call_method
 from connectors.oauth import NeedsReauthentication
 from store import transactions
 from store.database import session
-from store.group_commit import GroupCommit
 from store.transactions import Outcome, Waiting
 from workflows.messages import RangeRequest, RangeResult
 
@@ -42,7 +40,6 @@ class StepActivities:
             if not (row.status == "Pending" and row.step == request.step):
                 _count_earlier(result, row, request.step)
         saved = earlier_progress() or {"throttled": 0}
-        writer: GroupCommit[Outcome] = GroupCommit(lambda outcomes: _save(request, outcomes))
         slots = self.upstream.slots(loaded.step.account_connector_id)
         done = 0
 
@@ -50,7 +47,7 @@ class StepActivities:
             nonlocal done
             async with slots:
                 outcome, brief = await self._call(loaded, request, row)
-                await writer.add(outcome)
+                await self.upstream.outcomes.add(outcome)
             _count(result, outcome, brief)
             done += 1
 
@@ -82,24 +79,26 @@ class StepActivities:
             # Status and reason only: an upstream body may echo a record, and this goes to history.
             brief = f"transaction {row.seq} at '{step.name}': " + (
                 f"HTTP {err.status} {err.reason}" if err.status else type(err).__name__)
-            return _failed(loaded, row, err), brief
-        return _advanced(loaded, row, result.records[0] if result.records else {}), None
+            return _failed(request, loaded, row, err), brief
+        return _advanced(request, loaded, row, result.records[0] if result.records else {}), None
 
 
-def _advanced(loaded: Loaded, row: Waiting, record: dict, message: str | None = None) -> Outcome:
-    step = loaded.step
+def _advanced(request: RangeRequest, loaded: Loaded, row: Waiting, record: dict,
+              message: str | None = None) -> Outcome:
+    step, at = loaded.step, (request.run_id, row.seq, request.step)
     records = {**row.records, step.id: record}
     if step.next:
-        return Outcome(row.seq, "Pending", step.next, [*row.path, step.next], records, message)
-    return Outcome(row.seq, "Success", step.id, row.path, records, message)
+        return Outcome(*at, "Pending", step.next, [*row.path, step.next], records, message)
+    return Outcome(*at, "Success", step.id, row.path, records, message)
 
 
-def _failed(loaded: Loaded, row: Waiting, err: ConnectorError) -> Outcome:
+def _failed(request: RangeRequest, loaded: Loaded, row: Waiting, err: ConnectorError) -> Outcome:
     message = f"step '{loaded.step.name}': {err}"
     if loaded.step.on_error == "Ignore":
-        return _advanced(loaded, row, {}, message)
+        return _advanced(request, loaded, row, {}, message)
     exchange = dataclasses.asdict(err.exchange) if err.exchange else None
-    return Outcome(row.seq, "Errored", loaded.step.id, row.path, row.records, message, exchange)
+    return Outcome(request.run_id, row.seq, request.step, "Errored", loaded.step.id, row.path, row.records,
+                   message, exchange)
 
 
 def _count(result: RangeResult, outcome: Outcome, brief: str | None) -> None:
@@ -129,8 +128,3 @@ def _count_earlier(result: RangeResult, row: Waiting, step: str) -> None:
 def _read(request: RangeRequest) -> list[Waiting]:
     with session() as db:
         return transactions.read_range(db, request.run_id, request.first, request.end)
-
-
-def _save(request: RangeRequest, outcomes: Sequence[Outcome]) -> None:
-    with session() as db:
-        transactions.save_outcomes(db, request.run_id, request.step, outcomes)

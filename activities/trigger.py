@@ -19,7 +19,7 @@ from workflows.messages import FetchRequest, FetchResult
 
 
 class TriggerActivities:
-    def __init__(self, upstream: Upstream, page_records: int = 10_000, page_seconds: float = 5.0) -> None:
+    def __init__(self, upstream: Upstream, page_records: int = 2_000, page_seconds: float = 2.0) -> None:
         self.upstream = upstream
         # One activity reads until either bound, so later steps can start on what it read.
         self.page_records, self.page_seconds = page_records, page_seconds

@@ -5,20 +5,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import Connection
 from temporalio import activity
 
 from connectors import Connector, Credentials
+from store import transactions
 from store.connections import load_credentials, load_release
-from store.database import session
+from store.database import engine, is_local_database, session
+from store.group_commit import GroupCommit
 from store.limiter import DatabaseLimiter
 from store.plans import StepPlan, load_step
 from store.tokens import DatabaseTokenStore
+from store.transactions import Outcome
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,9 @@ class Upstream:
         self.limiter = DatabaseLimiter()
         self.concurrency = concurrency
         self._slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = weakref.WeakValueDictionary()
+        # One writer per process: outcomes of every activity share commits, and never wait
+        # on each other for SQLite's single write lock.
+        self.outcomes: GroupCommit[Outcome] = GroupCommit(OutcomeWriter(), inline=is_local_database())
 
     def slots(self, account_connector_id: str) -> asyncio.Semaphore:
         """Calls in flight to one account connector, across every activity of this worker."""
@@ -58,6 +65,23 @@ class Upstream:
                 return Loaded(step, load_release(db, step.release_id), credentials)
 
         return await asyncio.to_thread(load)
+
+
+class OutcomeWriter:
+    """Writes outcomes on a connection of its own: one commit per group, none of a session's
+    bookkeeping (this runs once per call of every step)."""
+
+    def __init__(self) -> None:
+        self.connection: Connection | None = None
+
+    def __call__(self, outcomes: Sequence[Outcome]) -> None:
+        self.connection = self.connection or engine().connect()
+        try:
+            transactions.save_outcomes(self.connection, outcomes)
+        except Exception:
+            self.connection.close()  # broken, or mid-transaction: the next write starts afresh
+            self.connection = None
+            raise
 
 
 def idempotency_key(run_id: str, seq: int, step_id: str, retries: int) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 
 from api import errors
@@ -22,6 +21,7 @@ from api.routers import (
     templates,
     transactions,
 )
+from connectors.client import http_client
 from runtime.settings import settings
 from runtime.temporal import connect
 from store.database import engine
@@ -31,7 +31,7 @@ from store.database import engine
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine()  # creates the tables before the first request
     app.state.temporal = await connect(settings(), lazy=True)  # the API starts (and answers 503) without it
-    async with httpx.AsyncClient(timeout=settings().http_timeout) as http:
+    async with http_client(settings().http_timeout) as http:
         app.state.http = http  # upstream calls made by the API itself (data on demand)
         yield
 

@@ -1,11 +1,12 @@
 """Records/s through a real cycle run vs a plain asyncio + httpx script, in one process run.
 
-    .venv/bin/python bench/sync.py [--records 5000] [--concurrency 10]
+    .venv/bin/python bench/sync.py [--records 5000] [--concurrency 10] [--repeat 3]
 
 Starts its own Temporal dev server, demo APIs, worker and API (free ports, temporary data
 folder), moves N contacts from the demo CRM to the demo leads service both ways (both read
 the CRM in pages of the connector's size, 500), checks that each delivered exactly N leads,
-and prints both wall times and their ratio.
+and prints both wall times and their ratio: the medians of `--repeat` interleaved runs, since
+this 2-core machine's speed drifts from one minute to the next.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import time
 from collections.abc import AsyncIterator
 
@@ -74,20 +76,25 @@ async def plain_script(demo: str, concurrency: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=10, help="the worker's calls per batch")
+    parser.add_argument("--concurrency", type=int, default=10, help="calls in flight to the leads service")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each")
     args = parser.parse_args()
     os.environ["CYCLEWRIGHT_STEP_CONCURRENCY"] = str(args.concurrency)
+    cycles, plains = [], []
     with running_stack() as (api, demo):
-        reset_demo(demo, args.records)
-        cycle_seconds = through_cycle(api, demo)
-        assert delivered(demo) == args.records
-        reset_demo(demo, args.records)
-        plain_seconds = asyncio.run(plain_script(demo, args.concurrency))
-        assert delivered(demo) == args.records
-    n = args.records
-    print(f"\n{n} records, concurrency {args.concurrency}")
-    print(f"  cycle run     {cycle_seconds:7.2f} s  {n / cycle_seconds:8.0f} records/s")
-    print(f"  plain script  {plain_seconds:7.2f} s  {n / plain_seconds:8.0f} records/s")
+        for _ in range(args.repeat):
+            reset_demo(demo, args.records)
+            cycles.append(through_cycle(api, demo))
+            assert delivered(demo) == args.records
+            reset_demo(demo, args.records)
+            plains.append(asyncio.run(plain_script(demo, args.concurrency)))
+            assert delivered(demo) == args.records
+    n, cycle_seconds, plain_seconds = args.records, statistics.median(cycles), statistics.median(plains)
+    print(f"\n{n} records, concurrency {args.concurrency}, median of {args.repeat} interleaved runs")
+    print(f"  cycle run     {cycle_seconds:7.2f} s  {n / cycle_seconds:8.0f} records/s   "
+          f"({', '.join(f'{s:.2f}' for s in cycles)})")
+    print(f"  plain script  {plain_seconds:7.2f} s  {n / plain_seconds:8.0f} records/s   "
+          f"({', '.join(f'{s:.2f}' for s in plains)})")
     print(f"  ratio (cycle / plain)  {cycle_seconds / plain_seconds:.2f}")
 
 

@@ -174,7 +174,8 @@ async def call_method(
         next_url = cursor.get("next_url")
         target = checked_url(next_url or render(method.Endpoint, values), call.secrets,
                              "the next-page URL" if next_url else "the URL")
-        target = target.copy_merge_params({k: v for k, v in parts.query.items() if k not in target.params})
+        missing = {k: v for k, v in parts.query.items() if k not in target.params}
+        target = target.copy_merge_params(missing) if missing else target
         masked = _secret_headers(call.authentication, params)
         pages, count, response = [], 0, None
         wanted = buckets(connector, method, limit_key or connector.Name)

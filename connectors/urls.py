@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from functools import lru_cache
 
 import httpx
 
@@ -16,17 +17,25 @@ PLACEHOLDER = "x"  # stands for mergefields the API cannot know yet (step fields
 
 def checked_url(url: str, secrets: Iterable[str] = (), what: str = "the URL") -> httpx.URL:
     """`url` parsed, or InvalidUrl: httpx would fail it on every try, and a retry cannot help."""
+    parsed = _parsed(url)
+    if isinstance(parsed, httpx.URL):
+        return parsed
+    problem, secrets = parsed, list(secrets)
+    shown, problem = redact(url, secrets), redact(problem, secrets)
+    raise InvalidUrl(f"{what} '{shown}' {problem}", url=shown, problem=problem)
+
+
+@lru_cache(maxsize=4096)
+def _parsed(url: str) -> httpx.URL | str:
+    """The parsed URL, or what is wrong with it. Most calls of a step share their URL, and
+    parsing is a good part of a call's cost."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as err:
-        problem = f"is not a valid URL ({err})"
-    else:
-        if parsed.scheme in SCHEMES and parsed.host:
-            return parsed
-        problem = "has no host" if parsed.scheme in SCHEMES else "is not an http(s) URL"
-    secrets = list(secrets)
-    shown, problem = redact(url, secrets), redact(problem, secrets)
-    raise InvalidUrl(f"{what} '{shown}' {problem}", url=shown, problem=problem)
+        return f"is not a valid URL ({err})"
+    if parsed.scheme in SCHEMES and parsed.host:
+        return parsed
+    return "has no host" if parsed.scheme in SCHEMES else "is not an http(s) URL"
 
 
 def endpoint_problems(

@@ -63,6 +63,11 @@ def engine() -> Engine:
     return make_engine(settings().database_url)
 
 
+def is_local_database() -> bool:
+    """SQLite: a file of this machine, so a commit is a local write, not a network round trip."""
+    return engine().dialect.name == "sqlite"
+
+
 @contextmanager
 def session() -> Iterator[Session]:
     with Session(engine(), expire_on_commit=False) as db:

@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from store.tables import Run, Transaction, new_id, utcnow
 
 TABLE = Transaction.__table__
 STATUSES = ("Pending", "Success", "Errored", "Stopped")
-ROWS_PER_INSERT = 500  # SQLite caps the variables of one statement
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,12 @@ class Waiting:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a step made of one transaction: where it goes next (Pending) or how it ended."""
+    """What step `at` made of transaction `seq` of a run: where it goes next (Pending) or how
+    it ended."""
 
+    run_id: str
     seq: int
+    at: str
     status: str
     step: str
     path: list[str]
@@ -67,19 +70,21 @@ def write_page(db: Session, run: RunRef, first: int, trigger: str, next_step: st
              "seq": first + i, "status": status, "step": step, "path": path, "records": {trigger: record},
              "message": None, "exchange": None, "retries": 0, "created_at": now, "updated_at": now}
             for i, record in enumerate(records)]
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        db.execute(_upsert(db, rows[start : start + ROWS_PER_INSERT]))
+    if rows:
+        db.execute(_UPSERT[db.get_bind().dialect.name], rows)  # one statement, many rows
     db.commit()
 
 
-def _upsert(db: Session, rows: list[dict[str, Any]]):
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(TABLE).values(rows)
+def _upsert(dialect) -> Any:
+    statement = dialect.insert(TABLE)
     kept = {"id", "run_id", "seq", "created_at"}
     return statement.on_conflict_do_update(
         index_elements=["run_id", "seq"],
         set_={c.name: statement.excluded[c.name] for c in TABLE.columns if c.name not in kept},
     )
+
+
+_UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
 
 
 def drop_after(db: Session, run_id: str, last: int) -> None:
@@ -105,10 +110,11 @@ _SAVE = (
 )
 
 
-def save_outcomes(db: Session, run_id: str, at: str, outcomes: Sequence[Outcome]) -> None:
-    """Outcomes of step `at`, each applied only if its transaction still waits there."""
+def save_outcomes(db: Session | Connection, outcomes: Sequence[Outcome]) -> None:
+    """Outcomes (of any runs and steps), each applied only if its transaction still waits at
+    the step that made it."""
     now = utcnow()
-    db.execute(_SAVE, [{"_run": run_id, "_seq": o.seq, "_at": at, "status": o.status, "step": o.step,
+    db.execute(_SAVE, [{"_run": o.run_id, "_seq": o.seq, "_at": o.at, "status": o.status, "step": o.step,
                         "path": o.path, "records": o.records, "message": o.message, "exchange": o.exchange,
                         "updated_at": now} for o in outcomes])
     db.commit()

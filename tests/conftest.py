@@ -153,8 +153,8 @@ def private_stack() -> Iterator[Callable[..., PrivateStack]]:
     started: list[PrivateStack] = []
 
     def start(**env: str) -> PrivateStack:
-        started.append(PrivateStack(f"stack-{len(started)}-{free_port()}", **env).start())
-        return started[-1]
+        started.append(PrivateStack(f"stack-{len(started)}-{free_port()}", **env))
+        return started[-1].start()  # stopped afterwards even if it fails to start
 
     yield start
     for stack in started:

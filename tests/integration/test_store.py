@@ -80,11 +80,11 @@ def test_connector_template_install_and_run_bookkeeping(db):
         (i, "Pending", "lead", ["contacts", "lead"]) for i in range(1, 5)]
 
     # An outcome applies once, to a transaction still waiting at that step.
-    ok = Outcome(1, "Success", "lead", ["contacts", "lead"], {**waiting[0].records, "lead": {"LeadId": "l1"}})
-    failed = Outcome(2, "Errored", "lead", ["contacts", "lead"], waiting[1].records, "HTTP 400",
+    ok = Outcome(run.id, 1, "lead", "Success", "lead", ["contacts", "lead"], {**waiting[0].records, "lead": {"LeadId": "l1"}})
+    failed = Outcome(run.id, 2, "lead", "Errored", "lead", ["contacts", "lead"], waiting[1].records, "HTTP 400",
                      {"method": "POST", "status": 400})
-    transactions.save_outcomes(db, run.id, "lead", [ok, failed])
-    transactions.save_outcomes(db, run.id, "lead", [replace(failed, status="Success")])  # too late
+    transactions.save_outcomes(db, [ok, failed])
+    transactions.save_outcomes(db, [replace(failed, status="Success")])  # too late
     assert transactions.counts(db, run.id) == {"Success": 1, "Errored": 1, "Pending": 2}
 
     closed = runs.close_run(db, run.id, "Cancelled", "the cycle was stopped", ["page 2 repeated page 1"])
