@@ -26,15 +26,19 @@ def throttle_delay(in_a_row: int, retry_after: float | None) -> float:
     return max(minutes * 60.0, retry_after or 0.0)
 
 
-def as_failure(step: StepPlan, err: ConnectorError, throttled_in_a_row: int = 0) -> ApplicationError:
-    """The ApplicationError a step's activity raises; a 429's wait is a Temporal retry delay."""
+def as_failure(step: StepPlan, err: ConnectorError, throttled_in_a_row: int = 0,
+               with_body: bool = True) -> ApplicationError:
+    """The ApplicationError a step's activity raises; a 429's wait is a Temporal retry delay.
+
+    Its message goes into workflow history: `with_body=False` leaves out the upstream's body
+    where the request carried a record the body may echo."""
     delay = None
     if is_throttled(err):
         delay = timedelta(seconds=throttle_delay(throttled_in_a_row, err.retry_after))
     elif isinstance(err, RetryableError) and err.retry_after is not None:
         delay = timedelta(seconds=err.retry_after)
     return ApplicationError(
-        f"step '{step.name}': {err}",
+        f"step '{step.name}': {err if with_body else err.brief()}",
         type=type(err).__name__,
         non_retryable=not err.retryable,
         next_retry_delay=delay,

@@ -60,7 +60,7 @@ class StepActivities:
             # 429s in a row lengthen the wait; an attempt that got somewhere starts afresh.
             throttled = (saved["throttled"] if done == 0 else 0) + 1 if is_throttled(err) else 0
             activity.heartbeat({"done": done, "throttled": throttled})
-            raise as_failure(loaded.step, err, throttled) from None
+            raise as_failure(loaded.step, err, throttled, with_body=False) from None
         return result
 
     async def _call(self, loaded: Loaded, request: RangeRequest, row: Waiting) -> tuple[Outcome, str | None]:

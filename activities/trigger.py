@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from temporalio import activity
 
 from activities.failures import as_failure, is_throttled
 from activities.mappings import mapped
-from activities.upstream import Upstream, earlier_progress, heartbeating
+from activities.upstream import Loaded, Upstream, earlier_progress, heartbeating
 from connectors import ConnectorError, iter_pages
 from connectors.dates import EPOCH
 from store import transactions
@@ -33,33 +35,42 @@ class TriggerActivities:
         records were written, or earlier, and rewrites the same rows.
         """
         loaded = await self.upstream.load(request.plan_id, request.step)
-        step, run = loaded.step, await asyncio.to_thread(run_ref, request.run_id)
-        saved: dict[str, Any] = earlier_progress() or {
+        run = await asyncio.to_thread(run_ref, request.run_id)
+        progress: dict[str, Any] = earlier_progress() or {
             "cursor": request.cursor, "count": 0, "warnings": [], "done": False, "throttled": 0}
-        progress = dict(saved)
-        if not saved["done"]:
+        if not progress["done"]:
             async with heartbeating(lambda: progress):
-                pages = iter_pages(
-                    self.upstream.client, loaded.connector, step.method, cursor=saved["cursor"],
-                    parameters=mapped(step, loaded.connector, {})[1],
-                    mergefields={"LastSuccessfulRunDate": step.last_successful_run_at or EPOCH},
-                    max_records=self.page_records, max_seconds=self.page_seconds,
-                    **loaded.call_options(self.upstream.limiter),
-                )
                 try:
-                    async for page in pages:
-                        first = request.first + progress["count"]
-                        await asyncio.to_thread(_write, run, first, step.id, step.next, page.records)
-                        progress = {"cursor": page.next_cursor, "count": progress["count"] + len(page.records),
-                                    "warnings": progress["warnings"] + ([page.warning] if page.warning else []),
-                                    "done": page.next_cursor is None, "throttled": 0}
+                    async for written in self._written_pages(loaded, run, request, dict(progress)):
+                        progress = written
                 except ConnectorError as err:
+                    # 429s in a row lengthen the wait; a page read in between starts afresh.
                     progress["throttled"] = progress["throttled"] + 1 if is_throttled(err) else 0
                     activity.heartbeat(progress)
-                    raise as_failure(step, err, progress["throttled"]) from None
+                    raise as_failure(loaded.step, err, progress["throttled"]) from None
         if progress["done"]:
             await asyncio.to_thread(_drop_after, run.run_id, request.first + progress["count"] - 1)
         return FetchResult(progress["count"], progress["cursor"], progress["warnings"])
+
+    async def _written_pages(self, loaded: Loaded, run: transactions.RunRef, request: FetchRequest,
+                             progress: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Each page read and written to the store; yields the progress after it."""
+        step = loaded.step
+        pages = iter_pages(
+            self.upstream.client, loaded.connector, step.method, cursor=progress["cursor"],
+            parameters=mapped(step, loaded.connector, {})[1],
+            mergefields={"LastSuccessfulRunDate": step.last_successful_run_at or EPOCH},
+            max_records=self.page_records, max_seconds=self.page_seconds,
+            **loaded.call_options(self.upstream.limiter),
+        )
+        async with aclosing(pages):  # a failed write stops the page in flight too
+            async for page in pages:
+                first = request.first + progress["count"]
+                await asyncio.to_thread(_write, run, first, step.id, step.next, page.records)
+                progress = {"cursor": page.next_cursor, "count": progress["count"] + len(page.records),
+                            "warnings": progress["warnings"] + ([page.warning] if page.warning else []),
+                            "done": page.next_cursor is None, "throttled": 0}
+                yield progress
 
 
 def _write(run: transactions.RunRef, first: int, trigger: str, next_step: str | None,

@@ -27,6 +27,7 @@ from stack import CRM_PAGE_SIZE, Stack, data_dir, pid, reset_demo, running_stack
 from sync import crm_pages
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from connectors.transport import AiohttpTransport
 from runtime.catalog import install_demo
 
 RECORD_BYTES = 1024
@@ -93,10 +94,10 @@ def through_cycle(api: httpx.Client, demo: str, stack: Stack, timeout: float) ->
     return seconds, cycle, api.get(f"/cycles/{cycle}/runs", headers=headers).raise_for_status().json()
 
 
-async def plain_script(demo: str, concurrency: int) -> float:
+async def plain_script(demo: str, concurrency: int, transport: httpx.AsyncBaseTransport | None = None) -> float:
     """Read the CRM page by page while `concurrency` posters create one lead per contact."""
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=demo, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=demo, timeout=30, transport=transport) as client:
         queue: asyncio.Queue[dict | None] = asyncio.Queue(maxsize=READ_AHEAD_PAGES * CRM_PAGE_SIZE)
 
         async def read() -> None:
@@ -170,6 +171,9 @@ def main() -> None:
         reset_demo(demo, n, note_bytes)
         plain_seconds = asyncio.run(plain_script(demo, args.concurrency))
         check_delivered(demo, n, "plain script")
+        reset_demo(demo, n, note_bytes)
+        same_transport = asyncio.run(plain_script(demo, args.concurrency, AiohttpTransport()))
+        check_delivered(demo, n, "plain script over aiohttp")
     (run,) = runs
     most_events = max(found, key=lambda h: h.events)
     most_bytes = max(found, key=lambda h: h.size_bytes)
@@ -178,8 +182,11 @@ def main() -> None:
           f" pages of {CRM_PAGE_SIZE}")
     print(f"  cycle run     {cycle_seconds:7.2f} s  {n / cycle_seconds:8.0f} records/s"
           f"   (run: {run['Status']}, {run['Transactions']})")
-    print(f"  plain script  {plain_seconds:7.2f} s  {n / plain_seconds:8.0f} records/s")
-    print(f"  ratio (cycle / plain)  {cycle_seconds / plain_seconds:.2f}")
+    print(f"  plain script  {plain_seconds:7.2f} s  {n / plain_seconds:8.0f} records/s   (httpx)")
+    print(f"  plain script  {same_transport:7.2f} s  {n / same_transport:8.0f} records/s"
+          "   (httpx over aiohttp, the worker's transport)")
+    print(f"  ratio (cycle / plain httpx)  {cycle_seconds / plain_seconds:.2f};"
+          f"  same transport  {cycle_seconds / same_transport:.2f}")
     print(f"  worker peak RSS (VmHWM)  {worker_peak:.1f} MiB after the run"
           f"  ({worker_before:.1f} MiB before it; VmRSS now {worker_now:.1f} MiB)")
     print(f"  workflow executions of the cycle  {len(found)}"

@@ -35,10 +35,14 @@ class ConnectorError(Exception):
         self.exchange = exchange
 
     def __str__(self) -> str:
+        return self.brief() + (f": {self.excerpt}" if self.excerpt else "")
+
+    def brief(self) -> str:
+        """Connector, method, status and reason, without the upstream's body (which may echo
+        the record that was sent)."""
         where = " ".join(p for p in (self.connector, self.method) if p)
         status = f"HTTP {self.status} " if self.status else ""
-        body = f": {self.excerpt}" if self.excerpt else ""
-        return f"{where + ': ' if where else ''}{status}{self.reason}{body}"
+        return f"{where + ': ' if where else ''}{status}{self.reason}"
 
 
 class RetryableError(ConnectorError):

@@ -21,11 +21,4 @@ containers:
     envFrom:
       - secretRef:
           name: {{ .root.Values.existingSecret }}
-    volumeMounts:
-      - name: payloads
-        mountPath: {{ .root.Values.env.PAYLOAD_STORE_DIR }}
-volumes:
-  - name: payloads
-    persistentVolumeClaim:
-      claimName: {{ include "cyclewright.name" .root }}-payloads
 {{- end -}}
