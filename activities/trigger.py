@@ -21,10 +21,11 @@ from workflows.messages import FetchRequest, FetchResult
 
 
 class TriggerActivities:
-    def __init__(self, upstream: Upstream, page_records: int = 2_000, page_seconds: float = 2.0) -> None:
+    def __init__(self, upstream: Upstream, max_seconds: float = 5.0) -> None:
         self.upstream = upstream
-        # One activity reads until either bound, so later steps can start on what it read.
-        self.page_records, self.page_seconds = page_records, page_seconds
+        # One activity reads until this or the request's record bound, so that later steps
+        # can start on what it read and a retry never has far to go back.
+        self.max_seconds = max_seconds
 
     @activity.defn(name="fetch_trigger")
     async def fetch_trigger(self, request: FetchRequest) -> FetchResult:
@@ -60,7 +61,7 @@ class TriggerActivities:
             self.upstream.client, loaded.connector, step.method, cursor=progress["cursor"],
             parameters=mapped(step, loaded.connector, {})[1],
             mergefields={"LastSuccessfulRunDate": step.last_successful_run_at or EPOCH},
-            max_records=self.page_records, max_seconds=self.page_seconds,
+            max_records=request.max_records, max_seconds=self.max_seconds,
             **loaded.call_options(self.upstream.limiter),
         )
         async with aclosing(pages):  # a failed write stops the page in flight too

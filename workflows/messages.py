@@ -110,6 +110,7 @@ class FetchRequest:
     step: str
     first: int  # the sequence number the first record read gets
     cursor: dict[str, Any] | None = None
+    max_records: int = 10_000  # read until at least this many (whole pages), or the last page
 
 
 @dataclass

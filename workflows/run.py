@@ -27,6 +27,9 @@ from workflows.options import BOOKKEEPING, upstream
 
 RANGES_IN_FLIGHT = 4
 FETCH_AHEAD = 8  # ranges read but not yet started, before the trigger waits
+# The first fetch is short so that the steps start soon; later ones long, for fewer round trips.
+FIRST_FETCH_RANGES = 4
+FETCH_RECORDS = 10_000
 KEPT_WARNINGS = 20
 # Continue as new well before Temporal's limits: each history stays small however large the run.
 HISTORY_EVENTS = 4_000
@@ -47,6 +50,7 @@ class RunWorkflow:
         self.failure: str | None = None
         self.draining = False
         self.changed = False
+        self.batch = 100
         self.errored_shown = 0
         self.shown_at: datetime | None = None
 
@@ -102,6 +106,7 @@ class RunWorkflow:
 
     async def _pump(self, batch: int) -> None:
         """Start fetches and ranges as room allows until the run is through (or must stop)."""
+        self.batch = batch
         while True:
             self._start_work(batch)
             self._show_progress()
@@ -140,7 +145,8 @@ class RunWorkflow:
         try:
             result: FetchResult = await workflow.execute_activity(
                 "fetch_trigger",
-                FetchRequest(self.plan.run_id, self.plan.plan_id, trigger.id, p.fetched + 1, p.cursor),
+                FetchRequest(self.plan.run_id, self.plan.plan_id, trigger.id, p.fetched + 1, p.cursor,
+                             FETCH_RECORDS if p.fetched else FIRST_FETCH_RANGES * self.batch),
                 result_type=FetchResult,
                 summary=trigger.summary(f"records from {p.fetched + 1}"),
                 **upstream(self.plan.retry_seconds),
