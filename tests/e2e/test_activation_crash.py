@@ -46,7 +46,8 @@ async def test_killing_the_api_during_activation_leaves_no_ghost(api, demo, temp
         return cycle_id
 
     async def activate_and_kill(cycle_id: str, after: float | None) -> bool:
-        """Activate through a fresh API process, SIGKILLed `after` seconds in; True if it answered."""
+        """Activate through a fresh API process, SIGKILLed `after` seconds in (or, with `after`
+        None, the moment Temporal has the cycle's workflow); True if it answered."""
         process = api_process(port, log="activation-api.log")
         async with httpx.AsyncClient(base_url=victim_url, headers=api.headers, timeout=30) as victim:
             await victim.get("/healthz")  # the connection is open: the request goes out at once
@@ -54,7 +55,10 @@ async def test_killing_the_api_during_activation_leaves_no_ghost(api, demo, temp
                                                      headers=first.headers, json=schedule))
             if after is not None:
                 await asyncio.sleep(after)  # a random point of the activation, not a synchronisation
-                process.kill()
+            else:  # right after Temporal started the workflow, before the API has noted it
+                while not request.done() and not await _workflow_running(temporal, cycle_id):
+                    pass
+            process.kill()
             try:
                 return (await request).status_code == 200
             except httpx.TransportError:
@@ -62,7 +66,7 @@ async def test_killing_the_api_during_activation_leaves_no_ghost(api, demo, temp
             finally:
                 process.stop()
 
-    # How long one activation takes (its first, slowest, one), so kills land all through it.
+    # How long one activation takes, so random kills land all through it.
     cycle_id = await new_cycle()
     process = api_process(port, log="activation-api.log")
     async with httpx.AsyncClient(base_url=victim_url, headers=api.headers, timeout=30) as victim:
@@ -77,7 +81,8 @@ async def test_killing_the_api_during_activation_leaves_no_ghost(api, demo, temp
     while not (outcomes["no workflow"] and outcomes["workflow, no answer"]) and len(killed) < MAX_KILLS:
         cycle_id = await new_cycle()
         killed.append(cycle_id)
-        answered = await activate_and_kill(cycle_id, random.uniform(0, span))
+        # Kills at random points, and every other one the moment the workflow exists.
+        answered = await activate_and_kill(cycle_id, random.uniform(0, span) if len(killed) % 2 else None)
         running = await _workflow_running(temporal, cycle_id)
         outcomes["answered" if answered else "workflow, no answer" if running else "no workflow"] += 1
         status = (await api.get(f"/v1.0/cycles/{cycle_id}", headers=first.headers)).json()["Status"]
