@@ -8,6 +8,7 @@ from functools import cache
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, create_engine
 
 from store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -28,9 +29,18 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
+    _create_tables(engine)
     _check_columns(engine)
     return engine
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create what is missing. Processes starting together (an API and a worker on a new
+    database) race between looking and creating: the loser looks again."""
+    try:
+        SQLModel.metadata.create_all(engine)
+    except (OperationalError, ProgrammingError, IntegrityError):
+        SQLModel.metadata.create_all(engine)
 
 
 def _check_columns(engine: Engine) -> None:
@@ -65,7 +75,9 @@ def engine() -> Engine:
 
 def is_local_database() -> bool:
     """SQLite: a file of this machine, so a commit is a local write, not a network round trip."""
-    return engine().dialect.name == "sqlite"
+    from runtime.settings import settings
+
+    return _normalise(settings().database_url).startswith("sqlite")
 
 
 @contextmanager
