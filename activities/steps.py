@@ -1,7 +1,7 @@
 """A later step: a range of transactions from the store, each through one connector call.
 
-Each outcome is committed before its call's slot is freed (calls that finish together share
-a commit), so a retried activity resends at most the calls that were in flight.
+Each outcome is committed before its call's slot is freed (store/group_commit.py), so a
+retried activity resends at most the calls that were in flight.
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ class StepActivities:
         where they went (counting those an earlier attempt already moved on)."""
         loaded = await self.upstream.load(request.plan_id, request.step)
         rows = await asyncio.to_thread(_read, request)
-        result = RangeResult()
-        todo = [r for r in rows if r.status == "Pending" and r.step == request.step]
+        result, todo = RangeResult(), []
         for row in rows:
-            if not (row.status == "Pending" and row.step == request.step):
+            if row.status == "Pending" and row.step == request.step:
+                todo.append(row)
+            else:
                 _count_earlier(result, row, request.step)
         saved = earlier_progress() or {"throttled": 0}
         slots = self.upstream.slots(loaded.step.account_connector_id)

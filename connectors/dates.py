@@ -32,7 +32,11 @@ def format_datetime(value: datetime, pattern: str = ISO) -> str:
     return value.strftime(_strftime(pattern).replace("%f", f"{value.microsecond // 1000:03d}"))
 
 
+def as_utc(value: datetime) -> datetime:
+    """`value` as an aware datetime: one that names no zone is taken as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def parse_datetime(text: str, pattern: str | None = None) -> datetime:
     """`text` in `pattern` (ISO 8601 when None), as an aware datetime (UTC when it names no zone)."""
-    value = datetime.strptime(text, _strftime(pattern)) if pattern else datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return as_utc(datetime.strptime(text, _strftime(pattern)) if pattern else datetime.fromisoformat(text))

@@ -33,9 +33,8 @@ def close_run(db: Session, run_id: str, status: str, message: str | None, warnin
     """Record how the run ended and count its transactions; a successful run moves every
     step's LastSuccessfulRunDate."""
     run = db.get(Run, run_id)
-    if status != "Succeeded" or transactions.counts(db, run_id)["Pending"]:
-        reason = message or "the run ended before this transaction was processed"
-        transactions.finish_pending(db, run_id, UNFINISHED[status], f"not processed: {reason}")
+    reason = message or "the run ended before this transaction was processed"
+    transactions.finish_pending(db, run_id, UNFINISHED[status], f"not processed: {reason}")
     run.status, run.message, run.warnings, run.finished_at = status, message, warnings, utcnow()
     if status == "Succeeded":
         for step in db.exec(select(CycleStep).where(CycleStep.cycle_id == run.cycle_id)):

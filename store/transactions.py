@@ -22,7 +22,6 @@ from sqlmodel import Session
 from store.tables import Run, Transaction, new_id, utcnow
 
 TABLE = Transaction.__table__
-STATUSES = ("Pending", "Success", "Errored", "Stopped")
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ def reopen(db: Session, transaction: Transaction) -> Transaction:
     return transaction
 
 
-def listing(db: Session, cycle_id: str, *, status: str | None = None, run_id: str | None = None,
+def listing(cycle_id: str, *, status: str | None = None, run_id: str | None = None,
             before: datetime | None = None, after: datetime | None = None):
     """The query behind the transactions list, newest first."""
     query = select(Transaction).where(Transaction.cycle_id == cycle_id)

@@ -50,7 +50,7 @@ class RunWorkflow:
         self.failure: str | None = None
         self.draining = False
         self.changed = False
-        self.batch = 100
+        self.batch = 0  # transactions per range: the run's input says
         self.errored_shown = 0
         self.shown_at: datetime | None = None
 
@@ -80,7 +80,7 @@ class RunWorkflow:
 
     @workflow.run
     async def run(self, input: RunInput) -> RunSummary:
-        self.progress = input.progress or RunProgress()
+        self.progress, self.batch = input.progress or RunProgress(), input.batch_size
         self.paused = self.paused or self.progress.paused
         self.plan = await workflow.execute_activity(
             "open_run", OpenRun(input.cycle_id, input.number, workflow.info().workflow_id),
@@ -89,13 +89,13 @@ class RunWorkflow:
         self.flows = Flows(self.plan, self.progress.succeeded, self.progress.errored)
         self.flows.paused = self.paused
         try:
-            await self._pump(input.batch_size)
+            await self._pump()
         except asyncio.CancelledError:
             await self._stop_tasks()
             await self._close("Cancelled", "the cycle was stopped")
             raise
         p = self.progress
-        if self.failure is None and not (p.trigger_done and p.dispatched == p.fetched):
+        if self.failure is None and not self._through():
             p.succeeded, p.errored, p.paused = self.flows.succeeded, self.flows.errored, self.paused
             workflow.continue_as_new(replace(input, progress=p))
         summary = await self._close("Failed" if self.failure else "Succeeded", self.failure)
@@ -104,11 +104,10 @@ class RunWorkflow:
             raise ApplicationError(self.failure, type="RunFailed", non_retryable=True)
         return summary
 
-    async def _pump(self, batch: int) -> None:
+    async def _pump(self) -> None:
         """Start fetches and ranges as room allows until the run is through (or must stop)."""
-        self.batch = batch
         while True:
-            self._start_work(batch)
+            self._start_work()
             self._show_progress()
             if self.ranges == 0 and not self.fetching and (self.draining or self._through()):
                 return
@@ -119,8 +118,8 @@ class RunWorkflow:
         p = self.progress
         return p.trigger_done and p.dispatched == p.fetched
 
-    def _start_work(self, batch: int) -> None:
-        p, info = self.progress, workflow.info()
+    def _start_work(self) -> None:
+        p, info, batch = self.progress, workflow.info(), self.batch
         long = (info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_EVENTS
                 or info.get_current_history_size() > HISTORY_BYTES)
         self.draining = self.draining or self.failure is not None or long

@@ -22,6 +22,7 @@ from pydantic import AnyHttpUrl
 from api.auth import Claims
 from api.dependencies import Db
 from api.errors import ApiError, not_found
+from connectors.dates import as_utc  # SQLite drops the zone of stored times
 from connectors.mergefields import render
 from connectors.oauth import AsyncOAuth2Client, Token, token_url
 from runtime.settings import settings
@@ -43,10 +44,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone
-
-
 @router.post("/v1.0/accounts/{account_id}/signintoken", status_code=201)
 def sign_in_token(account_id: str, db: Db, claims: Claims) -> dict:
     if db.get(Account, account_id) is None or claims.get("account") not in (None, account_id):
@@ -61,7 +58,7 @@ def sign_in_token(account_id: str, db: Db, claims: Claims) -> dict:
 def _redeem(db: Db, token: str) -> str:
     """The account a sign-in token was issued for; the token is spent."""
     row = db.get(SignInToken, _hash(token))
-    if row is None or row.used or _aware(row.expires_at) < _now():
+    if row is None or row.used or as_utc(row.expires_at) < _now():
         raise ApiError(401, "the sign-in token is unknown, used or expired")
     row.used = True
     db.commit()
@@ -106,7 +103,7 @@ def _back(target: str, **outcome: str) -> RedirectResponse:
 @router.get("/connectorauth/callback")
 async def finish_consent(db: Db, state: str, code: str | None = None, error: str | None = None) -> RedirectResponse:
     pending = db.get(OAuthState, state)
-    if pending is None or _aware(pending.expires_at) < _now():
+    if pending is None or as_utc(pending.expires_at) < _now():
         raise ApiError(400, "the authorisation is unknown or expired; start again from the link")
     db.delete(pending)  # a state is good for one callback
     db.commit()

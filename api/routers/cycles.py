@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal
 from api.errors import ApiError, not_found
 from connectors import Problem
+from connectors.dates import parse_datetime
 from runtime.settings import TASK_QUEUE, settings
 from store import cycles, runs
 from store.tables import Cycle, Run
@@ -104,11 +105,10 @@ def prerequisites(cycle_id: str, account: CurrentAccount, db: Db) -> list[dict]:
 
 def _start_time(text: str, problems: list[Problem]) -> datetime | None:
     try:
-        start = datetime.fromisoformat(text)
+        start = parse_datetime(text)
     except ValueError:
         problems.append(Problem("$.StartTime", f"'{text}' is not an ISO 8601 date and time"))
         return None
-    start = start if start.tzinfo else start.replace(tzinfo=UTC)
     latest = datetime.now(UTC) + timedelta(days=365 * LATEST_START_YEARS)
     if not EARLIEST_START <= start <= latest:
         problems.append(Problem("$.StartTime", f"the StartTime must be between {EARLIEST_START.year} and "

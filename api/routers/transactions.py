@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -13,6 +13,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal
 from api.errors import ApiError, not_found
 from api.routers.cycles import get_cycle
+from connectors.dates import as_utc
 from runtime.settings import TASK_QUEUE
 from store import transactions
 from store.tables import Run, Transaction
@@ -63,18 +64,13 @@ def list_transactions(
 ) -> list[dict]:
     """Newest first; `Total-Records` and `Total-Pages` headers say how many there are."""
     cycle = get_cycle(db, account.id, cycle_id)
-    query = transactions.listing(db, cycle.id, status=status, run_id=_run_id(db, cycle.id, run),
-                                 before=_utc(before), after=_utc(after))
+    query = transactions.listing(cycle.id, status=status, run_id=_run_id(db, cycle.id, run),
+                                 before=before and as_utc(before), after=after and as_utc(after))
     total = db.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     response.headers["Total-Records"] = str(total)
     response.headers["Total-Pages"] = str(math.ceil(total / per_page))
     rows = db.execute(query.offset((page - 1) * per_page).limit(per_page)).scalars()
     return [summary(t) for t in rows]
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """A date and time without a zone is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
 
 def _run_id(db: Db, cycle_id: str, run: str | None) -> str | None:
