@@ -39,8 +39,7 @@ def close_run(db: Session, run_id: str, status: str, message: str | None, warnin
     if status == "Succeeded":
         for step in db.exec(select(CycleStep).where(CycleStep.cycle_id == run.cycle_id)):
             step.last_successful_run_at = run.started_at
-    db.commit()
-    return transactions.recount(db, run_id)
+    return transactions.recount(db, run_id)  # one commit: the status never shows without its counts
 
 
 def save_cycle_status(db: Session, cycle_id: str, status: str, owner: str, seq: int) -> None:

@@ -123,7 +123,6 @@ def finish_pending(db: Session, run_id: str, status: str, message: str) -> None:
     """A run that ends leaves nothing Pending: what it did not reach is Errored or Stopped."""
     db.execute(update(TABLE).where(TABLE.c.run_id == run_id, TABLE.c.status == "Pending")
                .values(status=status, message=message, updated_at=utcnow()))
-    db.commit()
 
 
 def counts(db: Session, run_id: str) -> Counter[str]:
@@ -132,7 +131,8 @@ def counts(db: Session, run_id: str) -> Counter[str]:
 
 
 def recount(db: Session, run_id: str) -> Run:
-    """A run's totals from its transactions (after it ends, or after one of them is retried)."""
+    """A run's totals from its transactions (after it ends, or after one of them is retried),
+    committed with whatever the caller changed so no reader sees a status without its counts."""
     run = db.get(Run, run_id)
     found = counts(db, run_id)
     run.succeeded, run.errored, run.stopped = found["Success"], found["Errored"], found["Stopped"]

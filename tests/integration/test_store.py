@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlmodel import Session, func, select
 
 from store import connectors, cycles, retention, runs, templates, transactions
@@ -87,8 +87,18 @@ def test_connector_template_install_and_run_bookkeeping(db):
     transactions.save_outcomes(db, [replace(failed, status="Success")])  # too late
     assert transactions.counts(db, run.id) == {"Success": 1, "Errored": 1, "Pending": 2}
 
+    seen = []  # what another connection reads at each commit: never an end without its counts
+    read = text("SELECT status, succeeded + errored + stopped FROM run WHERE id = :id")
+
+    def reader(_session) -> None:
+        with db.get_bind().connect() as other:
+            seen.append(tuple(other.execute(read, {"id": run.id}).one()))
+
+    event.listen(db, "after_commit", reader)
     closed = runs.close_run(db, run.id, "Cancelled", "the cycle was stopped", ["page 2 repeated page 1"])
+    event.remove(db, "after_commit", reader)
     assert (closed.succeeded, closed.errored, closed.stopped) == (1, 1, 2)
+    assert seen and all(status == "Running" or total == 4 for status, total in seen), seen
     stored = {t.seq: t for t in db.exec(select(Transaction).where(Transaction.run_id == run.id))}
     assert stored[1].records["lead"] == {"LeadId": "l1"} and stored[2].exchange["status"] == 400
     assert stored[3].status == "Stopped" and "the cycle was stopped" in stored[3].message
