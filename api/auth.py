@@ -1,61 +1,139 @@
-"""Partner authentication: client credentials in, a signed short-lived bearer token out."""
+"""Bearer tokens for the partner API (OAuth2 client credentials, RFC 6749 §4.4).
+
+A partner token (`scope=partner`, the default) does everything. An account token
+(`scope=account:{id}`, for an account that exists) acts for that one account: its account
+connectors, cycles, runs and transactions, and reading what it can install. Both expire.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Header
+from fastapi.security import HTTPBearer, OAuth2
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
+from pydantic import BaseModel
 
-from api.errors import ApiError
+from api.errors import ApiError, OAuthErrorBody
 from runtime.settings import settings
+from store.database import session
+from store.tables import Account
 
 TOKEN_LIFETIME = 3600
+PARTNER_SCOPE = "partner"
+ACCOUNT_SCOPE = "account:"
 router = APIRouter(tags=["auth"])
 
+# Declared for the OpenAPI document ("Authorize" in /docs); partner_claims does the checking.
+_oauth2 = OAuth2(flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(
+    tokenUrl="/oauth/token", scopes={PARTNER_SCOPE: "everything", f"{ACCOUNT_SCOPE}{{id}}": "one account"})),
+    scheme_name="OAuth2", auto_error=False)
+_bearer = HTTPBearer(scheme_name="Bearer", auto_error=False)
 
-@router.post("/oauth/token")
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    scope: str
+
+
+def _oauth_error(status: int, error: str, description: str) -> ApiError:
+    headers = {"WWW-Authenticate": "Basic"} if error == "invalid_client" else None
+    return ApiError(status, description, headers=headers, extra={"error": error, "error_description": description})
+
+
+def _client(authorization: str | None, client_id: str | None, client_secret: str | None) -> tuple[str, str]:
+    """The client's id and secret: from HTTP Basic (client_secret_basic) or the form (client_secret_post)."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, client_secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise _oauth_error(401, "invalid_client", "the Basic credentials are not base64 of id:secret") from None
+    if not client_id or not client_secret:
+        raise _oauth_error(401, "invalid_client", "client_id and client_secret are required (form or HTTP Basic)")
+    return client_id, client_secret
+
+
+def _scope_claims(scope: str | None) -> dict:
+    """The claims a scope grants; an account scope only for an account that exists."""
+    scope = (scope or PARTNER_SCOPE).strip()
+    if scope == PARTNER_SCOPE:
+        return {"scope": scope}
+    if not scope.startswith(ACCOUNT_SCOPE) or " " in scope:
+        raise _oauth_error(400, "invalid_scope", f"scope must be '{PARTNER_SCOPE}' or '{ACCOUNT_SCOPE}<account id>'")
+    account_id = scope.removeprefix(ACCOUNT_SCOPE)
+    with session() as db:
+        if db.get(Account, account_id) is None:
+            raise _oauth_error(400, "invalid_scope", f"account '{account_id}' does not exist")
+    return {"scope": scope, "account": account_id}
+
+
+@router.post("/oauth/token", summary="Issue a bearer token (OAuth2 client credentials)",
+             responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}})
 def issue_token(
     grant_type: Annotated[str, Form()],
-    client_id: Annotated[str, Form()],
-    client_secret: Annotated[str, Form()],
-    account_id: Annotated[str | None, Form(description="scope the token to one account")] = None,
-) -> dict:
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    scope: Annotated[str | None, Form(description=f"'{PARTNER_SCOPE}' (default) or '{ACCOUNT_SCOPE}<account id>'")]
+    = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> TokenOut:
     if grant_type != "client_credentials":
-        raise ApiError(400, "grant_type must be client_credentials")
+        raise _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
+    client_id, client_secret = _client(authorization, client_id, client_secret)
     config = settings()
-    known = secrets.compare_digest(client_id, config.client_id) and secrets.compare_digest(
-        client_secret, config.client_secret
-    )
+    known = secrets.compare_digest(client_id.encode(), config.client_id.encode()) & secrets.compare_digest(
+        client_secret.encode(), config.client_secret.encode())
     if not known:
-        raise ApiError(401, "unknown client id or secret")
+        raise _oauth_error(401, "invalid_client", "unknown client id or secret")
+    claims = _scope_claims(scope)
     now = int(time.time())
-    claims = {"sub": client_id, "iat": now, "exp": now + TOKEN_LIFETIME}
-    if account_id:
-        claims["account"] = account_id
-    token = jwt.encode({"alg": "HS256"}, claims, _key())
-    return {"access_token": token, "token_type": "bearer", "expires_in": TOKEN_LIFETIME}
+    token = jwt.encode({"alg": "HS256"}, {"sub": client_id, "iat": now, "exp": now + TOKEN_LIFETIME, **claims},
+                       _key())
+    return TokenOut(access_token=token, expires_in=TOKEN_LIFETIME, scope=claims["scope"])
 
 
 def _key() -> OctKey:
     return OctKey.import_key(settings().token_signing_key)
 
 
-async def partner_claims(authorization: Annotated[str | None, Header()] = None) -> dict:
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def partner_claims(
+    _: Annotated[object, Depends(_oauth2)], __: Annotated[object, Depends(_bearer)],
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> dict:
     """The verified claims of the caller's bearer token; 401 without a valid one."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "a bearer token is required (POST /oauth/token)")
+        raise _unauthorized("a bearer token is required (POST /oauth/token)")
     try:
         claims = jwt.decode(token, _key(), algorithms=["HS256"]).claims
         jwt.JWTClaimsRegistry(exp={"essential": True}).validate(claims)
     except (JoseError, ValueError):
-        raise ApiError(401, "the bearer token is invalid or expired") from None
+        raise _unauthorized("the bearer token is invalid or expired") from None
     return claims
 
 
 Claims = Annotated[dict, Depends(partner_claims)]
+
+
+def require_partner(claims: Claims) -> dict:
+    """Only a partner token: account tokens may not create accounts, connectors or templates."""
+    if claims.get("account"):
+        raise ApiError(403, "this call needs a partner token; the token is scoped to one account")
+    return claims
+
+
+PartnerClaims = Annotated[dict, Depends(require_partner)]

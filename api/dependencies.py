@@ -39,7 +39,9 @@ AccountHeader = Annotated[str | None, Depends(account_header)]
 
 
 def allowed_account(claims: dict, account_id: str | None) -> str:
-    """The account id named in the request, if the token may act for it (no database needed)."""
+    """The account id named in the request (an account token's own by default), if the token
+    may act for it (no database needed)."""
+    account_id = account_id or claims.get("account")
     if not account_id:
         raise ApiError(400, "this call needs the X-Account-Id header")
     if claims.get("account") not in (None, account_id):

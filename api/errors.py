@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
@@ -14,12 +15,31 @@ from connectors import ConnectorInvalid, Problem
 from store.problems import Invalid
 
 
+class ErrorItem(BaseModel):
+    Path: str
+    Message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers."""
+
+    Message: str
+    Errors: list[ErrorItem] = []
+
+
+class OAuthErrorBody(ErrorBody):
+    """The token endpoint's errors also carry RFC 6749's fields, for OAuth2 client libraries."""
+
+    error: str
+    error_description: str
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str, problems: Iterable[Problem] = (),
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.problems = status, message, list(problems)
-        self.headers = headers
+        self.headers, self.extra = headers, extra or {}
 
 
 def not_found(what: str, id: str) -> ApiError:
@@ -40,7 +60,7 @@ def _location(loc: tuple) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse(_body(err.message, err.problems), status_code=err.status, headers=err.headers)
+        return JSONResponse({**_body(err.message, err.problems), **err.extra}, err.status, headers=err.headers)
 
     @app.exception_handler(Invalid)
     async def invalid(_: Request, err: Invalid) -> JSONResponse:

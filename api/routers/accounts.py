@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import select
 
-from api.auth import Claims
+from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
 from api.errors import ApiError, not_found
 from store.tables import Account, Cycle
@@ -52,14 +52,8 @@ def view(account: Account) -> dict:
             "RetentionDays": account.retention_days, "CreatedDate": account.created_at}
 
 
-def _partner_only(claims: dict) -> None:
-    if claims.get("account"):
-        raise ApiError(403, "a token scoped to an account cannot create or change accounts")
-
-
 @router.post("", status_code=201)
-def create_account(body: AccountIn, db: Db, claims: Claims) -> dict:
-    _partner_only(claims)
+def create_account(body: AccountIn, db: Db, _: PartnerClaims) -> dict:
     account = Account(name=body.Name, timezone=body.Timezone, retention_days=body.RetentionDays)
     db.add(account)
     db.commit()
@@ -87,8 +81,7 @@ def get_account(account_id: str, db: Db, claims: Claims) -> dict:
 
 
 @router.put("/{account_id}")
-def change_account(account_id: str, body: AccountChange, db: Db, claims: Claims) -> dict:
-    _partner_only(claims)
+def change_account(account_id: str, body: AccountChange, db: Db, claims: PartnerClaims) -> dict:
     account = _get(db, claims, account_id)
     for name in body.model_fields_set:
         setattr(account, COLUMNS[name], getattr(body, name))
@@ -97,7 +90,7 @@ def change_account(account_id: str, body: AccountChange, db: Db, claims: Claims)
 
 
 @router.delete("/{account_id}", status_code=204)
-def delete_account(account_id: str, db: Db, claims: Claims) -> None:
+def delete_account(account_id: str, db: Db, claims: PartnerClaims) -> None:
     account = _get(db, claims, account_id)
     if db.exec(select(Cycle).where(Cycle.account_id == account_id)).first():
         raise ApiError(409, "the account has cycles; delete them first")

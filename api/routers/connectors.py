@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from sqlmodel import select
 
-from api.auth import Claims
+from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
 from api.errors import not_found
 from connectors import connector_json_schema
@@ -27,7 +27,7 @@ def schema(_: Claims) -> dict:
 
 
 @router.post("", status_code=201)
-def upload_connector(db: Db, _: Claims, document: Annotated[Any, Body()]) -> dict:
+def upload_connector(db: Db, _: PartnerClaims, document: Annotated[Any, Body()]) -> dict:
     connector, release = store.upload(db, document)
     return view(connector, release)
 
@@ -42,7 +42,7 @@ def list_connectors(db: Db, _: Claims) -> list[dict]:
 
 
 @router.get("/{connector_id}")
-def get_connector(connector_id: str, db: Db, _: Claims) -> dict:
+def get_connector(connector_id: str, db: Db, _: PartnerClaims) -> dict:
     connector = db.get(Connector, connector_id)
     if connector is None:
         raise not_found("connector", connector_id)

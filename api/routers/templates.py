@@ -6,7 +6,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel
 from sqlmodel import select
 
-from api.auth import Claims
+from api.auth import Claims, PartnerClaims
 from api.dependencies import CurrentAccount, Db
 from api.errors import not_found
 from api.routers.cycles import view as cycle_view
@@ -26,7 +26,7 @@ def view(template: Template) -> dict:
 
 
 @router.post("", status_code=201)
-def create_template(db: Db, _: Claims, document: Annotated[Any, Body()]) -> dict:
+def create_template(db: Db, _: PartnerClaims, document: Annotated[Any, Body()]) -> dict:
     return view(templates.create(db, document))
 
 

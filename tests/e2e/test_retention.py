@@ -101,7 +101,7 @@ async def test_retention_days_of_an_account(api):
     assert (await api.put("/v1.0/accounts/nope", json={"RetentionDays": 1})).status_code == 404
 
     scoped = (await api.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "test-client",
-                                                   "client_secret": "test-secret", "account_id": account})).json()
+                                                   "client_secret": "test-secret", "scope": f"account:{account}"})).json()
     headers = {"Authorization": f"Bearer {scoped['access_token']}"}
     response = await api.put(f"/v1.0/accounts/{account}", json={"RetentionDays": 3650}, headers=headers)
     assert response.status_code == 403 and response.json()["Message"]
