@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.auth import router as auth_router
+from api.limits import BodyLimit
 from api.routers import (
     account_connectors,
     accounts,
@@ -39,6 +40,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     app = FastAPI(title="Cyclewright", version="0.1.0", lifespan=lifespan)
     errors.install(app)
+    app.add_middleware(BodyLimit)
     for module in (accounts, connectors, account_connectors, connector_calls, connector_auth, templates,
                    cycles, transactions, steps, health):
         app.include_router(module.router)

@@ -14,8 +14,8 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Header
-from fastapi.security import HTTPBearer, OAuth2
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import HTTPBearer, OAuth2
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey

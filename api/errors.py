@@ -57,28 +57,33 @@ def _location(loc: tuple) -> str:
     return "$" + path if where == "body" else f"{where}:{path.lstrip('.')}"
 
 
+def error_response(status: int, message: str, problems: Iterable[Problem] = (),
+                   headers: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({**_body(message, problems), **(extra or {})}, status, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse({**_body(err.message, err.problems), **err.extra}, err.status, headers=err.headers)
+        return error_response(err.status, err.message, err.problems, err.headers, err.extra)
 
     @app.exception_handler(Invalid)
     async def invalid(_: Request, err: Invalid) -> JSONResponse:
-        return JSONResponse(_body("The document is invalid; nothing was saved.", err.problems), 422)
+        return error_response(422, "The document is invalid; nothing was saved.", err.problems)
 
     @app.exception_handler(ConnectorInvalid)
     async def connector_invalid(_: Request, err: ConnectorInvalid) -> JSONResponse:
-        return JSONResponse(_body("The connector is invalid; nothing was saved.", err.problems), 422)
+        return error_response(422, "The connector is invalid; nothing was saved.", err.problems)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, err: RequestValidationError) -> JSONResponse:
         problems = [Problem(_location(tuple(e["loc"])), e["msg"]) for e in err.errors()]
-        return JSONResponse(_body("The request is invalid.", problems), 422)
+        return error_response(422, "The request is invalid.", problems)
 
     @app.exception_handler(RPCError)
     async def temporal_unavailable(_: Request, err: RPCError) -> JSONResponse:
-        return JSONResponse(_body(f"Temporal did not answer: {err.message}", []), 503)
+        return error_response(503, f"Temporal did not answer: {err.message}")
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, err: HTTPException) -> JSONResponse:
-        return JSONResponse(_body(str(err.detail), []), err.status_code, headers=err.headers)
+        return error_response(err.status_code, str(err.detail), headers=err.headers)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from store import text
+
 MappingType = Literal["StaticValue", "StepField", "Ignore"]
 OnError = Literal["Ignore", "Retry", "StopTransaction", "StopCycle"]
 
@@ -18,23 +20,23 @@ class MappingSpec(_Strict):
     """How one SystemField of a step gets its value."""
 
     MappingType: MappingType
-    Value: str | None = None
-    SourceStep: str | None = None
-    SourceField: str | None = None
+    Value: text.Value | None = None
+    SourceStep: text.Name | None = None
+    SourceField: text.Name | None = None
 
 
 class FieldMappingSpec(MappingSpec):
-    Field: str
+    Field: text.Name
 
 
 class StepSpec(_Strict):
-    Id: str = Field(min_length=1)
-    Name: str | None = None
+    Id: text.Name
+    Name: text.Name | None = None
     Type: Literal["Method"] = "Method"
-    Connector: str
-    Version: str | None = None
-    Method: str
-    Next: str | None = None
+    Connector: text.Name
+    Version: text.Name | None = None
+    Method: text.Name
+    Next: text.Name | None = None
     OnError: OnError = "StopTransaction"
     FieldMappings: list[FieldMappingSpec] = []
 
@@ -44,7 +46,7 @@ class StepSpec(_Strict):
 
 
 class TemplateSpec(_Strict):
-    Name: str = Field(min_length=1)
-    Description: str = ""
+    Name: text.Name
+    Description: text.Value = ""
     CollectionSplit: Literal["First", "All"] = "First"
     Steps: list[StepSpec] = Field(min_length=1)

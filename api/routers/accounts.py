@@ -9,6 +9,7 @@ from sqlmodel import select
 from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
 from api.errors import ApiError, not_found
+from store import text
 from store.tables import Account, Cycle
 
 router = APIRouter(prefix="/v1.0/accounts", tags=["accounts"])
@@ -23,16 +24,16 @@ Retention = Annotated[float, Field(
 
 
 class AccountIn(BaseModel):
-    Name: str = Field(min_length=1)
-    Timezone: str = "UTC"
+    Name: text.Name
+    Timezone: text.Timezone = "UTC"
     RetentionDays: Retention | None = None
 
 
 class AccountChange(BaseModel):
     """Only the properties sent change; `"RetentionDays": null` returns to the server's default."""
 
-    Name: str | None = Field(default=None, min_length=1)
-    Timezone: str | None = None
+    Name: text.Name | None = None
+    Timezone: text.Timezone | None = None
     RetentionDays: Retention | None = None
 
     @field_validator("Name", "Timezone", mode="before")

@@ -3,9 +3,10 @@ from __future__ import annotations
 import asyncio
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from sqlmodel import select
 from temporalio.client import (
     Client,
@@ -35,7 +36,7 @@ LATEST_START_YEARS = 5
 
 
 class ActivateIn(BaseModel):
-    StartTime: str | None = None
+    StartTime: Annotated[str, StringConstraints(max_length=64)] | None = None
     Interval: float | None = None
     RunOnce: bool = False
 

@@ -3,22 +3,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import CurrentAccount, Db
 from api.errors import not_found
 from api.routers.cycles import view as cycle_view
-from store import cycles, templates
+from store import cycles, templates, text
 from store.tables import Template
 
 router = APIRouter(prefix="/v1.0/templates", tags=["templates"])
 
 
 class InstallIn(BaseModel):
-    Name: str | None = None
-    AccountConnectors: dict[str, str] = {}
+    Name: text.Name | None = None
+    AccountConnectors: dict[text.Name, text.Name] = Field(default={}, description="step id -> account connector id")
 
 
 def view(template: Template) -> dict:

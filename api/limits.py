@@ -1,0 +1,68 @@
+"""Request body limits, enforced before a body is read into memory.
+
+A body larger than its route's limit is refused with 413 naming the limit: at once when
+Content-Length says so, or as soon as a streamed (chunked) body passes it, so a 50 MB body
+costs the API no more than the limit.
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import error_response
+
+KIB, MIB = 1024, 1024 * 1024
+DEFAULT_LIMIT = 256 * KIB
+# Documents are larger than everything else: (method, path) -> bytes.
+LIMITS = {("POST", "/v1.0/connectors"): 5 * MIB, ("POST", "/v1.0/templates"): 1 * MIB}
+
+
+def limit_for(method: str, path: str) -> int:
+    return LIMITS.get((method, path.rstrip("/")), DEFAULT_LIMIT)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // MIB} MiB" if limit % MIB == 0 else f"{limit // KIB} KiB"
+
+
+class BodyTooLarge(HTTPException):
+    """An HTTPException so that FastAPI, which turns other errors while reading a body into 400,
+    lets it through to the error handler."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than this call's limit of {_size(limit)}")
+
+
+class BodyLimit:
+    """ASGI middleware: counts the body as it arrives and stops it at the route's limit."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = limit_for(scope["method"], scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            return await self._refuse(limit, send)
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+    @staticmethod
+    async def _refuse(limit: int, send: Send) -> None:
+        await error_response(413, BodyTooLarge(limit).detail)({"type": "http"}, _nothing, send)
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
