@@ -16,12 +16,14 @@ from urllib.parse import urlencode
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydantic import AnyHttpUrl
 
 from api.auth import Claims
 from api.dependencies import Db
 from api.errors import ApiError, not_found
+from connectors import Authentication, Credentials
 from connectors.dates import as_utc  # SQLite drops the zone of stored times
 from connectors.mergefields import render
 from connectors.oauth import AsyncOAuth2Client, Token, token_url
@@ -100,23 +102,33 @@ def _back(target: str, **outcome: str) -> RedirectResponse:
     return RedirectResponse(f"{target}{separator}{urlencode(outcome)}", status_code=302)
 
 
-@router.get("/connectorauth/callback")
-async def finish_consent(db: Db, state: str, code: str | None = None, error: str | None = None) -> RedirectResponse:
+def _spend_state(db: Db, state: str) -> OAuthState:
+    """The consent a callback answers; a state is good for one callback."""
     pending = db.get(OAuthState, state)
     if pending is None or as_utc(pending.expires_at) < _now():
         raise ApiError(400, "the authorisation is unknown or expired; start again from the link")
-    db.delete(pending)  # a state is good for one callback
+    db.delete(pending)
     db.commit()
+    return pending
+
+
+def _authentication(db: Db, id: str) -> tuple[Authentication, Credentials]:
+    row, credentials = load_credentials(db, id)
+    return load_release(db, row.release_id).authentication(row.authentication), credentials
+
+
+@router.get("/connectorauth/callback")
+async def finish_consent(db: Db, state: str, code: str | None = None, error: str | None = None) -> RedirectResponse:
+    pending = await run_in_threadpool(_spend_state, db, state)
     target, id = pending.target_origin, pending.account_connector_id
     if error or not code:
         return _back(target, status="error", id=id, message=error or "no code was returned")
-    row, credentials = load_credentials(db, id)
-    authentication = load_release(db, row.release_id).authentication(row.authentication)
+    authentication, credentials = await run_in_threadpool(_authentication, db, id)
     try:
         async with _oauth_client(authentication, dict(credentials.properties)) as client:
             body = await client.fetch_token(token_url(authentication, credentials), code=code,
                                             code_verifier=decrypt(pending.code_verifier))
     except OAuthError as err:
         return _back(target, status="error", id=id, message=f"{err.error}: {err.description or ''}")
-    save_token(id, Token.of(dict(body)))
+    await run_in_threadpool(save_token, id, Token.of(dict(body)))
     return _back(target, status="success", id=id)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, StringConstraints
 from sqlmodel import select
 from temporalio.client import (
@@ -82,8 +83,14 @@ async def _still_active(db: Db, client: Client, cycle: Cycle) -> bool:
         await asyncio.wait_for(handle.result(), timeout=30)
         handle = None
     if handle is None:
-        runs.reconcile_stopped(db, cycle)
+        await run_in_threadpool(runs.reconcile_stopped, db, cycle)
     return handle is not None
+
+
+def _fresh_view(db: Db, cycle: Cycle) -> dict:
+    """The cycle as stored now (its workflow may have written its status meanwhile)."""
+    db.refresh(cycle)
+    return view(db, cycle)
 
 
 @router.get("")
@@ -136,26 +143,38 @@ def _schedule(body: ActivateIn) -> tuple[datetime | None, float | None]:
     return start, body.Interval
 
 
-@router.put("/{cycle_id}/activate")
-async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db: Db, client: Temporal) -> dict:
-    """Start the cycle's workflow. The cycle is Active in the database only once that workflow
-    exists: the API notes it after the start, and the workflow itself records its status."""
-    cycle = get_cycle(db, account.id, cycle_id)
-    start, interval = _schedule(body)
+def _ready_cycle(db: Db, account_id: str, cycle_id: str) -> Cycle:
+    """The cycle, if it has everything it needs to run."""
+    cycle = get_cycle(db, account_id, cycle_id)
     unmet = cycles.prerequisites(db, cycle)
     if unmet:
         raise ApiError(422, "The cycle cannot be activated yet.",
                        [Problem(f"steps/{p.step_id}", p.message) for p in unmet])
-    if await _still_active(db, client, cycle):
-        return view(db, cycle)  # already active: activation is idempotent
-    cycle.start_time, cycle.interval_minutes, cycle.run_once = start, interval, body.RunOnce
+    return cycle
+
+
+def _schedule_cycle(db: Db, cycle: Cycle, start: datetime | None, interval: float | None,
+                    run_once: bool) -> CycleInput:
+    """Store the schedule; the workflow input that runs it."""
+    cycle.start_time, cycle.interval_minutes, cycle.run_once = start, interval, run_once
     db.commit()
     last = db.exec(select(Run.number).where(Run.cycle_id == cycle.id).order_by(Run.number.desc())).first()
-    input = CycleInput(
+    return CycleInput(
         cycle_id=cycle.id, account_id=cycle.account_id, template_id=cycle.template_id, start_time=start,
-        interval_seconds=interval * 60 if interval else None, run_once=body.RunOnce,
+        interval_seconds=interval * 60 if interval else None, run_once=run_once,
         batch_size=settings().batch_size, next_run_number=(last or 0) + 1,
     )
+
+
+@router.put("/{cycle_id}/activate")
+async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db: Db, client: Temporal) -> dict:
+    """Start the cycle's workflow. The cycle is Active in the database only once that workflow
+    exists: the API notes it after the start, and the workflow itself records its status."""
+    start, interval = _schedule(body)
+    cycle = await run_in_threadpool(_ready_cycle, db, account.id, cycle_id)
+    if await _still_active(db, client, cycle):
+        return await run_in_threadpool(view, db, cycle)  # already active: activation is idempotent
+    input = await run_in_threadpool(_schedule_cycle, db, cycle, start, interval, body.RunOnce)
     try:
         handle = await client.start_workflow(
             CycleWorkflow.run, input, id=workflow_id(cycle.id), task_queue=TASK_QUEUE,
@@ -165,48 +184,46 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
     except WorkflowAlreadyStartedError:
         pass  # a concurrent activation won: still one workflow, which records its own status
     else:
-        runs.claim_active(db, cycle.id, handle.first_execution_run_id)
-    db.refresh(cycle)
-    return view(db, cycle)
+        await run_in_threadpool(runs.claim_active, db, cycle.id, handle.first_execution_run_id)
+    return await run_in_threadpool(_fresh_view, db, cycle)
 
 
 async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> dict:
     """Send an Update to the cycle's workflow; the cycle as it is once the workflow took it."""
     handle = await running_workflow(client, cycle.id)
     if handle is None:
-        runs.reconcile_stopped(db, cycle)
+        await run_in_threadpool(runs.reconcile_stopped, db, cycle)
         raise ApiError(409, f"the cycle is {cycle.status}, not active")
     try:
         await handle.execute_update(update, *args)
     except WorkflowUpdateFailedError as err:
         raise ApiError(409, str(err.cause.message if err.cause else err)) from None
-    db.refresh(cycle)  # the workflow records its status before the Update returns
-    return view(db, cycle)
+    return await run_in_threadpool(_fresh_view, db, cycle)  # the workflow wrote its status already
 
 
 @router.put("/{cycle_id}/deactivate")
 async def deactivate(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal,
                      finishQueuedTransactions: bool = True) -> dict:
-    cycle = get_cycle(db, account.id, cycle_id)
+    cycle = await run_in_threadpool(get_cycle, db, account.id, cycle_id)
     if not await _still_active(db, client, cycle):
-        return view(db, cycle)  # nothing runs: deactivating is a no-op
+        return await run_in_threadpool(view, db, cycle)  # nothing runs: deactivating is a no-op
     return await _steer(db, client, cycle, CycleWorkflow.stop,
                         StopRequest(finish_current=finishQueuedTransactions))
 
 
 @router.put("/{cycle_id}/pause")
 async def pause(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> dict:
-    return await _steer(db, client, get_cycle(db, account.id, cycle_id), CycleWorkflow.pause)
+    return await _steer(db, client, await run_in_threadpool(get_cycle, db, account.id, cycle_id), CycleWorkflow.pause)
 
 
 @router.put("/{cycle_id}/resume")
 async def resume(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> dict:
-    return await _steer(db, client, get_cycle(db, account.id, cycle_id), CycleWorkflow.resume)
+    return await _steer(db, client, await run_in_threadpool(get_cycle, db, account.id, cycle_id), CycleWorkflow.resume)
 
 
 @router.post("/{cycle_id}/run")
 async def run_now(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> dict:
-    return await _steer(db, client, get_cycle(db, account.id, cycle_id), CycleWorkflow.run_now)
+    return await _steer(db, client, await run_in_threadpool(get_cycle, db, account.id, cycle_id), CycleWorkflow.run_now)
 
 
 @router.get("/{cycle_id}/runs")

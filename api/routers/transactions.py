@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import func, select
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -16,7 +17,7 @@ from api.routers.cycles import get_cycle
 from connectors.dates import as_utc
 from runtime.settings import TASK_QUEUE
 from store import transactions
-from store.tables import Run, Transaction
+from store.tables import Cycle, Run, Transaction
 from workflows.cycle import run_attributes
 from workflows.messages import RetryInput
 from workflows.retry import TransactionRetryWorkflow
@@ -96,18 +97,23 @@ def get_transaction(cycle_id: str, transaction_id: str, account: CurrentAccount,
     return detail(_get(db, get_cycle(db, account.id, cycle_id).id, transaction_id))
 
 
-@router.post("/{transaction_id}/retry", status_code=202)
-async def retry_transaction(cycle_id: str, transaction_id: str, account: CurrentAccount, db: Db,
-                            client: Temporal) -> dict:
-    """Run an errored or stopped transaction again from the step where it ended, with the records
-    it had, in a workflow of its own; no other transaction is touched."""
-    cycle = get_cycle(db, account.id, cycle_id)
+def _retryable(db: Db, account_id: str, cycle_id: str, transaction_id: str) -> tuple[Cycle, Transaction, Run]:
+    cycle = get_cycle(db, account_id, cycle_id)
     transaction = _get(db, cycle.id, transaction_id)
     if transaction.status not in ("Errored", "Stopped"):
         raise ApiError(409, f"the transaction is {transaction.status}: only Errored or Stopped ones are retried")
     run = db.get(Run, transaction.run_id)
     if run.status == "Running":
         raise ApiError(409, f"run {run.number} is still in progress; retry once it has ended")
+    return cycle, transaction, run
+
+
+@router.post("/{transaction_id}/retry", status_code=202)
+async def retry_transaction(cycle_id: str, transaction_id: str, account: CurrentAccount, db: Db,
+                            client: Temporal) -> dict:
+    """Run an errored or stopped transaction again from the step where it ended, with the records
+    it had, in a workflow of its own; no other transaction is touched."""
+    cycle, transaction, run = await run_in_threadpool(_retryable, db, account.id, cycle_id, transaction_id)
     workflow_id = f"transaction-{transaction.id}-retry-{transaction.retries + 1}"
     try:
         await client.start_workflow(
