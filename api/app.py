@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import errors
 from api.auth import router as auth_router
@@ -27,6 +28,14 @@ from runtime.settings import settings
 from runtime.temporal import connect
 from store.database import engine
 
+DESCRIPTION = """The partner API of Cyclewright, an embedded integration platform on Temporal.
+
+Authenticate with a bearer token from `POST /oauth/token` (OAuth2 client credentials;
+`scope=partner`, or `scope=account:{id}` for a token that acts for one account). Account-level
+calls name the account in `X-Account-Id` (an account token's own by default). Every error is
+`{"Message": …, "Errors": [{"Path": …, "Message": …}]}`.
+"""
+
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,7 +47,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Cyclewright", version="0.1.0", lifespan=lifespan)
+    # FastAPIOffline: /docs and /redoc from assets installed with the package, not a CDN.
+    app = FastAPIOffline(title="Cyclewright", version="0.1.0", lifespan=lifespan, description=DESCRIPTION,
+                         swagger_ui_parameters={"persistAuthorization": True})
     errors.install(app)
     app.add_middleware(BodyLimit)
     for module in (accounts, connectors, account_connectors, connector_calls, connector_auth, templates,

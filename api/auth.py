@@ -21,7 +21,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 from pydantic import BaseModel
 
-from api.errors import ApiError, OAuthErrorBody
+from api.errors import ApiError, OAuthErrorBody, responses
 from runtime.settings import settings
 from store.database import session
 from store.tables import Account
@@ -78,7 +78,7 @@ def _scope_claims(scope: str | None) -> dict:
 
 
 @router.post("/oauth/token", summary="Issue a bearer token (OAuth2 client credentials)",
-             responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}})
+             responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}, **responses(413)})
 def issue_token(
     grant_type: Annotated[str, Form()],
     client_id: Annotated[str | None, Form()] = None,

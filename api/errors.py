@@ -34,6 +34,25 @@ class OAuthErrorBody(ErrorBody):
     error_description: str
 
 
+WHEN = {
+    400: "The request is malformed (a header it needs is missing, say).",
+    401: "No valid bearer token.",
+    403: "The token may not do this (an account token, or another account's).",
+    404: "Something the path names does not exist (or belongs to another account).",
+    409: "The object is not in a state that allows this.",
+    413: "The body is larger than this call's limit.",
+    422: "The input is invalid: each error names the field and what is wrong.",
+    429: "The upstream's rate limit is reached; Retry-After says when to try again.",
+    502: "The upstream API failed or refused the call.",
+    503: "Temporal (or the database) is unavailable; try again.",
+}
+
+
+def responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI responses for the errors a route can answer, all in the ErrorBody form."""
+    return {status: {"model": ErrorBody, "description": WHEN[status]} for status in statuses}
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str, problems: Iterable[Problem] = (),
                  headers: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> None:

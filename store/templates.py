@@ -27,8 +27,7 @@ def _problem(error: dict[str, Any]) -> Problem:
     return Problem(path, error["msg"])
 
 
-def create(db: Session, document: Any) -> Template:
-    spec = parse_template(document)
+def create(db: Session, spec: TemplateSpec) -> Template:
     problems = check(db, spec)
     if problems:
         raise Invalid(problems)

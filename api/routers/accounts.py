@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -8,11 +9,11 @@ from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
-from api.errors import ApiError, not_found
+from api.errors import ApiError, not_found, responses
 from store import text
 from store.tables import Account, Cycle
 
-router = APIRouter(prefix="/v1.0/accounts", tags=["accounts"])
+router = APIRouter(prefix="/v1.0/accounts", tags=["accounts"], responses=responses(401, 403, 404, 413, 422))
 
 MAX_RETENTION_DAYS = 3650
 # Fractional days are allowed (a test keeps runs for a fraction of a second); strict, so that
@@ -48,21 +49,29 @@ class AccountChange(BaseModel):
 COLUMNS = {"Name": "name", "Timezone": "timezone", "RetentionDays": "retention_days"}
 
 
-def view(account: Account) -> dict:
-    return {"Id": account.id, "Name": account.name, "Timezone": account.timezone,
-            "RetentionDays": account.retention_days, "CreatedDate": account.created_at}
+class AccountOut(BaseModel):
+    Id: str
+    Name: str
+    Timezone: str
+    RetentionDays: float | None
+    CreatedDate: datetime
 
 
-@router.post("", status_code=201)
-def create_account(body: AccountIn, db: Db, _: PartnerClaims) -> dict:
+def view(account: Account) -> AccountOut:
+    return AccountOut(Id=account.id, Name=account.name, Timezone=account.timezone,
+                      RetentionDays=account.retention_days, CreatedDate=account.created_at)
+
+
+@router.post("", status_code=201, summary="Create an account (partner token)")
+def create_account(body: AccountIn, db: Db, _: PartnerClaims) -> AccountOut:
     account = Account(name=body.Name, timezone=body.Timezone, retention_days=body.RetentionDays)
     db.add(account)
     db.commit()
     return view(account)
 
 
-@router.get("")
-def list_accounts(db: Db, claims: Claims) -> list[dict]:
+@router.get("", summary="List accounts (an account token sees its own)")
+def list_accounts(db: Db, claims: Claims) -> list[AccountOut]:
     query = select(Account).order_by(Account.created_at)
     if claims.get("account"):
         query = query.where(Account.id == claims["account"])
@@ -76,13 +85,13 @@ def _get(db: Db, claims: dict, account_id: str) -> Account:
     return account
 
 
-@router.get("/{account_id}")
-def get_account(account_id: str, db: Db, claims: Claims) -> dict:
+@router.get("/{account_id}", summary="Read an account")
+def get_account(account_id: str, db: Db, claims: Claims) -> AccountOut:
     return view(_get(db, claims, account_id))
 
 
-@router.put("/{account_id}")
-def change_account(account_id: str, body: AccountChange, db: Db, claims: PartnerClaims) -> dict:
+@router.put("/{account_id}", summary="Change an account's name, time zone or retention (partner token)")
+def change_account(account_id: str, body: AccountChange, db: Db, claims: PartnerClaims) -> AccountOut:
     account = _get(db, claims, account_id)
     for name in body.model_fields_set:
         setattr(account, COLUMNS[name], getattr(body, name))
@@ -90,7 +99,8 @@ def change_account(account_id: str, body: AccountChange, db: Db, claims: Partner
     return view(account)
 
 
-@router.delete("/{account_id}", status_code=204)
+@router.delete("/{account_id}", status_code=204, summary="Delete an account without cycles (partner token)",
+               responses=responses(409))
 def delete_account(account_id: str, db: Db, claims: PartnerClaims) -> None:
     account = _get(db, claims, account_id)
     if db.exec(select(Cycle).where(Cycle.account_id == account_id)).first():

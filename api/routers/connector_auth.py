@@ -18,11 +18,11 @@ from authlib.integrations.base_client.errors import OAuthError
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, BaseModel
 
 from api.auth import Claims
 from api.dependencies import Db
-from api.errors import ApiError, not_found
+from api.errors import ApiError, not_found, responses
 from connectors import Authentication, Credentials
 from connectors.dates import as_utc  # SQLite drops the zone of stored times
 from connectors.mergefields import render
@@ -46,15 +46,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@router.post("/v1.0/accounts/{account_id}/signintoken", status_code=201)
-def sign_in_token(account_id: str, db: Db, claims: Claims) -> dict:
+class SignInTokenOut(BaseModel):
+    Token: str
+    ExpiresAt: datetime
+
+
+@router.post("/v1.0/accounts/{account_id}/signintoken", status_code=201,
+             summary="A single-use token for an account's connector authentication link",
+             responses=responses(401, 404, 413))
+def sign_in_token(account_id: str, db: Db, claims: Claims) -> SignInTokenOut:
     if db.get(Account, account_id) is None or claims.get("account") not in (None, account_id):
         raise not_found("account", account_id)
     token = secrets.token_urlsafe(32)
     expires = _now() + SIGN_IN_LIFETIME
     db.add(SignInToken(token_hash=_hash(token), account_id=account_id, expires_at=expires))
     db.commit()
-    return {"Token": token, "ExpiresAt": expires}
+    return SignInTokenOut(Token=token, ExpiresAt=expires)
 
 
 def _redeem(db: Db, token: str) -> str:
@@ -79,7 +86,8 @@ def _oauth_client(authentication, properties: dict[str, str]) -> AsyncOAuth2Clie
     )
 
 
-@router.get("/connectorauth/updateaccountconnectoroauth")
+@router.get("/connectorauth/updateaccountconnectoroauth", status_code=302, response_class=RedirectResponse,
+            summary="Start an OAuth consent: redirects to the provider", responses=responses(401, 404, 413, 422))
 def start_consent(id: str, token: str, targetOrigin: AnyHttpUrl, db: Db) -> RedirectResponse:
     try:
         row, credentials = load_owned(db, _redeem(db, token), id)
@@ -117,7 +125,9 @@ def _authentication(db: Db, id: str) -> tuple[Authentication, Credentials]:
     return load_release(db, row.release_id).authentication(row.authentication), credentials
 
 
-@router.get("/connectorauth/callback")
+@router.get("/connectorauth/callback", status_code=302, response_class=RedirectResponse,
+            summary="The provider's redirect back: stores the tokens, redirects to targetOrigin",
+            responses=responses(400, 413, 422))
 async def finish_consent(db: Db, state: str, code: str | None = None, error: str | None = None) -> RedirectResponse:
     pending = await run_in_threadpool(_spend_state, db, state)
     target, id = pending.target_origin, pending.account_connector_id

@@ -1,39 +1,59 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
+from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
-from api.errors import not_found
+from api.errors import not_found, responses
 from connectors import connector_json_schema
 from store import connectors as store
 from store.tables import Connector, ConnectorRelease
 
-router = APIRouter(prefix="/v1.0/connectors", tags=["connectors"])
+router = APIRouter(prefix="/v1.0/connectors", tags=["connectors"], responses=responses(401, 403, 404, 413, 422))
 
 
-def view(connector: Connector, release: ConnectorRelease) -> dict:
-    document = release.document
-    return {"Id": connector.id, "Name": connector.name, "Version": release.version,
-            "ReleaseStatus": release.status, "Description": document.get("Description", "")}
+class ConnectorOut(BaseModel):
+    Id: str
+    Name: str
+    Version: str
+    ReleaseStatus: Literal["Draft", "Live", "Deprecated"]
+    Description: str
 
 
-@router.get("/schema")
-def schema(_: Claims) -> dict:
+class ConnectorDocumentOut(ConnectorOut):
+    Document: dict[str, Any] = Field(description="the connector JSON of this release")
+
+
+class MethodOut(BaseModel):
+    UniqueIdentifier: str
+    Name: str
+    Category: str
+    MethodType: Literal["Action", "Webhook"]
+    Description: str
+
+
+def view(connector: Connector, release: ConnectorRelease) -> ConnectorOut:
+    return ConnectorOut(Id=connector.id, Name=connector.name, Version=release.version,
+                        ReleaseStatus=release.status, Description=str(release.document.get("Description") or ""))
+
+
+@router.get("/schema", summary="The connector format as JSON Schema")
+def schema(_: Claims) -> dict[str, Any]:
     return connector_json_schema()
 
 
-@router.post("", status_code=201)
-def upload_connector(db: Db, _: PartnerClaims, document: Annotated[Any, Body()]) -> dict:
+@router.post("", status_code=201, summary="Upload a connector document (partner token)")
+def upload_connector(db: Db, _: PartnerClaims, document: Annotated[dict[str, Any], Body()]) -> ConnectorOut:
     connector, release = store.upload(db, document)
     return view(connector, release)
 
 
-@router.get("")
-def list_connectors(db: Db, _: Claims) -> list[dict]:
+@router.get("", summary="List connectors")
+def list_connectors(db: Db, _: Claims) -> list[ConnectorOut]:
     found = []
     for connector in db.exec(select(Connector).order_by(Connector.name)):
         release = store.live_release(db, connector.id) or store.draft_release(db, connector.id)
@@ -41,22 +61,22 @@ def list_connectors(db: Db, _: Claims) -> list[dict]:
     return found
 
 
-@router.get("/{connector_id}")
-def get_connector(connector_id: str, db: Db, _: PartnerClaims) -> dict:
+@router.get("/{connector_id}", summary="Read a connector's document (partner token)")
+def get_connector(connector_id: str, db: Db, _: PartnerClaims) -> ConnectorDocumentOut:
     connector = db.get(Connector, connector_id)
     if connector is None:
         raise not_found("connector", connector_id)
     release = store.live_release(db, connector.id) or store.draft_release(db, connector.id)
-    return {**view(connector, release), "Document": release.document}
+    return ConnectorDocumentOut(**view(connector, release).model_dump(), Document=release.document)
 
 
-@router.get("/{connector_id}/methods")
-def list_methods(connector_id: str, db: Db, _: Claims) -> list[dict]:
+@router.get("/{connector_id}/methods", summary="The methods of a connector's live release")
+def list_methods(connector_id: str, db: Db, _: Claims) -> list[MethodOut]:
     release = store.live_release(db, connector_id)
     if release is None:
         raise not_found("connector", connector_id)
     return [
-        {"UniqueIdentifier": m.UniqueIdentifier, "Name": m.Name, "Category": m.Category,
-         "MethodType": m.MethodType, "Description": m.Description}
+        MethodOut(UniqueIdentifier=m.UniqueIdentifier, Name=m.Name, Category=m.Category,
+                  MethodType=m.MethodType, Description=m.Description)
         for m in store.spec_of(release).Methods
     ]

@@ -3,11 +3,11 @@ from __future__ import annotations
 import asyncio
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 from sqlmodel import select
 from temporalio.client import (
     Client,
@@ -19,7 +19,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal
-from api.errors import ApiError, not_found
+from api.errors import ApiError, not_found, responses
 from connectors import Problem
 from connectors.dates import parse_datetime
 from runtime.settings import TASK_QUEUE, settings
@@ -28,7 +28,8 @@ from store.tables import Cycle, Run
 from workflows.cycle import CycleWorkflow, cycle_attributes
 from workflows.messages import CycleInput, StopRequest
 
-router = APIRouter(prefix="/v1.0/cycles", tags=["cycles"])
+router = APIRouter(prefix="/v1.0/cycles", tags=["cycles"], responses=responses(400, 401, 403, 404, 413, 422))
+TEMPORAL_ERRORS = responses(409, 503)
 
 MAX_INTERVAL_MINUTES = 366 * 24 * 60  # a year
 SHORTEST_INTERVAL_MINUTES = 1 / 60  # with CYCLEWRIGHT_ALLOW_SHORT_INTERVALS: a second
@@ -42,14 +43,53 @@ class ActivateIn(BaseModel):
     RunOnce: bool = False
 
 
-def view(db: Db, cycle: Cycle) -> dict:
-    return {
-        "Id": cycle.id, "Name": cycle.name, "Status": cycle.status, "TemplateId": cycle.template_id,
-        "AccountId": cycle.account_id, "StartTime": cycle.start_time, "Interval": cycle.interval_minutes,
-        "RunOnce": cycle.run_once, "WorkflowId": workflow_id(cycle.id),
-        "Steps": [{"Id": s.id, "TemplateStepId": s.template_step_id, "Name": s.name, "Type": s.type,
-                   "AccountConnectorId": s.account_connector_id} for s in cycles.steps(db, cycle.id)],
-    }
+class CycleStepOut(BaseModel):
+    Id: str
+    TemplateStepId: str
+    Name: str
+    Type: str
+    AccountConnectorId: str | None
+
+
+class CycleOut(BaseModel):
+    Id: str
+    Name: str
+    Status: Literal["Paused", "Active", "Stopping", "Stopped", "Errored"]
+    TemplateId: str
+    AccountId: str
+    StartTime: datetime | None
+    Interval: float | None = Field(description="minutes between runs")
+    RunOnce: bool
+    WorkflowId: str = Field(description="the cycle's workflow in the Temporal Web UI")
+    Steps: list[CycleStepOut]
+
+
+class PrerequisiteOut(BaseModel):
+    StepId: str
+    Type: str = Field(description="what is missing: AccountConnector, Authentication, FieldMapping, …")
+    Message: str
+
+
+class RunOut(BaseModel):
+    Id: str
+    Number: int
+    Status: Literal["Running", "Succeeded", "Failed", "Cancelled"]
+    StartedAt: datetime
+    FinishedAt: datetime | None
+    Transactions: dict[Literal["Success", "Errored", "Stopped"], int]
+    Message: str | None
+    Warnings: list[str]
+    WorkflowId: str
+
+
+def view(db: Db, cycle: Cycle) -> CycleOut:
+    return CycleOut(
+        Id=cycle.id, Name=cycle.name, Status=cycle.status, TemplateId=cycle.template_id,
+        AccountId=cycle.account_id, StartTime=cycle.start_time, Interval=cycle.interval_minutes,
+        RunOnce=cycle.run_once, WorkflowId=workflow_id(cycle.id),
+        Steps=[CycleStepOut(Id=s.id, TemplateStepId=s.template_step_id, Name=s.name, Type=s.type,
+                            AccountConnectorId=s.account_connector_id) for s in cycles.steps(db, cycle.id)],
+    )
 
 
 def workflow_id(cycle_id: str) -> str:
@@ -87,27 +127,27 @@ async def _still_active(db: Db, client: Client, cycle: Cycle) -> bool:
     return handle is not None
 
 
-def _fresh_view(db: Db, cycle: Cycle) -> dict:
+def _fresh_view(db: Db, cycle: Cycle) -> CycleOut:
     """The cycle as stored now (its workflow may have written its status meanwhile)."""
     db.refresh(cycle)
     return view(db, cycle)
 
 
-@router.get("")
-def list_cycles(account: CurrentAccount, db: Db) -> list[dict]:
+@router.get("", summary="List the account's cycles")
+def list_cycles(account: CurrentAccount, db: Db) -> list[CycleOut]:
     rows = db.exec(select(Cycle).where(Cycle.account_id == account.id).order_by(Cycle.created_at))
     return [view(db, c) for c in rows]
 
 
-@router.get("/{cycle_id}")
-def get_one(cycle_id: str, account: CurrentAccount, db: Db) -> dict:
+@router.get("/{cycle_id}", summary="Read a cycle")
+def get_one(cycle_id: str, account: CurrentAccount, db: Db) -> CycleOut:
     return view(db, get_cycle(db, account.id, cycle_id))
 
 
-@router.get("/{cycle_id}/prerequisites")
-def prerequisites(cycle_id: str, account: CurrentAccount, db: Db) -> list[dict]:
+@router.get("/{cycle_id}/prerequisites", summary="What the cycle still needs before it can be activated")
+def prerequisites(cycle_id: str, account: CurrentAccount, db: Db) -> list[PrerequisiteOut]:
     cycle = get_cycle(db, account.id, cycle_id)
-    return [{"StepId": p.step_id, "Type": p.kind, "Message": p.message}
+    return [PrerequisiteOut(StepId=p.step_id, Type=p.kind, Message=p.message)
             for p in cycles.prerequisites(db, cycle)]
 
 
@@ -166,8 +206,9 @@ def _schedule_cycle(db: Db, cycle: Cycle, start: datetime | None, interval: floa
     )
 
 
-@router.put("/{cycle_id}/activate")
-async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db: Db, client: Temporal) -> dict:
+@router.put("/{cycle_id}/activate", summary="Start the cycle: once, at a time, or on an interval",
+            responses=TEMPORAL_ERRORS)
+async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db: Db, client: Temporal) -> CycleOut:
     """Start the cycle's workflow. The cycle is Active in the database only once that workflow
     exists: the API notes it after the start, and the workflow itself records its status."""
     start, interval = _schedule(body)
@@ -188,7 +229,7 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
     return await run_in_threadpool(_fresh_view, db, cycle)
 
 
-async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> dict:
+async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> CycleOut:
     """Send an Update to the cycle's workflow; the cycle as it is once the workflow took it."""
     handle = await running_workflow(client, cycle.id)
     if handle is None:
@@ -201,9 +242,10 @@ async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> dict:
     return await run_in_threadpool(_fresh_view, db, cycle)  # the workflow wrote its status already
 
 
-@router.put("/{cycle_id}/deactivate")
+@router.put("/{cycle_id}/deactivate", summary="Stop the cycle (finishing its queued transactions by default)",
+            responses=TEMPORAL_ERRORS)
 async def deactivate(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal,
-                     finishQueuedTransactions: bool = True) -> dict:
+                     finishQueuedTransactions: bool = True) -> CycleOut:
     cycle = await run_in_threadpool(get_cycle, db, account.id, cycle_id)
     if not await _still_active(db, client, cycle):
         return await run_in_threadpool(view, db, cycle)  # nothing runs: deactivating is a no-op
@@ -211,29 +253,31 @@ async def deactivate(cycle_id: str, account: CurrentAccount, db: Db, client: Tem
                         StopRequest(finish_current=finishQueuedTransactions))
 
 
-@router.put("/{cycle_id}/pause")
-async def pause(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> dict:
+@router.put("/{cycle_id}/pause", summary="Pause an active cycle",
+            responses=TEMPORAL_ERRORS)
+async def pause(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> CycleOut:
     return await _steer(db, client, await run_in_threadpool(get_cycle, db, account.id, cycle_id), CycleWorkflow.pause)
 
 
-@router.put("/{cycle_id}/resume")
-async def resume(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> dict:
+@router.put("/{cycle_id}/resume", summary="Resume a paused cycle",
+            responses=TEMPORAL_ERRORS)
+async def resume(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> CycleOut:
     return await _steer(db, client, await run_in_threadpool(get_cycle, db, account.id, cycle_id), CycleWorkflow.resume)
 
 
-@router.post("/{cycle_id}/run")
-async def run_now(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> dict:
+@router.post("/{cycle_id}/run", summary="Run an active cycle now",
+             responses=TEMPORAL_ERRORS)
+async def run_now(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> CycleOut:
     return await _steer(db, client, await run_in_threadpool(get_cycle, db, account.id, cycle_id), CycleWorkflow.run_now)
 
 
-@router.get("/{cycle_id}/runs")
-def list_runs(cycle_id: str, account: CurrentAccount, db: Db) -> list[dict]:
+@router.get("/{cycle_id}/runs", summary="The cycle's runs and their transaction counts")
+def list_runs(cycle_id: str, account: CurrentAccount, db: Db) -> list[RunOut]:
     cycle = get_cycle(db, account.id, cycle_id)
     rows = db.exec(select(Run).where(Run.cycle_id == cycle.id).order_by(Run.number))
     return [
-        {"Id": r.id, "Number": r.number, "Status": r.status, "StartedAt": r.started_at,
-         "FinishedAt": r.finished_at,
-         "Transactions": {"Success": r.succeeded, "Errored": r.errored, "Stopped": r.stopped},
-         "Message": r.message, "Warnings": r.warnings, "WorkflowId": r.workflow_id}
+        RunOut(Id=r.id, Number=r.number, Status=r.status, StartedAt=r.started_at, FinishedAt=r.finished_at,
+               Transactions={"Success": r.succeeded, "Errored": r.errored, "Stopped": r.stopped},
+               Message=r.message, Warnings=r.warnings, WorkflowId=r.workflow_id)
         for r in rows
     ]

@@ -3,17 +3,21 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.dependencies import CurrentAccount, Db
-from api.errors import not_found
+from api.errors import not_found, responses
 from store import cycles
 from store.tables import Cycle, CycleStep, FieldMapping
 from store.template_spec import MappingSpec
 
-router = APIRouter(prefix="/v1.0/steps", tags=["steps"])
+router = APIRouter(prefix="/v1.0/steps", tags=["steps"], responses=responses(400, 401, 403, 404, 413, 422))
 
 
-def view(m: FieldMapping) -> dict:
-    return {"Field": m.field, "MappingType": m.mapping_type, "Value": m.value,
-            "SourceStep": m.source_step, "SourceField": m.source_field}
+class FieldMappingOut(MappingSpec):
+    Field: str
+
+
+def view(m: FieldMapping) -> FieldMappingOut:
+    return FieldMappingOut(Field=m.field, MappingType=m.mapping_type, Value=m.value,
+                           SourceStep=m.source_step, SourceField=m.source_field)
 
 
 def _get(db: Db, account_id: str, step_id: str) -> CycleStep:
@@ -23,11 +27,11 @@ def _get(db: Db, account_id: str, step_id: str) -> CycleStep:
     return step
 
 
-@router.get("/{step_id}/fieldmappings")
-def list_mappings(step_id: str, account: CurrentAccount, db: Db) -> list[dict]:
+@router.get("/{step_id}/fieldmappings", summary="A step's field mappings")
+def list_mappings(step_id: str, account: CurrentAccount, db: Db) -> list[FieldMappingOut]:
     return [view(m) for m in cycles.mappings(db, _get(db, account.id, step_id).id)]
 
 
-@router.put("/{step_id}/fieldmappings/{field}")
-def set_mapping(step_id: str, field: str, body: MappingSpec, account: CurrentAccount, db: Db) -> dict:
+@router.put("/{step_id}/fieldmappings/{field}", summary="Set how a step's field gets its value")
+def set_mapping(step_id: str, field: str, body: MappingSpec, account: CurrentAccount, db: Db) -> FieldMappingOut:
     return view(cycles.set_mapping(db, _get(db, account.id, step_id), field, body))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
@@ -8,12 +8,14 @@ from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import CurrentAccount, Db
-from api.errors import not_found
+from api.errors import not_found, responses
+from api.routers.cycles import CycleOut
 from api.routers.cycles import view as cycle_view
 from store import cycles, templates, text
 from store.tables import Template
+from store.template_spec import StepSpec, TemplateSpec
 
-router = APIRouter(prefix="/v1.0/templates", tags=["templates"])
+router = APIRouter(prefix="/v1.0/templates", tags=["templates"], responses=responses(401, 403, 404, 413, 422))
 
 
 class InstallIn(BaseModel):
@@ -21,17 +23,27 @@ class InstallIn(BaseModel):
     AccountConnectors: dict[text.Name, text.Name] = Field(default={}, description="step id -> account connector id")
 
 
-def view(template: Template) -> dict:
-    return {"Id": template.id, "Name": template.name, "Version": template.version}
+class TemplateOut(BaseModel):
+    Id: str
+    Name: str
+    Version: int
 
 
-@router.post("", status_code=201)
-def create_template(db: Db, _: PartnerClaims, document: Annotated[Any, Body()]) -> dict:
+class TemplateDetail(TemplateOut):
+    Steps: list[StepSpec]
+
+
+def view(template: Template) -> TemplateOut:
+    return TemplateOut(Id=template.id, Name=template.name, Version=template.version)
+
+
+@router.post("", status_code=201, summary="Create a template (partner token)")
+def create_template(db: Db, _: PartnerClaims, document: Annotated[TemplateSpec, Body()]) -> TemplateOut:
     return view(templates.create(db, document))
 
 
-@router.get("")
-def list_templates(db: Db, _: Claims) -> list[dict]:
+@router.get("", summary="List templates")
+def list_templates(db: Db, _: Claims) -> list[TemplateOut]:
     return [view(t) for t in db.exec(select(Template).order_by(Template.created_at))]
 
 
@@ -42,19 +54,21 @@ def _get(db: Db, template_id: str) -> Template:
     return template
 
 
-@router.get("/{template_id}")
-def get_template(template_id: str, db: Db, _: Claims) -> dict:
+@router.get("/{template_id}", summary="Read a template and its steps")
+def get_template(template_id: str, db: Db, _: Claims) -> TemplateDetail:
     template = _get(db, template_id)
-    return {**view(template), "Steps": template.document["Steps"]}
+    return TemplateDetail(**view(template).model_dump(), Steps=template.document["Steps"])
 
 
-@router.get("/{template_id}/export")
-def export_template(template_id: str, db: Db, _: Claims) -> dict:
-    return _get(db, template_id).document
+@router.get("/{template_id}/export", summary="The template's document, as it was uploaded",
+            response_model_exclude_none=True)
+def export_template(template_id: str, db: Db, _: Claims) -> TemplateSpec:
+    return TemplateSpec.model_validate(_get(db, template_id).document)
 
 
-@router.post("/{template_id}/install", status_code=201)
-def install_template(template_id: str, account: CurrentAccount, db: Db, body: InstallIn | None = None) -> dict:
+@router.post("/{template_id}/install", status_code=201, summary="Install a template into the account as a cycle",
+             responses=responses(400))
+def install_template(template_id: str, account: CurrentAccount, db: Db, body: InstallIn | None = None) -> CycleOut:
     body = body or InstallIn()
     cycle = cycles.install(db, _get(db, template_id), account.id, body.Name, body.AccountConnectors)
     return cycle_view(db, cycle)

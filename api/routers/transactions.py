@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal
-from api.errors import ApiError, not_found
+from api.errors import ApiError, not_found, responses
 from api.routers.cycles import get_cycle
 from connectors.dates import as_utc
 from runtime.settings import TASK_QUEUE
@@ -22,38 +23,83 @@ from workflows.cycle import run_attributes
 from workflows.messages import RetryInput
 from workflows.retry import TransactionRetryWorkflow
 
-router = APIRouter(prefix="/v1.0/cycles/{cycle_id}/transactions", tags=["transactions"])
+router = APIRouter(prefix="/v1.0/cycles/{cycle_id}/transactions", tags=["transactions"],
+                   responses=responses(400, 401, 403, 404, 413, 422))
 
 Status = Literal["Pending", "Success", "Errored", "Stopped"]
 
 
-def summary(t: Transaction) -> dict:
-    return {"Id": t.id, "RunId": t.run_id, "Number": t.seq, "Status": t.status, "Step": t.step,
-            "Message": t.message, "Retries": t.retries, "CreatedAt": t.created_at, "UpdatedAt": t.updated_at}
+class TransactionOut(BaseModel):
+    Id: str
+    RunId: str
+    Number: int = Field(description="the transaction's sequence number in its run")
+    Status: Status
+    Step: str = Field(description="the step it is at, or where it ended")
+    Message: str | None
+    Retries: int
+    CreatedAt: datetime
+    UpdatedAt: datetime
 
 
-def detail(t: Transaction) -> dict:
+class RequestOut(BaseModel):
+    Method: str
+    Url: str
+    Headers: dict[str, str] = Field(description="secrets masked")
+    Body: str = Field(description="bounded; secrets masked")
+
+
+class ResponseOut(BaseModel):
+    Status: int | None
+    Headers: dict[str, str] | None
+    Body: str | None
+    Error: str | None = Field(description="why no response came (a timeout, a refused connection)")
+
+
+class FailureOut(BaseModel):
+    Step: str
+    Message: str | None
+    Request: RequestOut | None
+    Response: ResponseOut | None
+
+
+class TransactionDetail(TransactionOut):
+    Path: list[str] = Field(description="the steps it went through, in order")
+    Records: dict[str, Any] = Field(description="each step's record, by step id")
+    Error: FailureOut | None
+
+
+class RetryOut(BaseModel):
+    TransactionId: str
+    WorkflowId: str
+
+
+def summary(t: Transaction) -> TransactionOut:
+    return TransactionOut(Id=t.id, RunId=t.run_id, Number=t.seq, Status=t.status, Step=t.step, Message=t.message,
+                          Retries=t.retries, CreatedAt=t.created_at, UpdatedAt=t.updated_at)
+
+
+def detail(t: Transaction) -> TransactionDetail:
     failed = t.status in ("Errored", "Stopped")
-    error = {"Step": t.step, "Message": t.message, "Request": _request(t.exchange),
-             "Response": _response(t.exchange)} if failed else None
-    return {**summary(t), "Path": t.path, "Records": t.records, "Error": error}
+    error = FailureOut(Step=t.step, Message=t.message, Request=_request(t.exchange),
+                       Response=_response(t.exchange)) if failed else None
+    return TransactionDetail(**summary(t).model_dump(), Path=t.path, Records=t.records, Error=error)
 
 
-def _request(exchange: dict | None) -> dict | None:
+def _request(exchange: dict | None) -> RequestOut | None:
     if not exchange:
         return None
-    return {"Method": exchange["method"], "Url": exchange["url"], "Headers": exchange["request_headers"],
-            "Body": exchange["request_body"]}
+    return RequestOut(Method=exchange["method"], Url=exchange["url"], Headers=exchange["request_headers"],
+                      Body=exchange["request_body"])
 
 
-def _response(exchange: dict | None) -> dict | None:
+def _response(exchange: dict | None) -> ResponseOut | None:
     if not exchange or (exchange["status"] is None and not exchange["error"]):
         return None
-    return {"Status": exchange["status"], "Headers": exchange["response_headers"],
-            "Body": exchange["response_body"], "Error": exchange["error"]}
+    return ResponseOut(Status=exchange["status"], Headers=exchange["response_headers"],
+                       Body=exchange["response_body"], Error=exchange["error"])
 
 
-@router.get("")
+@router.get("", summary="List a cycle's transactions, newest first")
 def list_transactions(
     cycle_id: str, account: CurrentAccount, db: Db, response: Response,
     status: Status | None = None,
@@ -62,8 +108,8 @@ def list_transactions(
     after: datetime | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict]:
-    """Newest first; `Total-Records` and `Total-Pages` headers say how many there are."""
+) -> list[TransactionOut]:
+    """`Total-Records` and `Total-Pages` headers say how many there are."""
     cycle = get_cycle(db, account.id, cycle_id)
     query = transactions.listing(cycle.id, status=status, run_id=_run_id(db, cycle.id, run),
                                  before=before and as_utc(before), after=after and as_utc(after))
@@ -78,7 +124,8 @@ def _run_id(db: Db, cycle_id: str, run: str | None) -> str | None:
     if run is None:
         return None
     query = select(Run.id).where(Run.cycle_id == cycle_id)
-    query = query.where(Run.number == int(run)) if run.isdigit() else query.where(Run.id == run)
+    by_number = run.isascii() and run.isdigit() and len(run) < 10  # a number a run can have
+    query = query.where(Run.number == int(run)) if by_number else query.where(Run.id == run)
     found = db.execute(query).scalar_one_or_none()
     if found is None:
         raise not_found("run", run)
@@ -92,8 +139,8 @@ def _get(db: Db, cycle_id: str, transaction_id: str) -> Transaction:
     return transaction
 
 
-@router.get("/{transaction_id}")
-def get_transaction(cycle_id: str, transaction_id: str, account: CurrentAccount, db: Db) -> dict:
+@router.get("/{transaction_id}", summary="Read a transaction: its path, records and failure")
+def get_transaction(cycle_id: str, transaction_id: str, account: CurrentAccount, db: Db) -> TransactionDetail:
     return detail(_get(db, get_cycle(db, account.id, cycle_id).id, transaction_id))
 
 
@@ -108,9 +155,10 @@ def _retryable(db: Db, account_id: str, cycle_id: str, transaction_id: str) -> t
     return cycle, transaction, run
 
 
-@router.post("/{transaction_id}/retry", status_code=202)
+@router.post("/{transaction_id}/retry", status_code=202, summary="Retry an errored or stopped transaction",
+             responses=responses(409, 503))
 async def retry_transaction(cycle_id: str, transaction_id: str, account: CurrentAccount, db: Db,
-                            client: Temporal) -> dict:
+                            client: Temporal) -> RetryOut:
     """Run an errored or stopped transaction again from the step where it ended, with the records
     it had, in a workflow of its own; no other transaction is touched."""
     cycle, transaction, run = await run_in_threadpool(_retryable, db, account.id, cycle_id, transaction_id)
@@ -125,4 +173,4 @@ async def retry_transaction(cycle_id: str, transaction_id: str, account: Current
         )
     except WorkflowAlreadyStartedError:
         raise ApiError(409, "a retry of this transaction is already running") from None
-    return {"TransactionId": transaction.id, "WorkflowId": workflow_id}
+    return RetryOut(TransactionId=transaction.id, WorkflowId=workflow_id)

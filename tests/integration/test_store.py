@@ -54,7 +54,8 @@ def test_connector_template_install_and_run_bookkeeping(db):
     _, draft = connectors.upload(db, catalog_document("connectors", "demo-crm.json"))
     assert draft.status == "Draft" and connectors.live_release(db, crm.id).id == crm_release.id
 
-    template = templates.create(db, catalog_document("templates", "crm-contacts-to-leads.json"))
+    template = templates.create(db, templates.parse_template(
+        catalog_document("templates", "crm-contacts-to-leads.json")))
     account = Account(name="Acme")
     db.add(account)
     for connector, secret in ((crm, "crm-key"), (leads, "leads-token")):

@@ -99,6 +99,6 @@ def test_check_and_create_report_graph_problems_with_the_rest_and_store_nothing(
         ]
         assert templates.check(db, templates.parse_template(document)) == expected
         with pytest.raises(Invalid) as raised:
-            templates.create(db, document)
+            templates.create(db, templates.parse_template(document))
         assert raised.value.problems == expected
         assert db.exec(select(Template)).all() == []
