@@ -78,7 +78,7 @@ def _scope_claims(scope: str | None) -> dict:
 
 
 @router.post("/oauth/token", summary="Issue a bearer token (OAuth2 client credentials)",
-             responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}, **responses(413)})
+             responses={400: {"model": OAuthErrorBody}, 401: {"model": OAuthErrorBody}, **responses(413, 422)})
 def issue_token(
     grant_type: Annotated[str, Form()],
     client_id: Annotated[str | None, Form()] = None,

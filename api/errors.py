@@ -53,6 +53,11 @@ def responses(*statuses: int) -> dict[int | str, dict]:
     return {status: {"model": ErrorBody, "description": WHEN[status]} for status in statuses}
 
 
+# What any authenticated route can answer: a body that is not JSON (400), no or a bad token,
+# a token that may not (403), an id that names nothing (404), a body too large, invalid input.
+COMMON = (400, 401, 403, 404, 413, 422)
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str, problems: Iterable[Problem] = (),
                  headers: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> None:

@@ -9,11 +9,11 @@ from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
-from api.errors import ApiError, not_found, responses
+from api.errors import COMMON, ApiError, not_found, responses
 from store import text
 from store.tables import Account, Cycle
 
-router = APIRouter(prefix="/v1.0/accounts", tags=["accounts"], responses=responses(401, 403, 404, 413, 422))
+router = APIRouter(prefix="/v1.0/accounts", tags=["accounts"], responses=responses(*COMMON))
 
 MAX_RETENTION_DAYS = 3650
 # Fractional days are allowed (a test keeps runs for a fraction of a second); strict, so that

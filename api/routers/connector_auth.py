@@ -22,7 +22,7 @@ from pydantic import AnyHttpUrl, BaseModel
 
 from api.auth import Claims
 from api.dependencies import Db
-from api.errors import ApiError, not_found, responses
+from api.errors import COMMON, ApiError, not_found, responses
 from connectors import Authentication, Credentials
 from connectors.dates import as_utc  # SQLite drops the zone of stored times
 from connectors.mergefields import render
@@ -53,7 +53,7 @@ class SignInTokenOut(BaseModel):
 
 @router.post("/v1.0/accounts/{account_id}/signintoken", status_code=201,
              summary="A single-use token for an account's connector authentication link",
-             responses=responses(401, 404, 413))
+             responses=responses(*COMMON))
 def sign_in_token(account_id: str, db: Db, claims: Claims) -> SignInTokenOut:
     if db.get(Account, account_id) is None or claims.get("account") not in (None, account_id):
         raise not_found("account", account_id)

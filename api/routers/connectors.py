@@ -8,12 +8,12 @@ from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
-from api.errors import not_found, responses
+from api.errors import COMMON, not_found, responses
 from connectors import connector_json_schema
 from store import connectors as store
 from store.tables import Connector, ConnectorRelease
 
-router = APIRouter(prefix="/v1.0/connectors", tags=["connectors"], responses=responses(401, 403, 404, 413, 422))
+router = APIRouter(prefix="/v1.0/connectors", tags=["connectors"], responses=responses(*COMMON))
 
 
 class ConnectorOut(BaseModel):

@@ -19,7 +19,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal
-from api.errors import ApiError, not_found, responses
+from api.errors import COMMON, ApiError, not_found, responses
 from connectors import Problem
 from connectors.dates import parse_datetime
 from runtime.settings import TASK_QUEUE, settings
@@ -28,7 +28,7 @@ from store.tables import Cycle, Run
 from workflows.cycle import CycleWorkflow, cycle_attributes
 from workflows.messages import CycleInput, StopRequest
 
-router = APIRouter(prefix="/v1.0/cycles", tags=["cycles"], responses=responses(400, 401, 403, 404, 413, 422))
+router = APIRouter(prefix="/v1.0/cycles", tags=["cycles"], responses=responses(*COMMON))
 TEMPORAL_ERRORS = responses(409, 503)
 
 MAX_INTERVAL_MINUTES = 366 * 24 * 60  # a year

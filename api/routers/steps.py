@@ -3,12 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.dependencies import CurrentAccount, Db
-from api.errors import not_found, responses
+from api.errors import COMMON, not_found, responses
 from store import cycles
 from store.tables import Cycle, CycleStep, FieldMapping
 from store.template_spec import MappingSpec
 
-router = APIRouter(prefix="/v1.0/steps", tags=["steps"], responses=responses(400, 401, 403, 404, 413, 422))
+router = APIRouter(prefix="/v1.0/steps", tags=["steps"], responses=responses(*COMMON))
 
 
 class FieldMappingOut(MappingSpec):

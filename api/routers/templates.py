@@ -8,14 +8,14 @@ from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import CurrentAccount, Db
-from api.errors import not_found, responses
+from api.errors import COMMON, not_found, responses
 from api.routers.cycles import CycleOut
 from api.routers.cycles import view as cycle_view
 from store import cycles, templates, text
 from store.tables import Template
 from store.template_spec import StepSpec, TemplateSpec
 
-router = APIRouter(prefix="/v1.0/templates", tags=["templates"], responses=responses(401, 403, 404, 413, 422))
+router = APIRouter(prefix="/v1.0/templates", tags=["templates"], responses=responses(*COMMON))
 
 
 class InstallIn(BaseModel):
@@ -66,8 +66,7 @@ def export_template(template_id: str, db: Db, _: Claims) -> TemplateSpec:
     return TemplateSpec.model_validate(_get(db, template_id).document)
 
 
-@router.post("/{template_id}/install", status_code=201, summary="Install a template into the account as a cycle",
-             responses=responses(400))
+@router.post("/{template_id}/install", status_code=201, summary="Install a template into the account as a cycle")
 def install_template(template_id: str, account: CurrentAccount, db: Db, body: InstallIn | None = None) -> CycleOut:
     body = body or InstallIn()
     cycle = cycles.install(db, _get(db, template_id), account.id, body.Name, body.AccountConnectors)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal
-from api.errors import ApiError, not_found, responses
+from api.errors import COMMON, ApiError, not_found, responses
 from api.routers.cycles import get_cycle
 from connectors.dates import as_utc
 from runtime.settings import TASK_QUEUE
@@ -24,7 +24,7 @@ from workflows.messages import RetryInput
 from workflows.retry import TransactionRetryWorkflow
 
 router = APIRouter(prefix="/v1.0/cycles/{cycle_id}/transactions", tags=["transactions"],
-                   responses=responses(400, 401, 403, 404, 413, 422))
+                   responses=responses(*COMMON))
 
 Status = Literal["Pending", "Success", "Errored", "Stopped"]
 
