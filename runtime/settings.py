@@ -38,6 +38,7 @@ class Settings:
     http_timeout: float
     upstream_retry_hours: float
     retention_days: float
+    strict_event_loop: bool  # fail any database call made on the API's event loop (the tests set it)
 
 
 def _read_or_create(path: Path, make: Callable[[], str]) -> str:
@@ -73,4 +74,5 @@ def settings() -> Settings:
         http_timeout=float(env("CYCLEWRIGHT_HTTP_TIMEOUT", "30")),
         upstream_retry_hours=float(env("CYCLEWRIGHT_UPSTREAM_RETRY_HOURS", "24")),
         retention_days=float(env("CYCLEWRIGHT_RETENTION_DAYS", "31")),
+        strict_event_loop=env("CYCLEWRIGHT_STRICT_EVENT_LOOP") == "1",
     )
