@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from api import errors
 from api.auth import router as auth_router
@@ -37,9 +40,24 @@ calls name the account in `X-Account-Id` (an account token's own by default). Ev
 """
 
 
+def _forbid_blocking_calls(database: Engine) -> None:
+    """A database call on the event loop stalls every request in flight: the API makes them in
+    the thread pool. With CYCLEWRIGHT_STRICT_EVENT_LOOP (the tests) one made on the loop fails."""
+
+    @event.listens_for(database, "before_cursor_execute")
+    def _off_the_loop(*_: object) -> None:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a worker thread: where database calls belong
+        raise RuntimeError("a blocking database call on the API's event loop")
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    engine()  # creates the tables before the first request
+    database = engine()  # creates the tables before the first request
+    if settings().strict_event_loop:
+        _forbid_blocking_calls(database)
     app.state.temporal = await connect(settings(), lazy=True)  # the API starts (and answers 503) without it
     async with http_client(settings().http_timeout) as http:
         app.state.http = http  # upstream calls made by the API itself (data on demand)
