@@ -81,12 +81,13 @@ def call(
     """Call one method: print each HTTP exchange (secrets masked) and the mapped records."""
     from connectors import ConnectorError, Credentials, fetch_pages
     from connectors.client import http_client
+    from runtime.settings import settings
 
     connector = _load(file)
     exchanges = []
 
     async def go():
-        async with http_client(30) as client:
+        async with http_client(30, settings().egress) as client:
             return await fetch_pages(
                 client, connector, method, credentials=Credentials(auth, _pairs(prop, "--property")),
                 parameters=_pairs(param, "--param"), fields=_pairs(field, "--field"),

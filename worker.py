@@ -48,7 +48,7 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with http_client(settings().http_timeout) as http:
+    async with http_client(settings().http_timeout, settings().egress) as http:
         worker = build_worker(client, http)
         async with worker:
             log.info("worker polling task queue %r at %s", TASK_QUEUE, settings().temporal_address)

@@ -59,7 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings().strict_event_loop:
         _forbid_blocking_calls(database)
     app.state.temporal = await connect(settings(), lazy=True)  # the API starts (and answers 503) without it
-    async with http_client(settings().http_timeout) as http:
+    async with http_client(settings().http_timeout, settings().egress) as http:
         app.state.http = http  # upstream calls made by the API itself (data on demand)
         yield
 

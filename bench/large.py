@@ -24,10 +24,9 @@ from pathlib import Path
 
 import httpx
 from stack import CRM_PAGE_SIZE, Stack, data_dir, pid, reset_demo, running_stack_processes
-from sync import crm_pages
+from sync import crm_pages, worker_transport
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from connectors.transport import AiohttpTransport
 from runtime.catalog import install_demo
 
 RECORD_BYTES = 1024
@@ -172,7 +171,7 @@ def main() -> None:
         plain_seconds = asyncio.run(plain_script(demo, args.concurrency))
         check_delivered(demo, n, "plain script")
         reset_demo(demo, n, note_bytes)
-        same_transport = asyncio.run(plain_script(demo, args.concurrency, AiohttpTransport()))
+        same_transport = asyncio.run(plain_script(demo, args.concurrency, worker_transport()))
         check_delivered(demo, n, "plain script over aiohttp")
     (run,) = runs
     most_events = max(found, key=lambda h: h.events)

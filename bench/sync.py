@@ -21,8 +21,10 @@ from collections.abc import AsyncIterator
 import httpx
 from stack import CRM_PAGE_SIZE, finished, reset_demo, running_stack
 
+from connectors.egress import EgressPolicy
 from connectors.transport import AiohttpTransport
 from runtime.catalog import install_demo
+from runtime.launcher import LOOPBACK
 
 
 def delivered(demo: str) -> int:
@@ -74,6 +76,10 @@ async def plain_script(demo: str, concurrency: int, transport: httpx.AsyncBaseTr
     return time.perf_counter() - started
 
 
+def worker_transport() -> AiohttpTransport:
+    return AiohttpTransport(EgressPolicy.parse(LOOPBACK))  # the demo APIs listen on loopback
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=5000)
@@ -87,7 +93,7 @@ def main() -> None:
             for name, run in (
                 ("cycle", lambda: through_cycle(api, demo)),
                 ("plain", lambda: asyncio.run(plain_script(demo, args.concurrency))),
-                ("plain, aiohttp", lambda: asyncio.run(plain_script(demo, args.concurrency, AiohttpTransport()))),
+                ("plain, aiohttp", lambda: asyncio.run(plain_script(demo, args.concurrency, worker_transport()))),
             ):
                 reset_demo(demo, args.records)
                 runs[name].append(run())

@@ -23,6 +23,7 @@ with warnings.catch_warnings():  # authlib announces a move to "httpx2"; nothing
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from connectors.auth import Credentials
+from connectors.client import borrowed_transport
 from connectors.errors import ConnectorError, RetryableError
 from connectors.mergefields import render
 from connectors.spec import Authentication
@@ -76,6 +77,7 @@ def _client(auth: Authentication, credentials: Credentials, transport_client: ht
     return AsyncOAuth2Client(
         client_id=properties.get("ClientId"), client_secret=properties.get("ClientSecret"),
         scope=" ".join(auth.Scopes) or None, timeout=transport_client.timeout,
+        transport=borrowed_transport(transport_client),  # token requests pass the egress policy too
     )
 
 

@@ -5,16 +5,25 @@ whose C parser costs about a third of httpcore's CPU per request — the differe
 worker that keeps up with its upstreams and one that does not. Nothing is kept between calls
 but open connections: no cookies, no redirects (httpx decides those), no decompression
 (httpx decodes the body it is given).
+
+Every request the engine sends passes here, so this is where the egress policy holds: the
+scheme and an IP-literal host are checked per request, and names through the resolver, which
+keeps only the addresses the policy allows (what aiohttp connects to).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from connectors.egress import EgressPolicy, EgressRefused
 
 CHUNK = 64 * 1024
 
@@ -42,20 +51,58 @@ def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
         raise target(str(err) or type(err).__name__, request=request) from err
 
 
+class _PolicyResolver(AbstractResolver):
+    """DNS answers filtered by the egress policy: a name that resolves only to refused
+    addresses fails; one that resolves to some allowed ones connects only to those."""
+
+    def __init__(self, policy: EgressPolicy) -> None:
+        self.policy, self.inner = policy, aiohttp.ThreadedResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        found = await self.inner.resolve(host, port, family)
+        if self.policy.allows_host(host):
+            return found
+        allowed = [r for r in found if self.policy.refusal(r["host"], host) is None]
+        if not allowed:
+            raise EgressRefused(self.policy.refusal(found[0]["host"], host))
+        return allowed
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    def __init__(self, max_connections: int = 100, keepalive_seconds: float = 5.0) -> None:
+    def __init__(self, policy: EgressPolicy, max_connections: int = 100, keepalive_seconds: float = 5.0) -> None:
+        self.policy = policy
         self.max_connections, self.keepalive_seconds = max_connections, keepalive_seconds
         self.session: aiohttp.ClientSession | None = None
 
     def _session(self) -> aiohttp.ClientSession:
         # Made on first use: a ClientSession belongs to the event loop that makes it.
         if self.session is None:
-            connector = aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=self.keepalive_seconds)
+            connector = aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=self.keepalive_seconds,
+                                             resolver=_PolicyResolver(self.policy))
             self.session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                                  auto_decompress=False)
         return self.session
 
+    def _check(self, url: httpx.URL) -> None:
+        """The scheme, and a host given as an address (aiohttp connects to those unresolved)."""
+        self.policy.check_scheme(url.scheme, str(url.copy_with(query=None, fragment=None)))
+        if _is_address(url.host) and (refusal := self.policy.refusal(url.host)):
+            raise EgressRefused(refusal)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._check(request.url)
         timeout = request.extensions.get("timeout", {})
         body = await request.aread()
         with _as_httpx_errors(request):

@@ -67,6 +67,9 @@ class Stack:
         return next((name for name, p in self.processes if p.poll() is not None), None)
 
 
+LOOPBACK = "127.0.0.0/8,::1,localhost"
+
+
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
@@ -74,6 +77,8 @@ def _interrupt(*_: object) -> None:
 def start_stack(stack: Stack, api_port: int, demo_port: int, temporal_port: int, ui_port: int) -> str:
     """Start every process in dependency order and wait until each answers; returns the API URL."""
     config = settings()
+    # The demo APIs listen on loopback, which the egress policy refuses unless allowed.
+    os.environ.setdefault("CYCLEWRIGHT_EGRESS_ALLOW", LOOPBACK)
     os.environ["TEMPORAL_ADDRESS"] = f"127.0.0.1:{temporal_port}"
     stack.start("temporal", temporal_command(config.data_dir, port=temporal_port, ui_port=ui_port))
     wait_until(lambda: answers(f"http://127.0.0.1:{ui_port}"), "the Temporal dev server")
@@ -104,6 +109,7 @@ def run(api_port: int = 8000, demo_port: int = 8010, ui_port: int = 8233) -> Non
             f"  partner login  client_id={config.client_id} client_secret={config.client_secret}\n"
             f"  demo cycle     {cycle} (runs every minute)\n"
             f"  data folder    {config.data_dir}\n"
+            f"  egress allowed {os.environ['CYCLEWRIGHT_EGRESS_ALLOW']} (besides public addresses)\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from connectors.egress import EgressPolicy
+
 TASK_QUEUE = "cyclewright"
 # Registered on the Temporal server by the launcher and the tests (name -> type).
 SEARCH_ATTRIBUTES = {"AccountId": "Keyword", "CycleId": "Keyword", "TemplateId": "Keyword",
@@ -38,6 +40,7 @@ class Settings:
     http_timeout: float
     upstream_retry_hours: float
     retention_days: float
+    egress: EgressPolicy  # CYCLEWRIGHT_EGRESS_ALLOW: non-public networks and hosts the engine may call
     strict_event_loop: bool  # fail any database call made on the API's event loop (the tests set it)
 
 
@@ -48,6 +51,13 @@ def _read_or_create(path: Path, make: Callable[[], str]) -> str:
         path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _egress(allow: str) -> EgressPolicy:
+    try:
+        return EgressPolicy.parse(allow)
+    except ValueError as err:
+        raise SystemExit(f"CYCLEWRIGHT_EGRESS_ALLOW: {err}") from None
 
 
 @cache
@@ -74,5 +84,6 @@ def settings() -> Settings:
         http_timeout=float(env("CYCLEWRIGHT_HTTP_TIMEOUT", "30")),
         upstream_retry_hours=float(env("CYCLEWRIGHT_UPSTREAM_RETRY_HOURS", "24")),
         retention_days=float(env("CYCLEWRIGHT_RETENTION_DAYS", "31")),
+        egress=_egress(env("CYCLEWRIGHT_EGRESS_ALLOW", "")),
         strict_event_loop=env("CYCLEWRIGHT_STRICT_EVENT_LOOP") == "1",
     )

@@ -13,9 +13,10 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydantic import AnyHttpUrl, BaseModel
@@ -24,6 +25,7 @@ from api.auth import Claims
 from api.dependencies import Db
 from api.errors import COMMON, ApiError, not_found, responses
 from connectors import Authentication, Credentials
+from connectors.client import borrowed_transport
 from connectors.dates import as_utc  # SQLite drops the zone of stored times
 from connectors.mergefields import render
 from connectors.oauth import AsyncOAuth2Client, Token, token_url
@@ -78,11 +80,14 @@ def _callback_url() -> str:
     return f"{settings().public_url}/connectorauth/callback"
 
 
-def _oauth_client(authentication, properties: dict[str, str]) -> AsyncOAuth2Client:
+def _oauth_client(authentication, properties: dict[str, str], engine: httpx.AsyncClient | None = None
+                  ) -> AsyncOAuth2Client:
+    """authlib's client for the consent; its token request goes through the engine's transport."""
+    transport = borrowed_transport(engine) if engine is not None else None
     return AsyncOAuth2Client(
         client_id=properties.get("ClientId"), client_secret=properties.get("ClientSecret"),
         scope=" ".join(authentication.Scopes) or None, redirect_uri=_callback_url(),
-        code_challenge_method="S256",
+        code_challenge_method="S256", transport=transport,
     )
 
 
@@ -128,14 +133,14 @@ def _authentication(db: Db, id: str) -> tuple[Authentication, Credentials]:
 @router.get("/connectorauth/callback", status_code=302, response_class=RedirectResponse,
             summary="The provider's redirect back: stores the tokens, redirects to targetOrigin",
             responses=responses(400, 413, 422))
-async def finish_consent(db: Db, state: str, code: str | None = None, error: str | None = None) -> RedirectResponse:
+async def finish_consent(request: Request, db: Db, state: str, code: str | None = None, error: str | None = None) -> RedirectResponse:
     pending = await run_in_threadpool(_spend_state, db, state)
     target, id = pending.target_origin, pending.account_connector_id
     if error or not code:
         return _back(target, status="error", id=id, message=error or "no code was returned")
     authentication, credentials = await run_in_threadpool(_authentication, db, id)
     try:
-        async with _oauth_client(authentication, dict(credentials.properties)) as client:
+        async with _oauth_client(authentication, dict(credentials.properties), request.app.state.http) as client:
             body = await client.fetch_token(token_url(authentication, credentials), code=code,
                                             code_verifier=decrypt(pending.code_verifier))
     except OAuthError as err:
