@@ -110,7 +110,7 @@ def apply_auth(parts: RequestParts, authentication: Authentication | None, crede
 def secrets_of(credentials: Credentials, connector: Connector | None = None) -> list[str]:
     """Values that must never appear in an error or a log line."""
     found = [credentials.auth_value or ""]
-    found += [p for p in _basic_pair(credentials.auth_value) or () if len(p) > 3]
+    found += list(_basic_pair(credentials.auth_value) or ())  # redact() skips the short ones
     sensitive = {p.Name for p in connector.Parameters if p.IsSensitive} if connector else set()
     sensitive |= {"ClientSecret"}
     found += [v for k, v in credentials.properties.items() if k in sensitive]

@@ -17,6 +17,7 @@ from connectors.errors import (
     RetryableError,
     StepError,
     Unauthorized,
+    UnknownParameter,
     parse_retry_after,
     redact,
 )
@@ -27,7 +28,7 @@ from connectors.oauth import TokenStore, bearer
 from connectors.paging import Cursor, Paging, control, digest
 from connectors.paths import body_from_values, count_records, records_from_body
 from connectors.spec import Authentication, Connector, Method, Parameter
-from connectors.urls import checked_url
+from connectors.urls import checked_url, endpoint_origin, origin_of
 
 IGNORE = "IGNORE_PARAMETER"
 RETRYABLE_STATUSES = {408, 425, 429}
@@ -56,12 +57,41 @@ def _parameters(connector: Connector, method: Method) -> list[Parameter]:
     return inherited + [p for p in method.Parameters if p.DefaultValue != IGNORE]
 
 
+def _settable(params: list[Parameter]) -> set[str]:
+    """What call-time input may set: the method's visible parameters, not the account
+    connector's properties (which decide where credentials go) nor paging controls."""
+    visible = [p for p in params if not (p.Hide or p.IsAccountConnectorProperty or control(p))]
+    return {p.key for p in visible} | {p.TargetName for p in visible if p.TargetName}
+
+
+def _check_parameters(parameters: Mapping[str, str], params: list[Parameter]) -> None:
+    unknown = sorted(set(parameters) - _settable(params))
+    if unknown:
+        allowed = ", ".join(sorted(_settable(params))) or "none"
+        raise UnknownParameter(f"the method has no parameter {', '.join(repr(u) for u in unknown)} that a call "
+                               f"may set (it may set: {allowed})")
+
+
+def _trusted(connector: Connector, credentials: Credentials) -> dict[str, str]:
+    """The values that decide where credentials may go: connector defaults and the account
+    connector's properties; nothing a caller or a record supplies."""
+    known = {p.Name: p.DefaultValue for p in connector.Parameters if p.Name and p.DefaultValue is not None}
+    return known | dict(credentials.properties)
+
+
+def _authorized(target: httpx.URL, connector: Connector, method: Method, trusted: Mapping[str, str]) -> bool:
+    """Whether credentials go with a request to `target`: only to an origin of the connector's
+    endpoints (a next URL elsewhere is followed without them)."""
+    origin = origin_of(target)
+    if origin == endpoint_origin(method.Endpoint, trusted):
+        return True
+    return any(origin == endpoint_origin(m.Endpoint, trusted) for m in connector.Methods)
+
+
 def _mergefield_values(
     connector: Connector, credentials: Credentials, mergefields: Mapping[str, Any], parameters: Mapping[str, str]
 ) -> dict[str, Any]:
-    values: dict[str, Any] = {p.Name: p.DefaultValue for p in connector.Parameters
-                              if p.Name and p.DefaultValue is not None}
-    values.update(credentials.properties)
+    values: dict[str, Any] = _trusted(connector, credentials)
     values.update(auth_mergefields(credentials))
     values.update(mergefields)
     values.update(parameters)
@@ -70,12 +100,14 @@ def _mergefield_values(
 
 def _request_parts(
     params: list[Parameter], paging: Paging, cursor: Cursor, values: Mapping[str, Any],
-    parameters: Mapping[str, str],
+    parameters: Mapping[str, str], authorized: bool,
 ) -> RequestParts:
     parts = RequestParts()
     for param in params:
         if param.TargetType not in ("QueryString", "HttpHeader") or not param.TargetName:
             continue
+        if param.IsSensitive and not authorized:
+            continue  # a secret of the connector's, like its credentials
         if control(param):
             value = paging.request_value(param, cursor)
         else:
@@ -97,11 +129,12 @@ def _body(method: Method, fields: Mapping[str, Any], parts: RequestParts) -> Any
     return body
 
 
-def _secret_headers(authentication: Authentication | None, params: list[Parameter]) -> set[str]:
-    """Headers whose values the debugger masks: an API key's, and sensitive parameters'."""
-    names = {p.TargetName for p in params if p.IsSensitive and p.TargetType == "HttpHeader" and p.TargetName}
-    if authentication and authentication.AuthType == "ApiKey" and authentication.ApiKeyName:
-        names.add(authentication.ApiKeyName)
+def _secret_names(authentication: Authentication | None, params: list[Parameter]) -> set[str]:
+    """Headers, query parameters and body fields whose values the debugger masks: an API key's,
+    and sensitive parameters' (lower case)."""
+    names = {p.TargetName.lower() for p in params if p.IsSensitive and p.TargetName}
+    if authentication and authentication.AuthType == "ApiKey":
+        names.add((authentication.ApiKeyName or "api_key").lower())
     return names
 
 
@@ -130,6 +163,7 @@ class _Call:
     credentials: Credentials
     secrets: list[str]
     on_exchange: Callable[[Exchange], None] | None
+    authorized: bool = False  # whether the target's origin may receive the credentials
 
     @property
     def context(self) -> dict[str, Any]:
@@ -163,20 +197,23 @@ async def call_method(
                  secrets_of(credentials, connector), on_exchange)
     cursor, parameters = cursor or {}, parameters or {}
     try:
-        values = _mergefield_values(connector, credentials, mergefields or {}, parameters)
         params = _parameters(connector, method)
+        _check_parameters(parameters, params)
+        values = _mergefield_values(connector, credentials, mergefields or {}, parameters)
         paging = Paging.of(connector, method, params)
-        parts = _request_parts(params, paging, cursor, values, parameters)
-        apply_auth(parts, call.authentication, credentials)
-        if idempotency_key and method.IdempotencyKeyHeader:
-            parts.headers[method.IdempotencyKeyHeader] = idempotency_key
         # A next-page URL carries its own query; add only what it lacks (an API key, say).
         next_url = cursor.get("next_url")
         target = checked_url(next_url or render(method.Endpoint, values), call.secrets,
                              "the next-page URL" if next_url else "the URL")
+        call.authorized = _authorized(target, connector, method, _trusted(connector, credentials))
+        parts = _request_parts(params, paging, cursor, values, parameters, call.authorized)
+        if call.authorized:
+            apply_auth(parts, call.authentication, credentials)
+        if idempotency_key and method.IdempotencyKeyHeader:
+            parts.headers[method.IdempotencyKeyHeader] = idempotency_key
         missing = {k: v for k, v in parts.query.items() if k not in target.params}
         target = target.copy_merge_params(missing) if missing else target
-        masked = _secret_headers(call.authentication, params)
+        masked = _secret_names(call.authentication, params)
         pages, count, response = [], 0, None
         wanted = buckets(connector, method, limit_key or connector.Name)
         for body in outbound_chunks(connector, method, _body(method, fields or {}, parts)):
@@ -232,7 +269,7 @@ async def _send_body(
         except UnicodeEncodeError:  # a header value that is not ASCII: no retry can send it
             raise _unsendable_header(with_headers, call.secrets) from None
 
-    if call.authentication is not None and call.authentication.AuthType == "OAuth2":
+    if call.authorized and call.authentication is not None and call.authentication.AuthType == "OAuth2":
         return await _send_with_token(client, call, build, headers, masked, tokens)
     return await _send(client, call, build(headers), masked)
 

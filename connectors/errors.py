@@ -63,6 +63,10 @@ class StepError(ConnectorError):
     """Any other 4xx: the request itself is wrong, so retrying cannot help."""
 
 
+class UnknownParameter(StepError):
+    """Call-time input naming a parameter the method does not let a caller set."""
+
+
 class ConfigurationError(ConnectorError):
     """The account connector's setup is wrong, so every call made with it fails the same way:
     a run should fail as a whole rather than error each of its transactions."""
@@ -104,8 +108,14 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+# Free text is scrubbed only of secrets this long: a shorter one ("k") would also mask every
+# unrelated occurrence of it, corrupting the text and revealing the secret by where the masks
+# fall. Short secrets are masked where they travel (headers, parameters, fields) by name.
+RECOGNISABLE_SECRET = 8
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
-        if secret:
+        if len(secret or "") >= RECOGNISABLE_SECRET:
             text = text.replace(secret, "***")
     return text

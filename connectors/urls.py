@@ -38,6 +38,21 @@ def _parsed(url: str) -> httpx.URL | str:
     return "has no host" if parsed.scheme in SCHEMES else "is not an http(s) URL"
 
 
+Origin = tuple[str, str, int]
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: httpx.URL) -> Origin:
+    return url.scheme, url.host, url.port or DEFAULT_PORTS.get(url.scheme, 0)
+
+
+def endpoint_origin(endpoint: str, known: Mapping[str, str]) -> Origin | None:
+    """The origin `endpoint` calls, rendered with `known` values (a placeholder for the rest):
+    None when the known values do not fix it."""
+    parsed = _parsed(render(endpoint, {name: PLACEHOLDER for name in names(endpoint)} | dict(known)))
+    return origin_of(parsed) if isinstance(parsed, httpx.URL) else None
+
+
 def endpoint_problems(
     connector: Connector, properties: Mapping[str, str], checked: Collection[str], secrets: Iterable[str] = ()
 ) -> dict[str, str]:

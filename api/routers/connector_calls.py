@@ -12,13 +12,13 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.auth import Claims
 from api.dependencies import AccountHeader, allowed_account
-from api.errors import ApiError, not_found
+from api.errors import COMMON, ApiError, not_found, responses
 from connectors import (
+    ConfigurationError,
     Connector,
     ConnectorError,
     Credentials,
@@ -29,14 +29,44 @@ from connectors import (
     fetch_pages,
 )
 from connectors.dates import EPOCH
+from connectors.egress import EgressRefused
+from connectors.errors import UnknownParameter
 from store.connections import load_owned, load_release
 from store.database import session
 from store.limiter import DatabaseLimiter
 from store.tables import AccountConnector
 from store.tokens import DatabaseTokenStore
 
-router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"])
+router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"],
+                   responses=responses(*COMMON))
 limiter = DatabaseLimiter()
+
+
+class RecordsOut(BaseModel):
+    Records: list[dict[str, Any]]
+    Pages: int
+    NextCursor: dict[str, Any] | None = Field(description="send back as Cursor to read on; null after the last page")
+    Warnings: list[str]
+
+
+class ExchangeOut(BaseModel):
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str
+    status: int | None
+    response_headers: dict[str, str] | None
+    response_body: str | None
+    error: str | None
+    milliseconds: float | None
+
+
+class TestOut(BaseModel):
+    Success: bool
+    Method: str
+    Error: str | None
+    Exchanges: list[ExchangeOut] = Field(description="each HTTP exchange, secrets masked")
+    Records: list[dict[str, Any]]
 
 
 class CallIn(BaseModel):
@@ -75,9 +105,19 @@ def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, 
             "mergefields": {"LastSuccessfulRunDate": EPOCH}}
 
 
-@router.post("/{id}/methods/{method}")
+def _refused(err: ConnectorError) -> ApiError | None:
+    """Input or configuration no call can get past: 422 rather than an upstream failure."""
+    if isinstance(err, UnknownParameter):
+        return ApiError(422, "The call's input is invalid.", [Problem("$.Parameters", err.reason)])
+    if isinstance(err, EgressRefused | ConfigurationError):
+        return ApiError(422, "The call cannot be sent.", [Problem("upstream", err.reason)])
+    return None
+
+
+@router.post("/{id}/methods/{method}", summary="Data on demand: call a method, get its mapped records",
+             responses=responses(429, 502))
 async def call(id: str, method: str, request: Request, claims: Claims, account_id: AccountHeader,
-               body: CallIn | None = None) -> JSONResponse:
+               body: CallIn | None = None) -> RecordsOut:
     """Data on demand: the method's mapped records, from every page or from one."""
     body = body or CallIn()
     row, connector, credentials = await asyncio.to_thread(_load, claims, account_id, id)
@@ -91,14 +131,14 @@ async def call(id: str, method: str, request: Request, claims: Claims, account_i
     except RateLimited as err:
         raise ApiError(429, str(err), headers={"Retry-After": str(max(1, round(err.retry_after)))}) from None
     except ConnectorError as err:
-        raise ApiError(502, "The connector call failed upstream.", [Problem("upstream", str(err))]) from None
-    return JSONResponse({"Records": pages.records, "Pages": pages.pages, "NextCursor": pages.cursor,
-                         "Warnings": pages.warnings})
+        raise _refused(err) or ApiError(502, "The connector call failed upstream.",
+                                        [Problem("upstream", str(err))]) from None
+    return RecordsOut(Records=pages.records, Pages=pages.pages, NextCursor=pages.cursor, Warnings=pages.warnings)
 
 
-@router.post("/{id}/test")
+@router.post("/{id}/test", summary="The debugger: call a method and show every HTTP exchange")
 async def test(id: str, request: Request, claims: Claims, account_id: AccountHeader,
-               body: TestIn | None = None) -> dict:
+               body: TestIn | None = None) -> TestOut:
     """The debugger: call the test method (or a named one) and show every HTTP exchange."""
     body = body or TestIn()
     row, connector, credentials = await asyncio.to_thread(_load, claims, account_id, id)
@@ -115,8 +155,10 @@ async def test(id: str, request: Request, claims: Claims, account_id: AccountHea
             request.app.state.http, connector, method, parameters=body.Parameters, fields=body.Fields,
             on_exchange=exchanges.append, **_call_options(row, credentials),
         )
+    except UnknownParameter as err:
+        raise _refused(err) from None
     except ConnectorError as err:
         error = str(err)
-    return {"Success": error is None, "Method": method, "Error": error,
-            "Exchanges": [dataclasses.asdict(e) for e in exchanges],
-            "Records": result.records if result else []}
+    return TestOut(Success=error is None, Method=method, Error=error,
+                   Exchanges=[ExchangeOut(**dataclasses.asdict(e)) for e in exchanges],
+                   Records=result.records if result else [])
