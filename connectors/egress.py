@@ -23,7 +23,7 @@ class EgressRefused(StepError):
 
 def _kind(address: Address) -> str:
     """What makes an address non-public, for the error message."""
-    for kind in ("loopback", "link_local", "private", "multicast", "unspecified", "reserved"):
+    for kind in ("loopback", "unspecified", "link_local", "multicast", "private", "reserved"):
         if getattr(address, f"is_{kind}"):
             return kind.replace("_", "-")
     return "non-public"
@@ -61,7 +61,7 @@ class EgressPolicy:
         if (ip.is_global and not ip.is_multicast) or any(ip in network for network in self.networks):
             return None
         named = f"'{host}' resolves to {ip}" if host and host != address else f"{ip}"
-        return (f"{named}, a {_kind(ip)} address: the egress policy refuses it "
+        return (f"{named}, a non-public address ({_kind(ip)}): the egress policy refuses it "
                 f"(CYCLEWRIGHT_EGRESS_ALLOW lists the networks and hosts that may be called)")
 
     def check_scheme(self, scheme: str, url: str) -> None:

@@ -70,7 +70,8 @@ class State:
     gate: asyncio.Event = field(default_factory=asyncio.Event)
     faults: list[Fault] = field(default_factory=list)
     empty_page_at: int | None = None  # offset where cursor paging serves one empty page
-    requests: list[tuple[float, str, str]] = field(default_factory=list)  # (time, path, query)
+    # (time, path, query, headers): what reached the API, credentials included
+    requests: list[tuple[float, str, str, dict[str, str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.gate.set()
@@ -111,7 +112,7 @@ def create_app(contacts: int | None = None) -> FastAPI:
         path = request.url.path
         if path.startswith("/admin"):
             return await call_next(request)
-        state.requests.append((time.time(), path, request.url.query))
+        state.requests.append((time.time(), path, request.url.query, dict(request.headers)))
         fault = None
         for candidate in state.faults:
             if await candidate.applies(request):
@@ -177,8 +178,8 @@ def create_app(contacts: int | None = None) -> FastAPI:
 
     @app.get("/admin/requests")
     def requests(prefix: str = "/") -> list[dict]:
-        return [{"at": at, "path": path, "query": query}
-                for at, path, query in state.requests if path.startswith(prefix)]
+        return [{"at": at, "path": path, "query": query, "headers": headers}
+                for at, path, query, headers in state.requests if path.startswith(prefix)]
 
     @app.post("/admin/hold")
     def hold() -> dict:

@@ -42,6 +42,12 @@ def paging_router(state: Any) -> APIRouter:
     def by_offset(offset: Annotated[int, Query(ge=0)] = 0, limit: PerPage = 10) -> dict:
         return {"items": window(offset, limit)[0]}
 
+    @router.get("/link-to")
+    def link_to(response: Response, to: str, per_page: PerPage = 10) -> list:
+        """One page whose Link header sends the caller on to `to` (another origin, say)."""
+        response.headers["Link"] = f'<{to}>; rel="next"'
+        return window(0, per_page)[0]
+
     @router.get("/next-url")
     def by_next_url(request: Request, page: int = 1, per_page: PerPage = 10) -> dict:
         items, more = window((page - 1) * per_page, per_page)
