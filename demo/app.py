@@ -11,7 +11,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -136,6 +136,15 @@ def create_app(contacts: int | None = None) -> FastAPI:
         start = (page - 1) * per_page
         return {"records": state.contacts[start : start + per_page], "page": page,
                 "total": len(state.contacts)}
+
+    @app.get("/whoami/{service}")
+    def whoami(service: Literal["crm", "leads"], x_api_key: Annotated[str | None, Header()] = None,
+               authorization: Annotated[str | None, Header()] = None) -> dict:
+        """What a connector's AuthTestMethod calls: 200 only with the service's credentials."""
+        sent, expected = (x_api_key, CRM_KEY) if service == "crm" else (authorization, f"Bearer {LEADS_TOKEN}")
+        if sent != expected:
+            raise HTTPException(401, "bad credentials")
+        return {"service": service}
 
     @app.post("/leads/contacts", status_code=201)
     async def create_lead(

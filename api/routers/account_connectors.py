@@ -1,52 +1,96 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api.dependencies import CurrentAccount, Db
-from api.errors import ApiError, not_found
+from api.errors import COMMON, ApiError, not_found, responses
+from api.routers.connector_calls import limiter
 from connectors import Connector as ConnectorSpec
-from connectors import Credentials, Problem
+from connectors import ConnectorError, Credentials, Problem, call_method
 from connectors.auth import auth_value_problem, secrets_of
+from connectors.dates import EPOCH
 from connectors.urls import endpoint_problems
+from store import text
 from store.connections import load_release
 from store.connectors import live_release, spec_of
-from store.crypto import decrypt_json, encrypt, encrypt_json
+from store.crypto import decrypt, decrypt_json, encrypt, encrypt_json
 from store.problems import Invalid
 from store.tables import AccountConnector, Connector
 
-router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"])
+router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"], responses=responses(*COMMON))
 
 
 class PropertyIn(BaseModel):
-    Name: str
-    Value: str
+    Name: text.Name
+    Value: text.Value
 
 
 class AccountConnectorIn(BaseModel):
-    ConnectorId: str
-    Name: str | None = None
-    AuthenticationId: str | None = None
-    AuthValue: str | None = None
-    Properties: list[PropertyIn] = []
+    ConnectorId: text.Name
+    Name: text.Name | None = None
+    AuthenticationId: text.Name | None = None
+    AuthValue: text.Secret | None = None
+    Properties: list[PropertyIn] = Field(default=[], max_length=100)
 
 
 class AccountConnectorUpdate(BaseModel):
-    Name: str | None = None
-    AuthenticationId: str | None = None
-    AuthValue: str | None = None
-    Properties: list[PropertyIn] | None = None
+    Name: text.Name | None = None
+    AuthenticationId: text.Name | None = None
+    AuthValue: text.Secret | None = None
+    Properties: list[PropertyIn] | None = Field(default=None, max_length=100)
 
 
-def view(row: AccountConnector) -> dict:
-    # Property names only: values may be secrets and are never read back.
-    return {"Id": row.id, "ConnectorId": row.connector_id, "Name": row.name,
-            "AuthenticationId": row.authentication, "Authenticated": row.authenticated,
-            "Status": "Authenticated" if row.authenticated else "NeedsAuthentication",
-            "StatusReason": row.status_reason, "Properties": sorted(decrypt_json(row.properties))}
+class AccountConnectorOut(BaseModel):
+    Id: str
+    ConnectorId: str
+    Name: str
+    AuthenticationId: str | None
+    Authenticated: bool = Field(description="the credentials are known to work (Status Verified)")
+    Status: Literal["NeedsAuthentication", "CredentialsSet", "Verified"] = Field(
+        description="CredentialsSet: set, but the connector names no AuthTestMethod to verify them with")
+    StatusReason: str | None
+    Properties: list[str] = Field(description="the names of the properties set (values are never read back)")
+
+
+def _status(spec: ConnectorSpec, row: AccountConnector) -> str:
+    """Verified when a call proved the credentials: the AuthTestMethod before they were saved,
+    or an OAuth2 provider issuing a token; otherwise only set."""
+    if not row.authenticated:
+        return "NeedsAuthentication"
+    auth = spec.authentication(row.authentication)
+    proven = spec.AuthTestMethod or auth is None or auth.AuthType == "None" or row.oauth_token is not None
+    return "Verified" if proven else "CredentialsSet"
+
+
+def view(spec: ConnectorSpec, row: AccountConnector) -> AccountConnectorOut:
+    status = _status(spec, row)
+    return AccountConnectorOut(Id=row.id, ConnectorId=row.connector_id, Name=row.name,
+                               AuthenticationId=row.authentication, Authenticated=status == "Verified",
+                               Status=status, StatusReason=row.status_reason,
+                               Properties=sorted(decrypt_json(row.properties)))
+
+
+async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) -> None:
+    """Run the connector's AuthTestMethod with the credentials about to be saved; 422 (and
+    nothing saved) when the upstream refuses them or cannot be reached."""
+    auth = spec.authentication(row.authentication)
+    if not spec.AuthTestMethod or auth is None or auth.AuthType in ("None", "OAuth2"):
+        return  # nothing to prove, or OAuth2: proven when the provider issues a token
+    credentials = Credentials(decrypt(row.auth_value), decrypt_json(row.properties))
+    try:
+        await call_method(request.app.state.http, spec, spec.AuthTestMethod, credentials=credentials,
+                          authentication=row.authentication, limiter=limiter, limit_key=row.id,
+                          mergefields={"LastSuccessfulRunDate": EPOCH})
+    except ConnectorError as err:
+        answered = f"answered {err.brief().split(': ', 1)[-1]}" if err.status else f"failed: {err.reason}"
+        raise ApiError(422, "The credentials do not work; nothing was saved.", [Problem(
+            "$.AuthValue", f"the connector's AuthTestMethod '{spec.AuthTestMethod}' {answered}")]) from None
 
 
 def _check(spec: ConnectorSpec, authentication: str | None, properties: list[PropertyIn],
@@ -98,8 +142,7 @@ def _authenticated(spec: ConnectorSpec, row: AccountConnector) -> bool:
     return has_client and (auth.OAuth2Type == "ClientCredentials" or row.auth_value is not None)
 
 
-@router.post("", status_code=201)
-def install_connector(body: AccountConnectorIn, account: CurrentAccount, db: Db) -> dict:
+def _new_row(db: Db, account_id: str, body: AccountConnectorIn) -> tuple[ConnectorSpec, AccountConnector]:
     connector = db.get(Connector, body.ConnectorId)
     release = live_release(db, body.ConnectorId) if connector else None
     if release is None:
@@ -108,20 +151,36 @@ def install_connector(body: AccountConnectorIn, account: CurrentAccount, db: Db)
     spec = spec_of(release)
     _check(spec, body.AuthenticationId, body.Properties, body.AuthValue)
     row = AccountConnector(
-        account_id=account.id, connector_id=connector.id, release_id=release.id,
+        account_id=account_id, connector_id=connector.id, release_id=release.id,
         name=body.Name or connector.name, authentication=body.AuthenticationId,
         auth_value=encrypt(body.AuthValue), properties=encrypt_json({p.Name: p.Value for p in body.Properties}),
     )
     row.authenticated = _authenticated(spec, row)
+    return spec, row
+
+
+def _save(db: Db, spec: ConnectorSpec, row: AccountConnector) -> AccountConnectorOut:
     db.add(row)
     db.commit()
-    return view(row)
+    return view(spec, row)
 
 
-@router.get("")
-def list_installed(account: CurrentAccount, db: Db) -> list[dict]:
-    rows = db.exec(select(AccountConnector).where(AccountConnector.account_id == account.id))
-    return [view(r) for r in rows]
+@router.post("", status_code=201, summary="Install a connector into the account, with its credentials")
+async def install_connector(body: AccountConnectorIn, request: Request, account: CurrentAccount,
+                            db: Db) -> AccountConnectorOut:
+    spec, row = await run_in_threadpool(_new_row, db, account.id, body)
+    await _verify(request, spec, row)
+    return await run_in_threadpool(_save, db, spec, row)
+
+
+def _views(db: Db, account_id: str) -> list[AccountConnectorOut]:
+    rows = db.exec(select(AccountConnector).where(AccountConnector.account_id == account_id))
+    return [view(load_release(db, r.release_id), r) for r in rows]
+
+
+@router.get("", summary="The account's connectors")
+def list_installed(account: CurrentAccount, db: Db) -> list[AccountConnectorOut]:
+    return _views(db, account.id)
 
 
 def _get(db: Db, account_id: str, id: str) -> AccountConnector:
@@ -131,14 +190,16 @@ def _get(db: Db, account_id: str, id: str) -> AccountConnector:
     return row
 
 
-@router.get("/{id}")
-def get_installed(id: str, account: CurrentAccount, db: Db) -> dict:
-    return view(_get(db, account.id, id))
-
-
-@router.put("/{id}")
-def update_installed(id: str, body: AccountConnectorUpdate, account: CurrentAccount, db: Db) -> dict:
+@router.get("/{id}", summary="One of the account's connectors")
+def get_installed(id: str, account: CurrentAccount, db: Db) -> AccountConnectorOut:
     row = _get(db, account.id, id)
+    return view(load_release(db, row.release_id), row)
+
+
+def _changed_row(db: Db, account_id: str, id: str, body: AccountConnectorUpdate
+                 ) -> tuple[ConnectorSpec, AccountConnector, bool]:
+    """The row with the change applied (not yet committed), and whether its credentials changed."""
+    row = _get(db, account_id, id)
     spec = load_release(db, row.release_id)
     _check(spec, body.AuthenticationId, body.Properties or [], body.AuthValue, row)
     if body.Name is not None:
@@ -153,5 +214,13 @@ def update_installed(id: str, body: AccountConnectorUpdate, account: CurrentAcco
     if body.AuthValue is not None or body.Properties is not None:
         row.status_reason = None  # new credentials: worth trying again
     row.authenticated = _authenticated(spec, row)
-    db.commit()
-    return view(row)
+    return spec, row, body.AuthValue is not None or body.Properties is not None or body.AuthenticationId is not None
+
+
+@router.put("/{id}", summary="Change an account connector's name, credentials or properties")
+async def update_installed(id: str, body: AccountConnectorUpdate, request: Request, account: CurrentAccount,
+                           db: Db) -> AccountConnectorOut:
+    spec, row, credentials_changed = await run_in_threadpool(_changed_row, db, account.id, id, body)
+    if credentials_changed:
+        await _verify(request, spec, row)  # refused: the session closes uncommitted, the row as it was
+    return await run_in_threadpool(_save, db, spec, row)

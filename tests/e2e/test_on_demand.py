@@ -60,7 +60,7 @@ async def test_data_on_demand_writes_and_reports_upstream_errors(api, demo):
 async def test_the_debugger_shows_each_exchange_with_secrets_masked(api, demo):
     cycle = await install_demo_cycle(api, demo.url, contacts=2)
     crm = await installed(cycle, "Demo CRM")
-    response = await cycle.call("POST", f"/v1.0/account/connectors/{crm}/test")
+    response = await cycle.call("POST", f"/v1.0/account/connectors/{crm}/test", json={"Method": "list-contacts"})
     result = response.json()
     assert response.status_code == 200 and result["Success"] and result["Method"] == "list-contacts"
     (exchange,) = result["Exchanges"]
@@ -69,10 +69,43 @@ async def test_the_debugger_shows_each_exchange_with_secrets_masked(api, demo):
     assert "contact1@example.com" in exchange["response_body"]
     assert "demo-crm-key" not in response.text
 
-    await cycle.call("PUT", f"/v1.0/account/connectors/{crm}", json={"AuthValue": "wrong-key"})
+    # The debugger's default is the connector's AuthTestMethod; a wrong key shows its 401 there.
     result = (await cycle.call("POST", f"/v1.0/account/connectors/{crm}/test")).json()
-    assert not result["Success"] and result["Exchanges"][0]["status"] == 401
-    assert "401" in result["Error"]
+    assert result["Success"] and result["Method"] == "whoami"
+
+
+async def test_credentials_that_fail_the_auth_test_method_are_refused_and_nothing_changes(api, demo):
+    """Acceptance (issue 7, point 6)."""
+    cycle = await install_demo_cycle(api, demo.url, contacts=1)
+    crm = await installed(cycle, "Demo CRM")
+    before = (await cycle.call("GET", f"/v1.0/account/connectors/{crm}")).json()
+    assert before["Status"] == "Verified" and before["Authenticated"]
+
+    response = await cycle.call("PUT", f"/v1.0/account/connectors/{crm}",
+                                json={"AuthValue": "wrong-key", "Name": "Renamed"})
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["Errors"]
+    assert error["Path"] == "$.AuthValue" and "'whoami' answered HTTP 401" in error["Message"], error
+    assert "wrong-key" not in response.text
+    assert (await cycle.call("GET", f"/v1.0/account/connectors/{crm}")).json() == before  # nothing saved
+    test = (await cycle.call("POST", f"/v1.0/account/connectors/{crm}/test")).json()
+    assert test["Success"], test  # still the working key
+
+    ids = {c["Name"]: c["Id"] for c in (await api.get("/v1.0/connectors")).json()}
+    listed = len((await cycle.call("GET", "/v1.0/account/connectors")).json())
+    response = await cycle.call("POST", "/v1.0/account/connectors", json={
+        "ConnectorId": ids["Demo Leads"], "AuthValue": "wrong-token", "Properties": [{"Name": "BaseUrl", "Value": demo.url}]})
+    assert response.status_code == 422 and "HTTP 401" in response.json()["Errors"][0]["Message"], response.text
+    assert len((await cycle.call("GET", "/v1.0/account/connectors")).json()) == listed
+
+    # A connector with no AuthTestMethod: the credentials are set, not verified.
+    unverified = catalog_document("connectors", "demo-crm.json")
+    unverified["Name"], unverified["AuthTestMethod"] = "Demo CRM without a test", None
+    connector = (await api.post("/v1.0/connectors", json=unverified)).json()["Id"]
+    response = await cycle.call("POST", "/v1.0/account/connectors", json={
+        "ConnectorId": connector, "AuthValue": "any-key", "Properties": [{"Name": "BaseUrl", "Value": demo.url}]})
+    assert response.status_code == 201 and response.json()["Status"] == "CredentialsSet"
+    assert not response.json()["Authenticated"]
 
 
 def test_cli_validate_lists_every_problem_with_its_path(tmp_path):
