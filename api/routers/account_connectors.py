@@ -58,13 +58,17 @@ class AccountConnectorOut(BaseModel):
     Properties: list[str] = Field(description="the names of the properties set (values are never read back)")
 
 
+NOT_VERIFIED = "NotVerified"
+
+
 def _status(spec: ConnectorSpec, row: AccountConnector) -> str:
     """Verified when a call proved the credentials: the AuthTestMethod before they were saved,
     or an OAuth2 provider issuing a token; otherwise only set."""
     if not row.authenticated:
         return "NeedsAuthentication"
     auth = spec.authentication(row.authentication)
-    proven = spec.AuthTestMethod or auth is None or auth.AuthType == "None" or row.oauth_token is not None
+    tested = spec.AuthTestMethod and not (row.status_reason or "").startswith(NOT_VERIFIED)
+    proven = tested or auth is None or auth.AuthType == "None" or row.oauth_token is not None
     return "Verified" if proven else "CredentialsSet"
 
 
@@ -77,8 +81,9 @@ def view(spec: ConnectorSpec, row: AccountConnector) -> AccountConnectorOut:
 
 
 async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) -> None:
-    """Run the connector's AuthTestMethod with the credentials about to be saved; 422 (and
-    nothing saved) when the upstream refuses them or cannot be reached."""
+    """Run the connector's AuthTestMethod with the credentials about to be saved: 422 (and
+    nothing saved) when the upstream refuses them. An upstream that is down or busy cannot
+    tell: the credentials are saved, marked not verified, rather than refused for its outage."""
     auth = spec.authentication(row.authentication)
     if not spec.AuthTestMethod or auth is None or auth.AuthType in ("None", "OAuth2"):
         return  # nothing to prove, or OAuth2: proven when the provider issues a token
@@ -88,6 +93,9 @@ async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) 
                           authentication=row.authentication, limiter=limiter, limit_key=row.id,
                           mergefields={"LastSuccessfulRunDate": EPOCH})
     except ConnectorError as err:
+        if err.retryable:
+            row.status_reason = f"{NOT_VERIFIED}: the AuthTestMethod could not complete ({err.brief()})"
+            return
         answered = f"answered {err.brief().split(': ', 1)[-1]}" if err.status else f"failed: {err.reason}"
         raise ApiError(422, "The credentials do not work; nothing was saved.", [Problem(
             "$.AuthValue", f"the connector's AuthTestMethod '{spec.AuthTestMethod}' {answered}")]) from None

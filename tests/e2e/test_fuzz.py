@@ -36,8 +36,8 @@ def fuzzed_api(temporal, worker):
 @pytest.fixture(scope="module")
 async def real(fuzzed_api) -> dict[str, str]:
     """Ids of real objects for each kind of path parameter, and a partner token."""
-    from tests.conftest import ThreadedServer
     from demo.app import create_app
+    from tests.conftest import ThreadedServer
 
     with ThreadedServer(create_app()) as demo:
         async with partner_client(fuzzed_api) as api:

@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from cli import app as cli
+from tests.conftest import free_port
 from tests.walkthrough import catalog_document, install_demo_cycle
 
 
@@ -97,6 +98,13 @@ async def test_credentials_that_fail_the_auth_test_method_are_refused_and_nothin
         "ConnectorId": ids["Demo Leads"], "AuthValue": "wrong-token", "Properties": [{"Name": "BaseUrl", "Value": demo.url}]})
     assert response.status_code == 422 and "HTTP 401" in response.json()["Errors"][0]["Message"], response.text
     assert len((await cycle.call("GET", "/v1.0/account/connectors")).json()) == listed
+
+    # An upstream that cannot be reached cannot say the credentials are wrong: saved, not verified.
+    response = await cycle.call("POST", "/v1.0/account/connectors", json={
+        "ConnectorId": ids["Demo Leads"], "AuthValue": "demo-leads-token",
+        "Properties": [{"Name": "BaseUrl", "Value": f"http://127.0.0.1:{free_port()}"}]})
+    assert response.status_code == 201 and response.json()["Status"] == "CredentialsSet", response.text
+    assert response.json()["StatusReason"].startswith("NotVerified")
 
     # A connector with no AuthTestMethod: the credentials are set, not verified.
     unverified = catalog_document("connectors", "demo-crm.json")
