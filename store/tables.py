@@ -161,6 +161,14 @@ class Run(SQLModel, table=True):
     warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+class Lease(SQLModel, table=True):
+    """Work one process at a time does (see store/leases.py)."""
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime
+
+
 class RateCall(SQLModel, table=True):
     """One call counted against a rate-limit bucket (see store/limiter.py)."""
 

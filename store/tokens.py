@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from contextlib import ExitStack
-
-from sqlalchemy import update
+import uuid
+from datetime import timedelta
 
 from connectors.oauth import Obtain, Token
+from store import leases
 from store.crypto import decrypt, encrypt
 from store.database import session
-from store.locks import exclusive
 from store.tables import AccountConnector
+
+# Longer than any token request takes (its HTTP timeout); a holder that died frees it then.
+REFRESH_LEASE = timedelta(minutes=2)
+LEASE_POLL_SECONDS = 0.2
 
 
 def _decode(encrypted: str | None) -> Token | None:
@@ -45,29 +48,22 @@ class DatabaseTokenStore:
         return await asyncio.to_thread(self._read)
 
     async def replace(self, stale: Token | None, obtain: Obtain) -> Token:
-        # The lock is held across the token request: a second process waits, then finds the
-        # new token instead of spending the (possibly single-use) refresh token again.
-        with ExitStack() as held:
-            connection = await asyncio.to_thread(held.enter_context, exclusive(f"oauth:{self.id}"))
-            stored = await asyncio.to_thread(self._read_in, connection)
+        # One refresh at a time per account connector, under a lease rather than a transaction:
+        # the token request can take seconds, and no database lock is held meanwhile. A second
+        # process waits for the lease, then finds the new token instead of spending the
+        # (possibly single-use) refresh token again.
+        lease, holder = f"oauth:{self.id}", uuid.uuid4().hex
+        while not await asyncio.to_thread(leases.take, lease, holder, REFRESH_LEASE):
+            await asyncio.sleep(LEASE_POLL_SECONDS)  # ends: a lease is given back or expires
+        try:
+            stored = await self.current()
             if stored is not None and stored != stale:
                 return stored
             token = await obtain(stored)
-            await asyncio.to_thread(self._write_in, connection, token)
-            await asyncio.to_thread(held.close)  # commit: saved before anyone can use it
+            await asyncio.to_thread(save_token, self.id, token)  # saved before anyone can use it
             return token
-
-    def _read_in(self, connection) -> Token | None:
-        row = connection.execute(
-            AccountConnector.__table__.select().where(AccountConnector.id == self.id)
-        ).mappings().first()
-        return _decode(row["oauth_token"])
-
-    def _write_in(self, connection, token: Token) -> None:
-        connection.execute(
-            update(AccountConnector).where(AccountConnector.id == self.id)
-            .values(oauth_token=_encode(token), authenticated=True, status_reason=None)
-        )
+        finally:
+            await asyncio.to_thread(leases.give_back, lease, holder)
 
     async def needs_reauthentication(self, reason: str) -> None:
         def mark() -> None:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import sqlite3
 import sys
 
 import httpx
 
+from runtime.settings import settings
 from tests.conftest import ROOT
 from tests.walkthrough import catalog_document, eventually, install_demo_cycle
 
@@ -138,6 +140,9 @@ async def test_two_processes_refreshing_at_once_make_one_token_request(api, demo
     for process in processes:
         assert (await process.stdout.readline()).strip() == b"ready"
     await eventually(lambda: _waiting(cycle), "a refresh at the authorization server")
+    # While the refresh waits on the network, the database takes writes: no lock is held.
+    with sqlite3.connect(settings().database_url.removeprefix("sqlite:///"), timeout=1) as other:
+        other.execute("UPDATE account SET name = name WHERE id = ?", (cycle.account_id,))
     await server(cycle, "/release", method="POST")
     outputs = [await process.communicate() for process in processes]
     assert [out.strip() for out, _ in outputs] == [b"4", b"4"]
