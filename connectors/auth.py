@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.errors import InvalidCredentials
+from connectors.mergefields import names
 from connectors.spec import Authentication, Connector
 
 
@@ -48,6 +49,14 @@ class _Undecodable:
 
     def __str__(self) -> str:
         raise InvalidCredentials(f"{{{{{self.name}}}}} cannot be sent: {BASIC_FORMAT}")
+
+
+AUTH_MERGEFIELDS = frozenset({"Auth_ApiKey", "Auth_Username", "Auth_Password"})
+
+
+def carries_credentials(template: str | None) -> bool:
+    """Whether rendering `template` puts the account connector's credentials in it."""
+    return bool(names(template or "") & AUTH_MERGEFIELDS)
 
 
 def auth_mergefields(credentials: Credentials) -> dict[str, Any]:

@@ -9,8 +9,16 @@ from typing import Any
 
 import httpx
 
-from connectors.auth import Credentials, RequestParts, apply_auth, auth_mergefields, secrets_of
+from connectors.auth import (
+    Credentials,
+    RequestParts,
+    apply_auth,
+    auth_mergefields,
+    carries_credentials,
+    secrets_of,
+)
 from connectors.bodies import decode, encode, outbound_chunks
+from connectors.egress import EgressRefused
 from connectors.errors import (
     ConnectorError,
     InvalidCredentials,
@@ -106,8 +114,8 @@ def _request_parts(
     for param in params:
         if param.TargetType not in ("QueryString", "HttpHeader") or not param.TargetName:
             continue
-        if param.IsSensitive and not authorized:
-            continue  # a secret of the connector's, like its credentials
+        if not authorized and (param.IsSensitive or carries_credentials(param.DefaultValue)):
+            continue  # a secret of the connector's goes where its credentials go
         if control(param):
             value = paging.request_value(param, cursor)
         else:
@@ -131,8 +139,9 @@ def _body(method: Method, fields: Mapping[str, Any], parts: RequestParts) -> Any
 
 def _secret_names(authentication: Authentication | None, params: list[Parameter]) -> set[str]:
     """Headers, query parameters and body fields whose values the debugger masks: an API key's,
-    and sensitive parameters' (lower case)."""
-    names = {p.TargetName.lower() for p in params if p.IsSensitive and p.TargetName}
+    sensitive parameters', and those of parameters made of credentials (lower case)."""
+    names = {p.TargetName.lower() for p in params
+             if p.TargetName and (p.IsSensitive or carries_credentials(p.DefaultValue))}
     if authentication and authentication.AuthType == "ApiKey":
         names.add((authentication.ApiKeyName or "api_key").lower())
     return names
@@ -142,8 +151,8 @@ def _raise_for_status(response: httpx.Response, call: _Call, masked: set[str]) -
     status = response.status_code
     if status < 400:
         return
-    details = {**call.context, "status": status, "excerpt": redact(response.text[:500], call.secrets),
-               "exchange": exchange_of(response.request, response, call.secrets, masked)}
+    exchange = exchange_of(response.request, response, call.secrets, masked)
+    details = {**call.context, "status": status, "excerpt": exchange.response_body, "exchange": exchange}
     reason = response.reason_phrase or "error"
     if status == 401:
         raise Unauthorized(reason, **details)
@@ -206,6 +215,9 @@ async def call_method(
         target = checked_url(next_url or render(method.Endpoint, values), call.secrets,
                              "the next-page URL" if next_url else "the URL")
         call.authorized = _authorized(target, connector, method, _trusted(connector, credentials))
+        if not (call.authorized or next_url) and carries_credentials(method.Endpoint):
+            raise StepError(f"the URL would carry the credentials to {target.scheme}://{target.netloc.decode()}, "
+                            "which is not one of the connector's endpoint origins")
         parts = _request_parts(params, paging, cursor, values, parameters, call.authorized)
         if call.authorized:
             apply_auth(parts, call.authentication, credentials)
@@ -286,16 +298,29 @@ def _unsendable_header(headers: Mapping[str, str], secrets: list[str]) -> Connec
 async def _send(client: httpx.AsyncClient, call: _Call, request: httpx.Request, masked: set[str]) -> httpx.Response:
     try:
         response = await client.send(request)
-    except httpx.TransportError as err:
-        reason = "the request timed out" if isinstance(err, httpx.TimeoutException) else \
-            f"connection failed: {redact(str(err), call.secrets)}"
-        exchange = exchange_of(request, None, call.secrets, masked, error=reason)
-        if call.on_exchange:
-            call.on_exchange(exchange)
-        raise RetryableError(reason, exchange=exchange, **call.context) from None
+    except (httpx.TransportError, EgressRefused) as err:
+        raise _unsent(call, request, masked, err) from None
     if call.on_exchange:
         call.on_exchange(exchange_of(request, response, call.secrets, masked))
     return response
+
+
+def _unsent(call: _Call, request: httpx.Request, masked: set[str], err: Exception) -> ConnectorError:
+    """The error for a request that got no response, with the exchange the debugger shows.
+    Timeouts and connection failures may pass; a refused address or an unusable URL will not."""
+    match err:
+        case EgressRefused():
+            kind, reason = EgressRefused, err.reason
+        case httpx.UnsupportedProtocol():
+            kind, reason = StepError, f"the URL cannot be sent: {redact(str(err), call.secrets)}"
+        case httpx.TimeoutException():
+            kind, reason = RetryableError, "the request timed out"
+        case _:
+            kind, reason = RetryableError, f"connection failed: {redact(str(err), call.secrets)}"
+    exchange = exchange_of(request, None, call.secrets, masked, error=reason)
+    if call.on_exchange:
+        call.on_exchange(exchange)
+    return kind(reason, exchange=exchange, **call.context)
 
 
 async def _send_with_token(

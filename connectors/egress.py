@@ -1,5 +1,5 @@
 """Where the engine may send requests (DESIGN §7): public addresses over http(s), and what the
-operator allows explicitly (CYCLEWRIGHT_EGRESS_ALLOW: CIDRs or host names).
+operator allows explicitly (CIDRs, and host names allowed whatever they resolve to).
 
 Checked on the address actually connected to: after DNS (the transport's resolver keeps only
 allowed addresses) and for every request, redirects included, since each passes the transport.
@@ -33,9 +33,10 @@ def _kind(address: Address) -> str:
 class EgressPolicy:
     networks: tuple[Network, ...] = ()
     hosts: frozenset[str] = frozenset()
+    setting: str = "the egress allow-list"  # what an operator changes to allow more, for messages
 
     @classmethod
-    def parse(cls, allow: str) -> EgressPolicy:
+    def parse(cls, allow: str, setting: str = "the egress allow-list") -> EgressPolicy:
         """'127.0.0.0/8, ::1, localhost' → a policy; ValueError naming an entry that is neither."""
         networks, hosts = [], set()
         for entry in (e.strip() for e in allow.split(",")):
@@ -47,7 +48,7 @@ class EgressPolicy:
                 if "/" in entry or not entry.replace("-", "").replace(".", "").isalnum():
                     raise ValueError(f"'{entry}' is neither a CIDR nor a host name") from None
                 hosts.add(entry.lower().rstrip("."))
-        return cls(tuple(networks), frozenset(hosts))
+        return cls(tuple(networks), frozenset(hosts), setting)
 
     def allows_host(self, host: str) -> bool:
         """A host name the operator listed: allowed whatever it resolves to."""
@@ -62,7 +63,7 @@ class EgressPolicy:
             return None
         named = f"'{host}' resolves to {ip}" if host and host != address else f"{ip}"
         return (f"{named}, a non-public address ({_kind(ip)}): the egress policy refuses it "
-                f"(CYCLEWRIGHT_EGRESS_ALLOW lists the networks and hosts that may be called)")
+                f"({self.setting} lists the networks and hosts that may be called)")
 
     def check_scheme(self, scheme: str, url: str) -> None:
         if scheme not in SCHEMES:

@@ -1,8 +1,9 @@
 """One HTTP exchange as the debugger shows it: secrets masked, bodies bounded.
 
 Secrets are masked by where they travel: the auth headers, and the headers, query parameters
-and body fields named as carrying one (an API key's name, sensitive parameters). Free text
-(bodies, error messages) is scrubbed only of secrets long enough to recognise (errors.redact).
+and body fields (JSON at any depth, forms) named as carrying one: an API key's name, sensitive
+parameters, and names that carry a secret in any API (OAuth 2 tokens, client secrets,
+passwords). Free text is scrubbed only of secrets long enough to recognise (errors.redact).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
@@ -18,6 +20,10 @@ from connectors.errors import redact
 
 BODY_LIMIT = 4000
 MASKED_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
+# Not "code" (an authorization code, in token requests only): elsewhere it is rarely a secret.
+SECRET_NAMES = {"access_token", "refresh_token", "id_token", "client_secret", "client_assertion",
+                "password"}
+FORM = "application/x-www-form-urlencoded"
 MASK = "***"
 
 
@@ -34,8 +40,8 @@ class Exchange:
     milliseconds: float | None = None
 
 
-def _headers(headers: httpx.Headers, secrets: list[str], extra_masked: set[str]) -> dict[str, str]:
-    masked = MASKED_HEADERS | extra_masked
+def _headers(headers: httpx.Headers, secrets: list[str], named: set[str]) -> dict[str, str]:
+    masked = MASKED_HEADERS | named
     return {k: MASK if k.lower() in masked else redact(v, secrets) for k, v in headers.items()}
 
 
@@ -46,20 +52,29 @@ def _url(url: httpx.URL, secrets: list[str], masked: set[str]) -> str:
     return redact(str(url), secrets)
 
 
-def _masked_fields(content: bytes, masked: set[str]) -> bytes:
-    """A JSON object's or a form's fields named in `masked`, masked; anything else as it was."""
-    if not masked or not content:
+def _masked_json(data: Any, masked: set[str]) -> Any:
+    if isinstance(data, dict):
+        return {k: MASK if k.lower() in masked else _masked_json(v, masked) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_masked_json(v, masked) for v in data]
+    return data
+
+
+def _masked_fields(content: bytes, headers: httpx.Headers, masked: set[str]) -> bytes:
+    """A JSON body's or a form's fields named in `masked`, masked; anything else as it was."""
+    if not content:
         return content
-    try:
-        data = json.loads(content)
-    except ValueError:
+    if FORM in headers.get("content-type", ""):
         pairs = parse_qsl(content.decode("utf-8", errors="replace"), keep_blank_values=True)
         if not any(k.lower() in masked for k, _ in pairs):
             return content
         return urlencode([(k, MASK if k.lower() in masked else v) for k, v in pairs], safe="*").encode()
-    if isinstance(data, dict) and any(k.lower() in masked for k in data):
-        return json.dumps({k: MASK if k.lower() in masked else v for k, v in data.items()}).encode()
-    return content
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return content
+    shown = _masked_json(data, masked)
+    return content if shown == data else json.dumps(shown).encode()
 
 
 def _text(content: bytes, secrets: list[str]) -> str:
@@ -79,19 +94,20 @@ def exchange_of(
     request: httpx.Request,
     response: httpx.Response | None,
     secrets: Iterable[str],
-    masked_headers: Iterable[str] = (),
+    masked_names: Iterable[str] = (),
     error: str | None = None,
 ) -> Exchange:
     secrets = [s for s in secrets if s]
-    extra = {h.lower() for h in masked_headers}
+    named = {n.lower() for n in masked_names} | SECRET_NAMES
     return Exchange(
         method=request.method,
-        url=_url(request.url, secrets, extra),
-        request_headers=_headers(request.headers, secrets, extra),
-        request_body=_text(_masked_fields(request.content, extra), secrets),
+        url=_url(request.url, secrets, named),
+        request_headers=_headers(request.headers, secrets, named),
+        request_body=_text(_masked_fields(request.content, request.headers, named), secrets),
         status=response.status_code if response is not None else None,
-        response_headers=_headers(response.headers, secrets, extra) if response is not None else None,
-        response_body=_text(response.content, secrets) if response is not None else None,
+        response_headers=_headers(response.headers, secrets, named) if response is not None else None,
+        response_body=(_text(_masked_fields(response.content, response.headers, named), secrets)
+                       if response is not None else None),
         error=error,
         milliseconds=_milliseconds(response),
     )

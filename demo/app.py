@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
 from demo.oauth import AuthServer, oauth_router
@@ -136,6 +136,11 @@ def create_app(contacts: int | None = None) -> FastAPI:
         start = (page - 1) * per_page
         return {"records": state.contacts[start : start + per_page], "page": page,
                 "total": len(state.contacts)}
+
+    @app.get("/redirect")
+    def redirect(to: str) -> RedirectResponse:
+        """A redirect to `to`: what an upstream that sends its caller elsewhere does."""
+        return RedirectResponse(to, status_code=302)
 
     @app.get("/whoami/{service}")
     def whoami(service: Literal["crm", "leads"], x_api_key: Annotated[str | None, Header()] = None,

@@ -55,7 +55,7 @@ def _read_or_create(path: Path, make: Callable[[], str]) -> str:
 
 def _egress(allow: str) -> EgressPolicy:
     try:
-        return EgressPolicy.parse(allow)
+        return EgressPolicy.parse(allow, setting="CYCLEWRIGHT_EGRESS_ALLOW")
     except ValueError as err:
         raise SystemExit(f"CYCLEWRIGHT_EGRESS_ALLOW: {err}") from None
 
