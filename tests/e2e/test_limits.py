@@ -24,7 +24,7 @@ async def _post_huge(port: int, token: str, path: str, chunked: bool) -> tuple[i
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {FIFTY_MB}"
     writer.write((f"POST {path} HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer {token}\r\n"
                   f"Content-Type: application/json\r\n{framing}\r\n\r\n").encode())
-    answer = asyncio.ensure_future(reader.read(64 * 1024))
+    answer = asyncio.ensure_future(_response(reader))
     try:
         for _ in range(FIFTY_MB // CHUNK):
             if answer.done():
@@ -34,9 +34,16 @@ async def _post_huge(port: int, token: str, path: str, chunked: bool) -> tuple[i
             await writer.drain()
     except ConnectionError:
         pass  # the API stopped reading: its answer is already on the way
-    head, _, body = (await answer).decode().partition("\r\n\r\n")
+    status, body = await answer
     writer.close()
-    return int(head.split()[1]), body
+    return status, body
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, str]:
+    """The status and body of an HTTP/1.1 response with a Content-Length."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode()
+    length = next(int(line.split(":")[1]) for line in head.split("\r\n") if line.lower().startswith("content-length:"))
+    return int(head.split()[1]), (await reader.readexactly(length)).decode()
 
 
 async def test_a_50_mb_body_is_refused_without_being_read():
