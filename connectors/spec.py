@@ -113,7 +113,8 @@ class Method(Spec):
 
 
 class Connector(Spec):
-    Name: str = Field(min_length=1)
+    # Shown in every listing: one line, bounded (like every name the API stores).
+    Name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
     Description: str = ""
     Version: str = "1.0"
     Icon: str | None = None
