@@ -55,8 +55,9 @@ class AccountConnector(SQLModel, table=True):
     auth_value: str | None = None  # encrypted
     properties: str | None = None  # encrypted JSON object
     oauth_token: str | None = None  # encrypted JSON (connectors.oauth.Token)
-    authenticated: bool = False
-    status_reason: str | None = None  # why it is not authenticated, e.g. NeedsReauthentication
+    authenticated: bool = False  # the credentials are all there (what activation needs)
+    verified: bool = False  # a call proved them: the AuthTestMethod, or an OAuth2 token issued
+    status_reason: str | None = None  # why it is not authenticated or not verified
     created_at: datetime = Field(default_factory=utcnow)
 
 

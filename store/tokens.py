@@ -30,7 +30,8 @@ def _encode(token: Token) -> str:
 def save_token(account_connector_id: str, token: Token) -> None:
     with session() as db:
         row = db.get(AccountConnector, account_connector_id)
-        row.oauth_token, row.authenticated, row.status_reason = _encode(token), True, None
+        row.oauth_token, row.status_reason = _encode(token), None
+        row.authenticated = row.verified = True  # the provider issued a token: proven
         db.commit()
 
 
@@ -69,7 +70,8 @@ class DatabaseTokenStore:
         def mark() -> None:
             with session() as db:
                 row = db.get(AccountConnector, self.id)
-                row.authenticated, row.status_reason = False, f"NeedsReauthentication: {reason}"
+                row.authenticated = row.verified = False
+                row.status_reason = f"NeedsReauthentication: {reason}"
                 db.commit()
 
         await asyncio.to_thread(mark)

@@ -11,8 +11,8 @@ from sqlmodel import select
 from api.dependencies import CurrentAccount, Db
 from api.errors import COMMON, ApiError, not_found, responses
 from api.routers.connector_calls import limiter
+from connectors import Authentication, ConnectorError, Credentials, Problem, call_method
 from connectors import Connector as ConnectorSpec
-from connectors import ConnectorError, Credentials, Problem, call_method
 from connectors.auth import auth_value_problem, secrets_of
 from connectors.dates import EPOCH
 from connectors.urls import endpoint_problems
@@ -58,22 +58,14 @@ class AccountConnectorOut(BaseModel):
     Properties: list[str] = Field(description="the names of the properties set (values are never read back)")
 
 
-NOT_VERIFIED = "NotVerified"
-
-
-def _status(spec: ConnectorSpec, row: AccountConnector) -> str:
-    """Verified when a call proved the credentials: the AuthTestMethod before they were saved,
-    or an OAuth2 provider issuing a token; otherwise only set."""
+def _status(row: AccountConnector) -> str:
     if not row.authenticated:
         return "NeedsAuthentication"
-    auth = spec.authentication(row.authentication)
-    tested = spec.AuthTestMethod and not (row.status_reason or "").startswith(NOT_VERIFIED)
-    proven = tested or auth is None or auth.AuthType == "None" or row.oauth_token is not None
-    return "Verified" if proven else "CredentialsSet"
+    return "Verified" if row.verified else "CredentialsSet"
 
 
-def view(spec: ConnectorSpec, row: AccountConnector) -> AccountConnectorOut:
-    status = _status(spec, row)
+def view(row: AccountConnector) -> AccountConnectorOut:
+    status = _status(row)
     return AccountConnectorOut(Id=row.id, ConnectorId=row.connector_id, Name=row.name,
                                AuthenticationId=row.authentication, Authenticated=status == "Verified",
                                Status=status, StatusReason=row.status_reason,
@@ -83,10 +75,11 @@ def view(spec: ConnectorSpec, row: AccountConnector) -> AccountConnectorOut:
 async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) -> None:
     """Run the connector's AuthTestMethod with the credentials about to be saved: 422 (and
     nothing saved) when the upstream refuses them. An upstream that is down or busy cannot
-    tell: the credentials are saved, marked not verified, rather than refused for its outage."""
+    tell: the credentials are saved unverified, with the reason, rather than refused for its outage."""
     auth = spec.authentication(row.authentication)
-    if not spec.AuthTestMethod or auth is None or auth.AuthType in ("None", "OAuth2"):
-        return  # nothing to prove, or OAuth2: proven when the provider issues a token
+    # Without authentication there is nothing to prove; OAuth2 is proven when a token is issued.
+    if not spec.AuthTestMethod or not row.authenticated or auth is None or auth.AuthType in ("None", "OAuth2"):
+        return
     credentials = Credentials(decrypt(row.auth_value), decrypt_json(row.properties))
     try:
         await call_method(request.app.state.http, spec, spec.AuthTestMethod, credentials=credentials,
@@ -94,11 +87,13 @@ async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) 
                           mergefields={"LastSuccessfulRunDate": EPOCH})
     except ConnectorError as err:
         if err.retryable:
-            row.status_reason = f"{NOT_VERIFIED}: the AuthTestMethod could not complete ({err.brief()})"
+            row.status_reason = (f"NotVerified: the connector's AuthTestMethod '{spec.AuthTestMethod}' "
+                                 f"could not complete ({err.brief()})")
             return
         answered = f"answered {err.brief().split(': ', 1)[-1]}" if err.status else f"failed: {err.reason}"
         raise ApiError(422, "The credentials do not work; nothing was saved.", [Problem(
             "$.AuthValue", f"the connector's AuthTestMethod '{spec.AuthTestMethod}' {answered}")]) from None
+    row.verified = True
 
 
 def _check(spec: ConnectorSpec, authentication: str | None, properties: list[PropertyIn],
@@ -136,9 +131,17 @@ def _value_problems(spec: ConnectorSpec, authentication: str | None, auth_value:
     return problems
 
 
-def _authenticated(spec: ConnectorSpec, row: AccountConnector) -> bool:
-    """Whether the credentials are all there (an OAuth consent, a client's id and secret, …)."""
+def _set_credentials(spec: ConnectorSpec, row: AccountConnector) -> None:
+    """What new credentials make of the row: all there or not, and unproven until a call
+    proves them (`_verify`, or an OAuth2 token issued); without authentication, nothing to prove."""
     auth = spec.authentication(row.authentication)
+    row.status_reason = None  # worth trying again
+    row.authenticated = _authenticated(auth, row)
+    row.verified = auth is None or auth.AuthType == "None"
+
+
+def _authenticated(auth: Authentication | None, row: AccountConnector) -> bool:
+    """Whether the credentials are all there (an OAuth consent, a client's id and secret, …)."""
     if auth is None or auth.AuthType == "None":
         return True
     if auth.AuthType != "OAuth2":
@@ -163,14 +166,14 @@ def _new_row(db: Db, account_id: str, body: AccountConnectorIn) -> tuple[Connect
         name=body.Name or connector.name, authentication=body.AuthenticationId,
         auth_value=encrypt(body.AuthValue), properties=encrypt_json({p.Name: p.Value for p in body.Properties}),
     )
-    row.authenticated = _authenticated(spec, row)
+    _set_credentials(spec, row)
     return spec, row
 
 
-def _save(db: Db, spec: ConnectorSpec, row: AccountConnector) -> AccountConnectorOut:
+def _save(db: Db, row: AccountConnector) -> AccountConnectorOut:
     db.add(row)
     db.commit()
-    return view(spec, row)
+    return view(row)
 
 
 @router.post("", status_code=201, summary="Install a connector into the account, with its credentials")
@@ -178,12 +181,12 @@ async def install_connector(body: AccountConnectorIn, request: Request, account:
                             db: Db) -> AccountConnectorOut:
     spec, row = await run_in_threadpool(_new_row, db, account.id, body)
     await _verify(request, spec, row)
-    return await run_in_threadpool(_save, db, spec, row)
+    return await run_in_threadpool(_save, db, row)
 
 
 def _views(db: Db, account_id: str) -> list[AccountConnectorOut]:
     rows = db.exec(select(AccountConnector).where(AccountConnector.account_id == account_id))
-    return [view(load_release(db, r.release_id), r) for r in rows]
+    return [view(r) for r in rows]
 
 
 @router.get("", summary="The account's connectors")
@@ -200,8 +203,7 @@ def _get(db: Db, account_id: str, id: str) -> AccountConnector:
 
 @router.get("/{id}", summary="One of the account's connectors")
 def get_installed(id: str, account: CurrentAccount, db: Db) -> AccountConnectorOut:
-    row = _get(db, account.id, id)
-    return view(load_release(db, row.release_id), row)
+    return view(_get(db, account.id, id))
 
 
 def _changed_row(db: Db, account_id: str, id: str, body: AccountConnectorUpdate
@@ -219,10 +221,10 @@ def _changed_row(db: Db, account_id: str, id: str, body: AccountConnectorUpdate
     if body.Properties is not None:
         row.properties = encrypt_json({**decrypt_json(row.properties),
                                        **{p.Name: p.Value for p in body.Properties}})
-    if body.AuthValue is not None or body.Properties is not None:
-        row.status_reason = None  # new credentials: worth trying again
-    row.authenticated = _authenticated(spec, row)
-    return spec, row, body.AuthValue is not None or body.Properties is not None or body.AuthenticationId is not None
+    changed = body.AuthValue is not None or body.Properties is not None or body.AuthenticationId is not None
+    if changed:
+        _set_credentials(spec, row)
+    return spec, row, changed
 
 
 @router.put("/{id}", summary="Change an account connector's name, credentials or properties")
@@ -231,4 +233,4 @@ async def update_installed(id: str, body: AccountConnectorUpdate, request: Reque
     spec, row, credentials_changed = await run_in_threadpool(_changed_row, db, account.id, id, body)
     if credentials_changed:
         await _verify(request, spec, row)  # refused: the session closes uncommitted, the row as it was
-    return await run_in_threadpool(_save, db, spec, row)
+    return await run_in_threadpool(_save, db, row)
