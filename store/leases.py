@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from store.database import session
@@ -17,19 +17,22 @@ from store.tables import Lease, utcnow
 
 
 def take(name: str, holder: str, duration: timedelta) -> bool:
-    """Whether `holder` now holds lease `name` (free, or expired, or already its own)."""
+    """Whether `holder` now holds lease `name` (it was free, or expired). Looking comes first and
+    is a read: waiters polling a held lease take no write lock."""
     now = utcnow()
     with session() as db:
-        try:
+        if db.scalar(select(Lease.name).where(Lease.name == name, Lease.expires_at >= now)):
+            return False
+        expired = db.execute(update(Lease).where(Lease.name == name, Lease.expires_at < now)
+                             .values(holder=holder, expires_at=now + duration))
+        if expired.rowcount == 0:  # free, or just taken by another: then this insert fails
             db.add(Lease(name=name, holder=holder, expires_at=now + duration))
+        try:
             db.commit()
-            return True
         except IntegrityError:
             db.rollback()
-        taken = db.execute(update(Lease).where(Lease.name == name, Lease.expires_at < now)
-                           .values(holder=holder, expires_at=now + duration))
-        db.commit()
-        return taken.rowcount == 1
+            return False
+        return True
 
 
 def give_back(name: str, holder: str) -> None:

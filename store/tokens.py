@@ -16,7 +16,8 @@ from store.tables import AccountConnector
 
 # Longer than any token request takes (its HTTP timeout); a holder that died frees it then.
 REFRESH_LEASE = timedelta(minutes=2)
-LEASE_POLL_SECONDS = 0.2
+# A waiter looks again soon (a refresh takes a round trip), then less often.
+FIRST_POLL_SECONDS, LAST_POLL_SECONDS = 0.05, 1.0
 
 
 def _decode(encrypted: str | None) -> Token | None:
@@ -25,6 +26,11 @@ def _decode(encrypted: str | None) -> Token | None:
 
 def _encode(token: Token) -> str:
     return encrypt(json.dumps(dataclasses.asdict(token)))
+
+
+def _replaced(stored: Token | None, stale: Token | None) -> bool:
+    """Whether another holder of the lease already replaced the stale token."""
+    return stored is not None and stored != stale
 
 
 def save_token(account_connector_id: str, token: Token) -> None:
@@ -50,15 +56,16 @@ class DatabaseTokenStore:
 
     async def replace(self, stale: Token | None, obtain: Obtain) -> Token:
         # One refresh at a time per account connector, under a lease rather than a transaction:
-        # the token request can take seconds, and no database lock is held meanwhile. A second
-        # process waits for the lease, then finds the new token instead of spending the
-        # (possibly single-use) refresh token again.
-        lease, holder = f"oauth:{self.id}", uuid.uuid4().hex
+        # the token request can take seconds, and no database lock is held meanwhile. A waiter
+        # finds the new token instead of spending the (possibly single-use) refresh token again.
+        lease, holder, pause = f"oauth:{self.id}", uuid.uuid4().hex, FIRST_POLL_SECONDS
         while not await asyncio.to_thread(leases.take, lease, holder, REFRESH_LEASE):
-            await asyncio.sleep(LEASE_POLL_SECONDS)  # ends: a lease is given back or expires
+            if _replaced(stored := await self.current(), stale):
+                return stored  # the holder saved it: no need to queue for the lease
+            await asyncio.sleep(pause)  # ends: the token is replaced, or the lease given back or expired
+            pause = min(2 * pause, LAST_POLL_SECONDS)
         try:
-            stored = await self.current()
-            if stored is not None and stored != stale:
+            if _replaced(stored := await self.current(), stale):
                 return stored
             token = await obtain(stored)
             await asyncio.to_thread(save_token, self.id, token)  # saved before anyone can use it
