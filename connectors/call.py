@@ -97,9 +97,9 @@ def _authorized(target: httpx.URL, connector: Connector, method: Method, trusted
 
 
 def _mergefield_values(
-    connector: Connector, credentials: Credentials, mergefields: Mapping[str, Any], parameters: Mapping[str, str]
+    trusted: Mapping[str, str], credentials: Credentials, mergefields: Mapping[str, Any], parameters: Mapping[str, str]
 ) -> dict[str, Any]:
-    values: dict[str, Any] = _trusted(connector, credentials)
+    values: dict[str, Any] = dict(trusted)
     values.update(auth_mergefields(credentials))
     values.update(mergefields)
     values.update(parameters)
@@ -208,13 +208,14 @@ async def call_method(
     try:
         params = _parameters(connector, method)
         _check_parameters(parameters, params)
-        values = _mergefield_values(connector, credentials, mergefields or {}, parameters)
+        trusted = _trusted(connector, credentials)
+        values = _mergefield_values(trusted, credentials, mergefields or {}, parameters)
         paging = Paging.of(connector, method, params)
         # A next-page URL carries its own query; add only what it lacks (an API key, say).
         next_url = cursor.get("next_url")
         target = checked_url(next_url or render(method.Endpoint, values), call.secrets,
                              "the next-page URL" if next_url else "the URL")
-        call.authorized = _authorized(target, connector, method, _trusted(connector, credentials))
+        call.authorized = _authorized(target, connector, method, trusted)
         if not (call.authorized or next_url) and carries_credentials(method.Endpoint):
             raise StepError(f"the URL would carry the credentials to {target.scheme}://{target.netloc.decode()}, "
                             "which is not one of the connector's endpoint origins")
