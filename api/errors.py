@@ -71,7 +71,7 @@ def not_found(what: str, id: str) -> ApiError:
 
 
 def _body(message: str, problems: Iterable[Problem]) -> dict:
-    return {"Message": message, "Errors": [{"Path": p.path, "Message": p.message} for p in problems]}
+    return ErrorBody(Message=message, Errors=[ErrorItem(Path=p.path, Message=p.message) for p in problems]).model_dump()
 
 
 def _location(loc: tuple) -> str:

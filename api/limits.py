@@ -46,7 +46,7 @@ class BodyLimit:
         limit = limit_for(scope["method"], scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            return await self._refuse(limit, send)
+            return await error_response(413, BodyTooLarge(limit).detail)(scope, receive, send)
         received = 0
 
         async def counted() -> Message:
@@ -58,11 +58,3 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
-
-    @staticmethod
-    async def _refuse(limit: int, send: Send) -> None:
-        await error_response(413, BodyTooLarge(limit).detail)({"type": "http"}, _nothing, send)
-
-
-async def _nothing() -> Message:
-    return {"type": "http.disconnect"}

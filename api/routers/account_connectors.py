@@ -184,14 +184,10 @@ async def install_connector(body: AccountConnectorIn, request: Request, account:
     return await run_in_threadpool(_save, db, row)
 
 
-def _views(db: Db, account_id: str) -> list[AccountConnectorOut]:
-    rows = db.exec(select(AccountConnector).where(AccountConnector.account_id == account_id))
-    return [view(r) for r in rows]
-
-
 @router.get("", summary="The account's connectors")
 def list_installed(account: CurrentAccount, db: Db) -> list[AccountConnectorOut]:
-    return _views(db, account.id)
+    rows = db.exec(select(AccountConnector).where(AccountConnector.account_id == account.id))
+    return [view(r) for r in rows]
 
 
 def _get(db: Db, account_id: str, id: str) -> AccountConnector:

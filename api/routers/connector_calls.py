@@ -7,7 +7,6 @@ as a cycle's steps.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from typing import Any
 
 import httpx
@@ -49,23 +48,11 @@ class RecordsOut(BaseModel):
     Warnings: list[str]
 
 
-class ExchangeOut(BaseModel):
-    method: str
-    url: str
-    request_headers: dict[str, str]
-    request_body: str
-    status: int | None
-    response_headers: dict[str, str] | None
-    response_body: str | None
-    error: str | None
-    milliseconds: float | None
-
-
 class TestOut(BaseModel):
     Success: bool
     Method: str
     Error: str | None
-    Exchanges: list[ExchangeOut] = Field(description="each HTTP exchange, secrets masked")
+    Exchanges: list[Exchange] = Field(description="each HTTP exchange, secrets masked")
     Records: list[dict[str, Any]]
 
 
@@ -160,5 +147,5 @@ async def test(id: str, request: Request, claims: Claims, account_id: AccountHea
     except ConnectorError as err:
         error = str(err)
     return TestOut(Success=error is None, Method=method, Error=error,
-                   Exchanges=[ExchangeOut(**dataclasses.asdict(e)) for e in exchanges],
+                   Exchanges=exchanges,
                    Records=result.records if result else [])
