@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from sqlmodel import Session
@@ -17,6 +17,17 @@ from api.errors import ApiError, not_found
 from runtime.settings import settings
 from store.database import session
 from store.tables import Account
+
+Row = TypeVar("Row")
+
+
+def found(db: Session, model: type[Row], id: str, what: str, **owner: str) -> Row:
+    """Row `id` of `model` if it exists and belongs to `owner` (account_id=…, cycle_id=…);
+    404 otherwise: another account's objects do not exist for the caller."""
+    row = db.get(model, id)
+    if row is None or any(getattr(row, column) != value for column, value in owner.items()):
+        raise not_found(what, id)
+    return row
 
 
 def get_db() -> Iterator[Session]:

@@ -8,8 +8,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from api.dependencies import CurrentAccount, Db
-from api.errors import COMMON, ApiError, not_found, responses
+from api.dependencies import CurrentAccount, Db, found
+from api.errors import COMMON, ApiError, responses
 from api.routers.connector_calls import limiter
 from connectors import Authentication, ConnectorError, Credentials, Problem, call_method
 from connectors import Connector as ConnectorSpec
@@ -191,10 +191,7 @@ def list_installed(account: CurrentAccount, db: Db) -> list[AccountConnectorOut]
 
 
 def _get(db: Db, account_id: str, id: str) -> AccountConnector:
-    row = db.get(AccountConnector, id)
-    if row is None or row.account_id != account_id:
-        raise not_found("account connector", id)
-    return row
+    return found(db, AccountConnector, id, "account connector", account_id=account_id)
 
 
 @router.get("/{id}", summary="One of the account's connectors")

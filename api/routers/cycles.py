@@ -18,8 +18,8 @@ from temporalio.client import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal
-from api.errors import COMMON, ApiError, not_found, responses
+from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal, found
+from api.errors import COMMON, ApiError, responses
 from connectors import Problem
 from connectors.dates import parse_datetime
 from runtime.settings import TASK_QUEUE, settings
@@ -97,10 +97,7 @@ def workflow_id(cycle_id: str) -> str:
 
 
 def get_cycle(db: Db, account_id: str, cycle_id: str) -> Cycle:
-    cycle = db.get(Cycle, cycle_id)
-    if cycle is None or cycle.account_id != account_id:
-        raise not_found("cycle", cycle_id)
-    return cycle
+    return found(db, Cycle, cycle_id, "cycle", account_id=account_id)
 
 
 async def running_workflow(client: Client, cycle_id: str) -> WorkflowHandle | None:

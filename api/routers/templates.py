@@ -7,8 +7,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
-from api.dependencies import CurrentAccount, Db
-from api.errors import COMMON, not_found, responses
+from api.dependencies import CurrentAccount, Db, found
+from api.errors import COMMON, responses
 from api.routers.cycles import CycleOut
 from api.routers.cycles import view as cycle_view
 from store import cycles, templates, text
@@ -48,10 +48,7 @@ def list_templates(db: Db, _: Claims) -> list[TemplateOut]:
 
 
 def _get(db: Db, template_id: str) -> Template:
-    template = db.get(Template, template_id)
-    if template is None:
-        raise not_found("template", template_id)
-    return template
+    return found(db, Template, template_id, "template")
 
 
 @router.get("/{template_id}", summary="Read a template and its steps")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal
+from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal, found
 from api.errors import COMMON, ApiError, not_found, responses
 from api.routers.cycles import get_cycle
 from connectors.dates import as_utc
@@ -133,10 +133,7 @@ def _run_id(db: Db, cycle_id: str, run: str | None) -> str | None:
 
 
 def _get(db: Db, cycle_id: str, transaction_id: str) -> Transaction:
-    transaction = db.get(Transaction, transaction_id)
-    if transaction is None or transaction.cycle_id != cycle_id:
-        raise not_found("transaction", transaction_id)
-    return transaction
+    return found(db, Transaction, transaction_id, "transaction", cycle_id=cycle_id)
 
 
 @router.get("/{transaction_id}", summary="Read a transaction: its path, records and failure")
