@@ -65,10 +65,14 @@ def _parameters(connector: Connector, method: Method) -> list[Parameter]:
     return inherited + [p for p in method.Parameters if p.DefaultValue != IGNORE]
 
 
+def settable(param: Parameter) -> bool:
+    """Whether a call (or a template's mapping) may set the parameter: a visible one, not an
+    account connector's property (those decide where credentials go) nor a paging control."""
+    return not (param.Hide or param.IsAccountConnectorProperty or control(param))
+
+
 def _settable(params: list[Parameter]) -> set[str]:
-    """What call-time input may set: the method's visible parameters, not the account
-    connector's properties (which decide where credentials go) nor paging controls."""
-    visible = [p for p in params if not (p.Hide or p.IsAccountConnectorProperty or control(p))]
+    visible = [p for p in params if settable(p)]
     return {p.key for p in visible} | {p.TargetName for p in visible if p.TargetName}
 
 

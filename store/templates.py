@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from connectors import Method, Problem
+from connectors.call import settable
 from store.connectors import release_by_name, spec_of
 from store.problems import Invalid
 from store.tables import Template
@@ -146,5 +147,5 @@ def check_mapping(
 def target_fields(method: Method) -> set[str]:
     """What a mapping can fill: request fields, and method parameters by name."""
     fields = {f.SystemField for f in method.request_fields}
-    fields |= {p.Name or p.TargetName for p in method.Parameters if not p.Hide}
+    fields |= {p.key for p in method.Parameters if settable(p)}  # what a step's call may set
     return {f for f in fields if f}

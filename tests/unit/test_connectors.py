@@ -237,3 +237,20 @@ def test_basic_credentials_are_secrets():
 
     value = base64.b64encode(b"user:hunter22").decode()
     assert "hunter22" in secrets_of(Credentials(value))
+
+
+def test_a_template_may_map_only_what_a_call_may_set():
+    """One rule for both (connectors.call.settable): a mapping accepted at install time is
+    never refused as an unknown parameter at run time."""
+    from connectors.spec import Method
+    from store.templates import target_fields
+
+    method = Method.model_validate({
+        "UniqueIdentifier": "m", "Name": "M", "HttpMethod": "Get", "Endpoint": "https://x/{{Region}}",
+        "Parameters": [
+            {"Name": "Region", "TargetType": "MergeField"},
+            {"TargetType": "QueryString", "TargetName": "page", "Values": ["PAGE_NUMBER"]},
+            {"Name": "BaseUrl", "TargetType": "MergeField", "IsAccountConnectorProperty": True},
+            {"TargetType": "QueryString", "TargetName": "secret", "Hide": True},
+        ]})
+    assert target_fields(method) == {"Region"}
