@@ -15,6 +15,7 @@ from store.tables import Plan, Transaction
 from workflows.messages import (
     CloseRetry,
     CloseRun,
+    CollectRequest,
     OpenRun,
     RetryPlan,
     RunPlan,
@@ -25,11 +26,14 @@ from workflows.messages import (
 
 
 def _view(step: StepPlan) -> StepView:
-    return StepView(step.id, step.name, step.type, step.connector, step.method, step.next)
+    return StepView(step.id, step.name, step.type, step.connector, step.method, step.spec.Next,
+                    getattr(step.spec, "Seconds", None))
 
 
 def _run_plan(run_id: str, plan: Plan) -> RunPlan:
-    return RunPlan(run_id, plan.id, [_view(s) for s in steps_of(plan)], settings().upstream_retry_hours * 3600)
+    steps = steps_of(plan)
+    return RunPlan(run_id, plan.id, [_view(s) for s in steps], settings().upstream_retry_hours * 3600,
+                   settings().step_retries, steps[0].collection_split)
 
 
 def _open_run(request: OpenRun) -> RunPlan:
@@ -58,7 +62,7 @@ async def close_run(request: CloseRun) -> RunSummary:
 
 def _save_cycle_status(change: StatusChange) -> None:
     with session() as db:
-        runs.save_cycle_status(db, change.cycle_id, change.status, change.owner, change.seq)
+        runs.save_cycle_status(db, change.cycle_id, change.status, change.owner, change.seq, change.reason)
 
 
 @activity.defn
@@ -103,4 +107,16 @@ async def close_retry(request: CloseRetry) -> str:
     return await asyncio.to_thread(_close_retry, request)
 
 
-ALL = [open_run, close_run, save_cycle_status, reopen_transaction, close_retry]
+def _collect_records(request: CollectRequest) -> None:
+    with session() as db:
+        transactions.collect(db, request.run_id, request.trigger, request.next_step)
+
+
+@activity.defn
+async def collect_records(request: CollectRequest) -> None:
+    """CollectionSplit None: the trigger's records, one transaction each as they were read,
+    become one transaction holding them all."""
+    await asyncio.to_thread(_collect_records, request)
+
+
+ALL = [open_run, close_run, collect_records, save_cycle_status, reopen_transaction, close_retry]

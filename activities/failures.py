@@ -7,7 +7,6 @@ from datetime import timedelta
 from temporalio.exceptions import ApplicationError
 
 from connectors import ConnectorError, RetryableError
-from store.plans import StepPlan
 
 # After the first 429 (Retry-After, or a minute), each further one in a row waits longer.
 THROTTLE_MINUTES = (1, 3, 7, 15, 30)
@@ -26,7 +25,7 @@ def throttle_delay(in_a_row: int, retry_after: float | None) -> float:
     return max(minutes * 60.0, retry_after or 0.0)
 
 
-def as_failure(step: StepPlan, err: ConnectorError, throttled_in_a_row: int = 0,
+def as_failure(step_name: str, err: ConnectorError, throttled_in_a_row: int = 0,
                with_body: bool = True) -> ApplicationError:
     """The ApplicationError a step's activity raises; a 429's wait is a Temporal retry delay.
 
@@ -38,7 +37,7 @@ def as_failure(step: StepPlan, err: ConnectorError, throttled_in_a_row: int = 0,
     elif isinstance(err, RetryableError) and err.retry_after is not None:
         delay = timedelta(seconds=err.retry_after)
     return ApplicationError(
-        f"step '{step.name}': {err if with_body else err.brief()}",
+        f"step '{step_name}': {err if with_body else err.brief()}",
         type=type(err).__name__,
         non_retryable=not err.retryable,
         next_retry_delay=delay,

@@ -14,6 +14,7 @@ from activities.mappings import mapped
 from activities.upstream import Loaded, Upstream, earlier_progress, heartbeating
 from connectors import ConnectorError, iter_pages
 from connectors.dates import EPOCH
+from connectors.paths import split_nested
 from store import transactions
 from store.database import session
 from store.runs import run_ref
@@ -48,7 +49,7 @@ class TriggerActivities:
                     # 429s in a row lengthen the wait; a page read in between starts afresh.
                     progress["throttled"] = progress["throttled"] + 1 if is_throttled(err) else 0
                     activity.heartbeat(progress)
-                    raise as_failure(loaded.step, err, progress["throttled"]) from None
+                    raise as_failure(loaded.step.name, err, progress["throttled"]) from None
         if progress["done"]:
             await asyncio.to_thread(_drop_after, run.run_id, request.first + progress["count"] - 1)
         return FetchResult(progress["count"], progress["cursor"], progress["warnings"])
@@ -67,8 +68,11 @@ class TriggerActivities:
         async with aclosing(pages):  # a failed write stops the page in flight too
             async for page in pages:
                 first = request.first + progress["count"]
-                await asyncio.to_thread(_write, run, first, step.id, step.next, page.records)
-                progress = {"cursor": page.next_cursor, "count": progress["count"] + len(page.records),
+                records = page.records
+                if step.collection_split == "All":
+                    records = split_nested(records, loaded.connector.method(step.method).response_fields)
+                await asyncio.to_thread(_write, run, first, step.id, step.spec.Next, records)
+                progress = {"cursor": page.next_cursor, "count": progress["count"] + len(records),
                             "warnings": progress["warnings"] + ([page.warning] if page.warning else []),
                             "done": page.next_cursor is None, "throttled": 0}
                 yield progress

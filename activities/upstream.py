@@ -84,10 +84,11 @@ class OutcomeWriter:
             raise
 
 
-def idempotency_key(run_id: str, seq: int, step_id: str, retries: int) -> str:
+def idempotency_key(run_id: str, seq: int, step_id: str, retries: int, attempt: int = 0) -> str:
     """Stable for one transaction at one step, so a resent write is recognised upstream; a
-    retry through the API is a new attempt, with a new key."""
-    return hashlib.sha256(f"{run_id}/{seq}/{step_id}/{retries}".encode()).hexdigest()[:32]
+    retry through the API, or an OnError Retry's next try, is a new attempt with a new key."""
+    tries = f"/{attempt}" if attempt else ""
+    return hashlib.sha256(f"{run_id}/{seq}/{step_id}/{retries}{tries}".encode()).hexdigest()[:32]
 
 
 def earlier_progress() -> Any:

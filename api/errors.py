@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
 from connectors import ConnectorInvalid, Problem
-from store.problems import Invalid
+from store.problems import Forbidden, Invalid, json_path, plain
 
 
 class ErrorItem(BaseModel):
@@ -77,8 +77,8 @@ def _body(message: str, problems: Iterable[Problem]) -> dict:
 def _location(loc: tuple) -> str:
     # FastAPI puts where the value came from first: body, query, header, path.
     where, *rest = loc
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
-    return "$" + path if where == "body" else f"{where}:{path.lstrip('.')}"
+    path = json_path(rest)
+    return path if where == "body" else f"{where}:{path.removeprefix('$').lstrip('.')}"
 
 
 def error_response(status: int, message: str, problems: Iterable[Problem] = (),
@@ -95,13 +95,17 @@ def install(app: FastAPI) -> None:
     async def invalid(_: Request, err: Invalid) -> JSONResponse:
         return error_response(422, "The document is invalid; nothing was saved.", err.problems)
 
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, err: Forbidden) -> JSONResponse:
+        return error_response(403, str(err))
+
     @app.exception_handler(ConnectorInvalid)
     async def connector_invalid(_: Request, err: ConnectorInvalid) -> JSONResponse:
         return error_response(422, "The connector is invalid; nothing was saved.", err.problems)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        problems = [Problem(_location(tuple(e["loc"])), e["msg"]) for e in err.errors()]
+        problems = [Problem(_location(tuple(e["loc"])), plain(e["msg"])) for e in err.errors()]
         return error_response(422, "The request is invalid.", problems)
 
     @app.exception_handler(RPCError)

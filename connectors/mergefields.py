@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from connectors.dates import ISO, format_datetime
+from connectors.dates import ISO, format_datetime, parse_datetime
 from connectors.errors import MissingMergefield
 
 PATTERN = re.compile(r"\{\{\s*([A-Za-z_][\w]*)(?:\s+format=([^}]*))?\s*\}\}")
@@ -35,3 +35,29 @@ def render(text: str, values: Mapping[str, Any]) -> str:
         return _text(values[name], pattern.strip() if pattern else None)
 
     return PATTERN.sub(replace, text)
+
+
+# In template Expressions a mergefield names an earlier step's field: {{StepId.Field}}, with
+# the same optional format= for dates. Step ids and fields may hold any character but braces.
+FIELD_PATTERN = re.compile(r"\{\{\s*([^\s{}.][^\s{}]*?)\.([^\s{}]+)(?:\s+format=([^}]*))?\s*\}\}")
+
+
+def field_references(text: str) -> list[tuple[str, str]]:
+    """The (step id, field) each {{StepId.Field}} of `text` names."""
+    return [(m.group(1), m.group(2)) for m in FIELD_PATTERN.finditer(text or "")]
+
+
+def render_fields(text: str, lookup: Callable[[str, str], Any]) -> str:
+    """`text` with each {{StepId.Field}} replaced by `lookup(step, field)`; a value that is
+    missing renders empty, and a date-time value in its format= (ISO 8601 by default)."""
+
+    def replace(match: re.Match) -> str:
+        value, pattern = lookup(match.group(1), match.group(2)), match.group(3)
+        if pattern and isinstance(value, str):
+            try:
+                value = parse_datetime(value)
+            except ValueError:
+                pass  # not a date: shown as it is
+        return _text(value, pattern.strip() if pattern else None)
+
+    return FIELD_PATTERN.sub(replace, text)

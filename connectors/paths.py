@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from connectors.errors import StepError
 from connectors.types import convert, from_response
 
 
@@ -155,3 +156,34 @@ def _write(node: Any, path: Path, value: Any, spread: bool = False) -> Any:
     else:
         node[segment.name] = value
     return node
+
+
+MAX_SPLIT = 10_000  # transactions one record may split into
+
+
+def split_nested(records: list[dict[str, Any]], fields: Sequence[Any]) -> list[dict[str, Any]]:
+    """CollectionSplit All: each record with inner collections (fields under a second array,
+    which come back as lists) becomes one record per element, across collections their product."""
+    groups: dict[Path, list[str]] = {}
+    for f in fields:
+        path = parse_path(f.ConnectorField)
+        arrays = [i for i, segment in enumerate(path) if segment.is_array]
+        if len(arrays) >= 2:
+            groups.setdefault(path[: arrays[1] + 1], []).append(f.SystemField)
+    if not groups:
+        return records
+    return [split for record in records for split in _split(record, list(groups.values()))]
+
+
+def _split(record: dict[str, Any], groups: list[list[str]]) -> list[dict[str, Any]]:
+    combined: list[dict[str, Any]] = [{}]
+    for names in groups:
+        lists = {n: record[n] for n in names if isinstance(record.get(n), list)}
+        length = max((len(v) for v in lists.values()), default=0)
+        if length == 0:
+            continue
+        elements = [{n: v[i] if i < len(v) else None for n, v in lists.items()} for i in range(length)]
+        combined = [{**c, **e} for c in combined for e in elements]
+        if len(combined) > MAX_SPLIT:
+            raise StepError(f"splitting a record's collections would make more than {MAX_SPLIT} transactions")
+    return [{**record, **c} for c in combined]

@@ -81,3 +81,13 @@ def from_response(value: Any, field: Any) -> Any:
         return _CONVERTERS[field.DataType](value)
     except (TypeError, ValueError):
         return value
+
+
+def as_type(value: Any, data_type: str) -> Any:
+    """`value` as `data_type` (a DateTime as an aware datetime); ValueError when it is not one."""
+    if data_type == "DateTime":
+        return value if isinstance(value, datetime) else parse_datetime(str(value))
+    try:
+        return _CONVERTERS[data_type](value)
+    except TypeError:
+        raise ValueError(value) from None

@@ -39,6 +39,7 @@ class Settings:
     step_concurrency: int
     http_timeout: float
     upstream_retry_hours: float
+    step_retries: int  # a step with OnError Retry tries a failed call this many more times
     retention_days: float
     egress: EgressPolicy  # CYCLEWRIGHT_EGRESS_ALLOW: non-public networks and hosts the engine may call
     strict_event_loop: bool  # fail any database call made on the API's event loop (the tests set it)
@@ -83,6 +84,7 @@ def settings() -> Settings:
         step_concurrency=int(env("CYCLEWRIGHT_STEP_CONCURRENCY", "10")),
         http_timeout=float(env("CYCLEWRIGHT_HTTP_TIMEOUT", "30")),
         upstream_retry_hours=float(env("CYCLEWRIGHT_UPSTREAM_RETRY_HOURS", "24")),
+        step_retries=int(env("CYCLEWRIGHT_STEP_RETRIES", "4")),
         retention_days=float(env("CYCLEWRIGHT_RETENTION_DAYS", "31")),
         egress=_egress(env("CYCLEWRIGHT_EGRESS_ALLOW", "")),
         strict_event_loop=env("CYCLEWRIGHT_STRICT_EVENT_LOOP") == "1",

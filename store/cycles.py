@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
+from pydantic import TypeAdapter
 from sqlmodel import Session, select
 
 from connectors import Problem
 from store.connections import load_release
 from store.connectors import release_by_name
 from store.crypto import decrypt_json
-from store.problems import Invalid
+from store import variables as variable_store
+from store.problems import Forbidden, Invalid
 from store.tables import AccountConnector, Cycle, CycleStep, FieldMapping, Template
-from store.template_spec import MappingSpec, StepSpec, TemplateSpec
-from store.templates import check_mapping, methods_of
+from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
+from store.templates import ancestors_of, check_mapping, methods_of
 
 
 @dataclass(frozen=True)
 class Prerequisite:
-    step_id: str | None
-    kind: str  # Connector | Authentication | Property | FieldMapping
+    step_id: str
+    reason: str  # ConnectorNotInstalled | NotAuthenticated | MissingProperty | MissingMapping | MissingVariable
     message: str
 
 
@@ -27,22 +31,37 @@ def install(db: Session, template: Template, account_id: str, name: str | None,
             bindings: dict[str, str]) -> Cycle:
     """Copy the template's steps into a new Paused cycle bound to the account's connectors."""
     spec = TemplateSpec.model_validate(template.document)
-    cycle = Cycle(account_id=account_id, template_id=template.id, name=name or template.name,
-                  collection_split=spec.CollectionSplit)
+    cycle = Cycle(account_id=account_id, template_id=template.id, template_version=template.version,
+                  name=name or template.name, collection_split=spec.CollectionSplit)
     db.add(cycle)
     for position, step in enumerate(spec.Steps):
-        release = release_by_name(db, step.Connector, step.Version)
+        connector = getattr(step, "Connector", None)
+        release = release_by_name(db, connector, step.Version) if connector else None
         row = CycleStep(
             cycle_id=cycle.id, template_step_id=step.Id, position=position, name=step.Name or step.Id,
-            type=step.Type, connector_name=step.Connector, release_id=release.id, method=step.Method,
-            account_connector_id=_bind(db, account_id, release.connector_id, step, bindings),
-            next_step_id=step.Next, on_error=step.OnError,
+            type=step.Type, document=step.model_dump(exclude_none=True, exclude={"FieldMappings"}),
+            connector_name=connector, release_id=release.id if release else None,
+            method=getattr(step, "Method", None),
+            account_connector_id=_bind(db, account_id, release.connector_id, step, bindings) if release else None,
+            webhook_id=secrets.token_urlsafe(24) if step.Type == "Webhook" else None,
         )
         db.add(row)
-        for mapping in step.FieldMappings:
-            db.add(_mapping_row(row.id, mapping.Field, mapping))
+        for mapping in getattr(step, "FieldMappings", []):
+            db.add(FieldMapping(step_id=row.id, field=mapping.Field, mapping=_document(mapping)))
     db.commit()
     return cycle
+
+
+def _document(mapping: MappingSpec) -> dict[str, Any]:
+    return mapping.model_dump(exclude_none=True, exclude={"Field"})
+
+
+def step_spec(step: CycleStep, mappings: list[FieldMapping] | None = None) -> StepSpec:
+    """The cycle's step as a template step, with the cycle's own mappings."""
+    document = dict(step.document)
+    if step.type == "Method":
+        document["FieldMappings"] = [{"Field": m.field, **m.mapping} for m in mappings or []]
+    return TypeAdapter(StepSpec).validate_python(document)
 
 
 def _bind(db: Session, account_id: str, connector_id: str, step: StepSpec,
@@ -64,12 +83,6 @@ def _bind(db: Session, account_id: str, connector_id: str, step: StepSpec,
     return candidates[0].id if candidates else None
 
 
-def _mapping_row(step_id: str, field: str, mapping: MappingSpec) -> FieldMapping:
-    return FieldMapping(step_id=step_id, field=field, mapping_type=mapping.MappingType,
-                        value=mapping.Value, source_step=mapping.SourceStep,
-                        source_field=mapping.SourceField)
-
-
 def steps(db: Session, cycle_id: str) -> list[CycleStep]:
     return list(db.exec(select(CycleStep).where(CycleStep.cycle_id == cycle_id).order_by(CycleStep.position)))
 
@@ -78,51 +91,86 @@ def mappings(db: Session, step_id: str) -> list[FieldMapping]:
     return list(db.exec(select(FieldMapping).where(FieldMapping.step_id == step_id)))
 
 
-def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec) -> FieldMapping:
-    """Validate against the step's method and the cycle's other steps, then upsert."""
-    cycle = db.get(Cycle, step.cycle_id)
-    spec = TemplateSpec.model_validate(db.get(Template, cycle.template_id).document)
-    template_step = next(s for s in spec.Steps if s.Id == step.template_step_id)
-    problems = check_mapping("$", template_step, field, mapping, methods_of(db, spec))
-    if problems:
-        raise Invalid(problems)
+def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
+                by_account: bool = False) -> FieldMapping:
+    """Validate against the step's method and the cycle's other steps, then upsert. An account
+    (rather than the partner) may set only a mapping its template marked UserConfigurable."""
     existing = db.exec(select(FieldMapping).where(FieldMapping.step_id == step.id,
                                                   FieldMapping.field == field)).first()
+    if by_account and not (existing and existing.mapping.get("UserConfigurable")):
+        raise Forbidden(f"the mapping of '{field}' is not user-configurable: only the partner may set it")
+    if by_account:
+        mapping = mapping.model_copy(update={"UserConfigurable": True})  # it stays the account's to change
+    spec = template_of(db, step.cycle_id)
+    template_step = next(s for s in spec.Steps if s.Id == step.template_step_id)
+    if template_step.Type != "Method":
+        raise Invalid([Problem("$", f"step '{step.name}' is a {template_step.Type}: only Method steps have "
+                                    "field mappings")])
+    target = FieldMappingSpec(Field=field, **mapping.model_dump(exclude_none=True))
+    problems = check_mapping("$", spec, template_step, target, methods_of(db, spec),
+                             ancestors_of(spec)[template_step.Id])
+    if problems:
+        raise Invalid(problems)
     if existing is not None:
         db.delete(existing)
         db.flush()
-    row = _mapping_row(step.id, field, mapping)
+    row = FieldMapping(step_id=step.id, field=field, mapping=_document(mapping))
     db.add(row)
     db.commit()
     return row
 
 
+def template_of(db: Session, cycle_id: str) -> TemplateSpec:
+    """The template as the cycle installed it."""
+    cycle = db.get(Cycle, cycle_id)
+    return TemplateSpec.model_validate(db.get(Template, cycle.template_id).document)
+
+
 def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
     """Everything that would make a run fail for want of configuration, found before activation."""
     found: list[Prerequisite] = []
+    variables = variable_store.resolve(db, cycle.id, cycle.account_id)
     for step in steps(db, cycle.id):
-        connector = load_release(db, step.release_id)
-        installed = db.get(AccountConnector, step.account_connector_id) if step.account_connector_id else None
-        if installed is None:
-            found.append(Prerequisite(step.id, "Connector",
-                                      f"step '{step.name}': connector '{connector.Name}' is not installed "
-                                      "in this account"))
+        rows = mappings(db, step.id)
+        spec = step_spec(step, rows)
+        found += _variables_missing(step, spec, variables)
+        if step.release_id is None:
             continue
-        if not installed.authenticated:
-            found.append(Prerequisite(step.id, "Authentication",
-                                      f"step '{step.name}': account connector '{installed.name}' is not "
-                                      "authenticated"))
-        properties = decrypt_json(installed.properties)
-        for p in connector.account_properties():
-            if not p.IsOptional and not properties.get(p.Name or "") and p.DefaultValue is None:
-                found.append(Prerequisite(step.id, "Property",
-                                          f"step '{step.name}': account connector property '{p.Name}' "
-                                          "has no value"))
-        mapped = {m.field for m in mappings(db, step.id) if m.mapping_type != "Ignore"}
-        method = connector.method(step.method)
-        for f in method.request_fields:
-            if not f.IsOptional and f.DefaultValue is None and f.SystemField not in mapped:
-                found.append(Prerequisite(step.id, "FieldMapping",
-                                          f"step '{step.name}': required field '{f.SystemField}' has no "
-                                          "mapping"))
+        found += _connector_unready(db, step)
+        method = load_release(db, step.release_id).method(step.method)
+        given = {m.Field for m in getattr(spec, "FieldMappings", []) if m.MappingType != "Ignore"}
+        for m in getattr(spec, "FieldMappings", []):
+            if not m.is_set:
+                found.append(Prerequisite(step.id, "MissingMapping",
+                                          f"step '{step.name}': the mapping of '{m.Field}' is left to the "
+                                          "account and has no value yet"))
+        for f in method.request_fields if step.type == "Method" else []:
+            if not f.IsOptional and f.DefaultValue is None and f.SystemField not in given:
+                found.append(Prerequisite(step.id, "MissingMapping",
+                                          f"step '{step.name}': required field '{f.SystemField}' has no mapping"))
     return found
+
+
+def _connector_unready(db: Session, step: CycleStep) -> list[Prerequisite]:
+    connector = load_release(db, step.release_id)
+    installed = db.get(AccountConnector, step.account_connector_id) if step.account_connector_id else None
+    if installed is None:
+        return [Prerequisite(step.id, "ConnectorNotInstalled",
+                             f"step '{step.name}': connector '{connector.Name}' is not installed in this account")]
+    found = []
+    if not installed.authenticated:
+        found.append(Prerequisite(step.id, "NotAuthenticated",
+                                  f"step '{step.name}': account connector '{installed.name}' is not authenticated"))
+    properties = decrypt_json(installed.properties)
+    for p in connector.account_properties():
+        if not p.IsOptional and not properties.get(p.Name or "") and p.DefaultValue is None:
+            found.append(Prerequisite(step.id, "MissingProperty",
+                                      f"step '{step.name}': account connector property '{p.Name}' has no value"))
+    return found
+
+
+def _variables_missing(step: CycleStep, spec: StepSpec, variables: dict[str, str]) -> list[Prerequisite]:
+    return [Prerequisite(step.id, "MissingVariable",
+                         f"step '{step.name}': variable '{m.Variable}' is set neither for the cycle nor "
+                         "for the account")
+            for _, m in spec.sources() if m.MappingType == "Variable" and m.Variable not in variables]

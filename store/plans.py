@@ -1,4 +1,5 @@
-"""Plans: a cycle's steps and mappings frozen when a run starts, so an edit applies to the next run.
+"""Plans: a cycle's steps, mappings and variables frozen when a run starts, so an edit applies
+to the next run.
 
 Activities load a plan by id (it never changes, so each process parses it once); workflows
 see only the step ids, names and exits of it.
@@ -6,24 +7,22 @@ see only the step ids, names and exits of it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlmodel import Session, select
+from pydantic import TypeAdapter
+from sqlmodel import Session
 
+from store import cycles
+from store import variables as variable_store
+from store.connections import load_release
 from store.database import session
-from store.tables import CycleStep, FieldMapping, Plan
+from store.tables import Cycle, CycleStep, Plan
+from store.template_spec import StepSpec
 
-
-@dataclass(frozen=True)
-class Mapping:
-    field: str
-    mapping_type: str  # StaticValue | StepField | Ignore
-    value: str | None = None
-    source_step: str | None = None
-    source_field: str | None = None
+_STEP = TypeAdapter(StepSpec)
 
 
 @dataclass(frozen=True)
@@ -31,42 +30,78 @@ class StepPlan:
     id: str  # template step id: the name of the step in a run, its transactions and mappings
     cycle_step_id: str
     name: str
-    type: str
-    connector: str | None = None
-    method: str | None = None
+    spec: StepSpec  # with the cycle's mappings
+    cycle_id: str
+    account_id: str
+    collection_split: str  # for the records this step returns: its own, else the template's
+    variables: dict[str, str]  # cycle and account variables its mappings use
     account_connector_id: str | None = None
     release_id: str | None = None
-    next: str | None = None  # template step id
-    on_error: str = "StopTransaction"
-    mappings: tuple[Mapping, ...] = field(default_factory=tuple)
     last_successful_run_at: datetime | None = None
+
+    @property
+    def type(self) -> str:
+        return self.spec.Type
+
+    @property
+    def method(self) -> str | None:
+        return getattr(self.spec, "Method", None)
+
+    @property
+    def connector(self) -> str | None:
+        return getattr(self.spec, "Connector", None)
+
+    @property
+    def on_error(self) -> str:
+        return self.spec.OnError
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StepPlan:
         when = data.get("last_successful_run_at")
-        return cls(**{**data, "mappings": tuple(Mapping(**m) for m in data["mappings"]),
+        return cls(**{**data, "spec": _STEP.validate_python(data["spec"]),
                       "last_successful_run_at": datetime.fromisoformat(when) if when else None})
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["last_successful_run_at"] = self.last_successful_run_at.isoformat() if self.last_successful_run_at else None
-        return data
+        return {**self.__dict__, "spec": self.spec.model_dump(exclude_none=True),
+                "last_successful_run_at": self.last_successful_run_at.isoformat()
+                if self.last_successful_run_at else None}
 
 
 def create_plan(db: Session, cycle_id: str) -> Plan:
-    steps = db.exec(select(CycleStep).where(CycleStep.cycle_id == cycle_id).order_by(CycleStep.position))
-    plan = Plan(cycle_id=cycle_id, steps=[_step_plan(db, s).to_json() for s in steps])
+    cycle = db.get(Cycle, cycle_id)
+    variables = variable_store.resolve(db, cycle.id, cycle.account_id)
+    steps = cycles.steps(db, cycle_id)
+    types = _field_types(db, steps)
+    plan = Plan(cycle_id=cycle_id, steps=[_step_plan(db, cycle, s, variables, types).to_json() for s in steps])
     db.add(plan)
     return plan
 
 
-def _step_plan(db: Session, step: CycleStep) -> StepPlan:
-    mappings = db.exec(select(FieldMapping).where(FieldMapping.step_id == step.id))
+def _field_types(db: Session, steps: list[CycleStep]) -> dict[tuple[str, str], str]:
+    """(step id, field) -> DataType of every field a connector method's record has."""
+    return {(s.template_step_id, f.SystemField): f.DataType for s in steps if s.release_id
+            for f in load_release(db, s.release_id).method(s.method).response_fields}
+
+
+def _typed(spec: StepSpec, types: dict[tuple[str, str], str]) -> StepSpec:
+    """A Decision compares as its Left field's DataType unless it names one."""
+    if spec.Type != "Decision" or spec.Condition.DataType or spec.Condition.Left.MappingType != "StepField":
+        return spec
+    left = spec.Condition.Left
+    kind = types.get((left.SourceStep, left.SourceField))
+    return spec.model_copy(update={"Condition": spec.Condition.model_copy(update={"DataType": kind})}) \
+        if kind else spec
+
+
+def _step_plan(db: Session, cycle: Cycle, step: CycleStep, variables: dict[str, str],
+               types: dict[tuple[str, str], str]) -> StepPlan:
+    spec = _typed(cycles.step_spec(step, cycles.mappings(db, step.id)), types)
+    used = {m.Variable for _, m in spec.sources() if m.MappingType == "Variable"}
     return StepPlan(
-        id=step.template_step_id, cycle_step_id=step.id, name=step.name, type=step.type,
-        connector=step.connector_name, method=step.method, account_connector_id=step.account_connector_id,
-        release_id=step.release_id, next=step.next_step_id, on_error=step.on_error,
-        mappings=tuple(Mapping(m.field, m.mapping_type, m.value, m.source_step, m.source_field) for m in mappings),
+        id=step.template_step_id, cycle_step_id=step.id, name=step.name, spec=spec, cycle_id=cycle.id,
+        account_id=cycle.account_id, collection_split=getattr(spec, "CollectionSplit", None) or cycle.collection_split,
+        variables={k: v for k, v in variables.items() if k in used},
+        account_connector_id=step.account_connector_id, release_id=step.release_id,
         last_successful_run_at=step.last_successful_run_at,
     )
 

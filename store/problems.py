@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from connectors import Problem
+from store.template_spec import STEP_TYPES
 
 
 class Invalid(Exception):
@@ -11,3 +15,19 @@ class Invalid(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
         self.problems = problems
+
+
+class Forbidden(Exception):
+    """A change the caller may not make (an account setting what only the partner may)."""
+
+
+def json_path(loc: Sequence[Any]) -> str:
+    """A pydantic error location as a JSON path. A step's location carries its Type as the
+    union's tag (`Steps, 1, Decision, …`): not a part of the path."""
+    parts = [p for i, p in enumerate(loc) if not (p in STEP_TYPES and i and isinstance(loc[i - 1], int))]
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+
+
+def plain(message: str) -> str:
+    """A validator's message without pydantic's prefix."""
+    return message.removeprefix("Value error, ")

@@ -42,7 +42,8 @@ def close_run(db: Session, run_id: str, status: str, message: str | None, warnin
     return transactions.recount(db, run_id)  # one commit: the status never shows without its counts
 
 
-def save_cycle_status(db: Session, cycle_id: str, status: str, owner: str, seq: int) -> None:
+def save_cycle_status(db: Session, cycle_id: str, status: str, owner: str, seq: int,
+                      reason: str | None = None) -> None:
     """A status from the cycle's workflow `owner` (its first run id), its `seq`-th write.
 
     Applied unless this workflow already wrote a later one: so a retried or late write never
@@ -51,7 +52,7 @@ def save_cycle_status(db: Session, cycle_id: str, status: str, owner: str, seq: 
     db.execute(update(cycle).where(
         cycle.c.id == cycle_id,
         or_(cycle.c.status_owner.is_(None), cycle.c.status_owner != owner, cycle.c.status_seq < seq),
-    ).values(status=status, status_owner=owner, status_seq=seq))
+    ).values(status=status, status_owner=owner, status_seq=seq, status_reason=reason))
     db.commit()
 
 

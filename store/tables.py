@@ -98,6 +98,8 @@ class Cycle(SQLModel, table=True):
     # write that arrives late never overwrites a newer one (see store/runs.save_cycle_status).
     status_owner: str | None = None
     status_seq: int = 0
+    status_reason: str | None = None  # why it is Paused or Errored, when not by a person's call
+    template_version: int = 1
     collection_split: str = "First"
     start_time: datetime | None = None
     interval_minutes: float | None = None
@@ -114,13 +116,17 @@ class CycleStep(SQLModel, table=True):
     position: int
     name: str
     type: str
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the step, less its FieldMappings
     connector_name: str | None = None
     release_id: str | None = Field(default=None, foreign_key="connectorrelease.id")
     method: str | None = None
     account_connector_id: str | None = Field(default=None, foreign_key="accountconnector.id")
-    next_step_id: str | None = None  # template step id
-    on_error: str = "StopTransaction"
     last_successful_run_at: datetime | None = None  # {{LastSuccessfulRunDate}}
+    # A Webhook step: the unguessable id of its URL, the HMAC secret (encrypted) events are
+    # signed with, and the id the connector gave its subscription ({{Webhook_Id}}).
+    webhook_id: str | None = Field(default=None, unique=True)
+    webhook_secret: str | None = None
+    webhook_subscription: str | None = None
 
 
 class FieldMapping(SQLModel, table=True):
@@ -128,11 +134,8 @@ class FieldMapping(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True)
     step_id: str = Field(foreign_key="cyclestep.id", index=True)
-    field: str  # the SystemField it fills
-    mapping_type: str  # StaticValue | StepField | Ignore
-    value: str | None = None
-    source_step: str | None = None  # template step id
-    source_field: str | None = None
+    field: str  # the SystemField (or parameter) it fills
+    mapping: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # a MappingSpec
 
 
 class Plan(SQLModel, table=True):
@@ -203,4 +206,23 @@ class Transaction(SQLModel, table=True):
     exchange: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # failing request/response
     retries: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StorageItem(SQLModel, table=True):
+    """A value a template's Storage step keeps, scoped to a cycle or an account (see store/storage.py)."""
+
+    scope_id: str = Field(primary_key=True)  # the cycle id or the account id
+    key: str = Field(primary_key=True)
+    number: float | None = None  # a number, so that incrementing it is one statement
+    text: str | None = None  # anything else, JSON-encoded
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Variable(SQLModel, table=True):
+    """A cycle or account variable, for `Variable` field mappings (see store/variables.py)."""
+
+    owner_id: str = Field(primary_key=True)  # the cycle id or the account id
+    name: str = Field(primary_key=True)
+    value: str
     updated_at: datetime = Field(default_factory=utcnow)

@@ -1,15 +1,24 @@
-"""The template JSON format (DESIGN §3): steps that call connector methods, joined by mappings."""
+"""The template JSON format (DESIGN §3): steps joined by exits, fields filled by mappings."""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from connectors.spec import FieldDataType
 from store import text
 
-MappingType = Literal["StaticValue", "StepField", "Ignore"]
-OnError = Literal["Ignore", "Retry", "StopTransaction", "StopCycle"]
+MappingType = Literal["StaticValue", "StepField", "Variable", "ValueList", "Expression", "Ignore"]
+ErrorPolicy = Literal["Ignore", "Retry", "StopTransaction", "StopCycle"]
+Split = Literal["First", "All", "None"]
+Operator = Literal["Equals", "NotEquals", "Exists", "NotExists", "GreaterThan", "LessThan", "Contains", "Matches"]
+UNARY = {"Exists", "NotExists"}
+MAX_DELAY_SECONDS = 8 * 7 * 24 * 3600  # eight weeks
+STORAGE_KEY_LENGTH = 128
+VALUE_LIST_ENTRIES = 1_000
+VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class _Strict(BaseModel):
@@ -17,36 +26,194 @@ class _Strict(BaseModel):
 
 
 class MappingSpec(_Strict):
-    """How one SystemField of a step gets its value."""
+    """Where a value comes from: a request field, a parameter, or a decision's operand."""
 
     MappingType: MappingType
-    Value: text.Value | None = None
-    SourceStep: text.Name | None = None
-    SourceField: text.Name | None = None
+    Value: text.Value | None = Field(default=None, description="StaticValue: the value")
+    SourceStep: text.Name | None = Field(default=None, description="StepField, ValueList: an earlier step's Id")
+    SourceField: text.Name | None = Field(default=None, description="StepField, ValueList: its SystemField")
+    Variable: Annotated[str, Field(max_length=text.NAME_LENGTH, pattern=VARIABLE_NAME)] | None = Field(
+        default=None, description="Variable: a cycle variable, else an account variable, of this name")
+    Values: dict[text.Value, text.Value] | None = Field(
+        default=None, max_length=VALUE_LIST_ENTRIES, description="ValueList: source value -> value")
+    Default: text.Value | None = Field(default=None, description="ValueList: the value when no entry matches")
+    Expression: text.Value | None = Field(
+        default=None, description="Expression: text with {{StepId.Field}} and {{StepId.Field format=…}}")
+    DataType: FieldDataType | None = Field(
+        default=None, description="convert the value to this type (a target field's own type otherwise)")
+    UserConfigurable: bool = Field(default=False, description="an account may set this mapping itself")
+
+    @model_validator(mode="after")
+    def _complete(self) -> MappingSpec:
+        """Each type's own properties, so a half-written mapping is refused where it is written.
+        A user-configurable mapping may leave its value for the account to fill."""
+        needed = {"StepField": ["SourceStep", "SourceField"], "ValueList": ["SourceStep", "SourceField", "Values"],
+                  "Variable": ["Variable"], "Expression": ["Expression"]}.get(self.MappingType, [])
+        missing = [n for n in needed if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"a {self.MappingType} mapping needs {' and '.join(missing)}")
+        if self.MappingType == "StaticValue" and self.Value is None and not self.UserConfigurable:
+            raise ValueError("a StaticValue mapping needs a Value (or UserConfigurable: true)")
+        return self
+
+    @property
+    def is_set(self) -> bool:
+        """False for a user-configurable mapping whose value the account has not given yet."""
+        return not (self.MappingType == "StaticValue" and self.Value is None)
 
 
 class FieldMappingSpec(MappingSpec):
     Field: text.Name
 
 
-class StepSpec(_Strict):
+class _Step(_Strict):
     Id: text.Name
     Name: text.Name | None = None
-    Type: Literal["Method"] = "Method"
-    Connector: text.Name
-    Version: text.Name | None = None
-    Method: text.Name
+    OnError: ErrorPolicy | None = Field(
+        default=None, description="what a failure does; absent: the transaction ends Errored")
     Next: text.Name | None = None
-    OnError: OnError = "StopTransaction"
-    FieldMappings: list[FieldMappingSpec] = []
 
     def exits(self) -> list[tuple[str, str]]:
         """Where a record can go from this step: (exit property, target step id) for each exit set."""
         return [("Next", self.Next)] if self.Next is not None else []
 
+    def sources(self) -> list[tuple[str, MappingSpec]]:
+        """The step's mappings, with the JSON path (from the step) of each."""
+        return []
+
+
+class MethodStep(_Step):
+    """A connector method: the trigger's records become transactions; a later step calls once a transaction."""
+
+    Type: Literal["Method"] = "Method"
+    Connector: text.Name
+    Version: text.Name | None = None
+    Method: text.Name
+    FieldMappings: list[FieldMappingSpec] = []
+    CollectionSplit: Split | None = Field(
+        default=None, description="overrides the template's for the records this step returns")
+
+    def sources(self) -> list[tuple[str, MappingSpec]]:
+        return [(f"FieldMappings[{i}]", m) for i, m in enumerate(self.FieldMappings)]
+
+
+class Condition(_Strict):
+    Left: MappingSpec
+    Operator: Operator
+    Right: MappingSpec | None = None
+    DataType: FieldDataType | None = Field(
+        default=None, description="compare as this type; the Left field's own type otherwise")
+
+    @model_validator(mode="after")
+    def _operands(self) -> Condition:
+        if self.Operator in UNARY and self.Right is not None:
+            raise ValueError(f"{self.Operator} takes no Right operand")
+        if self.Operator not in UNARY and self.Right is None:
+            raise ValueError(f"{self.Operator} needs a Right operand")
+        if self.Operator == "Matches" and self.Right is not None and self.Right.MappingType == "StaticValue":
+            try:
+                re.compile(self.Right.Value or "")
+            except re.error as err:
+                raise ValueError(f"Right is not a regular expression: {err}") from None
+        return self
+
+
+class DecisionStep(_Step):
+    """Routes each transaction to TrueNext or FalseNext (an absent exit ends it there)."""
+
+    Type: Literal["Decision"]
+    Condition: Condition
+    TrueNext: text.Name | None = None
+    FalseNext: text.Name | None = None
+
+    @field_validator("Next")
+    @classmethod
+    def _no_next(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError("a Decision goes on by TrueNext and FalseNext, not Next")
+        return value
+
+    def exits(self) -> list[tuple[str, str]]:
+        return [(name, target) for name, target in (("TrueNext", self.TrueNext), ("FalseNext", self.FalseNext))
+                if target is not None]
+
+    def sources(self) -> list[tuple[str, MappingSpec]]:
+        both = [("Condition.Left", self.Condition.Left)]
+        return both + ([("Condition.Right", self.Condition.Right)] if self.Condition.Right else [])
+
+
+class DelayStep(_Step):
+    Type: Literal["Delay"]
+    Seconds: int = Field(ge=1, le=MAX_DELAY_SECONDS, description="from a second to eight weeks")
+
+
+class WaitUntilStep(_Step):
+    """Holds each transaction until a date: a fixed one, or a DateTime field of its record."""
+
+    Type: Literal["WaitUntil"]
+    Until: MappingSpec
+
+    def sources(self) -> list[tuple[str, MappingSpec]]:
+        return [("Until", self.Until)]
+
+
+class StorageStep(_Step):
+    """A key/value of the cycle or the account: its record is {"Key", "Value"} after the operation."""
+
+    Type: Literal["Storage"]
+    Scope: Literal["Cycle", "Account"] = "Cycle"
+    Operation: Literal["Get", "Set", "Increment", "Delete"]
+    Key: Annotated[str, Field(min_length=1, max_length=STORAGE_KEY_LENGTH)]
+    Value: MappingSpec | None = Field(default=None, description="Set: the value; Increment: by how much (1)")
+
+    @model_validator(mode="after")
+    def _value(self) -> StorageStep:
+        if self.Operation == "Set" and self.Value is None:
+            raise ValueError("a Set needs a Value")
+        if self.Operation in ("Get", "Delete") and self.Value is not None:
+            raise ValueError(f"a {self.Operation} takes no Value")
+        return self
+
+    def sources(self) -> list[tuple[str, MappingSpec]]:
+        return [("Value", self.Value)] if self.Value else []
+
+
+class WebhookStep(_Step):
+    """The trigger of a webhook-driven cycle: each event posted to its URL is a transaction.
+
+    With a connector's Webhook method, events are read by its response fields, and the
+    method's CreateWebhookMethod subscribes the cycle when it is activated."""
+
+    Type: Literal["Webhook"]
+    Connector: text.Name | None = None
+    Version: text.Name | None = None
+    Method: text.Name | None = None
+
+    @model_validator(mode="after")
+    def _both(self) -> WebhookStep:
+        if (self.Connector is None) != (self.Method is None):
+            raise ValueError("a Webhook names both a Connector and its Method, or neither")
+        return self
+
+
+STEP_TYPES = ("Method", "Decision", "Delay", "WaitUntil", "Storage", "Webhook")
+
+
+def _step_type(value: Any) -> str:
+    kind = value.get("Type", "Method") if isinstance(value, dict) else getattr(value, "Type", "Method")
+    return kind if kind in STEP_TYPES else "Method"  # an unknown Type is reported by Method's Literal
+
+
+StepSpec = Annotated[
+    Annotated[MethodStep, Tag("Method")] | Annotated[DecisionStep, Tag("Decision")]
+    | Annotated[DelayStep, Tag("Delay")] | Annotated[WaitUntilStep, Tag("WaitUntil")]
+    | Annotated[StorageStep, Tag("Storage")] | Annotated[WebhookStep, Tag("Webhook")],
+    Discriminator(_step_type),
+]
+
 
 class TemplateSpec(_Strict):
     Name: text.Name
     Description: text.Value = ""
-    CollectionSplit: Literal["First", "All"] = "First"
+    CollectionSplit: Split = "First"
     Steps: list[StepSpec] = Field(min_length=1)

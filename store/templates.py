@@ -8,12 +8,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from connectors import Method, Problem
+from connectors import Connector, Method, Problem
 from connectors.call import settable
+from connectors.mergefields import field_references
 from store.connectors import release_by_name, spec_of
-from store.problems import Invalid
+from store.problems import Invalid, json_path, plain
 from store.tables import Template
-from store.template_spec import MappingSpec, StepSpec, TemplateSpec
+from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
 
 
 def parse_template(document: Any) -> TemplateSpec:
@@ -24,8 +25,7 @@ def parse_template(document: Any) -> TemplateSpec:
 
 
 def _problem(error: dict[str, Any]) -> Problem:
-    path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-    return Problem(path, error["msg"])
+    return Problem(json_path(error["loc"]), plain(error["msg"]))
 
 
 def create(db: Session, spec: TemplateSpec) -> Template:
@@ -39,32 +39,60 @@ def create(db: Session, spec: TemplateSpec) -> Template:
 
 
 def methods_of(db: Session, spec: TemplateSpec) -> dict[str, Method | None]:
-    """Each step's connector method, or None where the connector or method is unknown."""
+    """Each step's connector method: None where the step calls none, or names one not found."""
     found: dict[str, Method | None] = {}
     for step in spec.Steps:
-        release = release_by_name(db, step.Connector, step.Version)
-        connector = spec_of(release) if release else None
+        connector = _connector(db, step)
         found[step.Id] = next((m for m in connector.Methods if m.UniqueIdentifier == step.Method), None) \
             if connector else None
     return found
 
 
+def _connector(db: Session, step: StepSpec) -> Connector | None:
+    name = getattr(step, "Connector", None)
+    release = release_by_name(db, name, step.Version) if name else None
+    return spec_of(release) if release else None
+
+
 def check(db: Session, spec: TemplateSpec) -> list[Problem]:
     problems = graph_problems(spec)
     methods = methods_of(db, spec)
+    ancestors = ancestors_of(spec)
     for i, step in enumerate(spec.Steps):
         path = f"$.Steps[{i}]"
-        if release_by_name(db, step.Connector, step.Version) is None:
-            version = f" with version {step.Version}" if step.Version else ""
-            problems.append(Problem(f"{path}.Connector", f"no connector named '{step.Connector}'{version}"))
-            continue
-        if methods[step.Id] is None:
-            problems.append(Problem(f"{path}.Method",
-                                    f"connector '{step.Connector}' has no method '{step.Method}'"))
-            continue
-        for j, mapping in enumerate(step.FieldMappings):
-            problems += check_mapping(f"{path}.FieldMappings[{j}]", step, mapping.Field, mapping, methods)
+        if i > 0 and step.Type == "Webhook":
+            problems.append(Problem(f"{path}.Type", "only the first step (the trigger) may be a Webhook"))
+        if i == 0 and step.Type not in ("Method", "Webhook"):
+            problems.append(Problem(f"{path}.Type", "the first step (the trigger) must be a Method or a Webhook"))
+        problems += _method_problems(db, path, step, methods)
+        for where, mapping in step.sources():
+            problems += check_mapping(f"{path}.{where}", spec, step, mapping, methods, ancestors[step.Id])
     return problems
+
+
+def _method_problems(db: Session, path: str, step: StepSpec, methods: dict[str, Method | None]) -> list[Problem]:
+    name = getattr(step, "Connector", None)
+    if name is None:
+        return []
+    if release_by_name(db, name, step.Version) is None:
+        version = f" with version {step.Version}" if step.Version else ""
+        return [Problem(f"{path}.Connector", f"no connector named '{name}'{version}")]
+    method = methods[step.Id]
+    if method is None:
+        return [Problem(f"{path}.Method", f"connector '{name}' has no method '{step.Method}'")]
+    if (step.Type == "Webhook") != (method.MethodType == "Webhook"):
+        kind = "a Webhook step needs" if step.Type == "Webhook" else "a Method step cannot call"
+        return [Problem(f"{path}.Method", f"{kind} a Webhook method; '{step.Method}' is "
+                                          f"{'a Webhook' if method.MethodType == 'Webhook' else 'an Action'}")]
+    return []
+
+
+def ancestors_of(spec: TemplateSpec) -> dict[str, set[str]]:
+    """For each step, the steps a transaction may have passed before reaching it."""
+    ids = {s.Id for s in spec.Steps}
+    exits = {s.Id: [(n, t) for n, t in s.exits() if t in ids] for s in spec.Steps}
+    return {s.Id: {o.Id for o in spec.Steps if o.Id != s.Id and s.Id in _reachable_from(o.Id, exits)}
+            for s in spec.Steps}
 
 
 def graph_problems(spec: TemplateSpec) -> list[Problem]:
@@ -124,24 +152,41 @@ def _reachable_from(start: str, exits: dict[str, list[tuple[str, str]]]) -> set[
     return reached
 
 
-def check_mapping(
-    path: str, step: StepSpec, field: str, mapping: MappingSpec, methods: dict[str, Method | None]
-) -> list[Problem]:
-    """A mapping must fill a field the method takes, from a field an earlier step gives."""
-    method = methods[step.Id]
+def check_mapping(path: str, spec: TemplateSpec, step: StepSpec, mapping: MappingSpec,
+                  methods: dict[str, Method | None], earlier: set[str]) -> list[Problem]:
+    """A mapping must fill a field the step takes, from fields of steps a transaction passed."""
     problems = []
-    if method is not None and field not in target_fields(method):
-        problems.append(Problem(f"{path}.Field", f"method '{method.UniqueIdentifier}' has no field '{field}'"))
-    if mapping.MappingType == "StaticValue" and mapping.Value is None:
-        problems.append(Problem(f"{path}.Value", "a StaticValue mapping needs a Value"))
-    if mapping.MappingType == "StepField":
-        source = methods.get(mapping.SourceStep or "")
-        if mapping.SourceStep not in methods:
-            problems.append(Problem(f"{path}.SourceStep", f"no step has the id '{mapping.SourceStep}'"))
-        elif source is not None and mapping.SourceField not in {f.SystemField for f in source.response_fields}:
-            problems.append(Problem(f"{path}.SourceField",
-                                    f"step '{mapping.SourceStep}' returns no field '{mapping.SourceField}'"))
+    method = methods.get(step.Id)
+    if isinstance(mapping, FieldMappingSpec) and method is not None and mapping.Field not in target_fields(method):
+        problems.append(Problem(f"{path}.Field", f"method '{method.UniqueIdentifier}' has no field '{mapping.Field}'"))
+    steps = {s.Id: s for s in spec.Steps}
+    if mapping.MappingType in ("StepField", "ValueList"):
+        problems += _source_problems(path, mapping.SourceStep, mapping.SourceField, steps, methods, earlier)
+    if mapping.MappingType == "Expression":
+        for source, field in field_references(mapping.Expression or ""):
+            problems += [Problem(f"{path}.Expression", p.message)
+                         for p in _source_problems(path, source, field, steps, methods, earlier)]
     return problems
+
+
+def _source_problems(path: str, source: str | None, field: str | None, steps: dict[str, StepSpec],
+                     methods: dict[str, Method | None], earlier: set[str]) -> list[Problem]:
+    if source not in steps:
+        return [Problem(f"{path}.SourceStep", f"no step has the id '{source}'")]
+    if source not in earlier:
+        return [Problem(f"{path}.SourceStep", f"step '{source}' does not come before this step on any path")]
+    fields = source_fields(steps[source], methods.get(source))
+    if fields is not None and field not in fields:
+        return [Problem(f"{path}.SourceField", f"step '{source}' gives no field '{field}'")]
+    return []
+
+
+def source_fields(step: StepSpec, method: Method | None) -> set[str] | None:
+    """The fields a step's record has; None when any may be there (an untyped webhook's event)."""
+    if method is not None:
+        return {f.SystemField for f in method.response_fields}
+    return {"Decision": {"Result"}, "Storage": {"Key", "Value"}, "WaitUntil": {"WakeAt"},
+            "Delay": set()}.get(step.Type)
 
 
 def target_fields(method: Method) -> set[str]:

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from store.tables import Run, Transaction, new_id, utcnow
+from store.tables import Cycle, Run, Transaction, new_id, utcnow
 
 TABLE = Transaction.__table__
 
@@ -92,6 +92,23 @@ def drop_after(db: Session, run_id: str, last: int) -> None:
     db.commit()
 
 
+def collect(db: Session, run_id: str, trigger: str, next_step: str | None) -> None:
+    """The run's transactions 1… (one record each, as the trigger wrote them) become transaction
+    0 holding the list of their records, in one commit; done once, however often it is asked."""
+    if db.execute(select(TABLE.c.seq).where(TABLE.c.run_id == run_id, TABLE.c.seq == 0)).first():
+        return
+    rows = db.execute(select(TABLE.c.records).where(TABLE.c.run_id == run_id, TABLE.c.seq > 0).order_by(TABLE.c.seq)).all()
+    run = db.get(Run, run_id)
+    account = db.get(Cycle, run.cycle_id).account_id
+    path, status, step = ([trigger, next_step], "Pending", next_step) if next_step else ([trigger], "Success", trigger)
+    now = utcnow()
+    db.execute(delete(TABLE).where(TABLE.c.run_id == run_id, TABLE.c.seq > 0))
+    db.execute(TABLE.insert().values(
+        id=new_id(), run_id=run_id, cycle_id=run.cycle_id, account_id=account, seq=0, status=status, step=step,
+        path=path, records={trigger: [r.records[trigger] for r in rows]}, retries=0, created_at=now, updated_at=now))
+    db.commit()
+
+
 def read_range(db: Session, run_id: str, first: int, end: int) -> list[Waiting]:
     """Transactions `first` ≤ seq < `end` of the run, in order."""
     columns = (TABLE.c.seq, TABLE.c.status, TABLE.c.step, TABLE.c.path, TABLE.c.records, TABLE.c.retries)
@@ -109,13 +126,23 @@ _SAVE = (
 )
 
 
+def _row(outcome: Outcome, now: datetime) -> dict[str, Any]:
+    o = outcome
+    return {"_run": o.run_id, "_seq": o.seq, "_at": o.at, "status": o.status, "step": o.step, "path": o.path,
+            "records": o.records, "message": o.message, "exchange": o.exchange, "updated_at": now}
+
+
+def save_outcome(db: Session, outcome: Outcome) -> bool:
+    """One outcome, uncommitted (the caller commits it with its own writes); False when its
+    transaction no longer waits at that step."""
+    return db.execute(_SAVE, _row(outcome, utcnow())).rowcount == 1
+
+
 def save_outcomes(db: Session | Connection, outcomes: Sequence[Outcome]) -> None:
     """Outcomes (of any runs and steps), each applied only if its transaction still waits at
     the step that made it."""
     now = utcnow()
-    db.execute(_SAVE, [{"_run": o.run_id, "_seq": o.seq, "_at": o.at, "status": o.status, "step": o.step,
-                        "path": o.path, "records": o.records, "message": o.message, "exchange": o.exchange,
-                        "updated_at": now} for o in outcomes])
+    db.execute(_SAVE, [_row(o, now) for o in outcomes])
     db.commit()
 
 

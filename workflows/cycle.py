@@ -11,7 +11,7 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 from temporalio.exceptions import ChildWorkflowError
 
 from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS
-from workflows.messages import CycleInput, CycleState, RunInput, StatusChange, StopRequest
+from workflows.messages import CycleInput, CycleState, RunInput, RunSummary, StatusChange, StopRequest
 from workflows.options import BOOKKEEPING
 from workflows.run import RunWorkflow
 
@@ -56,6 +56,7 @@ class CycleWorkflow:
         self.next_run_at: datetime | None = None
         self.finished = False
         self.status_lock = asyncio.Lock()
+        self.reason: str | None = None
         self.status_writes = 0
 
     @workflow.run
@@ -123,20 +124,27 @@ class CycleWorkflow:
         if self.paused:
             await self.child.signal(RunWorkflow.pause)
         try:
-            await self.child
+            summary: RunSummary = await self.child
         except ChildWorkflowError as err:
             # A failed or cancelled run is recorded by the run itself; the schedule goes on.
             workflow.logger.warning("run %s ended: %s", run_id, err.cause)
+        else:
+            if summary.pause_reason and not self.paused:  # a StopCycle step failed
+                self.paused = True
+                await self._set_status("Paused", summary.pause_reason)
         finally:
             self.child = None
 
-    async def _set_status(self, status: str) -> None:
+    async def _set_status(self, status: str, reason: str | None = None) -> None:
+        """The status in the database and the CycleStatus attribute; the reason, when the cycle
+        paused or errored by itself, in both the database and the Web UI's details."""
         async with self.status_lock:
-            self.status = status
+            self.status, self.reason = status, reason
             self.status_writes += 1
             workflow.upsert_search_attributes([CYCLE_STATUS.value_set(status)])
+            workflow.set_current_details(f"{status}: {reason}" if reason else status)
             change = StatusChange(self.input.cycle_id, status, workflow.info().first_execution_run_id,
-                                  self.status_writes)
+                                  self.status_writes, reason)
             await workflow.execute_activity("save_cycle_status", change, **BOOKKEEPING)
 
     @workflow.query
@@ -147,6 +155,7 @@ class CycleWorkflow:
             run_in_progress=self.child.id if self.child else None,
             runs_started=self.runs_started,
             next_run_at=self.next_run_at,
+            reason=self.reason,
         )
 
     def _ensure_not_stopping(self) -> None:

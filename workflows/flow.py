@@ -8,6 +8,7 @@ numbers. Several ranges may be in flight; each goes through the steps in order.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
@@ -20,12 +21,13 @@ from temporalio.exceptions import (
     TimeoutType,
 )
 
-from workflows.messages import RangeRequest, RangeResult, RunPlan
+from workflows.messages import RangeRequest, RangeResult, RunPlan, StepView
 from workflows.options import upstream
 
 RUN_STATUS = SearchAttributeKey.for_keyword("RunStatus")
 ERRORED_TRANSACTIONS = SearchAttributeKey.for_int("ErroredTransactions")
 KEPT_ERRORS = 5
+RETRY_BACKOFF_LIMIT = 300
 
 
 class Flows:
@@ -34,29 +36,62 @@ class Flows:
         self.steps = {s.id: s for s in plan.steps}
         self.paused = False
         self.activities = 0  # activities in flight
-        self.succeeded, self.errored = succeeded, errored
+        self.succeeded, self.errored, self.stopped = succeeded, errored, 0
         self.errors: list[str] = []
+        self.stop_cycle: str | None = None  # a StopCycle step failed: why
+        # One visit at a time of a range at a step: where two exits lead to the same step, the
+        # later visit must not read transactions the earlier one is still calling for.
+        self.visiting: dict[tuple[str, int], asyncio.Lock] = {}
+        self.timers: set[tuple[str, int, str]] = set()  # WaitUntil: (step, range, wake time) timed
 
-    async def through(self, step_id: str, first: int, end: int) -> None:
+    async def through(self, step_id: str, first: int, end: int, attempt: int = 0,
+                      due: datetime | None = None) -> None:
         """Transactions first ≤ seq < end at `step_id`, then on to wherever each goes next."""
-        await workflow.wait_condition(lambda: not self.paused)
         step = self.steps[step_id]
-        self.activities += 1
-        try:
-            result: RangeResult = await workflow.execute_activity(
-                "run_step",
-                RangeRequest(self.plan.run_id, self.plan.plan_id, step_id, first, end),
-                result_type=RangeResult,
-                summary=step.summary(transactions(first, end)),
-                **upstream(self.plan.retry_seconds),
-            )
-        finally:
-            self.activities -= 1
+        if step.type == "Delay" and attempt == 0 and due is None:
+            await workflow.sleep(timedelta(seconds=step.seconds or 0))
+        result = await self._visit(step, first, end, attempt, due)
+        onward = [self.through(nxt, first, end) for nxt, n in sorted(result.routed.items()) if n]
+        timers = {(step_id, first, at) for at in result.waits} - self.timers
+        self.timers |= timers  # a later visit finds the groups it still holds timed already
+        onward += [self._wake(step_id, first, end, datetime.fromisoformat(at)) for _, _, at in sorted(timers)]
+        if result.retrying:
+            onward.append(self._retry(step_id, first, end, attempt + 1))
+        await asyncio.gather(*onward)
+
+    async def _visit(self, step: StepView, first: int, end: int, attempt: int, due: datetime | None) -> RangeResult:
+        lock = self.visiting.setdefault((step.id, first), asyncio.Lock())
+        async with lock:
+            await workflow.wait_condition(lambda: not self.paused)
+            self.activities += 1
+            try:
+                result: RangeResult = await workflow.execute_activity(
+                    "run_step",
+                    RangeRequest(self.plan.run_id, self.plan.plan_id, step.id, first, end, attempt, due),
+                    result_type=RangeResult,
+                    summary=step.summary(transactions(first, end) + (f" · try {attempt + 1}" if attempt else "")),
+                    **upstream(self.plan.retry_seconds),
+                )
+            finally:
+                self.activities -= 1
         self.succeeded += result.succeeded
         self.errored += result.errored
+        self.stopped += result.stopped
         self.errors = (self.errors + result.errors)[-KEPT_ERRORS:]
-        # One exit per step today; a Decision's two exits go side by side.
-        await asyncio.gather(*(self.through(nxt, first, end) for nxt, n in sorted(result.routed.items()) if n))
+        self.stop_cycle = self.stop_cycle or result.stop_cycle
+        return result
+
+    async def _wake(self, step_id: str, first: int, end: int, at: datetime) -> None:
+        """WaitUntil: one timer for the transactions of the range due at `at`."""
+        wait = (at - workflow.now()).total_seconds()
+        if wait > 0:
+            await workflow.sleep(timedelta(seconds=wait))
+        await self.through(step_id, first, end, due=at)
+
+    async def _retry(self, step_id: str, first: int, end: int, attempt: int) -> None:
+        """OnError Retry: the failed calls again after a backoff (1 s, doubling, at most 5 min)."""
+        await workflow.sleep(timedelta(seconds=min(2 ** (attempt - 1), RETRY_BACKOFF_LIMIT)))
+        await self.through(step_id, first, end, attempt)
 
 
 def transactions(first: int, end: int) -> str:

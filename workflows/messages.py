@@ -33,6 +33,7 @@ class CycleState:
     run_in_progress: str | None
     runs_started: int
     next_run_at: datetime | None
+    reason: str | None = None
 
 
 @dataclass
@@ -46,6 +47,7 @@ class StatusChange:
     status: str
     owner: str  # the cycle workflow's first run id
     seq: int  # its how-many-th status write, so a late one never wins
+    reason: str | None = None  # why, when the cycle paused or errored by itself
 
 
 @dataclass
@@ -58,6 +60,7 @@ class StepView:
     connector: str | None = None
     method: str | None = None
     next: str | None = None
+    seconds: int | None = None  # a Delay's
 
     def summary(self, what: str) -> str:
         call = f" · {self.connector} {self.method}" if self.connector else ""
@@ -70,6 +73,8 @@ class RunPlan:
     plan_id: str
     steps: list[StepView]  # the trigger first
     retry_seconds: float  # how long upstream failures are retried before a run gives up
+    step_retries: int = 4  # how often a step with OnError Retry tries a failed call again
+    collection_split: str = "First"  # the trigger's: None gathers its records into one transaction
 
 
 @dataclass
@@ -129,6 +134,8 @@ class RangeRequest:
     step: str
     first: int
     end: int
+    attempt: int = 0  # OnError Retry: the how-many-th try of the calls that failed before
+    due: datetime | None = None  # WaitUntil: the wake time whose timer fired
 
 
 @dataclass
@@ -136,7 +143,20 @@ class RangeResult:
     routed: dict[str, int] = field(default_factory=dict)  # next step -> transactions sent there
     succeeded: int = 0  # ended here, successfully
     errored: int = 0
+    stopped: int = 0
     errors: list[str] = field(default_factory=list)  # a few short messages, for the run's log
+    waits: dict[str, int] = field(default_factory=dict)  # WaitUntil: wake time (ISO) -> transactions
+    retrying: int = 0  # OnError Retry: failed calls to try again after a backoff
+    stop_cycle: str | None = None  # OnError StopCycle: why the cycle must pause
+
+
+@dataclass
+class CollectRequest:
+    """CollectionSplit None: the trigger's records, all read, into one transaction."""
+
+    run_id: str
+    trigger: str
+    next_step: str | None
 
 
 @dataclass
@@ -155,6 +175,7 @@ class RunSummary:
     errored: int
     stopped: int = 0
     message: str | None = None
+    pause_reason: str | None = None  # a StopCycle step failed: the cycle pauses, for this reason
 
 
 @dataclass

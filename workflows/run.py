@@ -15,6 +15,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS, Flows, failure_reason, was_cancelled
 from workflows.messages import (
     CloseRun,
+    CollectRequest,
     FetchRequest,
     FetchResult,
     OpenRun,
@@ -94,10 +95,14 @@ class RunWorkflow:
             await self._stop_tasks()
             await self._close("Cancelled", "the cycle was stopped")
             raise
-        p = self.progress
-        if self.failure is None and not self._through():
+        p, stop_cycle = self.progress, self.flows.stop_cycle
+        if self.failure is None and stop_cycle is None and not self._through():
             p.succeeded, p.errored, p.paused = self.flows.succeeded, self.flows.errored, self.paused
             workflow.continue_as_new(replace(input, progress=p))
+        if stop_cycle:  # the transactions in flight are through; the rest stay Stopped
+            summary = await self._close("Cancelled", f"the cycle was paused: {stop_cycle}")
+            summary.pause_reason = stop_cycle
+            return summary
         summary = await self._close("Failed" if self.failure else "Succeeded", self.failure)
         if self.failure:
             # Failed in Temporal too, with the reason: the Web UI shows what the API shows.
@@ -122,10 +127,13 @@ class RunWorkflow:
         p, info, batch = self.progress, workflow.info(), self.batch
         long = (info.is_continue_as_new_suggested() or info.get_current_history_length() > HISTORY_EVENTS
                 or info.get_current_history_size() > HISTORY_BYTES)
-        self.draining = self.draining or self.failure is not None or long
+        self.draining = self.draining or self.failure is not None or self.flows.stop_cycle is not None or long
         if self.draining or self.paused:
             return
         first_step = self.plan.steps[0].next
+        if self.plan.collection_split == "None":
+            self._start_collection(first_step)
+            return
         while self.ranges < RANGES_IN_FLIGHT and p.fetched - p.dispatched >= (1 if p.trigger_done else batch):
             end = min(p.dispatched + batch, p.fetched)
             self.ranges += 1  # now, not when the task first runs: _pump reads it before then
@@ -135,6 +143,32 @@ class RunWorkflow:
             self.fetching = True
             self._spawn(self._fetch())
 
+    def _start_collection(self, first_step: str | None) -> None:
+        """CollectionSplit None: every record read, then one transaction (number 0) of them all."""
+        p = self.progress
+        if not p.trigger_done:
+            if not self.fetching:
+                self.fetching = True
+                self._spawn(self._fetch())
+        elif p.dispatched < p.fetched and self.ranges == 0:
+            p.dispatched = p.fetched
+            self.ranges += 1
+            self._spawn(self._collect(first_step))
+
+    async def _collect(self, first_step: str | None) -> None:
+        try:
+            await workflow.execute_activity("collect_records", CollectRequest(self.plan.run_id, self.plan.steps[0].id,
+                                                                            first_step), **BOOKKEEPING)
+            if first_step:
+                await self.flows.through(first_step, 0, 1)
+            else:
+                self.flows.succeeded += 1
+        except ActivityError as err:
+            self._fail(err)
+        finally:
+            self.ranges -= 1
+            self.changed = True
+
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         self.tasks = [t for t in self.tasks if not t.done()]
         self.tasks.append(asyncio.create_task(work))
@@ -143,7 +177,7 @@ class RunWorkflow:
         p, trigger = self.progress, self.plan.steps[0]
         try:
             result: FetchResult = await workflow.execute_activity(
-                "fetch_trigger",
+                "take_events" if trigger.type == "Webhook" else "fetch_trigger",
                 FetchRequest(self.plan.run_id, self.plan.plan_id, trigger.id, p.fetched + 1, p.cursor,
                              FETCH_RECORDS if p.fetched else FIRST_FETCH_RANGES * self.batch),
                 result_type=FetchResult,
@@ -153,7 +187,7 @@ class RunWorkflow:
             p.cursor, p.trigger_done = result.cursor, result.cursor is None
             p.fetched += result.count
             p.warnings = (p.warnings + result.warnings)[:KEPT_WARNINGS]
-            if trigger.next is None:  # a trigger-only template: its records are done already
+            if trigger.next is None and self.plan.collection_split != "None":  # done already
                 p.dispatched = p.fetched
                 self.flows.succeeded += result.count
         except ActivityError as err:

@@ -55,6 +55,7 @@ class CycleOut(BaseModel):
     Id: str
     Name: str
     Status: Literal["Paused", "Active", "Stopping", "Stopped", "Errored"]
+    StatusReason: str | None = Field(description="why the cycle paused or errored by itself (a StopCycle step)")
     TemplateId: str
     AccountId: str
     StartTime: datetime | None
@@ -66,7 +67,8 @@ class CycleOut(BaseModel):
 
 class PrerequisiteOut(BaseModel):
     StepId: str
-    Type: str = Field(description="what is missing: AccountConnector, Authentication, FieldMapping, …")
+    Reason: Literal["ConnectorNotInstalled", "NotAuthenticated", "MissingProperty", "MissingMapping",
+                    "MissingVariable"]
     Message: str
 
 
@@ -84,7 +86,7 @@ class RunOut(BaseModel):
 
 def view(db: Db, cycle: Cycle) -> CycleOut:
     return CycleOut(
-        Id=cycle.id, Name=cycle.name, Status=cycle.status, TemplateId=cycle.template_id,
+        Id=cycle.id, Name=cycle.name, Status=cycle.status, StatusReason=cycle.status_reason, TemplateId=cycle.template_id,
         AccountId=cycle.account_id, StartTime=cycle.start_time, Interval=cycle.interval_minutes,
         RunOnce=cycle.run_once, WorkflowId=workflow_id(cycle.id),
         Steps=[CycleStepOut(Id=s.id, TemplateStepId=s.template_step_id, Name=s.name, Type=s.type,
@@ -144,7 +146,7 @@ def get_one(cycle_id: str, account: CurrentAccount, db: Db) -> CycleOut:
 @router.get("/{cycle_id}/prerequisites", summary="What the cycle still needs before it can be activated")
 def prerequisites(cycle_id: str, account: CurrentAccount, db: Db) -> list[PrerequisiteOut]:
     cycle = get_cycle(db, account.id, cycle_id)
-    return [PrerequisiteOut(StepId=p.step_id, Type=p.kind, Message=p.message)
+    return [PrerequisiteOut(StepId=p.step_id, Reason=p.reason, Message=p.message)
             for p in cycles.prerequisites(db, cycle)]
 
 
@@ -186,7 +188,7 @@ def _ready_cycle(db: Db, account_id: str, cycle_id: str) -> Cycle:
     unmet = cycles.prerequisites(db, cycle)
     if unmet:
         raise ApiError(422, "The cycle cannot be activated yet.",
-                       [Problem(f"steps/{p.step_id}", p.message) for p in unmet])
+                       [Problem(f"steps/{p.step_id}", f"{p.reason}: {p.message}") for p in unmet])
     return cycle
 
 

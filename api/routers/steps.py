@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.auth import Claims
 from api.dependencies import CurrentAccount, Db
 from api.errors import COMMON, not_found, responses
 from store import cycles
@@ -16,8 +17,7 @@ class FieldMappingOut(MappingSpec):
 
 
 def view(m: FieldMapping) -> FieldMappingOut:
-    return FieldMappingOut(Field=m.field, MappingType=m.mapping_type, Value=m.value,
-                           SourceStep=m.source_step, SourceField=m.source_field)
+    return FieldMappingOut.model_construct(Field=m.field, **MappingSpec.model_validate(m.mapping).model_dump())
 
 
 def _get(db: Db, account_id: str, step_id: str) -> CycleStep:
@@ -32,6 +32,9 @@ def list_mappings(step_id: str, account: CurrentAccount, db: Db) -> list[FieldMa
     return [view(m) for m in cycles.mappings(db, _get(db, account.id, step_id).id)]
 
 
-@router.put("/{step_id}/fieldmappings/{field}", summary="Set how a step's field gets its value")
-def set_mapping(step_id: str, field: str, body: MappingSpec, account: CurrentAccount, db: Db) -> FieldMappingOut:
-    return view(cycles.set_mapping(db, _get(db, account.id, step_id), field, body))
+@router.put("/{step_id}/fieldmappings/{field}", summary="Set how a step's field gets its value",
+            description="With an account token, only a mapping the template marked UserConfigurable.")
+def set_mapping(step_id: str, field: str, body: MappingSpec, account: CurrentAccount, claims: Claims,
+                db: Db) -> FieldMappingOut:
+    step = _get(db, account.id, step_id)
+    return view(cycles.set_mapping(db, step, field, body, by_account="account" in claims))

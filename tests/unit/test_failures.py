@@ -2,7 +2,6 @@
 
 from activities.failures import as_failure, throttle_delay
 from connectors import RetryableError, StepError
-from store.plans import StepPlan
 
 
 def test_throttle_schedule():
@@ -13,7 +12,7 @@ def test_throttle_schedule():
 
 
 def test_failures_are_typed_and_name_the_step():
-    step = StepPlan("lead", "s1", "Create lead", "Method")
+    step = "Create lead"
     throttled = as_failure(step, RetryableError("Too Many Requests", status=429, retry_after=5.0), 1)
     assert throttled.type == "RetryableError" and not throttled.non_retryable
     assert throttled.next_retry_delay.total_seconds() == 5.0

@@ -10,7 +10,7 @@ from store import connectors, templates
 from store.database import make_engine
 from store.problems import Invalid
 from store.tables import Template
-from store.template_spec import StepSpec, TemplateSpec
+from store.template_spec import MethodStep, TemplateSpec
 from store.templates import graph_problems
 from tests.walkthrough import catalog_document
 
@@ -18,7 +18,7 @@ from tests.walkthrough import catalog_document
 def template(*steps: tuple[str, str | None]) -> TemplateSpec:
     """A template of (id, Next) steps; the first is the trigger."""
     return TemplateSpec(Name="t", Steps=[
-        StepSpec(Id=step_id, Connector="Demo CRM", Method="m", Next=next_step) for step_id, next_step in steps
+        MethodStep(Id=step_id, Connector="Demo CRM", Method="m", Next=next_step) for step_id, next_step in steps
     ])
 
 
