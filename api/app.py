@@ -25,6 +25,7 @@ from api.routers import (
     steps,
     templates,
     transactions,
+    variables,
 )
 from connectors.client import http_client
 from runtime.settings import settings
@@ -71,7 +72,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit)
     for module in (accounts, connectors, account_connectors, connector_calls, connector_auth, templates,
-                   cycles, transactions, steps, health):
+                   cycles, transactions, steps, variables, health):
         app.include_router(module.router)
     app.include_router(auth_router)
     return app
