@@ -15,6 +15,7 @@ from activities import bookkeeping, retention
 from activities.steps import StepActivities
 from activities.trigger import TriggerActivities
 from activities.upstream import Upstream
+from activities.webhooks import WebhookActivities, pending_events
 from connectors.client import http_client
 from runtime.schedules import ensure_retention_schedule
 from runtime.settings import TASK_QUEUE, settings
@@ -29,12 +30,14 @@ log = logging.getLogger("cyclewright.worker")
 
 def build_worker(client, http: httpx.AsyncClient) -> Worker:
     upstream = Upstream(http, concurrency=settings().step_concurrency)
+    webhooks = WebhookActivities(upstream)
     return Worker(
         client,
         task_queue=TASK_QUEUE,
         workflows=[CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow],
         activities=[*bookkeeping.ALL, TriggerActivities(upstream).fetch_trigger,
-                    StepActivities(upstream).run_step, retention.purge_expired],
+                    StepActivities(upstream).run_step, retention.purge_expired, pending_events,
+                    webhooks.take_events, webhooks.subscribe_webhooks, webhooks.unsubscribe_webhooks],
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
 

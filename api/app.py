@@ -26,6 +26,7 @@ from api.routers import (
     templates,
     transactions,
     variables,
+    webhooks,
 )
 from connectors.client import http_client
 from runtime.settings import settings
@@ -72,7 +73,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit)
     for module in (accounts, connectors, account_connectors, connector_calls, connector_auth, templates,
-                   cycles, transactions, steps, variables, health):
+                   cycles, transactions, steps, variables, webhooks, health):
         app.include_router(module.router)
     app.include_router(auth_router)
     return app

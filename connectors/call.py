@@ -31,7 +31,7 @@ from connectors.errors import (
 )
 from connectors.exchange import Exchange, exchange_of
 from connectors.limits import Limiter, acquire, buckets
-from connectors.mergefields import render
+from connectors.mergefields import names, render
 from connectors.oauth import TokenStore, bearer
 from connectors.paging import Cursor, Paging, control, digest
 from connectors.paths import body_from_values, count_records, records_from_body
@@ -133,9 +133,17 @@ def _request_parts(
     return parts
 
 
-def _body(method: Method, fields: Mapping[str, Any], parts: RequestParts) -> Any:
-    """The request body as data: the request fields, and an API key sent in the body."""
-    body: Any = body_from_values(method.request_fields, fields) if method.request_fields else {}
+def _body(method: Method, fields: Mapping[str, Any], parts: RequestParts, values: Mapping[str, Any],
+          authorized: bool) -> Any:
+    """The request body as data: the request fields (a default may hold mergefields, such as
+    {{Webhook_Url}}), and an API key sent in the body."""
+    given = dict(fields)
+    for f in method.request_fields:
+        default = f.DefaultValue
+        if given.get(f.SystemField) in (None, "") and isinstance(default, str) and names(default) \
+                and (authorized or not carries_credentials(default)):
+            given[f.SystemField] = render(default, values)
+    body: Any = body_from_values(method.request_fields, given) if method.request_fields else {}
     if isinstance(body, dict):
         body.update(parts.body_fields)
     return body
@@ -233,10 +241,15 @@ async def call_method(
         masked = _secret_names(call.authentication, params)
         pages, count, response = [], 0, None
         wanted = buckets(connector, method, limit_key or connector.Name)
-        for body in outbound_chunks(connector, method, _body(method, fields or {}, parts)):
+        chunks = outbound_chunks(connector, method, _body(method, fields or {}, parts, values, call.authorized))
+        for number, body in enumerate(chunks, 1):
             if limiter is not None and wanted:
                 await acquire(limiter, wanted, max_wait)
-            response = await _send_body(client, call, target, parts.headers, body, masked, tokens)
+            headers = parts.headers
+            if idempotency_key and method.IdempotencyKeyHeader and len(chunks) > 1:
+                # Each chunk is a write of its own: a resent chunk is recognised, not a later one.
+                headers = {**headers, method.IdempotencyKeyHeader: f"{idempotency_key}-{number}"}
+            response = await _send_body(client, call, target, headers, body, masked, tokens)
             _raise_for_status(response, call, masked)
             payload = decode(method, response)
             page = digest(response.content)

@@ -17,6 +17,7 @@ from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
+from demo.hooks import hooks_router
 from demo.oauth import AuthServer, oauth_router
 from demo.paging import paging_router
 
@@ -106,6 +107,7 @@ def create_app(contacts: int | None = None) -> FastAPI:
     app.state.demo = state
     app.include_router(paging_router(state))
     app.include_router(oauth_router(AuthServer()))
+    app.include_router(hooks_router(LEADS_TOKEN))
 
     @app.middleware("http")
     async def log_and_fail(request: Request, call_next):

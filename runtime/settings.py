@@ -44,6 +44,10 @@ class Settings:
     egress: EgressPolicy  # CYCLEWRIGHT_EGRESS_ALLOW: non-public networks and hosts the engine may call
     strict_event_loop: bool  # fail any database call made on the API's event loop (the tests set it)
 
+    def webhook_url(self, webhook_id: str) -> str:
+        """Where a Webhook step's events are posted ({{Webhook_Url}})."""
+        return f"{self.public_url.rstrip('/')}/v1.0/webhooks/{webhook_id}"
+
 
 def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     """A generated secret survives restarts by living in the data folder."""

@@ -8,30 +8,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class GroupCommit(Generic[T]):
-    def __init__(self, write: Callable[[Sequence[T]], None], inline: bool = False) -> None:
+    """`write(items)` commits them and may answer one result per item, which `add` returns."""
+
+    def __init__(self, write: Callable[[Sequence[T]], Sequence[Any] | None], inline: bool = False) -> None:
         # `write` blocks. In a thread it leaves the event loop free, but each commit then waits
         # for the GIL twice (milliseconds when the loop is busy); a local SQLite commit takes
         # microseconds, so for it running `write` on the loop is the faster way.
         self.write, self.inline = write, inline
-        self.waiting: list[tuple[T, asyncio.Future[None]]] = []
+        self.waiting: list[tuple[T, asyncio.Future[Any]]] = []
         self.flushing: asyncio.Task[None] | None = None
 
-    async def add(self, item: T) -> None:
-        """Returns once `item` is committed; raises what the commit raised."""
+    async def add(self, item: T) -> Any:
+        """Returns once `item` is committed, with its result; raises what the commit raised."""
         if self.inline:  # nothing else can run meanwhile, so there is nothing to group
-            self.write([item])
-            return
+            results = self.write([item])
+            return results[0] if results else None
         done = asyncio.get_running_loop().create_future()
         self.waiting.append((item, done))
         if self.flushing is None:
             self.flushing = asyncio.create_task(self._flush())
-        await asyncio.shield(done)  # a cancelled caller must not cancel the others' commit
+        return await asyncio.shield(done)  # a cancelled caller must not cancel the others' commit
 
     async def _flush(self) -> None:
         try:
@@ -40,12 +42,12 @@ class GroupCommit(Generic[T]):
                 batch, self.waiting = self.waiting, []
                 items = [item for item, _ in batch]
                 try:
-                    await asyncio.to_thread(self.write, items)
+                    results = await asyncio.to_thread(self.write, items) or [None] * len(items)
                 except Exception as err:  # noqa: BLE001 — handed to every caller of this batch
                     for _, done in batch:
                         done.set_exception(err)
                 else:
-                    for _, done in batch:
-                        done.set_result(None)
+                    for (_, done), result in zip(batch, results):
+                        done.set_result(result)
         finally:
             self.flushing = None

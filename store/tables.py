@@ -165,6 +165,16 @@ class Run(SQLModel, table=True):
     warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+class InboundEvent(SQLModel, table=True):
+    """A webhook event acknowledged (202) and not yet taken into a run: the inbound queue."""
+
+    id: int | None = Field(default=None, primary_key=True)  # ascending: runs take events in order
+    cycle_id: str = Field(foreign_key="cycle.id", index=True)
+    step_id: str  # the cycle's Webhook step
+    body: str  # the raw JSON, as posted
+    received_at: datetime = Field(default_factory=utcnow)
+
+
 class Lease(SQLModel, table=True):
     """Work one process at a time does (see store/leases.py)."""
 
@@ -226,3 +236,12 @@ class Variable(SQLModel, table=True):
     name: str = Field(primary_key=True)
     value: str
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TemplateVersion(SQLModel, table=True):
+    """One version of a template's document, as it was uploaded: cycles keep the version they installed."""
+
+    template_id: str = Field(foreign_key="template.id", primary_key=True)
+    version: int = Field(primary_key=True)
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -193,7 +193,16 @@ def demo() -> Iterator[ThreadedServer]:
 
 
 @pytest.fixture(scope="session")
-def worker(temporal) -> Iterator[dict]:
+def api_port() -> int:
+    """The API's port, known before the worker starts: both build webhook and OAuth callback
+    URLs from CYCLEWRIGHT_PUBLIC_URL."""
+    port = free_port()
+    os.environ["CYCLEWRIGHT_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    return port
+
+
+@pytest.fixture(scope="session")
+def worker(temporal, api_port) -> Iterator[dict]:
     """The worker process; a test may replace it (kill and restart) through this holder."""
     holder = {"process": Process("worker.py")}
     yield holder
@@ -201,11 +210,9 @@ def worker(temporal) -> Iterator[dict]:
 
 
 @pytest.fixture(scope="session")
-def api_url(temporal, worker) -> Iterator[str]:
-    port = free_port()
-    os.environ["CYCLEWRIGHT_PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # OAuth callbacks come here
-    process = api_process(port)
-    yield f"http://127.0.0.1:{port}"
+def api_url(temporal, worker, api_port) -> Iterator[str]:
+    process = api_process(api_port)
+    yield f"http://127.0.0.1:{api_port}"
     process.stop()
 
 

@@ -8,17 +8,19 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError
 
-from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS
+from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS, failure_reason
 from workflows.messages import CycleInput, CycleState, RunInput, RunSummary, StatusChange, StopRequest
-from workflows.options import BOOKKEEPING
+from workflows.options import BOOKKEEPING, upstream
 from workflows.run import RunWorkflow
 
 ACCOUNT_ID = SearchAttributeKey.for_keyword("AccountId")
 CYCLE_ID = SearchAttributeKey.for_keyword("CycleId")
 TEMPLATE_ID = SearchAttributeKey.for_keyword("TemplateId")
 CYCLE_STATUS = SearchAttributeKey.for_keyword("CycleStatus")
+SUBSCRIBE_SECONDS = 120  # how long a failing (un)subscription is retried
+EVENTS_LOOKED_FOR_EVERY = timedelta(seconds=30)  # a lost wake-up delays events at most this long
 
 
 def search_attributes(account_id: str, cycle_id: str, template_id: str, *more: SearchAttributePair
@@ -57,6 +59,8 @@ class CycleWorkflow:
         self.finished = False
         self.status_lock = asyncio.Lock()
         self.reason: str | None = None
+        self.events = False  # a webhook cycle has events waiting
+        self.ready = False
         self.status_writes = 0
 
     @workflow.run
@@ -64,26 +68,82 @@ class CycleWorkflow:
         self.input, self.paused, self.status_writes = input, input.paused, input.status_writes
         number = input.next_run_number
         due = input.next_run_at or input.start_time or workflow.now()
+        if input.webhook and not input.subscribed and not await self._subscribe():
+            return "Errored"
+        self.ready = True
         await self._set_status("Paused" if self.paused else "Active")
         while self.stop_request is None:
-            self.next_run_at = due
+            self.next_run_at = None if input.webhook else due
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(replace(
                     input, next_run_number=number, next_run_at=due, paused=self.paused,
-                    status_writes=self.status_writes))
-            if not await self._wait_for_run(due):
+                    status_writes=self.status_writes, subscribed=input.webhook))
+            if not await (self._wait_for_events() if input.webhook else self._wait_for_run(due)):
                 continue
-            self.run_now_requested = False
+            self.run_now_requested = self.events = False
             await self._run(number)
             number += 1
-            if input.run_once:
+            if input.run_once and not input.webhook:
                 break
             due = self._next_due(due)
-        await self._set_status("Stopped")
+        if input.webhook:
+            await self._unsubscribe()
+        await self._set_status("Stopped", self.reason if input.webhook else None)
+        return await self._finish("Stopped")
+
+    async def _finish(self, status: str) -> str:
         self.finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return "Stopped"
+        return status
+
+    async def _subscribe(self) -> bool:
+        """A webhook cycle's subscriptions at its connectors; a failure leaves it Errored, with why."""
+        try:
+            await workflow.execute_activity("subscribe_webhooks", self.input.cycle_id, **upstream(SUBSCRIBE_SECONDS),
+                                            summary="subscribe the cycle's webhooks")
+        except ActivityError as err:
+            await self._set_status("Errored", f"the webhook subscription failed: "
+                                              f"{failure_reason(err, SUBSCRIBE_SECONDS)}")
+            await self._finish("Errored")
+            return False
+        return True
+
+    async def _unsubscribe(self) -> None:
+        try:
+            await workflow.execute_activity("unsubscribe_webhooks", self.input.cycle_id,
+                                            **upstream(SUBSCRIBE_SECONDS), summary="unsubscribe the cycle's webhooks")
+        except ActivityError as err:  # the cycle stops all the same; the reason says what is left
+            self.reason = f"the webhook subscription could not be removed: {failure_reason(err, SUBSCRIBE_SECONDS)}"
+
+    async def _wait_for_events(self) -> bool:
+        """Wait for a wake-up from the webhook endpoint (or look for events on a timer, in case
+        one was lost); True when a run should start now."""
+        if self.paused:
+            await workflow.wait_condition(lambda: not self.paused or self.stop_request is not None)
+            return False
+        if self.events or self.run_now_requested:
+            return True
+        try:
+            await workflow.wait_condition(
+                lambda: self.events or self.run_now_requested or self.paused or self.stop_request is not None,
+                timeout=EVENTS_LOOKED_FOR_EVERY)
+        except TimeoutError:
+            waiting: int = await workflow.execute_activity("pending_events", self.input.cycle_id, result_type=int,
+                                                           **BOOKKEEPING)
+            return waiting > 0 and self.stop_request is None
+        return (self.events or self.run_now_requested) and self.stop_request is None
+
+    @workflow.signal
+    def events_arrived(self) -> None:
+        """The webhook endpoint queued events: a run takes them (one run for many wake-ups)."""
+        self.events = True
+
+    @workflow.update
+    async def ready(self) -> CycleState:
+        """Answers once the cycle has started (its webhooks subscribed), or could not."""
+        await workflow.wait_condition(lambda: self.ready or self.finished)
+        return self.state()
 
     async def _wait_for_run(self, due: datetime) -> bool:
         """Wait until the run is due or something changes; True when a run should start now."""

@@ -16,12 +16,14 @@ class CycleInput:
     start_time: datetime | None = None
     interval_seconds: float | None = None
     run_once: bool = False
+    webhook: bool = False  # runs when events arrive, not on a schedule
     batch_size: int = 100
     next_run_number: int = 1
     # Carried across continue-as-new.
     next_run_at: datetime | None = None
     paused: bool = False
     status_writes: int = 0
+    subscribed: bool = False  # its webhooks were subscribed at the connectors
 
 
 @dataclass

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
 
 from api.auth import Claims
 from api.dependencies import CurrentAccount, Db
-from api.errors import COMMON, not_found, responses
-from store import cycles
+from api.errors import COMMON, ApiError, not_found, responses
+from api.routers.webhooks import Inbox, inbox
+from runtime.settings import settings
+from store import cycles, text
+from store.crypto import encrypt
 from store.tables import Cycle, CycleStep, FieldMapping
 from store.template_spec import MappingSpec
 
@@ -38,3 +44,26 @@ def set_mapping(step_id: str, field: str, body: MappingSpec, account: CurrentAcc
                 db: Db) -> FieldMappingOut:
     step = _get(db, account.id, step_id)
     return view(cycles.set_mapping(db, step, field, body, by_account="account" in claims))
+
+
+class WebhookIn(BaseModel):
+    Secret: text.Secret | None = Field(
+        description="events must carry X-Signature: the hex HMAC-SHA256 of the body with this secret; "
+                    "null: no signature is checked")
+
+
+class WebhookOut(BaseModel):
+    WebhookUrl: str
+    Signed: bool = Field(description="events must be signed")
+
+
+@router.put("/{step_id}/webhook", summary="Set (or clear) the secret a Webhook step's events are signed with")
+def set_webhook_secret(step_id: str, body: WebhookIn, account: CurrentAccount, db: Db,
+                       box: Annotated[Inbox, Depends(inbox)]) -> WebhookOut:
+    step = _get(db, account.id, step_id)
+    if step.webhook_id is None:
+        raise ApiError(422, f"step '{step.name}' is a {step.type}, not a Webhook")
+    step.webhook_secret = encrypt(body.Secret) if body.Secret else None
+    db.commit()
+    box.forget(step.webhook_id)
+    return WebhookOut(WebhookUrl=settings().webhook_url(step.webhook_id), Signed=body.Secret is not None)

@@ -1,0 +1,146 @@
+"""Webhook-driven cycles: events from the inbound queue into runs, and subscriptions at the
+connector (CreateWebhookMethod on activation, DeleteWebhookMethod on deactivation)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlmodel import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.upstream import Upstream
+from connectors import ConnectorError, call_method
+from connectors.paths import records_from_body
+from runtime.settings import settings
+from store import inbound
+from store.connections import load_credentials, load_release
+from store.database import session
+from store.plans import StepPlan, load_step
+from store.runs import run_ref
+from store.tables import CycleStep
+from workflows.messages import FetchRequest, FetchResult
+
+# A run takes up to this many events at once, waiting up to the window for a batch to fill.
+TAKE_EVENTS = 500
+TAKE_WINDOW = 0.2
+POLL_EVERY = 0.02
+
+
+class WebhookActivities:
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+
+    @activity.defn(name="take_events")
+    async def take_events(self, request: FetchRequest) -> FetchResult:
+        """The cycle's oldest waiting events as transactions `first`…; the cursor is None once
+        the queue was found empty (the run then finishes what it took)."""
+        step = await asyncio.to_thread(load_step, request.plan_id, request.step)
+        records_of = await asyncio.to_thread(_reader, step)
+        run = await asyncio.to_thread(run_ref, request.run_id)
+        limit = min(request.max_records, TAKE_EVENTS)
+        deadline = time.monotonic() + TAKE_WINDOW
+        while await asyncio.to_thread(_pending, run.cycle_id) < limit and time.monotonic() < deadline:
+            await asyncio.sleep(POLL_EVERY)  # a fuller batch: fewer, larger ranges
+        count, events = await asyncio.to_thread(_take, run, request, step, limit, records_of)
+        return FetchResult(count, {} if events else None)
+
+    @activity.defn(name="subscribe_webhooks")
+    async def subscribe_webhooks(self, cycle_id: str) -> None:
+        """Each Webhook step whose method names a CreateWebhookMethod, subscribed at the connector
+        with {{Webhook_Url}}; the id it answers is kept as {{Webhook_Id}}. Idempotent."""
+        for step in await asyncio.to_thread(_webhook_steps, cycle_id):
+            if step.webhook_subscription is None:
+                await self._subscribe(step)
+
+    @activity.defn(name="unsubscribe_webhooks")
+    async def unsubscribe_webhooks(self, cycle_id: str) -> None:
+        for step in await asyncio.to_thread(_webhook_steps, cycle_id):
+            if step.webhook_subscription is not None:
+                await self._call(step, "DeleteWebhookMethod")
+                await asyncio.to_thread(_save_subscription, step.id, None)
+
+    async def _subscribe(self, step: CycleStep) -> None:
+        answer = await self._call(step, "CreateWebhookMethod")
+        found = _subscription_id(answer)
+        if found is None:
+            raise ApplicationError(f"step '{step.name}': the subscription's answer carries no id "
+                                   "(a Webhook_Id or Id field, or an 'id')", type="StepError", non_retryable=True)
+        await asyncio.to_thread(_save_subscription, step.id, found)
+
+    async def _call(self, step: CycleStep, which: str) -> Any:
+        connector, credentials = await asyncio.to_thread(_loaded, step)
+        method = getattr(connector.method(step.method), which)
+        if method is None:
+            return None
+        try:
+            result = await call_method(
+                self.upstream.client, connector, method, credentials=credentials,
+                mergefields={"Webhook_Url": settings().webhook_url(step.webhook_id), "Webhook_Id": step.webhook_subscription},
+                limiter=self.upstream.limiter, limit_key=step.account_connector_id)
+        except ConnectorError as err:
+            raise ApplicationError(f"step '{step.name}': {which} '{method}' failed: {err.brief()}",
+                                   type=type(err).__name__, non_retryable=not err.retryable) from None
+        return result
+
+
+def _subscription_id(result: Any) -> str | None:
+    if result is None:
+        return None
+    for record in result.records[:1]:
+        for name in ("Webhook_Id", "Id"):
+            if record.get(name) not in (None, ""):
+                return str(record[name])
+    payload = result.body
+    return str(payload["id"]) if isinstance(payload, dict) and payload.get("id") not in (None, "") else None
+
+
+def _reader(step: StepPlan) -> Any:
+    """How an event's body becomes records: the Webhook method's response fields, or as it is."""
+    if step.release_id is None:
+        return _as_records
+    with session() as db:
+        fields = load_release(db, step.release_id).method(step.method).response_fields
+    return (lambda body: records_from_body(body, fields)) if fields else _as_records
+
+
+def _as_records(body: Any) -> list[dict[str, Any]]:
+    """An object is one record; an array, one per element."""
+    items = body if isinstance(body, list) else [body]
+    return [item if isinstance(item, dict) else {"Value": item} for item in items]
+
+
+def _pending(cycle_id: str) -> int:
+    with session() as db:
+        return inbound.pending(db, cycle_id)
+
+
+def _take(run, request: FetchRequest, step: StepPlan, limit: int, records_of) -> tuple[int, int]:
+    with session() as db:
+        return inbound.take(db, run, request.first, limit, step.id, step.spec.Next, records_of)
+
+
+def _webhook_steps(cycle_id: str) -> list[CycleStep]:
+    with session() as db:
+        return list(db.exec(select(CycleStep).where(CycleStep.cycle_id == cycle_id, CycleStep.type == "Webhook",
+                                                    CycleStep.release_id.is_not(None))))
+
+
+def _loaded(step: CycleStep):
+    with session() as db:
+        _, credentials = load_credentials(db, step.account_connector_id)
+        return load_release(db, step.release_id), credentials
+
+
+def _save_subscription(step_id: str, subscription: str | None) -> None:
+    with session() as db:
+        db.get(CycleStep, step_id).webhook_subscription = subscription
+        db.commit()
+
+
+@activity.defn(name="pending_events")
+async def pending_events(cycle_id: str) -> int:
+    """How many events wait for the cycle: the timer's look, in case a wake-up was lost."""
+    return await asyncio.to_thread(_pending, cycle_id)

@@ -1,0 +1,135 @@
+"""Inbound webhooks (DESIGN §4): each event durable before its 202, many to one commit, and one
+wake-up of the cycle for many events."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import BaseModel
+from sqlalchemy.engine import Connection
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.dependencies import TEMPORAL_TIMEOUT
+from api.errors import ApiError, not_found, responses
+from store import inbound
+from store.database import engine, session
+from store.group_commit import GroupCommit
+from workflows.cycle import CycleWorkflow
+
+router = APIRouter(prefix="/v1.0/webhooks", tags=["webhooks"], responses=responses(401, 404, 409, 413, 422))
+log = logging.getLogger("cyclewright.webhooks")
+KNOWN_FOR = 2.0  # seconds a webhook's cycle and secret are remembered (a new secret applies after)
+
+
+class Accepted(BaseModel):
+    Status: Literal["Accepted"] = "Accepted"
+
+
+class Inbox:
+    """One per API process: the group commit of events, the webhooks it knows, the wake-ups."""
+
+    def __init__(self, temporal: Client) -> None:
+        self.temporal = temporal
+        self.commits: GroupCommit[inbound.Event] = GroupCommit(_EventWriter())
+        self.known: dict[str, tuple[float, inbound.Webhook | None]] = {}
+        self.waking: dict[str, bool] = {}  # cycle -> woken again after the signal in flight
+
+    async def webhook(self, webhook_id: str) -> inbound.Webhook | None:
+        seen = self.known.get(webhook_id)
+        if seen is None or time.monotonic() - seen[0] > KNOWN_FOR:
+            seen = self.known[webhook_id] = (time.monotonic(), await asyncio.to_thread(_webhook, webhook_id))
+        return seen[1]
+
+    def forget(self, webhook_id: str) -> None:
+        self.known.pop(webhook_id, None)
+
+    def wake(self, cycle_id: str) -> None:
+        """Signal the cycle, one signal in flight at a time: events committed meanwhile send one
+        more after it, so every commit is followed by a signal (the cycle also looks on a timer)."""
+        if cycle_id in self.waking:
+            self.waking[cycle_id] = True
+            return
+        self.waking[cycle_id] = False
+        asyncio.create_task(self._signal(cycle_id))
+
+    async def _signal(self, cycle_id: str) -> None:
+        try:
+            while True:
+                try:
+                    handle = self.temporal.get_workflow_handle(f"cycle-{cycle_id}")
+                    await handle.signal(CycleWorkflow.events_arrived, rpc_timeout=TEMPORAL_TIMEOUT)
+                except RPCError as err:  # not running, or Temporal away: the timer finds the events
+                    log.info("wake-up of cycle %s not sent: %s", cycle_id, err.message)
+                if not self.waking.get(cycle_id):
+                    return
+                self.waking[cycle_id] = False
+        finally:
+            self.waking.pop(cycle_id, None)
+
+
+class _EventWriter:
+    """Queues events on a connection of its own: one commit per group."""
+
+    def __init__(self) -> None:
+        self.connection: Connection | None = None
+
+    def __call__(self, events: Sequence[inbound.Event]) -> list[bool]:
+        self.connection = self.connection or engine().connect()
+        try:
+            return inbound.accept(self.connection, events)
+        except Exception:
+            self.connection.close()  # broken, or mid-transaction: the next write starts afresh
+            self.connection = None
+            raise
+
+
+def _webhook(webhook_id: str) -> inbound.Webhook | None:
+    with session() as db:
+        return inbound.webhook(db, webhook_id)
+
+
+def inbox(request: Request) -> Inbox:
+    state = request.app.state
+    if getattr(state, "inbox", None) is None:
+        state.inbox = Inbox(state.temporal)
+    return state.inbox
+
+
+def signed(secret: str, body: bytes, signature: str | None) -> bool:
+    """X-Signature: the hex HMAC-SHA256 of the raw body (a `sha256=` prefix is allowed)."""
+    if not signature:
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature.strip().removeprefix("sha256="))
+
+
+@router.post("/{webhook_id}", status_code=202, summary="Receive an event for a webhook-driven cycle",
+             description="The event is a durable transaction before this answers 202. Bodies are JSON, "
+                         "at most 256 KiB; with a secret set on the step, `X-Signature` must be the hex "
+                         "HMAC-SHA256 of the raw body.")
+async def receive(webhook_id: str, request: Request, box: Annotated[Inbox, Depends(inbox)],
+                  x_signature: Annotated[str | None, Header()] = None) -> Accepted:
+    body = await request.body()
+    hook = await box.webhook(webhook_id)
+    if hook is None:
+        raise not_found("webhook", webhook_id)
+    if hook.secret is not None and not signed(hook.secret, body, x_signature):
+        raise ApiError(401, "the X-Signature header is missing or does not match the body")
+    try:
+        text = body.decode()
+        json.loads(text)
+    except ValueError:
+        raise ApiError(422, "the body is not JSON (UTF-8)") from None
+    if not await box.commits.add(inbound.Event(hook.cycle_id, hook.step_id, text)):
+        raise ApiError(409, "the cycle is not active: activate it to receive events")
+    box.wake(hook.cycle_id)
+    return Accepted()
