@@ -24,6 +24,8 @@ def decide(condition: Condition, records: Records, variables: dict[str, str]) ->
     right = value_of(condition.Right, records, variables)
     if not present:
         return operator == "NotEquals"  # nothing equals, contains or exceeds a missing value
+    if right is None and operator in ("Contains", "Matches"):
+        return False  # a missing operand, not the text "None"
     if operator == "Contains":
         return _contains(left, right)
     if operator == "Matches":

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from connectors.spec import FieldDataType
 from store import text
@@ -13,6 +22,8 @@ from store import text
 MappingType = Literal["StaticValue", "StepField", "Variable", "ValueList", "Expression", "Ignore"]
 ErrorPolicy = Literal["Ignore", "Retry", "StopTransaction", "StopCycle"]
 Split = Literal["First", "All", "None"]
+StepType = Literal["Method", "Decision", "Delay", "WaitUntil", "Storage", "Webhook"]
+STEP_TYPES = get_args(StepType)
 Operator = Literal["Equals", "NotEquals", "Exists", "NotExists", "GreaterThan", "LessThan", "Contains", "Matches"]
 UNARY = {"Exists", "NotExists"}
 MAX_DELAY_SECONDS = 8 * 7 * 24 * 3600  # eight weeks
@@ -96,26 +107,44 @@ class MethodStep(_Step):
     def sources(self) -> list[tuple[str, MappingSpec]]:
         return [(f"FieldMappings[{i}]", m) for i, m in enumerate(self.FieldMappings)]
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _known_type(cls, data: Any, handler: Any) -> MethodStep:
+        # The union tags an unknown Type as a Method: refuse it here, at $.Steps[i].Type, and
+        # not also for the Connector and Method such a step never had.
+        if isinstance(data, dict) and data.get("Type", "Method") != "Method":
+            _TypeOnly.model_validate({"Type": data["Type"]})
+        return handler(data)
+
+
+class _TypeOnly(BaseModel):
+    Type: StepType
+
 
 class Condition(_Strict):
     Left: MappingSpec
     Operator: Operator
-    Right: MappingSpec | None = None
+    # Checked even when absent, so that a missing operand is reported at its own path.
+    Right: MappingSpec | None = Field(default=None, validate_default=True)
     DataType: FieldDataType | None = Field(
         default=None, description="compare as this type; the Left field's own type otherwise")
 
-    @model_validator(mode="after")
-    def _operands(self) -> Condition:
-        if self.Operator in UNARY and self.Right is not None:
-            raise ValueError(f"{self.Operator} takes no Right operand")
-        if self.Operator not in UNARY and self.Right is None:
-            raise ValueError(f"{self.Operator} needs a Right operand")
-        if self.Operator == "Matches" and self.Right is not None and self.Right.MappingType == "StaticValue":
+    @field_validator("Right")
+    @classmethod
+    def _operand(cls, right: MappingSpec | None, info: ValidationInfo) -> MappingSpec | None:
+        operator = info.data.get("Operator")
+        if operator is None:  # refused already, for itself
+            return right
+        if operator in UNARY and right is not None:
+            raise ValueError(f"{operator} takes no Right operand")
+        if operator not in UNARY and right is None:
+            raise ValueError(f"{operator} needs a Right operand")
+        if operator == "Matches" and right.MappingType == "StaticValue":
             try:
-                re.compile(self.Right.Value or "")
+                re.compile(right.Value or "")
             except re.error as err:
-                raise ValueError(f"Right is not a regular expression: {err}") from None
-        return self
+                raise ValueError(f"not a regular expression: {err}") from None
+        return right
 
 
 class DecisionStep(_Step):
@@ -164,15 +193,18 @@ class StorageStep(_Step):
     Scope: Literal["Cycle", "Account"] = "Cycle"
     Operation: Literal["Get", "Set", "Increment", "Delete"]
     Key: Annotated[str, Field(min_length=1, max_length=STORAGE_KEY_LENGTH)]
-    Value: MappingSpec | None = Field(default=None, description="Set: the value; Increment: by how much (1)")
+    Value: MappingSpec | None = Field(default=None, validate_default=True,
+                                      description="Set: the value; Increment: by how much (1)")
 
-    @model_validator(mode="after")
-    def _value(self) -> StorageStep:
-        if self.Operation == "Set" and self.Value is None:
+    @field_validator("Value")
+    @classmethod
+    def _value(cls, value: MappingSpec | None, info: ValidationInfo) -> MappingSpec | None:
+        operation = info.data.get("Operation")
+        if operation == "Set" and value is None:
             raise ValueError("a Set needs a Value")
-        if self.Operation in ("Get", "Delete") and self.Value is not None:
-            raise ValueError(f"a {self.Operation} takes no Value")
-        return self
+        if operation in ("Get", "Delete") and value is not None:
+            raise ValueError(f"a {operation} takes no Value")
+        return value
 
     def sources(self) -> list[tuple[str, MappingSpec]]:
         return [("Value", self.Value)] if self.Value else []
@@ -196,12 +228,9 @@ class WebhookStep(_Step):
         return self
 
 
-STEP_TYPES = ("Method", "Decision", "Delay", "WaitUntil", "Storage", "Webhook")
-
-
 def _step_type(value: Any) -> str:
     kind = value.get("Type", "Method") if isinstance(value, dict) else getattr(value, "Type", "Method")
-    return kind if kind in STEP_TYPES else "Method"  # an unknown Type is reported by Method's Literal
+    return kind if kind in STEP_TYPES else "Method"  # an unknown Type is refused by MethodStep, at its path
 
 
 StepSpec = Annotated[
