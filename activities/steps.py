@@ -209,6 +209,8 @@ def _store_each(request: RangeRequest, step: StepPlan, todo: list[Waiting], resu
 def _storage_op(db, step: StepPlan, scope: str, row: Waiting) -> dict:
     spec, key = step.spec, step.spec.Key
     value = value_of(spec.Value, row.records, step.variables) if spec.Value else None
+    if isinstance(value, datetime):  # a DateTime mapping's value: kept as records keep dates
+        value = value.isoformat()
     if spec.Operation == "Get":
         return {"Key": key, "Value": storage.get(db, scope, key)}
     if spec.Operation == "Set":

@@ -71,6 +71,8 @@ class State:
     gate: asyncio.Event = field(default_factory=asyncio.Event)
     faults: list[Fault] = field(default_factory=list)
     empty_page_at: int | None = None  # offset where cursor paging serves one empty page
+    orders: list[dict[str, Any]] = field(default_factory=list)  # each with its nested lines
+    batches: list[dict[str, Any]] = field(default_factory=list)  # each batch request: its key and size
     # (time, path, query, headers): what reached the API, credentials included
     requests: list[tuple[float, str, str, dict[str, str]]] = field(default_factory=list)
 
@@ -84,11 +86,16 @@ class LeadIn(BaseModel):
     source: str | None = None
 
 
+class BatchIn(BaseModel):
+    leads: list[LeadIn]
+
+
 class ResetIn(BaseModel):
     contacts: int = 25
     note_bytes: int = 0
     notes: str | None = None
     empty_page_at: int | None = None
+    orders: list[dict[str, Any]] = []  # served by /orders as given: tests choose lines and dates
 
 
 class FaultIn(BaseModel):
@@ -169,25 +176,53 @@ def create_app(contacts: int | None = None) -> FastAPI:
             state.waiting -= 1
         if idempotency_key and idempotency_key in state.by_idempotency_key:
             return JSONResponse(state.leads[state.by_idempotency_key[idempotency_key]], status_code=200)
-        lead = {"id": f"l{len(state.leads) + 1}", **body.model_dump()}
-        state.leads[lead["id"]] = lead
+        lead = _lead(body)
         if idempotency_key:
             state.by_idempotency_key[idempotency_key] = lead["id"]
         return lead
+
+    def _lead(body: LeadIn) -> dict[str, Any]:
+        lead = {"id": f"l{len(state.leads) + 1}", **body.model_dump()}
+        state.leads[lead["id"]] = lead
+        return lead
+
+    @app.get("/orders")
+    def list_orders(x_api_key: Annotated[str | None, Header()] = None) -> dict:
+        """Orders with nested lines: a collection inside each record."""
+        if x_api_key != CRM_KEY:
+            raise HTTPException(401, "bad API key")
+        return {"orders": state.orders}
+
+    @app.post("/leads/batch", status_code=201)
+    def create_leads(
+        body: BatchIn,
+        authorization: Annotated[str | None, Header()] = None,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> Any:
+        """Many leads in one request; a request whose key was seen creates nothing again."""
+        if authorization != f"Bearer {LEADS_TOKEN}":
+            raise HTTPException(401, "bad token")
+        state.batches.append({"key": idempotency_key, "size": len(body.leads)})
+        if idempotency_key and idempotency_key in state.by_idempotency_key:
+            return JSONResponse({"ids": state.by_idempotency_key[idempotency_key].split(",")}, status_code=200)
+        ids = [_lead(lead)["id"] for lead in body.leads]
+        if idempotency_key:
+            state.by_idempotency_key[idempotency_key] = ",".join(ids)
+        return {"ids": ids}
 
     @app.get("/admin/stats")
     def stats() -> dict:
         emails = Counter(lead["email"] for lead in state.leads.values())
         return {"contact_requests": state.contact_requests, "lead_requests": state.lead_requests,
                 "leads_created": len(state.leads), "distinct_emails": len(emails),
-                "emails": dict(emails), "waiting": state.waiting}
+                "emails": dict(emails), "waiting": state.waiting, "batches": state.batches}
 
     @app.post("/admin/reset")
     def reset(body: ResetIn) -> dict:
         fresh = State(make_contacts(body.contacts, body.note_bytes, body.notes))
-        fresh.empty_page_at = body.empty_page_at
+        fresh.empty_page_at, fresh.orders = body.empty_page_at, body.orders
         for name in ("contacts", "leads", "by_idempotency_key", "lead_requests", "contact_requests",
-                     "faults", "empty_page_at", "requests"):
+                     "faults", "empty_page_at", "requests", "orders", "batches"):
             setattr(state, name, getattr(fresh, name))
         state.gate.set()
         return {"contacts": body.contacts}

@@ -120,9 +120,10 @@ _SAVE = (
     update(TABLE)
     .where(TABLE.c.run_id == bindparam("_run"), TABLE.c.seq == bindparam("_seq"),
            TABLE.c.status == "Pending", TABLE.c.step == bindparam("_at"))
+    # An outcome without a message keeps the one before: an error OnError Ignore went past stays recorded.
     .values(status=bindparam("status"), step=bindparam("step"), path=bindparam("path"),
-            records=bindparam("records"), message=bindparam("message"), exchange=bindparam("exchange"),
-            updated_at=bindparam("updated_at"))
+            records=bindparam("records"), message=func.coalesce(bindparam("message"), TABLE.c.message),
+            exchange=bindparam("exchange"), updated_at=bindparam("updated_at"))
 )
 
 

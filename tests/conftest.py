@@ -27,6 +27,7 @@ os.environ.update(
     CYCLEWRIGHT_CLIENT_SECRET="test-secret",
     CYCLEWRIGHT_BATCH_SIZE="10",
     CYCLEWRIGHT_HTTP_TIMEOUT="2",
+    CYCLEWRIGHT_STEP_RETRIES="2",  # OnError Retry: three tries, backoffs of 1 s and 2 s
     CYCLEWRIGHT_STRICT_EVENT_LOOP="1",  # an API database call on the event loop fails the request
     CYCLEWRIGHT_EGRESS_ALLOW="127.0.0.0/8,::1,localhost",  # the demo APIs listen on loopback
 )
