@@ -180,7 +180,8 @@ def _split(record: dict[str, Any], groups: list[list[str]]) -> list[dict[str, An
     for names in groups:
         lists = {n: record[n] for n in names if isinstance(record.get(n), list)}
         length = max((len(v) for v in lists.values()), default=0)
-        if length == 0:
+        if length == 0:  # no elements: the record once, its element fields empty (not empty lists)
+            combined = [{**c, **dict.fromkeys(names)} for c in combined]
             continue
         elements = [{n: v[i] if i < len(v) else None for n, v in lists.items()} for i in range(length)]
         combined = [{**c, **e} for c in combined for e in elements]
