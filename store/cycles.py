@@ -17,7 +17,7 @@ from store import variables as variable_store
 from store.problems import Forbidden, Invalid
 from store.tables import AccountConnector, Cycle, CycleStep, FieldMapping, Template
 from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
-from store.templates import ancestors_of, check_mapping, methods_of
+from store.templates import ancestors_of, check_mapping, methods_of, version_document
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,10 @@ def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
 
 
 def template_of(db: Session, cycle_id: str) -> TemplateSpec:
-    """The template as the cycle installed it."""
+    """The template as the cycle installed it: its own version, not necessarily the latest."""
     cycle = db.get(Cycle, cycle_id)
-    return TemplateSpec.model_validate(db.get(Template, cycle.template_id).document)
+    return TemplateSpec.model_validate(version_document(db, db.get(Template, cycle.template_id),
+                                                        cycle.template_version))
 
 
 def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:

@@ -6,14 +6,15 @@ from collections import deque
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
 from connectors import Connector, Method, Problem
 from connectors.call import settable
 from connectors.mergefields import field_references
 from store.connectors import release_by_name, spec_of
 from store.problems import Invalid, json_path, plain
-from store.tables import Template
+from store.tables import Cycle, Template, TemplateVersion
 from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
 
 
@@ -34,6 +35,7 @@ def create(db: Session, spec: TemplateSpec) -> Template:
         raise Invalid(problems)
     template = Template(name=spec.Name, document=spec.model_dump(exclude_none=True))
     db.add(template)
+    db.add(TemplateVersion(template_id=template.id, version=1, document=template.document))
     db.commit()
     return template
 
@@ -194,3 +196,74 @@ def target_fields(method: Method) -> set[str]:
     fields = {f.SystemField for f in method.request_fields}
     fields |= {p.key for p in method.Parameters if settable(p)}  # what a step's call may set
     return {f for f in fields if f}
+
+
+# Versions: a template's `version` and `document` are its latest; every version is kept in
+# TemplateVersion, so a cycle keeps the one it installed.
+
+NEW_VERSION_ATTEMPTS = 5
+
+
+def version_document(db: Session, template: Template, version: int) -> dict[str, Any] | None:
+    """The document of one version of the template; None when it has no such version."""
+    row = db.get(TemplateVersion, (template.id, version))
+    if row is not None:
+        return row.document
+    return template.document if version == template.version else None  # saved before versions were kept
+
+
+def versions(db: Session, template: Template) -> list[TemplateVersion]:
+    rows = list(db.exec(select(TemplateVersion).where(TemplateVersion.template_id == template.id)
+                        .order_by(TemplateVersion.version)))
+    if not any(r.version == template.version for r in rows):  # saved before versions were kept
+        rows.append(_legacy_version(template))
+    return rows
+
+
+def _legacy_version(template: Template) -> TemplateVersion:
+    return TemplateVersion(template_id=template.id, version=template.version, document=template.document,
+                           created_at=template.created_at)
+
+
+def new_version(db: Session, template: Template, spec: TemplateSpec) -> Template:
+    """Validate the document as `create` does, then save it as the template's next version.
+    Cycles installed before keep theirs; installing from now on uses this one."""
+    problems = check(db, spec)
+    if problems:
+        raise Invalid(problems)
+    document = spec.model_dump(exclude_none=True)
+    for attempt in range(NEW_VERSION_ATTEMPTS):
+        latest = template.version
+        if db.get(TemplateVersion, (template.id, latest)) is None:
+            db.add(_legacy_version(template))
+        db.add(TemplateVersion(template_id=template.id, version=latest + 1, document=document))
+        template.name, template.version, template.document = spec.Name, latest + 1, document
+        try:
+            db.commit()
+            return template
+        except IntegrityError:  # another update took that number first: take the next
+            db.rollback()
+            db.refresh(template)
+            if attempt == NEW_VERSION_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def from_cycle(db: Session, cycle: Cycle, name: str | None = None) -> Template:
+    """A new template: the cycle's template version, with the cycle's current field mappings
+    in its Method steps (in the template's order of fields, then those the cycle added)."""
+    from store import cycles  # store.cycles imports this module
+
+    spec = cycles.template_of(db, cycle.id)
+    rows = {s.template_step_id: s for s in cycles.steps(db, cycle.id)}
+    steps: list[StepSpec] = []
+    for step in spec.Steps:
+        row = rows.get(step.Id)
+        if step.Type == "Method" and row is not None:
+            order = {m.Field: i for i, m in enumerate(step.FieldMappings)}
+            current = cycles.step_spec(row, cycles.mappings(db, row.id)).FieldMappings
+            ranked = sorted(enumerate(current), key=lambda e: (order.get(e[1].Field, len(order)), e[0]))
+            step = step.model_copy(update={"FieldMappings": [m for _, m in ranked]})
+        steps.append(step)
+    document = spec.model_copy(update={"Name": name or cycle.name, "Steps": steps}).model_dump(exclude_none=True)
+    return create(db, parse_template(document))

@@ -18,13 +18,14 @@ from temporalio.client import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.auth import PartnerClaims
 from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal, found
 from api.errors import COMMON, ApiError, responses
 from connectors import Problem
 from connectors.dates import parse_datetime
 from runtime.settings import TASK_QUEUE, settings
-from store import cycles, runs
-from store.tables import Cycle, Run
+from store import cycles, runs, templates, text
+from store.tables import Cycle, Run, Template
 from workflows.cycle import CycleWorkflow, cycle_attributes
 from workflows.messages import CycleInput, StopRequest
 
@@ -57,6 +58,8 @@ class CycleOut(BaseModel):
     Status: Literal["Paused", "Active", "Stopping", "Stopped", "Errored"]
     StatusReason: str | None = Field(description="why the cycle paused or errored by itself (a StopCycle step)")
     TemplateId: str
+    TemplateVersion: int = Field(description="the template version the cycle was installed from")
+    UpdateAvailable: bool = Field(description="the template has a newer version than the cycle's")
     AccountId: str
     StartTime: datetime | None
     Interval: float | None = Field(description="minutes between runs")
@@ -85,7 +88,9 @@ class RunOut(BaseModel):
 
 
 def view(db: Db, cycle: Cycle) -> CycleOut:
+    latest = db.get(Template, cycle.template_id).version
     return CycleOut(
+        TemplateVersion=cycle.template_version, UpdateAvailable=latest > cycle.template_version,
         Id=cycle.id, Name=cycle.name, Status=cycle.status, StatusReason=cycle.status_reason, TemplateId=cycle.template_id,
         AccountId=cycle.account_id, StartTime=cycle.start_time, Interval=cycle.interval_minutes,
         RunOnce=cycle.run_once, WorkflowId=workflow_id(cycle.id),
@@ -280,3 +285,21 @@ def list_runs(cycle_id: str, account: CurrentAccount, db: Db) -> list[RunOut]:
                Message=r.message, Warnings=r.warnings, WorkflowId=r.workflow_id)
         for r in rows
     ]
+
+
+class TemplateFromCycleIn(BaseModel):
+    Name: text.Name | None = Field(default=None, description="the new template's name; the cycle's by default")
+
+
+class TemplateFromCycleOut(BaseModel):
+    Id: str
+    Name: str
+    Version: int
+
+
+@router.post("/{cycle_id}/template", status_code=201, summary="Copy the cycle as a new template (partner token)")
+def copy_as_template(cycle_id: str, _: PartnerClaims, account: CurrentAccount, db: Db,
+                     body: TemplateFromCycleIn | None = None) -> TemplateFromCycleOut:
+    """The cycle's template version, with the cycle's current field mappings, as a new template."""
+    template = templates.from_cycle(db, get_cycle(db, account.id, cycle_id), (body or TemplateFromCycleIn()).Name)
+    return TemplateFromCycleOut(Id=template.id, Name=template.name, Version=template.version)

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import CurrentAccount, Db, found
-from api.errors import COMMON, responses
+from api.errors import COMMON, ApiError, responses
 from api.routers.cycles import CycleOut
 from api.routers.cycles import view as cycle_view
 from store import cycles, templates, text
@@ -16,6 +18,7 @@ from store.tables import Template
 from store.template_spec import StepSpec, TemplateSpec
 
 router = APIRouter(prefix="/v1.0/templates", tags=["templates"], responses=responses(*COMMON))
+MAX_VERSION = 2**31 - 1  # what any database's integer column holds
 
 
 class InstallIn(BaseModel):
@@ -27,6 +30,11 @@ class TemplateOut(BaseModel):
     Id: str
     Name: str
     Version: int
+
+
+class VersionOut(BaseModel):
+    Version: int
+    CreatedAt: datetime
 
 
 class TemplateDetail(TemplateOut):
@@ -57,10 +65,31 @@ def get_template(template_id: str, db: Db, _: Claims) -> TemplateDetail:
     return TemplateDetail(**view(template).model_dump(), Steps=template.document["Steps"])
 
 
+@router.put("/{template_id}", summary="Upload a new version of a template (partner token)")
+def update_template(template_id: str, db: Db, _: PartnerClaims, document: Annotated[TemplateSpec, Body()]) -> TemplateOut:
+    """The document becomes the template's next version: installing uses it from now on; cycles
+    installed before keep their version (and show that an update is available)."""
+    return view(templates.new_version(db, _get(db, template_id), document))
+
+
+@router.get("/{template_id}/versions", summary="The template's versions, oldest first")
+def list_versions(template_id: str, db: Db, _: Claims) -> list[VersionOut]:
+    return [VersionOut(Version=v.version, CreatedAt=v.created_at) for v in templates.versions(db, _get(db, template_id))]
+
+
 @router.get("/{template_id}/export", summary="The template's document, as it was uploaded",
-            response_model_exclude_none=True)
-def export_template(template_id: str, db: Db, _: Claims) -> TemplateSpec:
-    return TemplateSpec.model_validate(_get(db, template_id).document)
+            response_model=TemplateSpec, response_model_exclude_none=True)
+def export_template(template_id: str, db: Db, _: Claims,
+                    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION,
+                                                        description="a version; the latest by default")] = None,
+                    ) -> JSONResponse:
+    """Exactly the document saved (as validated): importing it (`POST /v1.0/templates`) and
+    exporting again gives the same JSON."""
+    template = _get(db, template_id)
+    document = templates.version_document(db, template, template.version if version is None else version)
+    if document is None:
+        raise ApiError(404, f"template '{template_id}' has no version {version}")
+    return JSONResponse(document)
 
 
 @router.post("/{template_id}/install", status_code=201, summary="Install a template into the account as a cycle")
