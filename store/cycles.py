@@ -15,7 +15,7 @@ from store.connectors import release_by_name
 from store.crypto import decrypt_json
 from store import variables as variable_store
 from store.problems import Forbidden, Invalid
-from store.tables import AccountConnector, Cycle, CycleStep, FieldMapping, Template
+from store.tables import AccountConnector, ConnectorRelease, Cycle, CycleStep, FieldMapping, Template
 from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
 from store.templates import ancestors_of, check_mapping, methods_of, version_document
 
@@ -137,7 +137,7 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
         found += _variables_missing(step, spec, variables)
         if step.release_id is None:
             continue
-        found += _connector_unready(db, step)
+        found += _connector_unready(db, cycle.account_id, step)
         method = load_release(db, step.release_id).method(step.method)
         given = {m.Field for m in getattr(spec, "FieldMappings", []) if m.MappingType != "Ignore"}
         for m in getattr(spec, "FieldMappings", []):
@@ -152,12 +152,26 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
     return found
 
 
-def _connector_unready(db: Session, step: CycleStep) -> list[Prerequisite]:
+def account_connector_of(db: Session, account_id: str, step: CycleStep) -> str | None:
+    """The account connector the step calls: the one bound when the cycle was installed, else
+    (the account had none then) the account's only installation of the connector since."""
+    if step.account_connector_id is not None or step.release_id is None:
+        return step.account_connector_id
+    connector_id = db.get(ConnectorRelease, step.release_id).connector_id
+    found = db.exec(select(AccountConnector.id).where(AccountConnector.account_id == account_id,
+                                                      AccountConnector.connector_id == connector_id)).all()
+    return found[0] if len(found) == 1 else None
+
+
+def _connector_unready(db: Session, account_id: str, step: CycleStep) -> list[Prerequisite]:
     connector = load_release(db, step.release_id)
-    installed = db.get(AccountConnector, step.account_connector_id) if step.account_connector_id else None
+    bound = account_connector_of(db, account_id, step)
+    installed = db.get(AccountConnector, bound) if bound else None
     if installed is None:
         return [Prerequisite(step.id, "ConnectorNotInstalled",
-                             f"step '{step.name}': connector '{connector.Name}' is not installed in this account")]
+                             f"step '{step.name}': connector '{connector.Name}' is not installed in this account "
+                             "(or is installed more than once, and the cycle names none: install the cycle "
+                             "again, naming one in AccountConnectors)")]
     found = []
     if not installed.authenticated:
         found.append(Prerequisite(step.id, "NotAuthenticated",

@@ -96,6 +96,8 @@ def _typed(spec: StepSpec, types: dict[tuple[str, str], str]) -> StepSpec:
 def _step_plan(db: Session, cycle: Cycle, step: CycleStep, variables: dict[str, str],
                types: dict[tuple[str, str], str]) -> StepPlan:
     spec = _typed(cycles.step_spec(step, cycles.mappings(db, step.id)), types)
+    # A connector the account installed after the cycle: bound now, and kept (the caller commits).
+    step.account_connector_id = cycles.account_connector_of(db, cycle.account_id, step)
     used = {m.Variable for _, m in spec.sources() if m.MappingType == "Variable"}
     return StepPlan(
         id=step.template_step_id, cycle_step_id=step.id, name=step.name, spec=spec, cycle_id=cycle.id,
