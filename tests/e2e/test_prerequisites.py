@@ -128,3 +128,39 @@ async def test_a_variable_set_for_the_account_or_the_cycle_meets_it_and_the_cycl
     await cycle.call("PUT", f"/v1.0/cycles/{cycle.cycle_id}/variables/Tag", json={"Value": "cycle"})
     await run_once(cycle)
     assert await storage(cycle) == {"tag": "cycle"}
+
+
+async def test_an_account_sets_the_mapping_its_template_left_to_it_and_only_that(api, api_url, demo):
+    template = {"Name": "Source left to the account", "Steps": [
+        contacts_trigger("lead"),
+        {"Id": "lead", "Name": "Create lead", "Connector": "Demo Leads", "Method": "create-lead", "FieldMappings": [
+            {"Field": "Email", **field("contacts", "Email")},
+            {"Field": "Source", "MappingType": "StaticValue", "UserConfigurable": True}]},
+    ]}
+    cycle = await install_template(api, demo.url, template, contacts=1)
+    lead = next(s["Id"] for s in cycle.cycle["Steps"] if s["TemplateStepId"] == "lead")
+    assert await prerequisites(cycle) == {("lead", "MissingMapping")}
+
+    async with httpx.AsyncClient(base_url=api_url) as client:
+        token = (await client.post("/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": "test-client", "client_secret": "test-secret",
+            "scope": f"account:{cycle.account_id}"})).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}", **cycle.headers}
+        mappings = f"/v1.0/steps/{lead}/fieldmappings"
+        response = await client.put(f"{mappings}/Source", headers=headers,
+                                    json={"MappingType": "StaticValue", "Value": "chosen-by-the-account"})
+        assert response.status_code == 200, response.text
+        assert response.json()["UserConfigurable"] is True  # still the account's to change
+        refused = await client.put(f"{mappings}/Email", headers=headers,
+                                   json={"MappingType": "StaticValue", "Value": "someone@example.com"})
+        assert refused.status_code == 403 and "'Email' is not user-configurable" in refused.json()["Message"]
+    assert await prerequisites(cycle) == set()
+
+    # The run sends the account's value: the demo refuses just that body, so the request shows.
+    await cycle.demo("faults", status=400, count=1, path="/leads/contacts", body_contains="chosen-by-the-account")
+    run = await run_once(cycle)
+    assert run["Transactions"] == {"Success": 0, "Errored": 1, "Stopped": 0}
+    base = f"/v1.0/cycles/{cycle.cycle_id}/transactions"
+    (errored,) = (await cycle.call("GET", base)).json()
+    body = (await cycle.call("GET", f"{base}/{errored['Id']}")).json()["Error"]["Request"]["Body"]
+    assert '"source": "chosen-by-the-account"' in body.replace('":"', '": "')
