@@ -83,19 +83,20 @@ def _field_types(db: Session, steps: list[CycleStep]) -> dict[tuple[str, str], s
             for f in load_release(db, s.release_id).method(s.method).response_fields}
 
 
-def _typed(spec: StepSpec, types: dict[tuple[str, str], str]) -> StepSpec:
-    """A Decision compares as its Left field's DataType unless it names one."""
+def typed_decision(spec: StepSpec, types: dict[tuple[str, str], str]) -> StepSpec:
+    """A Decision compares as its Left field's DataType unless it names one, or its Left operand
+    converts to one of its own (then it compares as that)."""
     if spec.Type != "Decision" or spec.Condition.DataType or spec.Condition.Left.MappingType != "StepField":
         return spec
     left = spec.Condition.Left
-    kind = types.get((left.SourceStep, left.SourceField))
+    kind = left.DataType or types.get((left.SourceStep, left.SourceField))
     return spec.model_copy(update={"Condition": spec.Condition.model_copy(update={"DataType": kind})}) \
         if kind else spec
 
 
 def _step_plan(db: Session, cycle: Cycle, step: CycleStep, variables: dict[str, str],
                types: dict[tuple[str, str], str]) -> StepPlan:
-    spec = _typed(cycles.step_spec(step, cycles.mappings(db, step.id)), types)
+    spec = typed_decision(cycles.step_spec(step, cycles.mappings(db, step.id)), types)
     # A connector the account installed after the cycle: bound now, and kept (the caller commits).
     step.account_connector_id = cycles.account_connector_of(db, cycle.account_id, step)
     used = {m.Variable for _, m in spec.sources() if m.MappingType == "Variable"}

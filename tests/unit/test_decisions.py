@@ -7,7 +7,8 @@ import pytest
 
 from activities.decisions import decide
 from connectors.errors import FieldValueError
-from store.template_spec import Condition
+from store.plans import typed_decision
+from store.template_spec import Condition, DecisionStep
 
 RECORDS = {"c": {
     "Status": "active", "Email": "ada@example.com", "Count": "7", "Number": 7, "Amount": 3.5, "Flag": True,
@@ -120,3 +121,19 @@ def test_a_regular_expression_made_at_run_time_that_does_not_compile_is_an_error
     pattern = {"MappingType": "Expression", "Expression": "([{{c.Status}}"}  # not checked when saved
     with pytest.raises(FieldValueError, match="is not a regular expression"):
         decided(field("Email"), "Matches", pattern)
+
+
+def planned(left: dict, operator: str, right: dict, data_type: str | None = None) -> bool:
+    """Decided as a run decides it: its plan types the condition by the Left field's DataType."""
+    step = DecisionStep(Id="d", Type="Decision", Condition=Condition(Left=left, Operator=operator, Right=right,
+                                                                     DataType=data_type))
+    fields = {("c", "Count"): "Text", ("c", "Number"): "Integer"}  # as the connector's response declares them
+    return decide(typed_decision(step, fields).Condition, RECORDS, VARIABLES)
+
+
+def test_a_run_compares_as_the_left_fields_data_type_unless_the_condition_or_the_operand_names_one():
+    assert planned(field("Count"), "GreaterThan", static("10"))  # a Text field: as text
+    assert planned(field("Number"), "Equals", static("7.0"))  # an Integer field: as a number
+    assert not planned(field("Count"), "GreaterThan", static("10"), "Integer")
+    assert not planned({**field("Count"), "DataType": "Integer"}, "GreaterThan", static("10"))
+    assert planned({**field("Count"), "DataType": "Integer"}, "LessThan", static("10"))
