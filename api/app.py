@@ -72,8 +72,9 @@ def create_app() -> FastAPI:
                          swagger_ui_parameters={"persistAuthorization": True})
     errors.install(app)
     app.add_middleware(BodyLimit)
-    for module in (accounts, connectors, account_connectors, connector_calls, connector_auth, templates,
-                   cycles, transactions, steps, variables, webhooks, health):
+    # Webhooks first: routes are matched in order, and theirs is the busiest.
+    for module in (webhooks, accounts, connectors, account_connectors, connector_calls, connector_auth, templates,
+                   cycles, transactions, steps, variables, health):
         app.include_router(module.router)
     app.include_router(auth_router)
     return app

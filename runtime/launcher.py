@@ -80,6 +80,8 @@ def start_stack(stack: Stack, api_port: int, demo_port: int, temporal_port: int,
     # The demo APIs listen on loopback, which the egress policy refuses unless allowed.
     os.environ.setdefault("CYCLEWRIGHT_EGRESS_ALLOW", LOOPBACK)
     os.environ["TEMPORAL_ADDRESS"] = f"127.0.0.1:{temporal_port}"
+    # Webhook URLs and OAuth callbacks name the API where it listens, unless told otherwise.
+    os.environ.setdefault("CYCLEWRIGHT_PUBLIC_URL", f"http://127.0.0.1:{api_port}")
     stack.start("temporal", temporal_command(config.data_dir, port=temporal_port, ui_port=ui_port))
     wait_until(lambda: answers(f"http://127.0.0.1:{ui_port}"), "the Temporal dev server")
     stack.start("demo APIs", [sys.executable, "-m", "demo", str(demo_port)])

@@ -83,6 +83,11 @@ def _bind(db: Session, account_id: str, connector_id: str, step: StepSpec,
     return candidates[0].id if candidates else None
 
 
+def is_webhook_driven(db: Session, cycle_id: str) -> bool:
+    """Its trigger is a Webhook step: it runs when events arrive."""
+    return steps(db, cycle_id)[0].type == "Webhook"
+
+
 def steps(db: Session, cycle_id: str) -> list[CycleStep]:
     return list(db.exec(select(CycleStep).where(CycleStep.cycle_id == cycle_id).order_by(CycleStep.position)))
 

@@ -50,6 +50,7 @@ class CycleStepOut(BaseModel):
     Name: str
     Type: str
     AccountConnectorId: str | None
+    WebhookUrl: str | None = Field(default=None, description="a Webhook step's URL: POST events to it")
 
 
 class CycleOut(BaseModel):
@@ -95,7 +96,9 @@ def view(db: Db, cycle: Cycle) -> CycleOut:
         AccountId=cycle.account_id, StartTime=cycle.start_time, Interval=cycle.interval_minutes,
         RunOnce=cycle.run_once, WorkflowId=workflow_id(cycle.id),
         Steps=[CycleStepOut(Id=s.id, TemplateStepId=s.template_step_id, Name=s.name, Type=s.type,
-                            AccountConnectorId=s.account_connector_id) for s in cycles.steps(db, cycle.id)],
+                            AccountConnectorId=s.account_connector_id,
+                            WebhookUrl=settings().webhook_url(s.webhook_id) if s.webhook_id else None)
+               for s in cycles.steps(db, cycle.id)],
     )
 
 
@@ -178,10 +181,12 @@ def _interval(interval: float | None, run_once: bool, problems: list[Problem]) -
                                               f"to {MAX_INTERVAL_MINUTES} (a year); {interval} is not"))
 
 
-def _schedule(body: ActivateIn) -> tuple[datetime | None, float | None]:
+def _schedule(body: ActivateIn, webhook: bool) -> tuple[datetime | None, float | None]:
+    """A webhook-driven cycle runs when events arrive: it needs no Interval."""
     problems: list[Problem] = []
     start = _start_time(body.StartTime, problems) if body.StartTime is not None else None
-    _interval(body.Interval, body.RunOnce, problems)
+    if not webhook:
+        _interval(body.Interval, body.RunOnce, problems)
     if problems:
         raise ApiError(422, "The activation is invalid.", problems)
     return start, body.Interval
@@ -198,28 +203,29 @@ def _ready_cycle(db: Db, account_id: str, cycle_id: str) -> Cycle:
 
 
 def _schedule_cycle(db: Db, cycle: Cycle, start: datetime | None, interval: float | None,
-                    run_once: bool) -> CycleInput:
+                    run_once: bool, webhook: bool) -> CycleInput:
     """Store the schedule; the workflow input that runs it."""
     cycle.start_time, cycle.interval_minutes, cycle.run_once = start, interval, run_once
     db.commit()
     last = db.exec(select(Run.number).where(Run.cycle_id == cycle.id).order_by(Run.number.desc())).first()
     return CycleInput(
         cycle_id=cycle.id, account_id=cycle.account_id, template_id=cycle.template_id, start_time=start,
-        interval_seconds=interval * 60 if interval else None, run_once=run_once,
+        interval_seconds=interval * 60 if interval else None, run_once=run_once, webhook=webhook,
         batch_size=settings().batch_size, next_run_number=(last or 0) + 1,
     )
 
 
-@router.put("/{cycle_id}/activate", summary="Start the cycle: once, at a time, or on an interval",
-            responses=TEMPORAL_ERRORS)
+@router.put("/{cycle_id}/activate", summary="Start the cycle: once, at a time, on an interval, or on events",
+            responses={**TEMPORAL_ERRORS, **responses(502)})
 async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db: Db, client: Temporal) -> CycleOut:
     """Start the cycle's workflow. The cycle is Active in the database only once that workflow
     exists: the API notes it after the start, and the workflow itself records its status."""
-    start, interval = _schedule(body)
     cycle = await run_in_threadpool(_ready_cycle, db, account.id, cycle_id)
+    webhook = await run_in_threadpool(cycles.is_webhook_driven, db, cycle.id)
+    start, interval = _schedule(body, webhook)
     if await _still_active(db, client, cycle):
         return await run_in_threadpool(view, db, cycle)  # already active: activation is idempotent
-    input = await run_in_threadpool(_schedule_cycle, db, cycle, start, interval, body.RunOnce)
+    input = await run_in_threadpool(_schedule_cycle, db, cycle, start, interval, body.RunOnce, webhook)
     try:
         handle = await client.start_workflow(
             CycleWorkflow.run, input, id=workflow_id(cycle.id), task_queue=TASK_QUEUE,
@@ -230,7 +236,21 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
         pass  # a concurrent activation won: still one workflow, which records its own status
     else:
         await run_in_threadpool(runs.claim_active, db, cycle.id, handle.first_execution_run_id)
+        if webhook:
+            await _subscribed(db, handle, cycle)
     return await run_in_threadpool(_fresh_view, db, cycle)
+
+
+async def _subscribed(db: Db, handle: WorkflowHandle, cycle: Cycle) -> None:
+    """A webhook cycle answers once its subscriptions are made; 502 with the reason when one
+    failed (the cycle is then Errored, not active)."""
+    try:
+        await handle.execute_update(CycleWorkflow.ready, rpc_timeout=TEMPORAL_TIMEOUT)
+    except (WorkflowUpdateFailedError, RPCError):
+        pass  # it ended before answering: what it recorded says why
+    await run_in_threadpool(db.refresh, cycle)
+    if cycle.status == "Errored":
+        raise ApiError(502, cycle.status_reason or "the cycle could not start")
 
 
 async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> CycleOut:
