@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from api.auth import Claims
@@ -40,8 +40,8 @@ def list_mappings(step_id: str, account: CurrentAccount, db: Db) -> list[FieldMa
 
 @router.put("/{step_id}/fieldmappings/{field}", summary="Set how a step's field gets its value",
             description="With an account token, only a mapping the template marked UserConfigurable.")
-def set_mapping(step_id: str, field: str, body: MappingSpec, account: CurrentAccount, claims: Claims,
-                db: Db) -> FieldMappingOut:
+def set_mapping(step_id: str, field: Annotated[text.Name, Path(description="the SystemField or parameter")],
+                body: MappingSpec, account: CurrentAccount, claims: Claims, db: Db) -> FieldMappingOut:
     step = _get(db, account.id, step_id)
     return view(cycles.set_mapping(db, step, field, body, by_account="account" in claims))
 

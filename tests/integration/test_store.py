@@ -65,7 +65,7 @@ def test_connector_template_install_and_run_bookkeeping(db):
                                 authenticated=True))
     db.commit()
     cycle = cycles.install(db, template, account.id, None, {})
-    assert [p.kind for p in cycles.prerequisites(db, cycle)] == ["FieldMapping"]  # Source is unmapped
+    assert [p.reason for p in cycles.prerequisites(db, cycle)] == ["MissingMapping"]  # Source is unmapped
 
     run = runs.open_run(db, cycle.id, 1, f"cycle-{cycle.id}-run-1")
     assert runs.open_run(db, cycle.id, 1, "again").id == run.id  # a retried activity finds it
