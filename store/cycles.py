@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, select
 
 from connectors import Problem
@@ -14,7 +14,7 @@ from store.connections import load_release
 from store.connectors import release_by_name
 from store.crypto import decrypt_json
 from store import variables as variable_store
-from store.problems import Forbidden, Invalid
+from store.problems import Forbidden, Invalid, plain
 from store.tables import AccountConnector, ConnectorRelease, Cycle, CycleStep, FieldMapping, Template
 from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
 from store.templates import ancestors_of, check_mapping, methods_of, version_document
@@ -111,7 +111,10 @@ def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
     if template_step.Type != "Method":
         raise Invalid([Problem("$", f"step '{step.name}' is a {template_step.Type}: only Method steps have "
                                     "field mappings")])
-    target = FieldMappingSpec(Field=field, **mapping.model_dump(exclude_none=True))
+    try:
+        target = FieldMappingSpec(Field=field, **mapping.model_dump(exclude_none=True))
+    except ValidationError as err:  # the body is valid already: the field's name (from the path) is not
+        raise Invalid([Problem("path:field", plain(e["msg"])) for e in err.errors()]) from None
     problems = check_mapping("$", spec, template_step, target, methods_of(db, spec),
                              ancestors_of(spec)[template_step.Id])
     if problems:

@@ -164,3 +164,23 @@ async def test_an_account_sets_the_mapping_its_template_left_to_it_and_only_that
     (errored,) = (await cycle.call("GET", base)).json()
     body = (await cycle.call("GET", f"{base}/{errored['Id']}")).json()["Error"]["Request"]["Body"]
     assert '"source": "chosen-by-the-account"' in body.replace('":"', '": "')
+
+
+async def test_a_mapping_of_a_field_the_step_cannot_have_is_refused_naming_it(api, demo):
+    template = {"Name": "Mapped wrongly", "Steps": [
+        contacts_trigger("lead"),
+        {"Id": "lead", "Name": "Create lead", "Connector": "Demo Leads", "Method": "create-lead"},
+    ]}
+    cycle = await install_template(api, demo.url, template)
+    lead = next(s["Id"] for s in cycle.cycle["Steps"] if s["TemplateStepId"] == "lead")
+    ignore = {"MappingType": "Ignore"}
+    response = await cycle.call("PUT", f"/v1.0/steps/{lead}/fieldmappings/bad%0Bname", json=ignore)
+    assert response.status_code == 422 and response.json()["Errors"][0]["Path"] == "path:field", response.text
+    response = await cycle.call("PUT", f"/v1.0/steps/{lead}/fieldmappings/Phone", json=ignore)
+    assert response.status_code == 422
+    assert response.json()["Errors"] == [{"Path": "$.Field", "Message": "method 'create-lead' has no field 'Phone'"}]
+    later = field("lead", "LeadId")  # the step's own response: not before it
+    response = await cycle.call("PUT", f"/v1.0/steps/{lead}/fieldmappings/Email", json=later)
+    assert response.json()["Errors"] == [{"Path": "$.SourceStep",
+                                          "Message": "step 'lead' does not come before this step on any path"}]
+    assert (await cycle.call("GET", f"/v1.0/steps/{lead}/fieldmappings")).json() == []
