@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError, FailureError
 
 from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS, failure_reason
 from workflows.messages import CycleInput, CycleState, RunInput, RunSummary, StatusChange, StopRequest
@@ -182,7 +182,7 @@ class CycleWorkflow:
             static_summary=f"Run {number} of cycle {input.cycle_id}",
         )
         if self.paused:
-            await self.child.signal(RunWorkflow.pause)
+            await self._tell_run(RunWorkflow.pause)
         try:
             summary: RunSummary = await self.child
         except ChildWorkflowError as err:
@@ -194,6 +194,16 @@ class CycleWorkflow:
                 await self._set_status("Paused", summary.pause_reason)
         finally:
             self.child = None
+
+    async def _tell_run(self, signal) -> None:
+        """Signal the run in progress; one that has just ended (its end not yet seen here)
+        needs no telling."""
+        if self.child is None:
+            return
+        try:
+            await self.child.signal(signal)
+        except FailureError as err:
+            workflow.logger.info("run %s not signalled: %s", self.child.id, err)
 
     async def _set_status(self, status: str, reason: str | None = None) -> None:
         """The status in the database and the CycleStatus attribute; the reason, when the cycle
@@ -227,7 +237,7 @@ class CycleWorkflow:
         if not self.paused:
             self.paused = True
             if self.child:
-                await self.child.signal(RunWorkflow.pause)
+                await self._tell_run(RunWorkflow.pause)
             await self._set_status("Paused")
         return self.state()
 
@@ -240,7 +250,7 @@ class CycleWorkflow:
         if self.paused:
             self.paused = False
             if self.child:
-                await self.child.signal(RunWorkflow.resume)
+                await self._tell_run(RunWorkflow.resume)
             await self._set_status("Active")
         return self.state()
 
@@ -264,7 +274,9 @@ class CycleWorkflow:
         self.stop_request = request
         if self.child and request.finish_current:
             if self.paused:  # a paused run would never finish
-                await self.child.signal(RunWorkflow.resume)
+                await self._tell_run(RunWorkflow.resume)
+            if self.input.webhook:
+                await self._tell_run(RunWorkflow.take_no_more)
             await self._set_status("Stopping")
             return self.state()
         if self.child:

@@ -42,7 +42,9 @@ class Flows:
         # One visit at a time of a range at a step: where two exits lead to the same step, the
         # later visit must not read transactions the earlier one is still calling for.
         self.visiting: dict[tuple[str, int], asyncio.Lock] = {}
-        self.timers: set[tuple[str, int, str]] = set()  # WaitUntil: (step, range, wake time) timed
+        self.timers: set[tuple[str, int, str]] = set()  # WaitUntil: (step, range, wake time) waited for
+        # WaitUntil: one timer per wake time for the whole run, whichever ranges wait for it.
+        self.alarms: dict[datetime, asyncio.Task[None]] = {}
 
     async def through(self, step_id: str, first: int, end: int, attempt: int = 0,
                       due: datetime | None = None) -> None:
@@ -82,11 +84,20 @@ class Flows:
         return result
 
     async def _wake(self, step_id: str, first: int, end: int, at: datetime) -> None:
-        """WaitUntil: one timer for the transactions of the range due at `at`."""
-        wait = (at - workflow.now()).total_seconds()
-        if wait > 0:
-            await workflow.sleep(timedelta(seconds=wait))
+        """WaitUntil: the transactions of the range due at `at` go on when its timer fires."""
+        alarm = self.alarms.get(at)
+        if alarm is None:
+            alarm = self.alarms[at] = asyncio.create_task(self._alarm(at))
+        await alarm
         await self.through(step_id, first, end, due=at)
+
+    async def _alarm(self, at: datetime) -> None:
+        try:
+            wait = (at - workflow.now()).total_seconds()
+            if wait > 0:
+                await workflow.sleep(timedelta(seconds=wait))
+        finally:
+            del self.alarms[at]  # a range asking later finds the time past: no timer
 
     async def _retry(self, step_id: str, first: int, end: int, attempt: int) -> None:
         """OnError Retry: the failed calls again after a backoff (1 s, doubling, at most 5 min)."""

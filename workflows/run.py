@@ -50,6 +50,7 @@ class RunWorkflow:
         self.fetching = False
         self.failure: str | None = None
         self.draining = False
+        self.stop_taking = False
         self.changed = False
         self.batch = 0  # transactions per range: the run's input says
         self.errored_shown = 0
@@ -58,6 +59,13 @@ class RunWorkflow:
     @workflow.signal
     def pause(self) -> None:
         self._set_paused(True)
+
+    @workflow.signal
+    def take_no_more(self) -> None:
+        """A webhook run of a stopping cycle: finish the events taken, take no new ones (events
+        that go on arriving would otherwise keep it running for ever)."""
+        if self.plan is None or self.plan.steps[0].type == "Webhook":
+            self.stop_taking, self.changed = True, True
 
     @workflow.signal
     def resume(self) -> None:
@@ -98,6 +106,7 @@ class RunWorkflow:
         p, stop_cycle = self.progress, self.flows.stop_cycle
         if self.failure is None and stop_cycle is None and not self._through():
             p.succeeded, p.errored, p.paused = self.flows.succeeded, self.flows.errored, self.paused
+            p.trigger_done = p.trigger_done or self.stop_taking
             workflow.continue_as_new(replace(input, progress=p))
         if stop_cycle:  # the transactions in flight are through; the rest stay Stopped
             summary = await self._close("Cancelled", f"the cycle was paused: {stop_cycle}")
@@ -130,6 +139,8 @@ class RunWorkflow:
         self.draining = self.draining or self.failure is not None or self.flows.stop_cycle is not None or long
         if self.draining or self.paused:
             return
+        if self.stop_taking and not self.fetching:
+            p.trigger_done = True  # what was taken is all this run has
         first_step = self.plan.steps[0].next
         if self.plan.collection_split == "None":
             self._start_collection(first_step)

@@ -91,7 +91,7 @@ async def test_events_are_processed_once_by_a_few_runs(api, demo):
     await eventually(all_done, "the runs' counts")
     stats = await cycle.demo_stats()
     assert stats["leads_created"] == 300  # none twice
-    (await cycle.deactivate()).raise_for_status()
+    await stop(cycle)
     await cycle.wait_for_status("Stopped")
     assert (await post_events(url, 1)) == [409]
 
@@ -126,7 +126,7 @@ async def test_signed_events_bad_input_and_limits(api, demo):
     await eventually(lambda: _equals(leads(cycle), 1), "the signed event delivered")
     transactions = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}/transactions")).json()
     assert len(transactions) == 1  # nothing of the refused ones was recorded
-    (await cycle.deactivate()).raise_for_status()
+    await stop(cycle)
 
 
 async def test_activation_subscribes_and_deactivation_unsubscribes(api, demo):
@@ -138,7 +138,7 @@ async def test_activation_subscribes_and_deactivation_unsubscribes(api, demo):
         assert list((await hooks()).json().values()) == [webhook_url(cycle)]
         assert (await post_events(webhook_url(cycle), 1)) == [202]
         await eventually(lambda: _equals(leads(cycle), 1), "the event delivered")
-        (await cycle.deactivate()).raise_for_status()
+        await stop(cycle)
         await cycle.wait_for_status("Stopped")
         assert (await hooks()).json() == {}
 
@@ -152,3 +152,36 @@ async def test_a_failed_subscription_leaves_the_cycle_not_active(api, demo):
     found = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}")).json()
     assert found["Status"] == "Errored" and "subscription" in found["StatusReason"], found
     assert (await post_events(webhook_url(cycle), 1)) == [409]
+
+
+async def test_a_cycle_stops_while_events_keep_arriving(api, demo):
+    """Deactivation finishes the events taken and takes no more: a steady stream cannot keep
+    the run (and so the cycle) going for ever."""
+    cycle = await install_webhook_cycle(api, demo.url)
+    (await cycle.activate()).raise_for_status()
+    url, stopped = webhook_url(cycle), asyncio.Event()
+
+    async def stream() -> None:
+        async with httpx.AsyncClient() as client:
+            i = 0
+            while not stopped.is_set():
+                await client.post(url, json={"email": f"stream{i}@example.com"})
+                i += 1
+
+    posting = asyncio.create_task(stream())
+    await eventually(lambda: _at_least(cycle, 20), "events flowing")
+    await stop(cycle)
+    await cycle.wait_for_status("Stopped")
+    stopped.set()
+    await posting
+    runs = await cycle.runs()
+    assert runs and all(r["Status"] == "Succeeded" for r in runs), runs
+
+
+async def _at_least(cycle: Installed, n: int) -> bool:
+    return await leads(cycle) >= n
+
+
+async def stop(cycle: Installed) -> None:
+    response = await cycle.deactivate(finish=True)
+    assert response.status_code == 200, response.text
