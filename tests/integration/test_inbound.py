@@ -1,0 +1,57 @@
+"""The inbound queue: events accepted only for cycles that take them, each taken into exactly one
+transaction however often a take is retried."""
+
+from __future__ import annotations
+
+import json
+
+from store import connectors, cycles, inbound, runs, templates
+from store.tables import Account, AccountConnector, Cycle, Transaction
+from store.transactions import RunRef
+from tests.integration.test_store import db  # noqa: F401  (SQLite, and PostgreSQL where CI has it)
+from tests.walkthrough import catalog_document
+
+TEMPLATE = {"Name": "events", "Steps": [
+    {"Id": "event", "Type": "Webhook", "Next": "lead"},
+    {"Id": "lead", "Connector": "Demo Leads", "Method": "create-lead", "FieldMappings": [
+        {"Field": "Email", "MappingType": "StepField", "SourceStep": "event", "SourceField": "email"},
+        {"Field": "Source", "MappingType": "StaticValue", "Value": "hook"}]}]}
+
+
+def _webhook_cycle(db) -> Cycle:
+    leads, release = connectors.upload(db, catalog_document("connectors", "demo-leads.json"))
+    account = Account(name="Hooks")
+    db.add(account)
+    db.add(AccountConnector(account_id=account.id, connector_id=leads.id, release_id=release.id, name="leads"))
+    db.commit()
+    return cycles.install(db, templates.create(db, templates.parse_template(TEMPLATE)), account.id, None, {})
+
+
+def test_events_are_accepted_for_active_cycles_and_taken_once(db):  # noqa: F811
+    cycle = _webhook_cycle(db)
+    step = cycles.steps(db, cycle.id)[0]
+    assert step.webhook_id and len(step.webhook_id) >= 32  # unguessable
+    hook = inbound.webhook(db, step.webhook_id)
+    assert (hook.cycle_id, hook.step_id, hook.secret) == (cycle.id, step.id, None)
+    event = lambda i: inbound.Event(cycle.id, step.id, json.dumps({"email": f"e{i}@example.com"}))  # noqa: E731
+
+    connection = db.get_bind().connect()  # as the API's writer: a connection of its own
+    assert inbound.accept(connection, [event(0)]) == [False]  # installed, never activated
+    runs.save_cycle_status(db, cycle.id, "Active", "owner", 1)
+    assert inbound.accept(connection, [event(i) for i in range(1, 6)]) == [True] * 5
+    assert inbound.pending(db, cycle.id) == 5
+
+    run = runs.open_run(db, cycle.id, 1, "run-1")
+    ref = RunRef(run.id, cycle.id, cycle.account_id)
+    as_records = lambda body: [body]  # noqa: E731
+    assert inbound.take(db, ref, 1, 3, "event", "lead", as_records) == (3, 3)
+    assert inbound.take(db, ref, 1, 3, "event", "lead", as_records) == (3, 3)  # a retry: nothing new taken
+    assert inbound.take(db, ref, 4, 3, "event", "lead", as_records) == (2, 2)
+    assert inbound.take(db, ref, 6, 3, "event", "lead", as_records) == (0, 0)  # the queue is empty
+    rows = db.query(Transaction).filter(Transaction.run_id == run.id).order_by(Transaction.seq).all()
+    assert [(r.seq, r.records["event"]["email"], r.step) for r in rows] == [
+        (i, f"e{i}@example.com", "lead") for i in range(1, 6)]  # each event once, in order
+
+    runs.save_cycle_status(db, cycle.id, "Stopped", "owner", 2)
+    assert inbound.accept(connection, [event(9)]) == [False]
+    connection.close()
