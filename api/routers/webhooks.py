@@ -30,7 +30,7 @@ log = logging.getLogger("cyclewright.webhooks")
 KNOWN_FOR = 2.0  # seconds a webhook's cycle and secret are remembered (a new secret applies after)
 # Wake-ups of one cycle are this far apart at most: a run in progress takes new events anyway,
 # and every signal costs a history event and a workflow task.
-WAKE_GAP = 0.25
+WAKE_GAP = 1.0
 
 
 class Accepted(BaseModel):
