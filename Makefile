@@ -22,6 +22,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/paging.py
 	$(VENV)/bin/python bench/ondemand.py
 	$(VENV)/bin/python bench/large.py
+	$(VENV)/bin/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) .data
