@@ -11,7 +11,14 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 from temporalio.exceptions import ActivityError, ChildWorkflowError, FailureError
 
 from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS, failure_reason
-from workflows.messages import CycleInput, CycleState, RunInput, RunSummary, StatusChange, StopRequest
+from workflows.messages import (
+    CycleInput,
+    CycleState,
+    RunInput,
+    RunSummary,
+    StatusChange,
+    StopRequest,
+)
 from workflows.options import BOOKKEEPING, upstream
 from workflows.run import RunWorkflow
 

@@ -3,7 +3,6 @@ test stack and a fresh demo API."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
@@ -16,13 +15,13 @@ from tests.conftest import ROOT
 def walkthrough_script() -> str:
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## The walkthrough"):]
-    return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    return re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1)
 
 
-async def test_the_readme_walkthrough_runs_as_written(api_url, demo):
+def test_the_readme_walkthrough_runs_as_written(api_url, demo):
     env = {**os.environ, "API": api_url, "DEMO": demo.url, "CLIENT_ID": "test-client", "CLIENT_SECRET": "test-secret"}
-    done = await asyncio.to_thread(subprocess.run, ["bash", "-euo", "pipefail", "-c", walkthrough_script()],
-                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", walkthrough_script()],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     cycle, account = re.search(r"cycle (\S+) of account (\S+)", done.stdout).groups()
     stats = httpx.get(f"{demo.url}/admin/stats").json()

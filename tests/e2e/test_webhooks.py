@@ -110,7 +110,7 @@ async def test_signed_events_bad_input_and_limits(api, demo):
     body = json.dumps({"email": "signed@example.com"}).encode()
     good = hmac.new(b"s3cret-signing-key", body, hashlib.sha256).hexdigest()
     async with httpx.AsyncClient() as client:
-        post = lambda **kw: client.post(url, **kw)  # noqa: E731
+        post = lambda **kw: client.post(url, **kw)
         assert (await post(content=body)).status_code == 401
         assert (await post(content=body, headers={"X-Signature": "0" * 64})).status_code == 401
         assert (await post(content=b"{\"email\": \"forged@example.com\"}",
@@ -132,7 +132,7 @@ async def test_signed_events_bad_input_and_limits(api, demo):
 async def test_activation_subscribes_and_deactivation_unsubscribes(api, demo):
     cycle = await install_webhook_cycle(api, demo.url, SUBSCRIBED_TEMPLATE)
     async with httpx.AsyncClient() as client:
-        hooks = lambda: client.get(f"{demo.url}/admin/hooks")  # noqa: E731
+        hooks = lambda: client.get(f"{demo.url}/admin/hooks")
         response = await cycle.activate()
         assert response.status_code == 200 and response.json()["Status"] == "Active", response.text
         assert list((await hooks()).json().values()) == [webhook_url(cycle)]

@@ -18,7 +18,7 @@ TEMPLATE = {"Name": "events", "Steps": [
         {"Field": "Source", "MappingType": "StaticValue", "Value": "hook"}]}]}
 
 
-def _webhook_cycle(db) -> Cycle:
+def _webhook_cycle(db) -> Cycle:  # noqa: F811
     leads, release = connectors.upload(db, catalog_document("connectors", "demo-leads.json"))
     account = Account(name="Hooks")
     db.add(account)
@@ -33,7 +33,7 @@ def test_events_are_accepted_for_active_cycles_and_taken_once(db):  # noqa: F811
     assert step.webhook_id and len(step.webhook_id) >= 32  # unguessable
     hook = inbound.webhook(db, step.webhook_id)
     assert (hook.cycle_id, hook.step_id, hook.secret) == (cycle.id, step.id, None)
-    event = lambda i: inbound.Event(cycle.id, step.id, json.dumps({"email": f"e{i}@example.com"}))  # noqa: E731
+    event = lambda i: inbound.Event(cycle.id, step.id, json.dumps({"email": f"e{i}@example.com"}))
 
     connection = db.get_bind().connect()  # as the API's writer: a connection of its own
     assert inbound.accept(connection, [event(0)]) == [False]  # installed, never activated
@@ -43,7 +43,7 @@ def test_events_are_accepted_for_active_cycles_and_taken_once(db):  # noqa: F811
 
     run = runs.open_run(db, cycle.id, 1, "run-1")
     ref = RunRef(run.id, cycle.id, cycle.account_id)
-    as_records = lambda body: [body]  # noqa: E731
+    as_records = lambda body: [body]
     assert inbound.take(db, ref, 1, 3, "event", "lead", as_records) == (3, 3)
     assert inbound.take(db, ref, 1, 3, "event", "lead", as_records) == (3, 3)  # a retry: nothing new taken
     assert inbound.take(db, ref, 4, 3, "event", "lead", as_records) == (2, 2)
