@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from connectors.spec import FieldDataType
+from connectors.types import as_type
 from store import text
 
 MappingType = Literal["StaticValue", "StepField", "Variable", "ValueList", "Expression", "Ignore"]
@@ -65,12 +66,26 @@ class MappingSpec(_Strict):
             raise ValueError(f"a {self.MappingType} mapping needs {' and '.join(missing)}")
         if self.MappingType == "StaticValue" and self.Value is None and not self.UserConfigurable:
             raise ValueError("a StaticValue mapping needs a Value (or UserConfigurable: true)")
+        if self.static is not None and self.DataType:
+            _converts(self.Value, self.DataType)  # else every transaction would fail the same way
         return self
+
+    @property
+    def static(self) -> str | None:
+        """The value when it is the same for every transaction (a StaticValue's); else None."""
+        return self.Value if self.MappingType == "StaticValue" else None
 
     @property
     def is_set(self) -> bool:
         """False for a user-configurable mapping whose value the account has not given yet."""
         return not (self.MappingType == "StaticValue" and self.Value is None)
+
+
+def _converts(value: str, data_type: str) -> None:
+    try:
+        as_type(value, data_type)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{value!r} is not a valid {data_type}") from None
 
 
 class FieldMappingSpec(MappingSpec):
@@ -182,6 +197,13 @@ class WaitUntilStep(_Step):
     Type: Literal["WaitUntil"]
     Until: MappingSpec
 
+    @field_validator("Until")
+    @classmethod
+    def _date(cls, until: MappingSpec) -> MappingSpec:
+        if until.static is not None and not until.DataType:
+            _converts(until.static, "DateTime")
+        return until
+
     def sources(self) -> list[tuple[str, MappingSpec]]:
         return [("Until", self.Until)]
 
@@ -204,6 +226,8 @@ class StorageStep(_Step):
             raise ValueError("a Set needs a Value")
         if operation in ("Get", "Delete") and value is not None:
             raise ValueError(f"a {operation} takes no Value")
+        if operation == "Increment" and value is not None and value.static is not None and not value.DataType:
+            _converts(value.static, "Decimal")  # by how much: a number
         return value
 
     def sources(self) -> list[tuple[str, MappingSpec]]:

@@ -123,3 +123,21 @@ def test_a_decision_operand_from_a_step_on_another_branch_is_refused(db):
 def test_the_trigger_must_be_a_method_or_a_webhook(db):
     assert checked(db, {"Id": "wait", "Type": "Delay", "Seconds": 5}) == [
         Problem("$.Steps[0].Type", "the first step (the trigger) must be a Method or a Webhook")]
+
+
+def test_a_static_value_that_would_fail_every_transaction_is_refused_where_it_is_written():
+    assert problems({"Id": "x", "Type": "WaitUntil", "Until": {"MappingType": "StaticValue", "Value": "tomorrow"}}) \
+        == [Problem("$.Steps[1].Until", "'tomorrow' is not a valid DateTime")]
+    assert problems({"Id": "x", "Type": "Storage", "Operation": "Increment", "Key": "k",
+                     "Value": {"MappingType": "StaticValue", "Value": "two"}}) == [
+        Problem("$.Steps[1].Value", "'two' is not a valid Decimal")]
+    assert problems(decision("LessThan", {"MappingType": "StaticValue", "Value": "3.5", "DataType": "Integer"})) == [
+        Problem("$.Steps[1].Condition.Right", "'3.5' is not a valid Integer")]
+    mapping = {"Field": "Email", "MappingType": "StaticValue", "Value": "maybe", "DataType": "Boolean"}
+    assert problems({**LEAD, "Id": "x", "FieldMappings": [mapping]}) == [
+        Problem("$.Steps[1].FieldMappings[0]", "'maybe' is not a valid Boolean")]
+    # What converts, or is not static, is left to the run.
+    templates.parse_template({"Name": "t", "Steps": [TRIGGER, {
+        "Id": "x", "Type": "WaitUntil", "Until": {"MappingType": "StaticValue", "Value": "2026-01-02 03:04"}}]})
+    templates.parse_template({"Name": "t", "Steps": [TRIGGER, {
+        "Id": "x", "Type": "Storage", "Operation": "Increment", "Key": "k", "Value": STATUS}]})
