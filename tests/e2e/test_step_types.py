@@ -151,3 +151,24 @@ async def test_delay_holds_the_transactions_for_its_seconds(api, demo, temporal)
     assert len(sent) == 3 and min(sent) >= read + 2
     assert await timers(temporal.client, run["WorkflowId"]) == [2.0]
     assert Counter(tuple(t["Path"]) for t in await transactions(cycle)) == {("contacts", "pause", "lead"): 3}
+
+
+async def test_mappings_resolve_per_transaction_in_a_run(api, demo):
+    template = {"Name": "Mappings in a run", "Steps": [
+        contacts_trigger("tier"),
+        {"Id": "tier", "Type": "Storage", "Operation": "Set", "Key": "tier", "Next": "label", "Value": {
+            "MappingType": "ValueList", "SourceStep": "contacts", "SourceField": "Status",
+            "Values": {"active": "gold"}, "Default": "none"}},
+        {"Id": "label", "Type": "Storage", "Operation": "Set", "Key": "label", "Next": "region", "Value": {
+            "MappingType": "Expression", "Expression": "{{contacts.Id}}:{{tier.Value}}:{{contacts.Notes}}"}},
+        {"Id": "region", "Type": "Storage", "Scope": "Account", "Operation": "Set", "Key": "region",
+         "Value": {"MappingType": "Variable", "Variable": "Region"}},
+    ]}
+    cycle = await install_template(api, demo.url, template, contacts=3)
+    await cycle.call("PUT", "/v1.0/account/variables/Region", json={"Value": "EU"})
+    run = await run_once(cycle)
+    assert run["Transactions"]["Success"] == 3
+    records = [t["Records"] for t in await transactions(cycle)]
+    assert [r["tier"]["Value"] for r in records] == ["gold", "gold", "none"]  # contact 3 is inactive
+    assert [r["label"]["Value"] for r in records] == ["c1:gold:", "c2:gold:", "c3:none:"]  # empty Notes: empty
+    assert [r["region"]["Value"] for r in records] == ["EU"] * 3
