@@ -8,7 +8,6 @@ import json
 from store import connectors, cycles, inbound, runs, templates
 from store.tables import Account, AccountConnector, Cycle, Transaction
 from store.transactions import RunRef
-from tests.integration.test_store import db  # noqa: F401  (SQLite, and PostgreSQL where CI has it)
 from tests.walkthrough import catalog_document
 
 TEMPLATE = {"Name": "events", "Steps": [
@@ -18,7 +17,7 @@ TEMPLATE = {"Name": "events", "Steps": [
         {"Field": "Source", "MappingType": "StaticValue", "Value": "hook"}]}]}
 
 
-def _webhook_cycle(db) -> Cycle:  # noqa: F811
+def _webhook_cycle(db) -> Cycle:
     leads, release = connectors.upload(db, catalog_document("connectors", "demo-leads.json"))
     account = Account(name="Hooks")
     db.add(account)
@@ -27,7 +26,7 @@ def _webhook_cycle(db) -> Cycle:  # noqa: F811
     return cycles.install(db, templates.create(db, templates.parse_template(TEMPLATE)), account.id, None, {})
 
 
-def test_events_are_accepted_for_active_cycles_and_taken_once(db):  # noqa: F811
+def test_events_are_accepted_for_active_cycles_and_taken_once(db):
     cycle = _webhook_cycle(db)
     step = cycles.steps(db, cycle.id)[0]
     assert step.webhook_id and len(step.webhook_id) >= 32  # unguessable

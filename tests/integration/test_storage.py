@@ -5,13 +5,9 @@ And the variables that mappings read, resolved for a cycle."""
 from __future__ import annotations
 
 import multiprocessing
-import os
 import threading
-import uuid
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -19,35 +15,7 @@ from store import storage, variables
 from store.database import make_engine
 from store.storage import StorageError
 
-POSTGRES = os.environ.get("CYCLEWRIGHT_TEST_POSTGRES_URL")
 THREADS, TIMES = 8, 25
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        yield make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-        return
-    if not POSTGRES:
-        pytest.skip("CYCLEWRIGHT_TEST_POSTGRES_URL is not set (.ci/run sets it)")
-    name = f"cyclewright_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    database = make_engine(POSTGRES.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name}"))
-
-
-@pytest.fixture
-def db(engine) -> Iterator[Session]:
-    with Session(engine) as session:
-        yield session
 
 
 def test_put_get_delete_listing_and_purge(db):

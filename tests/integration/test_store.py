@@ -2,49 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import create_engine, event, text
-from sqlmodel import Session, func, select
+from sqlalchemy import event, text
+from sqlmodel import func, select
 
 from store import connectors, cycles, retention, runs, templates, transactions
 from store.crypto import decrypt, encrypt, encrypt_json
-from store.database import make_engine
 from store.retention import PurgeResult
 from store.tables import Account, AccountConnector, Cycle, Plan, Run, Template, Transaction
 from store.transactions import Outcome, RunRef
 from tests.walkthrough import catalog_document
-
-POSTGRES = os.environ.get("CYCLEWRIGHT_TEST_POSTGRES_URL")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path) -> Iterator[Session]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
-        with Session(engine) as session:
-            yield session
-        return
-    if not POSTGRES:
-        pytest.skip("CYCLEWRIGHT_TEST_POSTGRES_URL is not set (.ci/run sets it)")
-    name = f"cyclewright_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    engine = make_engine(POSTGRES.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        with Session(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name}"))
 
 
 def test_connector_template_install_and_run_bookkeeping(db):
