@@ -33,13 +33,14 @@ def _get(db: Db, account_id: str, step_id: str) -> CycleStep:
     return step
 
 
-@router.get("/{step_id}/fieldmappings", summary="A step's field mappings")
+@router.get("/{step_id}/fieldmappings", summary="A step's field mappings", response_model_exclude_none=True)
 def list_mappings(step_id: str, account: CurrentAccount, db: Db) -> list[FieldMappingOut]:
     return [view(m) for m in cycles.mappings(db, _get(db, account.id, step_id).id)]
 
 
 @router.put("/{step_id}/fieldmappings/{field}", summary="Set how a step's field gets its value",
-            description="With an account token, only a mapping the template marked UserConfigurable.")
+            description="With an account token, only a mapping the template marked UserConfigurable.",
+            response_model_exclude_none=True)
 def set_mapping(step_id: str, field: Annotated[text.Name, Path(description="the SystemField or parameter")],
                 body: MappingSpec, account: CurrentAccount, claims: Claims, db: Db) -> FieldMappingOut:
     step = _get(db, account.id, step_id)
