@@ -92,7 +92,9 @@ class CycleWorkflow:
             await self._run(number)
             number += 1
             if input.run_once and not input.webhook:
-                break
+                if not self.paused:
+                    break
+                continue  # paused by a StopCycle step: resuming runs it once more
             due = self._next_due(due)
         if input.webhook:
             await self._unsubscribe()

@@ -129,3 +129,20 @@ async def test_stop_cycle_finishes_what_is_in_flight_and_pauses_the_cycle_with_t
 async def _status_reason_cleared(cycle: Installed) -> bool:
     body = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}")).json()
     return body["Status"] == "Active" and body["StatusReason"] is None
+
+
+async def test_stop_cycle_pauses_a_run_once_cycle_and_resuming_runs_it_again(api, demo):
+    cycle = await install_template(api, demo.url, template("Stop a run-once cycle", "StopCycle"), contacts=3)
+    await refuse(cycle, 2, times=1)  # the next try of contact 2 succeeds
+    response = await cycle.activate(RunOnce=True)
+    assert response.status_code == 200, response.text
+    await cycle.wait_for_status("Paused")  # not Stopped: the reason stays to be read and acted on
+    body = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}")).json()
+    assert "HTTP 400" in body["StatusReason"]
+
+    response = await cycle.call("PUT", f"/v1.0/cycles/{cycle.cycle_id}/resume")
+    assert response.status_code == 200, response.text
+    await cycle.wait_for_status("Stopped")  # it ran once more, through, and ended as a run-once cycle does
+    runs = await cycle.runs()
+    assert [r["Status"] for r in runs] == ["Cancelled", "Succeeded"]
+    assert (await cycle.demo_stats())["distinct_emails"] == 3
