@@ -10,12 +10,19 @@ from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, select
 
 from connectors import Problem
+from store import variables as variable_store
 from store.connections import load_release
 from store.connectors import release_by_name
 from store.crypto import decrypt_json
-from store import variables as variable_store
 from store.problems import Forbidden, Invalid, plain
-from store.tables import AccountConnector, ConnectorRelease, Cycle, CycleStep, FieldMapping, Template
+from store.tables import (
+    AccountConnector,
+    ConnectorRelease,
+    Cycle,
+    CycleStep,
+    FieldMapping,
+    Template,
+)
 from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
 from store.templates import ancestors_of, check_mapping, methods_of, version_document
 
