@@ -58,7 +58,7 @@ class CallResult:
         return self.map_records()
 
 
-def _parameters(connector: Connector, method: Method) -> list[Parameter]:
+def call_parameters(connector: Connector, method: Method) -> list[Parameter]:
     """Connector parameters apply to every method unless the method overrides or ignores them."""
     own = {p.key: p for p in method.Parameters}
     inherited = [p for p in connector.Parameters if p.key not in own]
@@ -218,7 +218,7 @@ async def call_method(
                  secrets_of(credentials, connector), on_exchange)
     cursor, parameters = cursor or {}, parameters or {}
     try:
-        params = _parameters(connector, method)
+        params = call_parameters(connector, method)
         _check_parameters(parameters, params)
         trusted = _trusted(connector, credentials)
         values = _mergefield_values(trusted, credentials, mergefields or {}, parameters)

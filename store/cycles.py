@@ -9,7 +9,9 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, select
 
-from connectors import Problem
+from connectors import Connector, Method, Problem
+from connectors.call import call_parameters, settable
+from connectors.mergefields import names
 from store import variables as variable_store
 from store.connections import load_release
 from store.connectors import release_by_name
@@ -153,7 +155,8 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
         if step.release_id is None:
             continue
         found += _connector_unready(db, cycle.account_id, step)
-        method = load_release(db, step.release_id).method(step.method)
+        connector = load_release(db, step.release_id)
+        method = connector.method(step.method)
         given = {m.Field for m in getattr(spec, "FieldMappings", []) if m.MappingType != "Ignore"}
         for m in getattr(spec, "FieldMappings", []):
             if not m.is_set:
@@ -164,7 +167,18 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
             if not f.IsOptional and f.DefaultValue is None and f.SystemField not in given:
                 found.append(Prerequisite(step.id, "MissingMapping",
                                           f"step '{step.name}': required field '{f.SystemField}' has no mapping"))
+        for name in _unfilled_mergefields(connector, method, given) if step.type == "Method" else []:
+            found.append(Prerequisite(step.id, "MissingMapping",
+                                      f"step '{step.name}': parameter '{name}' of the URL has no mapping"))
     return found
+
+
+def _unfilled_mergefields(connector: Connector, method: Method, given: set[str]) -> list[str]:
+    """A step's URL parameters that nothing fills: every call would fail for want of them."""
+    in_url = names(method.Endpoint)
+    return [p.key for p in call_parameters(connector, method)
+            if p.TargetType == "MergeField" and p.key in in_url and settable(p) and not p.IsOptional
+            and p.DefaultValue is None and p.key not in given]
 
 
 def account_connector_of(db: Session, account_id: str, step: CycleStep) -> str | None:
