@@ -10,7 +10,8 @@ import json
 
 import httpx
 
-from tests.walkthrough import Installed, eventually, upload_catalog
+from tests.templating import install_template
+from tests.walkthrough import Installed, eventually
 
 EVENTS_TEMPLATE = {
     "Name": "Lead events to leads",
@@ -35,21 +36,8 @@ SUBSCRIBED_TEMPLATE = {
 
 
 async def install_webhook_cycle(api: httpx.AsyncClient, demo_url: str, template: dict = EVENTS_TEMPLATE) -> Installed:
-    """An account with the demo leads connector, and a cycle of a webhook template in it."""
-    async with httpx.AsyncClient() as client:
-        (await client.post(f"{demo_url}/admin/reset", json={"contacts": 0})).raise_for_status()
-    ids = await upload_catalog(api)
-    account = (await api.post("/v1.0/accounts", json={"Name": "Hooks"})).json()
-    headers = {"X-Account-Id": account["Id"]}
-    response = await api.post("/v1.0/account/connectors", headers=headers, json={
-        "ConnectorId": ids["Demo Leads"], "AuthValue": "demo-leads-token",
-        "Properties": [{"Name": "BaseUrl", "Value": demo_url}]})
-    assert response.status_code == 201, response.text
-    response = await api.post("/v1.0/templates", json=template)
-    assert response.status_code == 201, response.text
-    response = await api.post(f"/v1.0/templates/{response.json()['Id']}/install", headers=headers, json={})
-    assert response.status_code == 201, response.text
-    return Installed(api, account["Id"], response.json(), demo_url)
+    """An account with the demo connectors, and a cycle of a webhook template in it."""
+    return await install_template(api, demo_url, template)
 
 
 def webhook_url(cycle: Installed) -> str:
