@@ -144,6 +144,14 @@ class CycleWorkflow:
         return (self.events or self.run_now_requested) and self.stop_request is None
 
     @workflow.signal
+    async def pause_for(self, reason: str) -> None:
+        """A StopCycle step failed: Paused, with the reason, as soon as the run says so (the run
+        goes on to finish what it has in flight)."""
+        if not self.paused and self.stop_request is None:
+            self.paused = True
+            await self._set_status("Paused", reason)
+
+    @workflow.signal
     def events_arrived(self) -> None:
         """The webhook endpoint queued events: a run takes them (one run for many wake-ups)."""
         self.events = True
@@ -198,9 +206,8 @@ class CycleWorkflow:
             # A failed or cancelled run is recorded by the run itself; the schedule goes on.
             workflow.logger.warning("run %s ended: %s", run_id, err.cause)
         else:
-            if summary.pause_reason and not self.paused:  # a StopCycle step failed
-                self.paused = True
-                await self._set_status("Paused", summary.pause_reason)
+            if summary.pause_reason:  # a StopCycle step failed (its run may have said so already)
+                await self.pause_for(summary.pause_reason)
         finally:
             self.child = None
 

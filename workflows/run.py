@@ -51,6 +51,7 @@ class RunWorkflow:
         self.failure: str | None = None
         self.draining = False
         self.stop_taking = False
+        self.stop_reported = False
         self.changed = False
         self.batch = 0  # transactions per range: the run's input says
         self.errored_shown = 0
@@ -123,10 +124,24 @@ class RunWorkflow:
         while True:
             self._start_work()
             self._show_progress()
+            await self._report_stop_cycle()
             if self.ranges == 0 and not self.fetching and (self.draining or self._through()):
                 return
-            await workflow.wait_condition(lambda: self.changed)
+            await workflow.wait_condition(lambda: self.changed or self._stop_cycle_unreported())
             self.changed = False
+
+    async def _report_stop_cycle(self) -> None:
+        """A StopCycle step failed: the cycle pauses now, with the reason, while this run
+        finishes the transactions in flight (which may wait in a long Delay)."""
+        parent = workflow.info().parent
+        if self._stop_cycle_unreported():
+            self.stop_reported = True
+            if parent is not None:
+                await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                    "pause_for", self.flows.stop_cycle)
+
+    def _stop_cycle_unreported(self) -> bool:
+        return self.flows.stop_cycle is not None and not self.stop_reported
 
     def _through(self) -> bool:
         p = self.progress

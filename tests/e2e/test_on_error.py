@@ -146,3 +146,19 @@ async def test_stop_cycle_pauses_a_run_once_cycle_and_resuming_runs_it_again(api
     runs = await cycle.runs()
     assert [r["Status"] for r in runs] == ["Cancelled", "Succeeded"]
     assert (await cycle.demo_stats())["distinct_emails"] == 3
+
+
+async def test_stop_cycle_pauses_the_cycle_while_its_run_still_finishes_what_is_in_flight(api, demo):
+    steps = template("Stop, then wait", "StopCycle")["Steps"]
+    steps[-1]["Next"] = "wait"
+    steps.append({"Id": "wait", "Type": "Delay", "Seconds": 600})  # those that got past wait long
+    cycle = await install_template(api, demo.url, {"Name": "Stop, then wait", "Steps": steps}, contacts=20)
+    await refuse(cycle, 5)
+    assert (await cycle.activate(Interval=60)).status_code == 200
+    await cycle.wait_for_status("Paused")
+    (run,) = await cycle.runs()
+    assert run["Status"] == "Running"  # paused at once, not when the delayed transactions are through
+    body = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}")).json()
+    assert "HTTP 400" in body["StatusReason"]
+    await cycle.deactivate(finish=False)
+    await cycle.wait_for_status("Stopped")
