@@ -123,11 +123,11 @@ async def run_once(cycle: Installed) -> dict:
     """Activate the cycle to run once; its run, when it has ended."""
     response = await cycle.activate(RunOnce=True)
     assert response.status_code == 200, response.text
-    (run,) = await eventually(lambda: _ended(cycle), "the run to end")
+    (run,) = await eventually(lambda: ended_runs(cycle), "the run to end")
     return run
 
 
-async def _ended(cycle: Installed) -> list[dict] | None:
+async def ended_runs(cycle: Installed) -> list[dict] | None:
     runs = await cycle.runs()
     return runs if runs and all(r["Status"] != "Running" for r in runs) else None
 

@@ -67,6 +67,7 @@ class CycleWorkflow:
         self.status_lock = asyncio.Lock()
         self.reason: str | None = None
         self.events = False  # a webhook cycle has events waiting
+        self.pause_reported = False  # the run in progress has said a StopCycle step failed
         self.ready = False
         self.status_writes = 0
 
@@ -89,12 +90,12 @@ class CycleWorkflow:
             if not await (self._wait_for_events() if input.webhook else self._wait_for_run(due)):
                 continue
             self.run_now_requested = self.events = False
-            await self._run(number)
+            stopped_by_a_step = await self._run(number)
             number += 1
             if input.run_once and not input.webhook:
-                if not self.paused:
+                if not stopped_by_a_step:
                     break
-                continue  # paused by a StopCycle step: resuming runs it once more
+                continue  # paused by a StopCycle step: once resumed, it runs once more
             due = self._next_due(due)
         if input.webhook:
             await self._unsubscribe()
@@ -147,6 +148,7 @@ class CycleWorkflow:
     async def pause_for(self, reason: str) -> None:
         """A StopCycle step failed: Paused, with the reason, as soon as the run says so (the run
         goes on to finish what it has in flight)."""
+        self.pause_reported = True
         if not self.paused and self.stop_request is None:
             self.paused = True
             await self._set_status("Paused", reason)
@@ -187,8 +189,10 @@ class CycleWorkflow:
             return due
         return due + interval * ((now - due) // interval + 1)
 
-    async def _run(self, number: int) -> None:
+    async def _run(self, number: int) -> bool:
+        """One run, to its end; True when a StopCycle step stopped it."""
         input = self.input
+        self.pause_reported = False
         run_id = f"cycle-{input.cycle_id}-run-{number}"
         self.runs_started += 1
         self.child = await workflow.start_child_workflow(
@@ -205,11 +209,12 @@ class CycleWorkflow:
         except ChildWorkflowError as err:
             # A failed or cancelled run is recorded by the run itself; the schedule goes on.
             workflow.logger.warning("run %s ended: %s", run_id, err.cause)
-        else:
-            if summary.pause_reason:  # a StopCycle step failed (its run may have said so already)
-                await self.pause_for(summary.pause_reason)
+            return False
         finally:
             self.child = None
+        if summary.pause_reason and not self.pause_reported:  # its signal may have been lost
+            await self.pause_for(summary.pause_reason)
+        return summary.pause_reason is not None
 
     async def _tell_run(self, signal) -> None:
         """Signal the run in progress; one that has just ended (its end not yet seen here)
