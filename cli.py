@@ -11,6 +11,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from connectors.schema import CATALOG_COPY, connector_json_schema
+
 app = typer.Typer(no_args_is_help=True, help="Cyclewright: embedded integration platform on Temporal.")
 connector_app = typer.Typer(no_args_is_help=True, help="Check and try connector files.")
 app.add_typer(connector_app, name="connector")
@@ -56,6 +58,13 @@ def validate(file: Path) -> None:
     connector = _load(file)
     console.print(f"[green]{file}: valid[/green] — {connector.Name} {connector.Version}, "
                   f"{len(connector.Methods)} method(s)")
+
+
+@connector_app.command()
+def schema(out: Annotated[Path, typer.Option(help="where to write it")] = CATALOG_COPY) -> None:
+    """Write the connector format as JSON Schema, for editors (the catalog's copy by default)."""
+    out.write_text(json.dumps(connector_json_schema(), indent=2) + "\n")
+    console.print(f"wrote {out}")
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:

@@ -1,8 +1,8 @@
-"""The connector JSON Schema, for editors: `python -m connectors.schema` writes the catalog copy."""
+"""The connector JSON Schema, for editors: `cyclewright connector schema` writes the catalog copy,
+and a test fails when that copy lacks anything the models have."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from connectors.spec import Connector
@@ -14,7 +14,13 @@ def connector_json_schema() -> dict:
     return schema
 
 
-if __name__ == "__main__":
-    target = Path(__file__).resolve().parent.parent / "catalog" / "connector.schema.json"
-    target.write_text(json.dumps(connector_json_schema(), indent=2) + "\n")
-    print(f"wrote {target}")
+def missing_properties(written: dict, current: dict) -> list[str]:
+    """What the models have that a written schema lacks: `Definition.Property` for each."""
+    missing = []
+    for name, definition in {"Connector": current, **current.get("$defs", {})}.items():
+        have = written if name == "Connector" else written.get("$defs", {}).get(name, {})
+        missing += [f"{name}.{p}" for p in definition.get("properties", {}) if p not in have.get("properties", {})]
+    return missing
+
+
+CATALOG_COPY = Path(__file__).resolve().parent.parent / "catalog" / "connector.schema.json"
