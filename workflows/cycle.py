@@ -219,12 +219,13 @@ class CycleWorkflow:
     async def _tell_run(self, signal) -> None:
         """Signal the run in progress; one that has just ended (its end not yet seen here)
         needs no telling."""
-        if self.child is None:
+        child = self.child  # the run may end, and self.child be cleared, while the signal is sent
+        if child is None:
             return
         try:
-            await self.child.signal(signal)
+            await child.signal(signal)
         except FailureError as err:
-            workflow.logger.info("run %s not signalled: %s", self.child.id, err)
+            workflow.logger.info("run %s not signalled: %s", child.id, err)
 
     async def _set_status(self, status: str, reason: str | None = None) -> None:
         """The status in the database and the CycleStatus attribute; the reason, when the cycle
@@ -294,11 +295,12 @@ class CycleWorkflow:
     async def stop(self, request: StopRequest) -> CycleState:
         self.stop_request = request
         if self.child and request.finish_current:
+            # Stopping first: the run may end while it is told, and its Stopped must come last.
+            await self._set_status("Stopping")
             if self.paused:  # a paused run would never finish
                 await self._tell_run(RunWorkflow.resume)
             if self.input.webhook:
                 await self._tell_run(RunWorkflow.take_no_more)
-            await self._set_status("Stopping")
             return self.state()
         if self.child:
             self.child.cancel()
