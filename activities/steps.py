@@ -123,9 +123,10 @@ def _failed(request: RangeRequest, step: StepPlan, row: Waiting, err: ConnectorE
             result: RangeResult) -> Outcome | None:
     """What the step's OnError makes of a failure: go on, try again later, stop or error."""
     message = f"step '{step.name}': {err}"
-    # Status and reason only: an upstream body may echo a record, and this goes to history.
+    # Status and reason, or the error's kind, only: an upstream body, or a conversion error's
+    # message, may hold a record's value, and this goes to history (and a StopCycle's reason).
     brief = f"transaction {row.seq} at '{step.name}': " + (
-        f"HTTP {err.status} {err.reason}" if err.status else str(err) if err.exchange is None else type(err).__name__)
+        f"HTTP {err.status} {err.reason}" if err.status else type(err).__name__)
     if len(result.errors) < KEPT_ERRORS:
         result.errors.append(brief)
     policy = step.on_error

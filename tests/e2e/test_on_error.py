@@ -14,6 +14,7 @@ from tests.templating import (
     demo_requests,
     ended_runs,
     field,
+    histories,
     install_template,
     run_once,
     storage,
@@ -163,3 +164,25 @@ async def test_stop_cycle_pauses_the_cycle_while_its_run_still_finishes_what_is_
     assert "HTTP 400" in body["StatusReason"]
     await cycle.deactivate(finish=False)
     await cycle.wait_for_status("Stopped")
+
+
+async def test_a_failure_built_from_a_record_value_keeps_that_value_out_of_history(api, demo, temporal):
+    """A conversion error's message quotes the record's value: it stays in the transaction (the
+    database), while the run's log, the StopCycle reason and every workflow history get its kind."""
+    marker = "private-note-7c1e"
+    lead = create_lead(field("contacts", "Email"), OnError="StopCycle")
+    lead["FieldMappings"].append({"Field": "Name", **field("contacts", "Notes", DataType="Integer")})
+    cycle = await install_template(api, demo.url, {"Name": "A value that is no number",
+                                                   "Steps": [contacts_trigger("lead"), lead]})
+    await cycle.demo("reset", contacts=3, notes=marker)
+    assert (await cycle.activate(Interval=60)).status_code == 200
+    await cycle.wait_for_status("Paused")
+    body = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}")).json()
+    assert "FieldValueError" in body["StatusReason"] and marker not in body["StatusReason"]
+    (run,) = await eventually(lambda: ended_runs(cycle), "the run to end")
+    errored = [t for t in await transactions(cycle) if t["Status"] == "Errored"]
+    assert marker in errored[0]["Message"]  # the whole message, where records belong
+    for workflow_id in (body["WorkflowId"], run["WorkflowId"]):
+        for history in await histories(temporal.client, workflow_id):
+            assert marker.encode() not in history.to_json().encode()
+    await cycle.deactivate(finish=False)
