@@ -33,9 +33,14 @@ class Loaded:
 
     def call_options(self, limiter: DatabaseLimiter) -> dict[str, Any]:
         """What every call of this step passes the engine besides its own fields."""
-        key = self.step.account_connector_id
-        return {"credentials": self.credentials, "limiter": limiter, "limit_key": key,
-                "tokens": DatabaseTokenStore(key)}
+        return call_options(self.step.account_connector_id, self.credentials, limiter)
+
+
+def call_options(account_connector_id: str, credentials: Credentials, limiter: DatabaseLimiter) -> dict[str, Any]:
+    """What every call for an account connector passes the engine: its credentials, its rate
+    limits, and where its OAuth tokens are kept (and refreshed)."""
+    return {"credentials": credentials, "limiter": limiter, "limit_key": account_connector_id,
+            "tokens": DatabaseTokenStore(account_connector_id)}
 
 
 class Upstream:

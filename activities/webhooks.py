@@ -11,7 +11,7 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.upstream import Upstream
+from activities.upstream import Upstream, call_options
 from connectors import ConnectorError, call_method
 from connectors.paths import records_from_body
 from runtime.settings import settings
@@ -77,9 +77,9 @@ class WebhookActivities:
             return None
         try:
             result = await call_method(
-                self.upstream.client, connector, method, credentials=credentials,
+                self.upstream.client, connector, method,
                 mergefields={"Webhook_Url": settings().webhook_url(step.webhook_id), "Webhook_Id": step.webhook_subscription},
-                limiter=self.upstream.limiter, limit_key=step.account_connector_id)
+                **call_options(step.account_connector_id, credentials, self.upstream.limiter))
         except ConnectorError as err:
             raise ApplicationError(f"step '{step.name}': {which} '{method}' failed: {err.brief()}",
                                    type=type(err).__name__, non_retryable=not err.retryable) from None
