@@ -97,9 +97,7 @@ class CycleWorkflow:
                     break
                 continue  # paused by a StopCycle step: once resumed, it runs once more
             due = self._next_due(due)
-        if input.webhook:
-            await self._unsubscribe()
-        await self._set_status("Stopped", self.reason if input.webhook else None)
+        await self._set_status("Stopped", await self._unsubscribe() if input.webhook else None)
         return await self._finish("Stopped")
 
     async def _finish(self, status: str) -> str:
@@ -119,12 +117,14 @@ class CycleWorkflow:
             return False
         return True
 
-    async def _unsubscribe(self) -> None:
+    async def _unsubscribe(self) -> str | None:
+        """The cycle's subscriptions removed; if one could not be, why (the cycle stops all the same)."""
         try:
             await workflow.execute_activity("unsubscribe_webhooks", self.input.cycle_id,
                                             **upstream(SUBSCRIBE_SECONDS), summary="unsubscribe the cycle's webhooks")
-        except ActivityError as err:  # the cycle stops all the same; the reason says what is left
-            self.reason = f"the webhook subscription could not be removed: {failure_reason(err, SUBSCRIBE_SECONDS)}"
+        except ActivityError as err:
+            return f"the webhook subscription could not be removed: {failure_reason(err, SUBSCRIBE_SECONDS)}"
+        return None
 
     async def _wait_for_events(self) -> bool:
         """Wait for a wake-up from the webhook endpoint (or look for events on a timer, in case
@@ -258,8 +258,7 @@ class CycleWorkflow:
     async def pause(self) -> CycleState:
         if not self.paused:
             self.paused = True
-            if self.child:
-                await self._tell_run(RunWorkflow.pause)
+            await self._tell_run(RunWorkflow.pause)
             await self._set_status("Paused")
         return self.state()
 
@@ -271,8 +270,7 @@ class CycleWorkflow:
     async def resume(self) -> CycleState:
         if self.paused:
             self.paused = False
-            if self.child:
-                await self._tell_run(RunWorkflow.resume)
+            await self._tell_run(RunWorkflow.resume)
             await self._set_status("Active")
         return self.state()
 

@@ -133,9 +133,9 @@ class RunWorkflow:
     async def _report_stop_cycle(self) -> None:
         """A StopCycle step failed: the cycle pauses now, with the reason, while this run
         finishes the transactions in flight (which may wait in a long Delay)."""
-        parent = workflow.info().parent
         if self._stop_cycle_unreported():
             self.stop_reported = True
+            parent = workflow.info().parent
             if parent is not None:
                 await workflow.get_external_workflow_handle(parent.workflow_id).signal(
                     "pause_for", self.flows.stop_cycle)
