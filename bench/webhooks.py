@@ -23,28 +23,16 @@ from stack import running_stack
 
 from runtime.catalog import load_catalog
 
-TEMPLATE = {
-    "Name": "Bench: events to leads",
-    "Steps": [
-        {"Id": "event", "Name": "Event", "Type": "Webhook", "Next": "lead"},
-        {"Id": "lead", "Name": "Create lead", "Type": "Method", "Connector": "Demo Leads", "Method": "create-lead",
-         "FieldMappings": [
-             {"Field": "Email", "MappingType": "StepField", "SourceStep": "event", "SourceField": "email"},
-             {"Field": "Source", "MappingType": "StaticValue", "Value": "webhook"}]},
-    ],
-}
-
 
 def install(api: httpx.Client, demo: str) -> tuple[str, str, str]:
     """An account, its leads connector, and an active webhook cycle: (account, cycle, webhook URL)."""
-    connectors = load_catalog(api)
+    ids = load_catalog(api)  # the catalog's connectors and its webhook template
     account = api.post("/accounts", json={"Name": f"bench {time.time_ns()}"}).json()["Id"]
     headers = {"X-Account-Id": account}
     api.post("/account/connectors", headers=headers, json={
-        "ConnectorId": connectors["Demo Leads"], "AuthValue": "demo-leads-token",
+        "ConnectorId": ids["Demo Leads"], "AuthValue": "demo-leads-token",
         "Properties": [{"Name": "BaseUrl", "Value": demo}]}).raise_for_status()
-    template = api.post("/templates", json=TEMPLATE).json()["Id"]
-    cycle = api.post(f"/templates/{template}/install", headers=headers, json={}).json()
+    cycle = api.post(f"/templates/{ids['Webhook events to leads']}/install", headers=headers, json={}).json()
     api.put(f"/cycles/{cycle['Id']}/activate", headers=headers, json={}).raise_for_status()
     url = next(s["WebhookUrl"] for s in cycle["Steps"] if s["Type"] == "Webhook")
     return account, cycle["Id"], url

@@ -11,18 +11,9 @@ import json
 import httpx
 
 from tests.templating import install_template
-from tests.walkthrough import Installed, eventually
+from tests.walkthrough import Installed, catalog_document, eventually
 
-EVENTS_TEMPLATE = {
-    "Name": "Lead events to leads",
-    "Steps": [
-        {"Id": "event", "Name": "Lead event", "Type": "Webhook", "Next": "lead"},
-        {"Id": "lead", "Name": "Create lead", "Type": "Method", "Connector": "Demo Leads", "Method": "create-lead",
-         "FieldMappings": [
-             {"Field": "Email", "MappingType": "StepField", "SourceStep": "event", "SourceField": "email"},
-             {"Field": "Source", "MappingType": "StaticValue", "Value": "webhook"}]},
-    ],
-}
+EVENTS_TEMPLATE = catalog_document("templates", "webhook-events-to-leads.json")
 SUBSCRIBED_TEMPLATE = {
     "Name": "Subscribed lead events",
     "Steps": [
