@@ -47,14 +47,21 @@ class Inbox:
     def __init__(self, temporal: Client) -> None:
         self.temporal = temporal
         self.commits: GroupCommit[inbound.Event] = GroupCommit(_EventWriter())
-        self.known: dict[str, tuple[float, inbound.Webhook | None]] = {}
+        self.known: dict[str, tuple[float, inbound.Webhook]] = {}
         self.waking: dict[str, bool] = {}  # cycle -> woken again after the signal in flight
 
     async def webhook(self, webhook_id: str) -> inbound.Webhook | None:
+        """The webhook, remembered for a while; an unknown id is not remembered (ids a caller
+        makes up must not grow this without bound)."""
         seen = self.known.get(webhook_id)
-        if seen is None or time.monotonic() - seen[0] > KNOWN_FOR:
-            seen = self.known[webhook_id] = (time.monotonic(), await asyncio.to_thread(_webhook, webhook_id))
-        return seen[1]
+        if seen is not None and time.monotonic() - seen[0] <= KNOWN_FOR:
+            return seen[1]
+        found = await asyncio.to_thread(_webhook, webhook_id)
+        if found is None:
+            self.known.pop(webhook_id, None)
+        else:
+            self.known[webhook_id] = (time.monotonic(), found)
+        return found
 
     def forget(self, webhook_id: str) -> None:
         self.known.pop(webhook_id, None)
