@@ -15,7 +15,10 @@ from sqlalchemy.engine import Connection
 from temporalio import activity
 
 from connectors import Connector, Credentials
-from store import transactions
+from connectors.hooks import Scripting
+from connectors.scripts import ScriptHostError
+from runtime.settings import settings
+from store import storage, transactions
 from store.connections import load_credentials, load_release
 from store.database import engine, is_local_database, session
 from store.group_commit import GroupCommit
@@ -32,15 +35,48 @@ class Loaded:
     credentials: Credentials
 
     def call_options(self, limiter: DatabaseLimiter) -> dict[str, Any]:
-        """What every call of this step passes the engine besides its own fields."""
-        return call_options(self.step.account_connector_id, self.credentials, limiter)
+        """What every call of this step passes the engine besides its own fields: the above,
+        and for scripts the step's own script and the cycle's Storage."""
+        scripting = Scripting(getattr(self.step.spec, "Script", None), CycleStorage(self.step.cycle_id),
+                              settings().script_limits)
+        return call_options(self.step.account_connector_id, self.credentials, limiter, scripting)
 
 
-def call_options(account_connector_id: str, credentials: Credentials, limiter: DatabaseLimiter) -> dict[str, Any]:
+def call_options(account_connector_id: str, credentials: Credentials, limiter: DatabaseLimiter,
+                 scripting: Scripting | None = None) -> dict[str, Any]:
     """What every call for an account connector passes the engine: its credentials, its rate
-    limits, and where its OAuth tokens are kept (and refreshed)."""
+    limits, where its OAuth tokens are kept (and refreshed), and its scripts' limits."""
     return {"credentials": credentials, "limiter": limiter, "limit_key": account_connector_id,
-            "tokens": DatabaseTokenStore(account_connector_id)}
+            "tokens": DatabaseTokenStore(account_connector_id),
+            "scripting": scripting or Scripting(limits=settings().script_limits)}
+
+
+class CycleStorage:
+    """A cycle's Storage as its scripts reach it (cycle_storage_*): each call commits at once."""
+
+    def __init__(self, cycle_id: str) -> None:
+        self.cycle_id = cycle_id
+
+    async def get(self, key: str) -> Any:
+        return await self._do(storage.get, key)
+
+    async def set(self, key: str, value: Any) -> None:
+        await self._do(storage.put, key, value)
+
+    async def delete(self, key: str) -> None:
+        await self._do(storage.delete, key)
+
+    async def _do(self, operation: Callable[..., Any], *args: Any) -> Any:
+        def work() -> Any:
+            with session() as db:
+                result = operation(db, self.cycle_id, *args)
+                db.commit()
+                return result
+
+        try:
+            return await asyncio.to_thread(work)
+        except storage.StorageError as err:
+            raise ScriptHostError(str(err)) from None
 
 
 class Upstream:

@@ -22,6 +22,8 @@ def encode(method: Method, body: Any) -> dict[str, Any]:
     if method.HttpMethod == "Get" or method.DataType == "None":
         return {}
     match method.DataType:
+        case "Json" if isinstance(body, str):  # a script made the exact text (to sign it, say)
+            return {"content": body, "headers": {"Content-Type": "application/json"}}
         case "Json":
             return {"json": body}
         case "Form":

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 import httpx
 
+from connectors import hooks
 from connectors.auth import (
+    AUTH_MERGEFIELDS,
     Credentials,
     RequestParts,
     apply_auth,
@@ -30,15 +34,18 @@ from connectors.errors import (
     redact,
 )
 from connectors.exchange import Exchange, exchange_of
+from connectors.hooks import Scripting
 from connectors.limits import Limiter, acquire, buckets
 from connectors.mergefields import names, render
 from connectors.oauth import TokenStore, bearer
 from connectors.paging import Cursor, Paging, control, digest
 from connectors.paths import body_from_values, count_records, records_from_body
+from connectors.scripts import ScriptError, ScriptSession, levels_of
 from connectors.spec import Authentication, Connector, Method, Parameter
 from connectors.urls import checked_url, endpoint_origin, origin_of
 
 IGNORE = "IGNORE_PARAMETER"
+NO_SCRIPTING = Scripting()  # the connector's and the method's scripts still run
 RETRYABLE_STATUSES = {408, 425, 429}
 
 
@@ -133,20 +140,16 @@ def _request_parts(
     return parts
 
 
-def _body(method: Method, fields: Mapping[str, Any], parts: RequestParts, values: Mapping[str, Any],
-          authorized: bool) -> Any:
+def _body(method: Method, fields: Mapping[str, Any], values: Mapping[str, Any], authorized: bool) -> Any:
     """The request body as data: the request fields (a default may hold mergefields, such as
-    {{Webhook_Url}}), and an API key sent in the body."""
+    {{Webhook_Url}})."""
     given = dict(fields)
     for f in method.request_fields:
         default = f.DefaultValue
         if given.get(f.SystemField) in (None, "") and isinstance(default, str) and names(default) \
                 and (authorized or not carries_credentials(default)):
             given[f.SystemField] = render(default, values)
-    body: Any = body_from_values(method.request_fields, given) if method.request_fields else {}
-    if isinstance(body, dict):
-        body.update(parts.body_fields)
-    return body
+    return body_from_values(method.request_fields, given) if method.request_fields else {}
 
 
 def _secret_names(authentication: Authentication | None, params: list[Parameter]) -> set[str]:
@@ -159,19 +162,20 @@ def _secret_names(authentication: Authentication | None, params: list[Parameter]
     return names
 
 
-def _raise_for_status(response: httpx.Response, call: _Call, masked: set[str]) -> None:
+def _status_error(response: httpx.Response, call: _Call, masked: set[str]) -> ConnectorError | None:
+    """The error an HTTP error status makes, or None for a success."""
     status = response.status_code
     if status < 400:
-        return
+        return None
     exchange = exchange_of(response.request, response, call.secrets, masked)
     details = {**call.context, "status": status, "excerpt": exchange.response_body, "exchange": exchange}
     reason = response.reason_phrase or "error"
     if status == 401:
-        raise Unauthorized(reason, **details)
+        return Unauthorized(reason, **details)
     if status in RETRYABLE_STATUSES or status >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise RetryableError(reason, retry_after=retry_after, **details)
-    raise StepError(reason, **details)
+        return RetryableError(reason, retry_after=retry_after, **details)
+    return StepError(reason, **details)
 
 
 @dataclass
@@ -184,7 +188,10 @@ class _Call:
     credentials: Credentials
     secrets: list[str]
     on_exchange: Callable[[Exchange], None] | None
-    authorized: bool = False  # whether the target's origin may receive the credentials
+    tokens: TokenStore | None
+    limiter: Limiter | None = None
+    wanted: list[Any] = field(default_factory=list)  # the rate-limit buckets each request takes
+    max_wait: float = 2.0
 
     @property
     def context(self) -> dict[str, Any]:
@@ -208,6 +215,7 @@ async def call_method(
     max_wait: float = 2.0,
     tokens: TokenStore | None = None,
     on_exchange: Callable[[Exchange], None] | None = None,
+    scripting: Scripting = NO_SCRIPTING,
 ) -> CallResult:
     """One request: the first page, or the page `cursor` (from a previous result) points at."""
     try:
@@ -215,58 +223,137 @@ async def call_method(
     except KeyError:
         raise StepError("the connector has no such method", connector=connector.Name, method=method_id) from None
     call = _Call(connector, method, connector.authentication(authentication), credentials,
-                 secrets_of(credentials, connector), on_exchange)
+                 secrets_of(credentials, connector), on_exchange, tokens, limiter,
+                 buckets(connector, method, limit_key or connector.Name) if limiter is not None else [], max_wait)
+    levels = levels_of(("connector", connector.Script), ("method", method.Script), ("step", scripting.step_script))
+    session = ScriptSession(levels, hooks.host(partial(_script_request, client, call), scripting.storage),
+                            scripting.limits) if levels else None
     cursor, parameters = cursor or {}, parameters or {}
     try:
-        params = call_parameters(connector, method)
-        _check_parameters(parameters, params)
-        trusted = _trusted(connector, credentials)
-        values = _mergefield_values(trusted, credentials, mergefields or {}, parameters)
-        paging = Paging.of(connector, method, params)
-        # A next-page URL carries its own query; add only what it lacks (an API key, say).
-        next_url = cursor.get("next_url")
-        target = checked_url(next_url or render(method.Endpoint, values), call.secrets,
-                             "the next-page URL" if next_url else "the URL")
-        call.authorized = _authorized(target, connector, method, trusted)
-        if not (call.authorized or next_url) and carries_credentials(method.Endpoint):
-            raise StepError(f"the URL would carry the credentials to {target.scheme}://{target.netloc.decode()}, "
-                            "which is not one of the connector's endpoint origins")
-        parts = _request_parts(params, paging, cursor, values, parameters, call.authorized)
-        if call.authorized:
-            apply_auth(parts, call.authentication, credentials)
-        if idempotency_key and method.IdempotencyKeyHeader:
-            parts.headers[method.IdempotencyKeyHeader] = idempotency_key
-        missing = {k: v for k, v in parts.query.items() if k not in target.params}
-        target = target.copy_merge_params(missing) if missing else target
-        masked = _secret_names(call.authentication, params)
-        pages, count, response = [], 0, None
-        wanted = buckets(connector, method, limit_key or connector.Name)
-        chunks = outbound_chunks(connector, method, _body(method, fields or {}, parts, values, call.authorized))
-        for number, body in enumerate(chunks, 1):
-            if limiter is not None and wanted:
-                await acquire(limiter, wanted, max_wait)
-            headers = parts.headers
-            if idempotency_key and method.IdempotencyKeyHeader and len(chunks) > 1:
-                # Each chunk is a write of its own: a resent chunk is recognised, not a later one.
-                headers = {**headers, method.IdempotencyKeyHeader: f"{idempotency_key}-{number}"}
-            response = await _send_body(client, call, target, headers, body, masked, tokens)
-            _raise_for_status(response, call, masked)
-            payload = decode(method, response)
-            page = digest(response.content)
-            if not paging.repeats(cursor, page):  # a repeated page's records were read already
-                pages.append(payload)
-                count += count_records(payload, method.response_fields)
+        async with session or nullcontext():
+            return await _call(client, call, session, cursor, fields or {}, parameters, mergefields or {},
+                               idempotency_key)
     except ConnectorError as err:
         err.connector, err.method = connector.Name, method_id
+        if isinstance(err, ScriptError):  # a script may quote what it was given
+            err.reason = redact(err.reason, call.secrets)
         raise
+
+
+async def _call(client: httpx.AsyncClient, call: _Call, session: ScriptSession | None, cursor: Cursor,
+                fields: Mapping[str, Any], parameters: Mapping[str, str], mergefields: Mapping[str, Any],
+                idempotency_key: str | None) -> CallResult:
+    connector, method = call.connector, call.method
+    params = call_parameters(connector, method)
+    _check_parameters(parameters, params)
+    trusted = _trusted(connector, call.credentials)
+    values = _mergefield_values(trusted, call.credentials, mergefields, parameters)
+    paging = Paging.of(connector, method, params)
+    # A next-page URL carries its own query; add only what it lacks (an API key, say).
+    next_url = cursor.get("next_url")
+    target = checked_url(next_url or render(method.Endpoint, values), call.secrets,
+                         "the URL" if not next_url else "the next-page URL")
+    authorized = _authorized(target, connector, method, trusted)
+    if not (authorized or next_url) and carries_credentials(method.Endpoint):
+        raise StepError(f"the URL would carry the credentials to {target.scheme}://{target.netloc.decode()}, "
+                        "which is not one of the connector's endpoint origins")
+    parts = _request_parts(params, paging, cursor, values, parameters, authorized)
+    if idempotency_key and method.IdempotencyKeyHeader:
+        parts.headers[method.IdempotencyKeyHeader] = idempotency_key
+    masked = _secret_names(call.authentication, params)
+    hidden = AUTH_MERGEFIELDS | {"ClientSecret"} | {p.key for p in params if p.IsSensitive}
+    pages, count, response, warnings = [], 0, None, []
+    chunks = outbound_chunks(connector, method, _body(method, fields, values, authorized))
+    for number, body in enumerate(chunks, 1):
+        outgoing = hooks.Outgoing(target, dict(parts.headers), dict(parts.query), body)
+        if idempotency_key and method.IdempotencyKeyHeader and len(chunks) > 1:
+            # Each chunk is a write of its own: a resent chunk is recognised, not a later one.
+            outgoing.headers[method.IdempotencyKeyHeader] = f"{idempotency_key}-{number}"
+        if session and not await hooks.before_action(session, outgoing, values, hidden,
+                                                     call.credentials.auth_value if authorized else None,
+                                                     call.secrets):
+            warnings.append(f"a script's before_action skipped request {number}")
+            continue
+        response = await _send_outgoing(client, call, outgoing, masked)
+        payload, warning = await _payload(call, session, response, masked)
+        warnings += [warning] if warning else []
+        page = digest(response.content)
+        if not paging.repeats(cursor, page):  # a repeated page's records were read already
+            pages.append(payload)
+            count += count_records(payload, method.response_fields)
+    if response is None:  # every request skipped
+        return CallResult(0, None, None, "; ".join(warnings) or None)
     next_cursor, warning = paging.next_cursor(cursor, params, payload, page, response.links, count,
                                               response.url)
+    if session and paging.style and next_cursor is None and pages:
+        pages[-1] = await hooks.after_action_paging(session, response, pages[-1])
 
     def map_records() -> list[dict[str, Any]]:
         mapped = [r for p in pages for r in records_from_body(p, method.response_fields)]
         return _filtered(mapped, params, parameters, values)
 
+    warning = "; ".join(filter(None, [warning, *warnings])) or None
     return CallResult(response.status_code, payload, next_cursor, warning, count, map_records)
+
+
+async def _send_outgoing(client: httpx.AsyncClient, call: _Call, outgoing: hooks.Outgoing,
+                         masked: set[str]) -> httpx.Response:
+    """The request as the scripts left it, with the credentials where they may go."""
+    target, authorized = outgoing.target, _authorized(outgoing.target, call.connector, call.method,
+                                                      _trusted(call.connector, call.credentials))
+    parts = RequestParts(headers=outgoing.headers, query=outgoing.query)
+    if authorized:
+        apply_auth(parts, call.authentication, call.credentials)
+    body = outgoing.body
+    if parts.body_fields and isinstance(body, dict):
+        body = {**body, **parts.body_fields}
+    missing = {k: v for k, v in parts.query.items() if k not in target.params}
+    target = target.copy_merge_params(missing) if missing else target
+    if call.limiter is not None and call.wanted:
+        await acquire(call.limiter, call.wanted, call.max_wait)
+    return await _send_body(client, call, target, parts.headers, body, masked, authorized)
+
+
+async def _payload(call: _Call, session: ScriptSession | None, response: httpx.Response,
+                   masked: set[str]) -> tuple[Any, str | None]:
+    """The response body (as after_action left it), or the error unless after_error turned it
+    into a success or a warning."""
+    error = _status_error(response, call, masked)
+    if error is None:
+        payload = decode(call.method, response)
+        return (await hooks.after_action(session, response, payload) if session else payload), None
+    handled = session and await hooks.after_error(session, call.method, response, error.reason)
+    if not handled:
+        raise error
+    warning = handled.verdict if isinstance(handled.verdict, str) else None
+    return handled.state["method_response"], warning
+
+
+async def _script_request(client: httpx.AsyncClient, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
+    """A script's http_request, through the engine: the egress policy (the client's), the rate
+    limits, and the credentials only to the connector's own origins."""
+    target = checked_url(str(request["url"]), call.secrets, "the URL of a script's http_request")
+    headers = {str(k): str(v) for k, v in (request.get("headers") or {}).items()}
+    body = request.get("content", request.get("body"))
+    outgoing = hooks.Outgoing(target, headers, {}, body)
+    verb = str(request.get("method") or "GET").capitalize()
+    scripted = dataclasses.replace(call, method=call.method.model_copy(update={"HttpMethod": verb,
+                                                                              "DataType": _data_type(body)}))
+    response = await _send_outgoing(client, scripted, outgoing, _secret_names(call.authentication, []))
+    content: Any = response.text
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            content = response.json()
+        except ValueError:
+            pass
+    return {"status": response.status_code, "headers": dict(response.headers), "content": content}
+
+
+def _data_type(body: Any) -> str:
+    """How a script's http_request body is sent: objects as JSON, text as it is."""
+    if body is None:
+        return "None"
+    return "Json" if isinstance(body, dict | list) else "PlainText"
 
 
 def _filtered(
@@ -286,7 +373,7 @@ def _filtered(
 
 async def _send_body(
     client: httpx.AsyncClient, call: _Call, target: httpx.URL, headers: dict[str, str], body: Any,
-    masked: set[str], tokens: TokenStore | None,
+    masked: set[str], authorized: bool,
 ) -> httpx.Response:
     """One request carrying `body` in the method's DataType, with the connector's auth."""
     encoded = encode(call.method, body)
@@ -299,8 +386,8 @@ async def _send_body(
         except UnicodeEncodeError:  # a header value that is not ASCII: no retry can send it
             raise _unsendable_header(with_headers, call.secrets) from None
 
-    if call.authorized and call.authentication is not None and call.authentication.AuthType == "OAuth2":
-        return await _send_with_token(client, call, build, headers, masked, tokens)
+    if authorized and call.authentication is not None and call.authentication.AuthType == "OAuth2":
+        return await _send_with_token(client, call, build, headers, masked)
     return await _send(client, call, build(headers), masked)
 
 
@@ -343,9 +430,10 @@ def _unsent(call: _Call, request: httpx.Request, masked: set[str], err: Exceptio
 
 async def _send_with_token(
     client: httpx.AsyncClient, call: _Call, build: Callable[[dict[str, str]], httpx.Request],
-    headers: dict[str, str], masked: set[str], tokens: TokenStore | None,
+    headers: dict[str, str], masked: set[str],
 ) -> httpx.Response:
     """Send with the account connector's OAuth token; after a 401, refresh once and resend."""
+    tokens = call.tokens
     if tokens is None:
         raise ConnectorError("OAuth2 needs the account connector's token store")
     token = await bearer(call.authentication, call.credentials, tokens, client)

@@ -18,11 +18,13 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
 from demo.hooks import hooks_router
+from demo.ledger import ledger_router
 from demo.oauth import AuthServer, oauth_router
 from demo.paging import paging_router
 
 CRM_KEY = os.environ.get("DEMO_CRM_KEY", "demo-crm-key")
 LEADS_TOKEN = os.environ.get("DEMO_LEADS_TOKEN", "demo-leads-token")
+LEDGER_SECRET = os.environ.get("DEMO_LEDGER_SECRET", "demo-ledger-secret")
 
 
 def make_contacts(count: int, note_bytes: int = 0, notes: str | None = None) -> list[dict[str, Any]]:
@@ -115,6 +117,7 @@ def create_app(contacts: int | None = None) -> FastAPI:
     app.include_router(paging_router(state))
     app.include_router(oauth_router(AuthServer()))
     app.include_router(hooks_router(LEADS_TOKEN))
+    app.include_router(ledger_router(LEDGER_SECRET))
 
     @app.middleware("http")
     async def log_and_fail(request: Request, call_next):

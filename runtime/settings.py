@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from connectors.egress import EgressPolicy
+from connectors.scripts import ScriptLimits
 
 TASK_QUEUE = "cyclewright"
 # Registered on the Temporal server by the launcher and the tests (name -> type).
@@ -43,6 +44,7 @@ class Settings:
     retention_days: float
     egress: EgressPolicy  # CYCLEWRIGHT_EGRESS_ALLOW: non-public networks and hosts the engine may call
     strict_event_loop: bool  # fail any database call made on the API's event loop (the tests set it)
+    script_limits: ScriptLimits  # CYCLEWRIGHT_SCRIPT_SECONDS, CYCLEWRIGHT_SCRIPT_MEMORY_MB: each connector script's
 
     def webhook_url(self, webhook_id: str) -> str:
         """Where a Webhook step's events are posted ({{Webhook_Url}})."""
@@ -92,4 +94,6 @@ def settings() -> Settings:
         retention_days=float(env("CYCLEWRIGHT_RETENTION_DAYS", "31")),
         egress=_egress(env("CYCLEWRIGHT_EGRESS_ALLOW", "")),
         strict_event_loop=env("CYCLEWRIGHT_STRICT_EVENT_LOOP") == "1",
+        script_limits=ScriptLimits(float(env("CYCLEWRIGHT_SCRIPT_SECONDS", "10")),
+                                   int(env("CYCLEWRIGHT_SCRIPT_MEMORY_MB", "128"))),
     )

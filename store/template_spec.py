@@ -118,6 +118,9 @@ class MethodStep(_Step):
     FieldMappings: list[FieldMappingSpec] = []
     CollectionSplit: Split | None = Field(
         default=None, description="overrides the template's for the records this step returns")
+    Script: str | None = Field(default=None, max_length=100_000,
+                               description="JavaScript event handlers for this step's calls (after the connector's "
+                                           "and the method's)")
 
     def sources(self) -> list[tuple[str, MappingSpec]]:
         return [(f"FieldMappings[{i}]", m) for i, m in enumerate(self.FieldMappings)]

@@ -30,6 +30,8 @@ from connectors import (
 from connectors.dates import EPOCH
 from connectors.egress import EgressRefused
 from connectors.errors import UnknownParameter
+from connectors.hooks import Scripting
+from runtime.settings import settings
 from store.connections import load_owned, load_release
 from store.database import session
 from store.limiter import DatabaseLimiter
@@ -89,7 +91,8 @@ def _method(connector: Connector, method: str) -> str:
 def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, Any]:
     return {"credentials": credentials, "authentication": row.authentication, "limiter": limiter,
             "limit_key": row.id, "tokens": DatabaseTokenStore(row.id),
-            "mergefields": {"LastSuccessfulRunDate": EPOCH}}
+            "mergefields": {"LastSuccessfulRunDate": EPOCH},
+            "scripting": Scripting(limits=settings().script_limits)}
 
 
 def _refused(err: ConnectorError) -> ApiError | None:

@@ -1,0 +1,162 @@
+"""Where a call fires its script events (DESIGN §2), what each one shows the scripts, and what
+they may change.
+
+before_action sees the request before the credentials are put on it (a script reads them only
+as `method_auth_value`), and may change its endpoint, headers, query parameters and body, or
+skip it. after_action may reshape the response; after_error may turn an HTTP error into a
+success (false) or a warning (a text); after_action_paging runs once, on the last page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import httpx
+
+from connectors.bodies import decode
+from connectors.scripts import Fired, ScriptHostError, ScriptLimits, ScriptSession
+from connectors.spec import Method
+from connectors.urls import checked_url
+
+
+class CycleStorage(Protocol):
+    """The cycle's Storage, as scripts reach it through cycle_storage_get/set/delete."""
+
+    async def get(self, key: str) -> Any: ...
+    async def set(self, key: str, value: Any) -> None: ...
+    async def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Scripting:
+    """What a call's scripts need beyond the connector: the step's own script, the cycle's
+    storage, and the limits every isolate runs under."""
+
+    step_script: str | None = None
+    storage: CycleStorage | None = None
+    limits: ScriptLimits = field(default_factory=ScriptLimits)
+
+
+@dataclass
+class Outgoing:
+    """One request as before_action sees and changes it (credentials not yet on it)."""
+
+    target: httpx.URL
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    warnings: list[str] = field(default_factory=list)
+
+
+async def before_action(session: ScriptSession, outgoing: Outgoing, values: Mapping[str, Any],
+                        hidden: set[str], auth_value: str | None, secrets: list[str]) -> bool:
+    """Fire before_action; False when a script skipped the request. Scripts see the call's
+    mergefields but those in `hidden` (credentials, sensitive parameters)."""
+    if not session.handles("before_action"):
+        return True
+    fired = await session.fire("before_action", {
+        "method_endpoint": str(outgoing.target),
+        "method_request_headers": dict(outgoing.headers),
+        "method_request_parameters": dict(outgoing.query),
+        "method_request": outgoing.body,
+        "method_request_mergefields": {k: _text(v) for k, v in values.items() if k not in hidden},
+        "last_successful_run_date": _text(values.get("LastSuccessfulRunDate")),
+        "method_auth_value": auth_value,
+    })
+    if fired.verdict is False:
+        return False
+    state = fired.state
+    outgoing.target = checked_url(str(state["method_endpoint"]), secrets, "the URL a script set")
+    outgoing.headers = _strings(state["method_request_headers"])
+    outgoing.query = _strings(state["method_request_parameters"])
+    outgoing.body = state["method_request"]
+    return True
+
+
+async def after_action(session: ScriptSession, response: httpx.Response, payload: Any) -> Any:
+    """Fire after_action; the response body as the scripts left it."""
+    if not session.handles("after_action"):
+        return payload
+    fired = await session.fire("after_action", _response_state(response, payload))
+    return fired.state["method_response"]
+
+
+async def after_action_paging(session: ScriptSession, response: httpx.Response, payload: Any) -> Any:
+    """Fire after_action_paging once the last page is in (earlier pages' records may already be
+    stored): the last page's body as the scripts left it."""
+    if not session.handles("after_action_paging"):
+        return payload
+    fired = await session.fire("after_action_paging", _response_state(response, payload))
+    return fired.state["method_response"]
+
+
+async def after_error(session: ScriptSession, method: Method, response: httpx.Response,
+                      reason: str) -> Fired | None:
+    """Fire after_error for an HTTP error; None when the error stands."""
+    if not session.handles("after_error"):
+        return None
+    state = _response_state(response, _loose_decode(method, response))
+    state["method_error"] = {"status": response.status_code, "message": reason}
+    fired = await session.fire("after_error", state)
+    return None if fired.verdict is True else fired
+
+
+HttpRequest = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+def host(http_request: HttpRequest, storage: CycleStorage | None) -> Callable[[str, list[Any]], Awaitable[Any]]:
+    """The host calls scripts make: http_request through the engine, cycle_storage_* to the
+    cycle's Storage."""
+
+    async def call(name: str, args: list[Any]) -> Any:
+        if name == "http_request":
+            if not args or not isinstance(args[0], dict) or not args[0].get("url"):
+                raise ScriptHostError("http_request needs an object with a url")
+            return await http_request(args[0])
+        if storage is None:
+            raise ScriptHostError(f"{name} works only in a step of a cycle, which has Storage")
+        if not args or not isinstance(args[0], str):
+            raise ScriptHostError(f"{name} needs a key (a string)")
+        match name:
+            case "cycle_storage_get":
+                return await storage.get(args[0])
+            case "cycle_storage_set":
+                return await storage.set(args[0], args[1] if len(args) > 1 else None)
+            case "cycle_storage_delete":
+                return await storage.delete(args[0])
+        raise ScriptHostError(f"no host call {name}")
+
+    return call
+
+
+def _response_state(response: httpx.Response, payload: Any) -> dict[str, Any]:
+    return {"method_response": payload, "method_response_headers": dict(response.headers),
+            "statusCode": response.status_code}
+
+
+def _loose_decode(method: Method, response: httpx.Response) -> Any:
+    """An error's body as data when it is JSON (or XML), else as its text."""
+    try:
+        return decode(method, response)
+    except ValueError:
+        return response.text
+
+
+def _text(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _strings(values: Any) -> dict[str, str]:
+    """Headers or query parameters as a script left them: names to text, nulls dropped."""
+    if not isinstance(values, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else _json_text(v) for k, v in values.items() if v is not None}
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,221 @@
+"""Connector scripts: JavaScript event handlers run in a V8 isolate (mini-racer).
+
+One isolate serves one call, so `action_data` carries from its before_action to its
+after_action, and is closed after it: nothing one call's script keeps reaches another call
+(another account's, say). Isolates run on threads of their own, never on the event loop, with
+a wall-time and a memory limit each; a script that throws, loops or allocates without bound
+fails its call with the script's message and line, and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Self
+
+from py_mini_racer import (
+    JSEvalException,
+    JSOOMException,
+    JSParseException,
+    JSTimeoutException,
+    MiniRacer,
+)
+
+from connectors.errors import StepError
+
+EVENTS = ("before_action", "after_action", "after_action_paging", "after_error", "before_webhook",
+          "after_webhook")
+# The globals an event's handlers read and change (DESIGN §2); those an event does not set are
+# undefined in it.
+VARIABLES = ("method_endpoint", "method_request_headers", "method_request_parameters", "method_request",
+             "method_request_mergefields", "last_successful_run_date", "method_auth_value",
+             "method_response", "method_response_headers", "statusCode", "method_error", "action_data")
+HOST_CALLS_PER_EVENT = 50
+JS = Path(__file__).parent / "js"
+# Names that need crypto-js in the isolate; loading it costs a few milliseconds a call.
+USES_CRYPTO = re.compile(r"\b(CryptoJS|hmac|btoa|atob)\b")
+ERROR_LINE = re.compile(r"^[\w<>.-]+:(\d+): (.*)$")  # V8's "name:line: message"
+
+# Isolates run here: an endless script holds one of these threads (until its time limit), not
+# the event loop, nor the threads the worker's database calls use.
+_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="script")
+
+Host = Callable[[str, list[Any]], Awaitable[Any]]
+
+
+class ScriptError(StepError):
+    """A script threw, ran past its time limit or its memory limit, or does not parse."""
+
+
+@dataclass(frozen=True)
+class ScriptLimits:
+    seconds: float = 10.0
+    memory_mb: int = 128
+
+
+@dataclass(frozen=True)
+class Level:
+    name: str  # connector | method | step
+    source: str
+
+
+def levels_of(*scripts: tuple[str, str | None]) -> list[Level]:
+    """The levels that have a script, from (name, source) pairs."""
+    return [Level(name, source) for name, source in scripts if source and source.strip()]
+
+
+def order(levels: Sequence[Level], event: str) -> list[Level]:
+    """Connector → method → step; the before_* events start with the method's own script."""
+    if event.startswith("before_"):
+        rank = {"method": 0, "connector": 1, "step": 2}
+        return sorted(levels, key=lambda level: rank.get(level.name, 3))
+    return list(levels)
+
+
+@cache
+def _library(name: str) -> str:
+    return (JS / name).read_text()
+
+
+def _load_source(level: Level) -> str:
+    """The level's script in a function of its own (so levels' handlers do not collide), on
+    the script's first line so that errors give the script's own line numbers."""
+    handlers = ", ".join(f"{e}: typeof {e} === 'function' ? {e} : undefined" for e in EVENTS)
+    return (f"__levels[{json.dumps(level.name)}] = (function () {{ {level.source}\n;return {{{handlers}}}; }})();"
+            f"\n//# sourceURL={level.name}-script")
+
+
+def _message(err: JSEvalException) -> tuple[int | None, str]:
+    """The script's line and message from V8's report."""
+    first = str(err).splitlines()[0] if str(err) else ""
+    match = ERROR_LINE.match(first)
+    return (int(match[1]), match[2]) if match else (None, first or type(err).__name__)
+
+
+@cache
+def check_syntax(source: str) -> str | None:
+    """What is wrong with a script's syntax (naming its line), or None."""
+    return _threads.submit(_syntax_problem, source).result()
+
+
+def _syntax_problem(source: str) -> str | None:
+    with MiniRacer() as isolate:  # on a thread with no event loop: it then runs one of its own
+        isolate.eval("var __levels = {};")
+        try:
+            isolate.eval(_load_source(Level("script", source)), timeout_sec=2)
+        except JSParseException as err:
+            line, message = _message(err)
+            return f"line {line}: {message}" if line else message
+        except JSEvalException:
+            return None  # it parses; what it does when loaded is for a call to find out
+    return None
+
+
+@dataclass
+class Fired:
+    """What an event's handlers made of it: their verdict and the variables as they left them."""
+
+    verdict: Any = True  # False: skip the call (before_*), ignore the error (after_error); text: a warning
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class ScriptSession:
+    """The isolate of one call, with every level's handlers loaded."""
+
+    def __init__(self, levels: Sequence[Level], host: Host, limits: ScriptLimits = ScriptLimits()) -> None:
+        self.levels, self.host, self.limits = list(levels), host, limits
+        self.action_data: Any = {}
+        self._isolate: MiniRacer | None = None
+        self._handled: dict[str, set[str]] = {}
+
+    async def __aenter__(self) -> Self:
+        await self._in_thread(self._open)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._isolate is not None:
+            await self._in_thread(self._isolate.close)
+
+    def handles(self, event: str) -> bool:
+        return any(event in handled for handled in self._handled.values())
+
+    async def fire(self, event: str, state: dict[str, Any]) -> Fired:
+        """Run the event's handlers, level by level, each seeing what the last one changed; a
+        handler answering anything but true ends the event with that verdict."""
+        fired = Fired(state={**state, "action_data": self.action_data})
+        for level in order(self.levels, event):
+            if event in self._handled[level.name]:
+                fired = await self._fire_level(level, event, fired.state)
+                if fired.verdict is not True:
+                    break
+        self.action_data = fired.state.get("action_data")
+        return fired
+
+    def _open(self) -> None:
+        isolate = self._isolate = MiniRacer()
+        isolate.set_hard_memory_limit(self.limits.memory_mb * 2**20)
+        isolate.eval(_library("prelude.js"))
+        if any(USES_CRYPTO.search(level.source) for level in self.levels):
+            isolate.eval(_library("crypto-js.js"))
+        for level in self.levels:
+            self._eval(f"the {level.name} script", _load_source(level))
+            handlers = f"__levels[{json.dumps(level.name)}]"
+            self._handled[level.name] = set(isolate.execute(f"Object.keys({handlers}).filter(e => {handlers}[e])"))
+
+    async def _fire_level(self, level: Level, event: str, state: dict[str, Any]) -> Fired:
+        """One level's handler, run again from its start after each host call it makes."""
+        answers: list[dict[str, Any]] = []
+        deadline = time.monotonic() + self.limits.seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._timed_out(f"the {level.name} script's {event}")
+            call = f"__run({json.dumps(level.name)}, {json.dumps(event)}, {json.dumps(VARIABLES)}, " \
+                   f"{json.dumps(state, default=str)}, {json.dumps(answers, default=str)})"
+            out = json.loads(await self._in_thread(
+                self._eval, f"the {level.name} script's {event}", f"JSON.stringify({call})", remaining))
+            if "error" in out:
+                line = f" at line {out['line']}" if out.get("line") else ""
+                raise ScriptError(f"the {level.name} script's {event} failed{line}: {out['error']}")
+            if "pending" not in out:
+                return Fired(out["result"], {k: out["state"].get(k) for k in VARIABLES})
+            if len(answers) >= HOST_CALLS_PER_EVENT:
+                raise ScriptError(f"the {level.name} script's {event} made more than {HOST_CALLS_PER_EVENT} "
+                                  "host calls (http_request, cycle_storage_*)")
+            answers.append(await self._answer(out["pending"]))
+
+    async def _answer(self, pending: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return {"value": await self.host(pending["name"], pending.get("args") or [])}
+        except ScriptHostError as err:
+            return {"error": str(err)}
+
+    def _eval(self, what: str, code: str, seconds: float | None = None) -> Any:
+        """Evaluate `code`; `what` names the script (and event) in an error."""
+        assert self._isolate is not None
+        try:
+            return self._isolate.eval(code, timeout_sec=seconds or self.limits.seconds)
+        except JSTimeoutException:
+            raise self._timed_out(what) from None
+        except JSOOMException:
+            raise ScriptError(f"{what} ran out of memory (limit {self.limits.memory_mb} MiB)") from None
+        except JSEvalException as err:
+            line, message = _message(err)
+            raise ScriptError(f"{what} failed{f' at line {line}' if line else ''}: {message}") from None
+
+    def _timed_out(self, what: str) -> ScriptError:
+        return ScriptError(f"{what} did not finish within {self.limits.seconds:g} s")
+
+    async def _in_thread(self, work: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(_threads, work, *args)
+
+
+class ScriptHostError(Exception):
+    """A host call that failed: the script sees it thrown as an Error with this message."""
