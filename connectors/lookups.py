@@ -86,21 +86,26 @@ def system_field(location: str) -> str:
 def custom_fields(method: Method, kind: FormatKind,
                   records: Sequence[Mapping[str, Any]]) -> tuple[list[FieldSpec], list[Problem]]:
     """The fields `records` describe for the method's `kind`, and the records skipped, each with why."""
-    own = {f.SystemField for f in (method.request_fields if kind == "RequestFormat" else method.response_fields)}
+    own = method.request_fields if kind == "RequestFormat" else method.response_fields
+    names, locations = {f.SystemField for f in own}, {f.ConnectorField: f.SystemField for f in own}
     fields, skipped = [], []
     for i, record in enumerate(records):
         where = f"{kind}[{i}]"
         try:
             field = _Described.model_validate({_unprefixed(k): v for k, v in record.items()}).field()
         except ValidationError as err:
-            skipped.append(Problem(where, "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                                                    for e in err.errors(include_url=False))))
+            skipped.append(Problem(where, "; ".join(f"{'.'.join(map(str, e['loc']))}: "
+                                                    f"{e['msg'].removeprefix('Value error, ')}" for e in err.errors())))
             continue
-        if field.SystemField in own:
+        if field.ConnectorField in locations:
+            skipped.append(Problem(where, f"the method's field '{locations[field.ConnectorField]}' is at "
+                                          f"'{field.ConnectorField}' already"))
+        elif field.SystemField in names:
             skipped.append(Problem(where, f"the method has a field '{field.SystemField}' already"))
-            continue
-        own.add(field.SystemField)
-        fields.append(field)
+        else:
+            names.add(field.SystemField)
+            locations[field.ConnectorField] = field.SystemField
+            fields.append(field)
     return fields, skipped
 
 
@@ -111,7 +116,7 @@ def _unprefixed(name: str) -> str:
 def with_custom_fields(connector: Connector, found: Mapping[str, Mapping[FormatKind, Sequence[FieldSpec]]]
                        ) -> Connector:
     """The connector with each method's custom fields (by UniqueIdentifier) added to its formats;
-    a field of the release's own SystemField stays the release's."""
+    where one has the SystemField or the ConnectorField of the release's own, the release's stays."""
     methods = []
     for method in connector.Methods:
         extra = found.get(method.UniqueIdentifier, {})
@@ -124,8 +129,9 @@ def with_custom_fields(connector: Connector, found: Mapping[str, Mapping[FormatK
 
 def _extended(fmt: Format | None, fields: Sequence[FieldSpec]) -> Format:
     fmt = fmt or Format()
-    own = {f.SystemField for f in fmt.Fields}
-    return fmt.model_copy(update={"Fields": [*fmt.Fields, *(f for f in fields if f.SystemField not in own)]})
+    own = {f.SystemField for f in fmt.Fields} | {f.ConnectorField for f in fmt.Fields}
+    added = [f for f in fields if f.SystemField not in own and f.ConnectorField not in own]
+    return fmt.model_copy(update={"Fields": [*fmt.Fields, *added]})
 
 
 def _with_method(connector: Connector, method: Method) -> Connector:
