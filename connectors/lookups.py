@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator
 
 from connectors.paths import parse_path
 from connectors.spec import Connector, FieldDataType, FieldSpec, Format, Method
@@ -60,13 +60,12 @@ class _Described(BaseModel):
     @field_validator("data_type", mode="before")
     @classmethod
     def _type(cls, value: Any) -> Any:
-        if value in (None, ""):
-            return "Text"
-        return DATA_TYPES.get(str(value).lower(), value)
+        return DATA_TYPES.get(value.lower(), value) if isinstance(value, str) else value
 
-    @field_validator("is_optional", "values", mode="before")
+    @field_validator("data_type", "is_optional", "values", mode="before")
     @classmethod
-    def _absent(cls, value: Any, info: Any) -> Any:
+    def _absent(cls, value: Any, info: ValidationInfo) -> Any:
+        """A lookup that maps a property its API left out gives null: the default."""
         return cls.model_fields[info.field_name].default if value is None else value
 
     def field(self) -> FieldSpec:
