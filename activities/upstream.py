@@ -19,7 +19,8 @@ from connectors.hooks import Scripting
 from connectors.scripts import ScriptHostError
 from runtime.settings import settings
 from store import storage, transactions
-from store.connections import load_credentials, load_release
+from store.connections import load_credentials
+from store.custom_fields import release_for
 from store.database import engine, is_local_database, session
 from store.group_commit import GroupCommit
 from store.limiter import DatabaseLimiter
@@ -97,13 +98,14 @@ class Upstream:
         return slots
 
     async def load(self, plan_id: str, step_id: str) -> Loaded:
-        """The step as the run planned it, its connector release, and fresh credentials."""
+        """The step as the run planned it, its connector release as its account connector sees it
+        (with its custom fields), and fresh credentials."""
 
         def load() -> Loaded:
             step = load_step(plan_id, step_id)
             with session() as db:
                 _, credentials = load_credentials(db, step.account_connector_id)
-                return Loaded(step, load_release(db, step.release_id), credentials)
+                return Loaded(step, release_for(db, step.release_id, step.account_connector_id), credentials)
 
         return await asyncio.to_thread(load)
 

@@ -16,7 +16,8 @@ from connectors import ConnectorError, call_method
 from connectors.paths import records_from_body
 from runtime.settings import settings
 from store import inbound
-from store.connections import load_credentials, load_release
+from store.connections import load_credentials
+from store.custom_fields import release_for
 from store.database import session
 from store.plans import StepPlan, load_step
 from store.runs import run_ref
@@ -102,7 +103,7 @@ def _reader(step: StepPlan) -> Any:
     if step.release_id is None:
         return _as_records
     with session() as db:
-        fields = load_release(db, step.release_id).method(step.method).response_fields
+        fields = release_for(db, step.release_id, step.account_connector_id).method(step.method).response_fields
     return (lambda body: records_from_body(body, fields)) if fields else _as_records
 
 
@@ -131,7 +132,7 @@ def _webhook_steps(cycle_id: str) -> list[CycleStep]:
 def _loaded(step: CycleStep):
     with session() as db:
         _, credentials = load_credentials(db, step.account_connector_id)
-        return load_release(db, step.release_id), credentials
+        return release_for(db, step.release_id, step.account_connector_id), credentials
 
 
 def _save_subscription(step_id: str, subscription: str | None) -> None:

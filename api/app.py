@@ -22,6 +22,7 @@ from api.routers import (
     connectors,
     cycles,
     health,
+    lookups,
     steps,
     templates,
     transactions,
@@ -73,8 +74,8 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit)
     # Webhooks first: routes are matched in order, and theirs is the busiest.
-    for module in (webhooks, accounts, connectors, account_connectors, connector_calls, connector_auth, templates,
-                   cycles, transactions, steps, variables, health):
+    for module in (webhooks, accounts, connectors, account_connectors, connector_calls, lookups, connector_auth,
+                   templates, cycles, transactions, steps, variables, health):
         app.include_router(module.router)
     app.include_router(auth_router)
     return app

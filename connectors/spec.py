@@ -43,6 +43,7 @@ class Parameter(Spec):
     IsAccountConnectorProperty: bool = False
     DataType: FieldDataType | None = None
     Description: str | None = None
+    TriggerName: str | None = None  # a dropdown: its values come from the connector's trigger of this Name
 
     @property
     def key(self) -> str:
@@ -66,10 +67,23 @@ class FieldSpec(Spec):
     Values: list[Any] = []
     DefaultValue: Any = None
     Description: str | None = None
+    TriggerName: str | None = None  # a dropdown: its values come from the connector's trigger of this Name
 
 
 class Format(Spec):
     Fields: list[FieldSpec] = []
+    # A method whose records describe more fields of this format for one account connector
+    # (connectors/lookups.py): an API's custom fields, found once it is authenticated.
+    CustomFieldsLookupMethod: str | None = None
+
+
+class Trigger(Spec):
+    """A lookup: the values a parameter or field with this TriggerName may take, listed by a method."""
+
+    Name: str = Field(min_length=1)
+    Method: str  # the UniqueIdentifier of the method that lists them
+    IdentifierKey: str  # the ConnectorField path, in its response, of each value
+    HumanReadableKey: str  # the ConnectorField path of each value's label
 
 
 class Method(Spec):
@@ -126,6 +140,7 @@ class Connector(Spec):
     PageSizeOutbound: int | None = Field(default=None, gt=0)
     RateLimits: list[RateLimit] = []
     Methods: list[Method] = []
+    Triggers: list[Trigger] = []
     Script: str | None = None
     AuthTestMethod: str | None = None  # the method that tests an account connector's credentials
 
@@ -140,6 +155,12 @@ class Connector(Spec):
             if method.UniqueIdentifier == unique_identifier:
                 return method
         raise KeyError(unique_identifier)
+
+    def trigger(self, name: str) -> Trigger:
+        for trigger in self.Triggers:
+            if trigger.Name == name:
+                return trigger
+        raise KeyError(name)
 
     def default_authentication(self) -> Authentication | None:
         return next((a for a in self.Authentication if a.IsDefault), None) or next(

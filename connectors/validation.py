@@ -76,6 +76,9 @@ def _semantic_problems(doc: dict) -> Iterator[Problem]:
     method_ids = {m.get("UniqueIdentifier") for m in _list(doc.get("Methods"))}
     if doc.get("AuthTestMethod") is not None and doc["AuthTestMethod"] not in method_ids:
         yield Problem("$.AuthTestMethod", f"no method has the UniqueIdentifier '{doc['AuthTestMethod']}'")
+    yield from _trigger_problems(_list(doc.get("Triggers")), method_ids)
+    triggers = {t.get("Name") for t in _list(doc.get("Triggers"))}
+    yield from _trigger_name_problems("$.Parameters", connector_params, triggers)
     seen: set[str] = set()
     for i, method in enumerate(_list(doc.get("Methods"))):
         path = f"$.Methods[{i}]"
@@ -88,13 +91,48 @@ def _semantic_problems(doc: dict) -> Iterator[Problem]:
         yield from _unknown_mergefields(f"{path}.Endpoint", method.get("Endpoint"), method_known)
         yield from _parameter_problems(f"{path}.Parameters", params, method_known)
         yield from _rate_limit_problems(path, method)
+        yield from _trigger_name_problems(f"{path}.Parameters", params, triggers)
         for kind in ("RequestFormat", "ResponseFormat"):
-            fmt = method.get(kind)
-            for j, field in enumerate(_list(fmt.get("Fields")) if isinstance(fmt, dict) else []):
-                try:
-                    parse_path(field.get("ConnectorField") or "")
-                except ValueError as err:
-                    yield Problem(f"{path}.{kind}.Fields[{j}].ConnectorField", str(err))
+            fmt = method.get(kind) if isinstance(method.get(kind), dict) else {}
+            fields = _list(fmt.get("Fields"))
+            for j, field in enumerate(fields):
+                yield from _path_problems(f"{path}.{kind}.Fields[{j}].ConnectorField", field.get("ConnectorField"))
+            yield from _trigger_name_problems(f"{path}.{kind}.Fields", fields, triggers)
+            lookup = fmt.get("CustomFieldsLookupMethod")
+            if lookup is not None and lookup not in method_ids:
+                yield Problem(f"{path}.{kind}.CustomFieldsLookupMethod",
+                              f"no method has the UniqueIdentifier '{lookup}'")
+
+
+def _path_problems(path: str, text: Any) -> Iterator[Problem]:
+    if text is not None and not isinstance(text, str):
+        return  # the schema says what it must be
+    try:
+        parse_path(text or "")
+    except ValueError as err:
+        yield Problem(path, str(err))
+
+
+def _trigger_problems(triggers: list[dict], method_ids: set) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for i, trigger in enumerate(triggers):
+        path = f"$.Triggers[{i}]"
+        if trigger.get("Name") in seen:
+            yield Problem(f"{path}.Name", f"'{trigger['Name']}' is the name of another trigger")
+        seen.add(trigger.get("Name"))
+        if "Method" in trigger and trigger["Method"] not in method_ids:
+            yield Problem(f"{path}.Method", f"no method has the UniqueIdentifier '{trigger['Method']}'")
+        for key in ("IdentifierKey", "HumanReadableKey"):
+            if key in trigger:
+                yield from _path_problems(f"{path}.{key}", trigger[key])
+
+
+def _trigger_name_problems(path: str, items: list[dict], triggers: set) -> Iterator[Problem]:
+    """Parameters and fields whose TriggerName names no trigger of the connector."""
+    for i, item in enumerate(items):
+        name = item.get("TriggerName")
+        if name is not None and name not in triggers:
+            yield Problem(f"{path}[{i}].TriggerName", f"the connector has no trigger named '{name}'")
 
 
 def _parameter_problems(path: str, params: list[dict], known: set) -> Iterator[Problem]:

@@ -15,10 +15,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from demo.hooks import hooks_router
 from demo.ledger import ledger_router
+from demo.lookups import lookups_router
 from demo.oauth import AuthServer, oauth_router
 from demo.paging import paging_router
 
@@ -83,6 +84,8 @@ class State:
 
 
 class LeadIn(BaseModel):
+    model_config = ConfigDict(extra="allow")  # custom fields (demo/lookups.py): kept, and answered back
+
     email: str
     name: str | None = None
     source: str | None = None
@@ -118,6 +121,7 @@ def create_app(contacts: int | None = None) -> FastAPI:
     app.include_router(oauth_router(AuthServer()))
     app.include_router(hooks_router(LEADS_TOKEN))
     app.include_router(ledger_router(LEDGER_SECRET))
+    app.include_router(lookups_router(LEADS_TOKEN))
 
     @app.middleware("http")
     async def log_and_fail(request: Request, call_next):
@@ -219,6 +223,11 @@ def create_app(contacts: int | None = None) -> FastAPI:
         return {"contact_requests": state.contact_requests, "lead_requests": state.lead_requests,
                 "leads_created": len(state.leads), "distinct_emails": len(emails),
                 "emails": dict(emails), "waiting": state.waiting, "batches": state.batches}
+
+    @app.get("/admin/leads")
+    def leads() -> list[dict[str, Any]]:
+        """Every lead as it was received, custom fields and all."""
+        return list(state.leads.values())
 
     @app.post("/admin/reset")
     def reset(body: ResetIn) -> dict:

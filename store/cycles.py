@@ -16,6 +16,7 @@ from store import variables as variable_store
 from store.connections import load_release
 from store.connectors import release_by_name
 from store.crypto import decrypt_json
+from store.custom_fields import release_for
 from store.problems import Forbidden, Invalid, plain
 from store.tables import (
     AccountConnector,
@@ -26,7 +27,7 @@ from store.tables import (
     Template,
 )
 from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
-from store.templates import ancestors_of, check_mapping, methods_of, version_document
+from store.templates import ancestors_of, check_mapping, version_document
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
         target = FieldMappingSpec(Field=field, **mapping.model_dump(exclude_none=True))
     except ValidationError as err:  # the body is valid already: the field's name (from the path) is not
         raise Invalid([Problem("path:field", plain(e["msg"])) for e in err.errors()]) from None
-    problems = check_mapping("$", spec, template_step, target, methods_of(db, spec),
+    problems = check_mapping("$", spec, template_step, target, cycle_methods(db, step.cycle_id),
                              ancestors_of(spec)[template_step.Id])
     if problems:
         raise Invalid(problems)
@@ -135,6 +136,20 @@ def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
     db.add(row)
     db.commit()
     return row
+
+
+def cycle_methods(db: Session, cycle_id: str) -> dict[str, Method | None]:
+    """Each step's method (by template step id) as its account connector sees it, with its custom
+    fields; None where the step calls none."""
+    cycle = db.get(Cycle, cycle_id)
+    return {s.template_step_id: _step_method(db, cycle.account_id, s) for s in steps(db, cycle_id)}
+
+
+def _step_method(db: Session, account_id: str, step: CycleStep) -> Method | None:
+    if step.release_id is None:
+        return None
+    connector = release_for(db, step.release_id, account_connector_of(db, account_id, step))
+    return next((m for m in connector.Methods if m.UniqueIdentifier == step.method), None)
 
 
 def template_of(db: Session, cycle_id: str) -> TemplateSpec:
@@ -155,7 +170,7 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
         if step.release_id is None:
             continue
         found += _connector_unready(db, cycle.account_id, step)
-        connector = load_release(db, step.release_id)
+        connector = release_for(db, step.release_id, account_connector_of(db, cycle.account_id, step))
         method = connector.method(step.method)
         given = {m.Field for m in getattr(spec, "FieldMappings", []) if m.MappingType != "Ignore"}
         for m in getattr(spec, "FieldMappings", []):

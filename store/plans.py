@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from store import cycles
 from store import variables as variable_store
-from store.connections import load_release
+from store.custom_fields import release_for
 from store.database import session
 from store.tables import Cycle, CycleStep, Plan
 from store.template_spec import StepSpec
@@ -71,6 +71,8 @@ def create_plan(db: Session, cycle_id: str) -> Plan:
     cycle = db.get(Cycle, cycle_id)
     variables = variable_store.resolve(db, cycle.id, cycle.account_id)
     steps = cycles.steps(db, cycle_id)
+    for step in steps:  # a connector the account installed after the cycle: bound now, and kept (the caller commits)
+        step.account_connector_id = cycles.account_connector_of(db, cycle.account_id, step)
     types = _field_types(db, steps)
     plan = Plan(cycle_id=cycle_id, steps=[_step_plan(db, cycle, s, variables, types).to_json() for s in steps])
     db.add(plan)
@@ -80,7 +82,7 @@ def create_plan(db: Session, cycle_id: str) -> Plan:
 def _field_types(db: Session, steps: list[CycleStep]) -> dict[tuple[str, str], str]:
     """(step id, field) -> DataType of every field a connector method's record has."""
     return {(s.template_step_id, f.SystemField): f.DataType for s in steps if s.release_id
-            for f in load_release(db, s.release_id).method(s.method).response_fields}
+            for f in release_for(db, s.release_id, s.account_connector_id).method(s.method).response_fields}
 
 
 def typed_decision(spec: StepSpec, types: dict[tuple[str, str], str]) -> StepSpec:
@@ -97,8 +99,6 @@ def typed_decision(spec: StepSpec, types: dict[tuple[str, str], str]) -> StepSpe
 def _step_plan(db: Session, cycle: Cycle, step: CycleStep, variables: dict[str, str],
                types: dict[tuple[str, str], str]) -> StepPlan:
     spec = typed_decision(cycles.step_spec(step, cycles.mappings(db, step.id)), types)
-    # A connector the account installed after the cycle: bound now, and kept (the caller commits).
-    step.account_connector_id = cycles.account_connector_of(db, cycle.account_id, step)
     used = {m.Variable for _, m in spec.sources() if m.MappingType == "Variable"}
     return StepPlan(
         id=step.template_step_id, cycle_step_id=step.id, name=step.name, spec=spec, cycle_id=cycle.id,

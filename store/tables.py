@@ -61,6 +61,17 @@ class AccountConnector(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class CustomFieldSet(SQLModel, table=True):
+    """The custom fields an account connector's lookups found for one of its methods (store/custom_fields.py)."""
+
+    account_connector_id: str = Field(foreign_key="accountconnector.id", primary_key=True)
+    method: str = Field(primary_key=True)  # its UniqueIdentifier
+    # FieldSpec documents by format: {"RequestFormat": [...], "ResponseFormat": [...]}
+    fields: dict[str, list[dict[str, Any]]] = Field(sa_column=Column(JSON, nullable=False))
+    skipped: list[dict[str, str]] = Field(sa_column=Column(JSON, nullable=False))  # [{"Path", "Message"}]
+    refreshed_at: datetime = Field(default_factory=utcnow)
+
+
 class SignInToken(SQLModel, table=True):
     """A single-use, short-lived token for a connector authentication link."""
 

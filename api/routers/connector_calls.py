@@ -7,9 +7,9 @@ as a cycle's steps.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
@@ -22,6 +22,7 @@ from connectors import (
     ConnectorError,
     Credentials,
     Exchange,
+    Pages,
     Problem,
     RateLimited,
     call_method,
@@ -32,7 +33,8 @@ from connectors.egress import EgressRefused
 from connectors.errors import UnknownParameter
 from connectors.hooks import Scripting
 from runtime.settings import settings
-from store.connections import load_owned, load_release
+from store.connections import load_owned
+from store.custom_fields import release_for
 from store.database import session
 from store.limiter import DatabaseLimiter
 from store.tables import AccountConnector
@@ -71,18 +73,43 @@ class TestIn(BaseModel):
     Fields: dict[str, Any] = {}
 
 
-def _load(claims: dict, account_id: str | None, id: str) -> tuple[AccountConnector, Connector, Credentials]:
-    """The caller's account connector, its connector and credentials, in one trip to a thread."""
-    account_id = allowed_account(claims, account_id)
-    with session() as db:
+@dataclass(frozen=True)
+class Caller:
+    """An account connector ready to call: its row, its connector as it sees it (with its custom
+    fields), and its credentials."""
+
+    row: AccountConnector
+    connector: Connector
+    credentials: Credentials
+
+    async def fetch(self, request: Request, method: str, **options: Any) -> Pages:
+        """Records of the method (every page unless `max_pages`), upstream failures as API errors."""
         try:
-            row, credentials = load_owned(db, account_id, id)  # its owner exists: no account lookup
-        except LookupError:
-            raise not_found("account connector", id) from None
-        return row, load_release(db, row.release_id), credentials
+            return await fetch_pages(request.app.state.http, self.connector, method, **options,
+                                     **_call_options(self.row, self.credentials))
+        except RateLimited as err:
+            raise ApiError(429, str(err), headers={"Retry-After": str(max(1, round(err.retry_after)))}) from None
+        except ConnectorError as err:
+            raise _refused(err) or ApiError(502, "The connector call failed upstream.",
+                                            [Problem("upstream", str(err))]) from None
 
 
-def _method(connector: Connector, method: str) -> str:
+async def load_caller(claims: dict, account_id: str | None, id: str) -> Caller:
+    """The caller's account connector, in one trip to a thread."""
+    account_id = allowed_account(claims, account_id)
+
+    def load() -> Caller:
+        with session() as db:
+            try:
+                row, credentials = load_owned(db, account_id, id)  # its owner exists: no account lookup
+            except LookupError:
+                raise not_found("account connector", id) from None
+            return Caller(row, release_for(db, row.release_id, row.id), credentials)
+
+    return await asyncio.to_thread(load)
+
+
+def method_of(connector: Connector, method: str) -> str:
     if method not in {m.UniqueIdentifier for m in connector.Methods}:
         raise not_found(f"method of '{connector.Name}'", method)
     return method
@@ -110,19 +137,10 @@ async def call(id: str, method: str, request: Request, claims: Claims, account_i
                body: CallIn | None = None) -> RecordsOut:
     """Data on demand: the method's mapped records, from every page or from one."""
     body = body or CallIn()
-    row, connector, credentials = await asyncio.to_thread(_load, claims, account_id, id)
-    client: httpx.AsyncClient = request.app.state.http
-    try:
-        pages = await fetch_pages(
-            client, connector, _method(connector, method), cursor=body.Cursor,
-            max_pages=1 if body.OnePage else None, parameters=body.Parameters, fields=body.Fields,
-            **_call_options(row, credentials),
-        )
-    except RateLimited as err:
-        raise ApiError(429, str(err), headers={"Retry-After": str(max(1, round(err.retry_after)))}) from None
-    except ConnectorError as err:
-        raise _refused(err) or ApiError(502, "The connector call failed upstream.",
-                                        [Problem("upstream", str(err))]) from None
+    caller = await load_caller(claims, account_id, id)
+    pages = await caller.fetch(request, method_of(caller.connector, method), cursor=body.Cursor,
+                               max_pages=1 if body.OnePage else None, parameters=body.Parameters,
+                               fields=body.Fields)
     return RecordsOut(Records=pages.records, Pages=pages.pages, NextCursor=pages.cursor, Warnings=pages.warnings)
 
 
@@ -131,9 +149,10 @@ async def test(id: str, request: Request, claims: Claims, account_id: AccountHea
                body: TestIn | None = None) -> TestOut:
     """The debugger: call the test method (or a named one) and show every HTTP exchange."""
     body = body or TestIn()
-    row, connector, credentials = await asyncio.to_thread(_load, claims, account_id, id)
+    caller = await load_caller(claims, account_id, id)
+    row, connector, credentials = caller.row, caller.connector, caller.credentials
     if body.Method:
-        method = _method(connector, body.Method)
+        method = method_of(connector, body.Method)
     elif (test_method := connector.test_method()) is not None:
         method = test_method.UniqueIdentifier
     else:

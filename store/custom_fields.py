@@ -1,0 +1,51 @@
+"""Custom fields: what an account connector's lookups found, and its connector as it sees it.
+
+Every place a step's method fields matter (mappings, prerequisites, plans, calls, webhook
+events) loads the connector through `release_for`, so an account connector's custom fields are
+part of its methods everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlmodel import Session, select
+
+from connectors import Connector, FieldSpec, Problem
+from connectors.lookups import FormatKind, with_custom_fields
+from store.connections import load_release
+from store.tables import CustomFieldSet, utcnow
+
+
+def release_for(db: Session, release_id: str, account_connector_id: str | None) -> Connector:
+    """The release as this account connector sees it: its methods with the custom fields found for them."""
+    connector = load_release(db, release_id)
+    if account_connector_id is None:
+        return connector
+    found = {row.method: fields_of(row) for row in _sets(db, account_connector_id)}
+    return with_custom_fields(connector, found) if found else connector
+
+
+def fields_of(row: CustomFieldSet) -> dict[FormatKind, list[FieldSpec]]:
+    return {kind: [FieldSpec.model_validate(f) for f in fields] for kind, fields in row.fields.items()}
+
+
+def _sets(db: Session, account_connector_id: str) -> Sequence[CustomFieldSet]:
+    return db.exec(select(CustomFieldSet).where(CustomFieldSet.account_connector_id == account_connector_id)).all()
+
+
+def get(db: Session, account_connector_id: str, method: str) -> CustomFieldSet | None:
+    return db.get(CustomFieldSet, (account_connector_id, method))
+
+
+def save(db: Session, account_connector_id: str, method: str, fields: Mapping[FormatKind, Sequence[FieldSpec]],
+         skipped: Sequence[Problem]) -> CustomFieldSet:
+    """Replace what an earlier refresh found for the method."""
+    row = get(db, account_connector_id, method) or CustomFieldSet(account_connector_id=account_connector_id,
+                                                                  method=method, fields={}, skipped=[])
+    row.fields = {kind: [f.model_dump(exclude_defaults=True) for f in found] for kind, found in fields.items()}
+    row.skipped = [{"Path": p.path, "Message": p.message} for p in skipped]
+    row.refreshed_at = utcnow()
+    db.add(row)
+    db.commit()
+    return row
