@@ -13,7 +13,7 @@ from tests.walkthrough import Installed, catalog_document, eventually
 
 WHOAMI = {"UniqueIdentifier": "whoami", "Name": "Who am I", "HttpMethod": "Get"}
 CREDENTIALS = {"Demo CRM": "demo-crm-key", "Demo Leads": "demo-leads-token", "Demo Orders": "demo-crm-key",
-               "Demo Batch Leads": "demo-leads-token"}
+               "Demo Batch Leads": "demo-leads-token", "Demo Ledger": "demo-ledger-secret"}
 
 ORDERS = {
     "Name": "Demo Orders", "Version": "1.0", "AuthTestMethod": "whoami",
@@ -51,7 +51,7 @@ BATCH_LEADS = {
 }
 
 CONNECTORS = [catalog_document("connectors", "demo-crm.json"), catalog_document("connectors", "demo-leads.json"),
-              ORDERS, BATCH_LEADS]
+              ORDERS, BATCH_LEADS, catalog_document("connectors", "demo-ledger.json")]
 
 
 def contacts_trigger(next_step: str, **more: Any) -> dict:
