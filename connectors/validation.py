@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from connectors import mergefields
 from connectors.paths import parse_path
+from connectors.scripts import check_syntax
 from connectors.spec import Connector
 
 
@@ -25,6 +26,7 @@ class ConnectorInvalid(Exception):
         self.problems = problems
 
 
+WEBHOOK_MERGEFIELDS = {"Webhook_Url", "Webhook_Id"}
 _MESSAGES = {
     "missing": "is required",
     "extra_forbidden": "is not a known property (check its spelling)",
@@ -71,6 +73,9 @@ def _semantic_problems(doc: dict) -> Iterator[Problem]:
     for i, auth in enumerate(_list(doc.get("Authentication"))):
         if auth.get("AuthType") == "ApiKey" and not auth.get("ApiKeyName"):
             yield Problem(f"$.Authentication[{i}].ApiKeyName", "an ApiKey authentication needs an ApiKeyName")
+        for url in ("AuthoriseUrl", "AccessTokenUrl", "RefreshUrl"):
+            yield from _unknown_mergefields(f"$.Authentication[{i}].{url}", auth.get(url), known - WEBHOOK_MERGEFIELDS)
+    yield from _script_problems("$.Script", doc.get("Script"))
     yield from _rate_limit_problems("$", doc)
     yield from _parameter_problems("$.Parameters", connector_params, known)
     method_ids = {m.get("UniqueIdentifier") for m in _list(doc.get("Methods"))}
@@ -80,6 +85,7 @@ def _semantic_problems(doc: dict) -> Iterator[Problem]:
     triggers = {t.get("Name") for t in _list(doc.get("Triggers"))}
     yield from _trigger_name_problems("$.Parameters", connector_params, triggers)
     seen: set[str] = set()
+    subscribers = _subscription_methods(_list(doc.get("Methods")))
     for i, method in enumerate(_list(doc.get("Methods"))):
         path = f"$.Methods[{i}]"
         uid = method.get("UniqueIdentifier")
@@ -88,6 +94,9 @@ def _semantic_problems(doc: dict) -> Iterator[Problem]:
         seen.add(uid)
         params = _list(method.get("Parameters"))
         method_known = known | {p.get("Name") or p.get("TargetName") for p in params}
+        if uid not in subscribers and method.get("MethodType") != "Webhook":  # no webhook to name
+            method_known -= WEBHOOK_MERGEFIELDS
+        yield from _script_problems(f"{path}.Script", method.get("Script"))
         yield from _unknown_mergefields(f"{path}.Endpoint", method.get("Endpoint"), method_known)
         yield from _parameter_problems(f"{path}.Parameters", params, method_known)
         yield from _rate_limit_problems(path, method)
@@ -97,11 +106,24 @@ def _semantic_problems(doc: dict) -> Iterator[Problem]:
             fields = _list(fmt.get("Fields"))
             for j, field in enumerate(fields):
                 yield from _path_problems(f"{path}.{kind}.Fields[{j}].ConnectorField", field.get("ConnectorField"))
+                yield from _unknown_mergefields(f"{path}.{kind}.Fields[{j}].DefaultValue", field.get("DefaultValue"),
+                                                method_known)
             yield from _trigger_name_problems(f"{path}.{kind}.Fields", fields, triggers)
             lookup = fmt.get("CustomFieldsLookupMethod")
             if lookup is not None and lookup not in method_ids:
                 yield Problem(f"{path}.{kind}.CustomFieldsLookupMethod",
                               f"no method has the UniqueIdentifier '{lookup}'")
+
+
+def _subscription_methods(methods: list[dict]) -> set[str]:
+    """The methods a Webhook method subscribes and unsubscribes with."""
+    return {m.get(k) for m in methods if m.get("MethodType") == "Webhook"
+            for k in ("CreateWebhookMethod", "DeleteWebhookMethod") if m.get(k)}
+
+
+def _script_problems(path: str, source: Any) -> Iterator[Problem]:
+    if isinstance(source, str) and source.strip() and (problem := check_syntax(source)):
+        yield Problem(path, f"the script does not parse: {problem}")
 
 
 def _path_problems(path: str, text: Any) -> Iterator[Problem]:
