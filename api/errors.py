@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from temporalio.service import RPCError
 
 from connectors import ConnectorInvalid, Problem
-from store.problems import Forbidden, Invalid, json_path, plain
+from store.problems import Conflict, Forbidden, Invalid, json_path, plain
 
 
 class ErrorItem(BaseModel):
@@ -98,6 +98,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def forbidden(_: Request, err: Forbidden) -> JSONResponse:
         return error_response(403, str(err))
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, err: Conflict) -> JSONResponse:
+        return error_response(409, str(err), err.problems)
 
     @app.exception_handler(ConnectorInvalid)
     async def connector_invalid(_: Request, err: ConnectorInvalid) -> JSONResponse:

@@ -10,17 +10,14 @@ from store.tables import AccountConnector, ConnectorRelease
 
 
 def load_release(db: Session, release_id: str) -> Connector:
-    if release_id in _published:
-        return _published[release_id]
-    release = db.get(ConnectorRelease, release_id)
-    if release.status == "Draft":  # a draft changes under its id; a published release never does
-        return parse_connector(release.document)
-    # Parsing is the costly part of loading a connector: each published release is parsed once.
-    _published[release_id] = parse_connector(release.document)
-    return _published[release_id]
+    """A release's connector. Parsing is the costly part of loading one, and a release's document
+    never changes under its id (an upload is a new release): each is parsed once a process."""
+    if release_id not in _parsed:
+        _parsed[release_id] = parse_connector(db.get(ConnectorRelease, release_id).document)
+    return _parsed[release_id]
 
 
-_published: dict[str, Connector] = {}
+_parsed: dict[str, Connector] = {}
 
 
 def load_owned(db: Session, account_id: str, account_connector_id: str) -> tuple[AccountConnector, Credentials]:

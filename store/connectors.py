@@ -1,20 +1,28 @@
-"""Connectors and their releases."""
+"""Connectors and their releases: at most one Draft and one Live each, any number Deprecated.
+
+Each upload is a release row of its own, so a release id always names one document (and
+what a process parsed of it never goes stale). Publishing is in store/releases.py.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from connectors import Connector as ConnectorSpec
-from connectors import parse_connector
-from store.tables import Connector, ConnectorRelease
+from connectors import Problem, parse_connector
+from store.problems import Conflict
+from store.tables import AccountConnector, Connector, ConnectorRelease, Cycle, CycleStep, OAuthState
 
 
-def upload(db: Session, document: Any) -> tuple[Connector, ConnectorRelease]:
+def upload(db: Session, document: Any, *, draft: bool = False) -> tuple[Connector, ConnectorRelease]:
     """Validate and save a connector document (raises ConnectorInvalid, saving nothing).
 
-    A new connector's first release is Live at once; a later upload replaces its Draft.
+    A new connector's first release is Live at once, unless `draft` (an import, to be
+    reviewed before it is published); a later upload is the connector's Draft, replacing
+    the Draft it had.
     """
     spec = parse_connector(document)
     connector = db.exec(select(Connector).where(Connector.name == spec.Name)).first()
@@ -22,13 +30,13 @@ def upload(db: Session, document: Any) -> tuple[Connector, ConnectorRelease]:
         connector = Connector(name=spec.Name)
         db.add(connector)
         db.flush()
-        release = ConnectorRelease(connector_id=connector.id, version=spec.Version, status="Live",
-                                   document=document)
+        status = "Draft" if draft else "Live"
     else:
-        release = draft_release(db, connector.id) or ConnectorRelease(connector_id=connector.id,
-                                                                      version=spec.Version, status="Draft",
-                                                                      document=document)
-        release.version, release.document = spec.Version, document
+        status = "Draft"
+        replaced = draft_release(db, connector.id)
+        if replaced is not None:  # nothing is bound to a Draft (see release_by_name)
+            db.delete(replaced)
+    release = ConnectorRelease(connector_id=connector.id, version=spec.Version, status=status, document=document)
     db.add(release)
     db.commit()
     return connector, release
@@ -50,8 +58,17 @@ def _release(db: Session, connector_id: str, status: str) -> ConnectorRelease | 
     ).first()
 
 
+def releases(db: Session, connector_id: str) -> list[ConnectorRelease]:
+    """The connector's releases, oldest first."""
+    return list(db.exec(select(ConnectorRelease).where(ConnectorRelease.connector_id == connector_id)
+                        .order_by(ConnectorRelease.created_at)))
+
+
 def release_by_name(db: Session, name: str, version: str | None = None) -> ConnectorRelease | None:
-    """The live release of the connector called `name`, or its release `version`."""
+    """The live release of the connector called `name`, or its published release `version`.
+
+    Templates and cycles bind only to published releases: a Draft is replaced by the next
+    upload, and may carry a version that a published release has too."""
     connector = db.exec(select(Connector).where(Connector.name == name)).first()
     if connector is None:
         return None
@@ -59,10 +76,28 @@ def release_by_name(db: Session, name: str, version: str | None = None) -> Conne
         return live_release(db, connector.id)
     return db.exec(
         select(ConnectorRelease).where(
-            ConnectorRelease.connector_id == connector.id, ConnectorRelease.version == version
+            ConnectorRelease.connector_id == connector.id, ConnectorRelease.version == version,
+            ConnectorRelease.status != "Draft",
         )
     ).first()
 
 
 def spec_of(release: ConnectorRelease) -> ConnectorSpec:
     return parse_connector(release.document)
+
+
+def delete_connector(db: Session, connector: Connector) -> None:
+    """Delete the connector, its releases and its account connectors; refused (Conflict, naming
+    them) while a cycle has a step on any of its releases."""
+    release_ids = select(ConnectorRelease.id).where(ConnectorRelease.connector_id == connector.id)
+    using = db.exec(select(Cycle).where(col(Cycle.id).in_(
+        select(CycleStep.cycle_id).where(col(CycleStep.release_id).in_(release_ids)))).order_by(Cycle.name)).all()
+    if using:
+        raise Conflict(f"connector '{connector.name}' is used by {len(using)} cycle(s): delete them first",
+                       [Problem(f"cycles/{c.id}", f"cycle '{c.name}' uses it") for c in using])
+    installed = select(AccountConnector.id).where(AccountConnector.connector_id == connector.id)
+    db.execute(delete(OAuthState).where(col(OAuthState.account_connector_id).in_(installed)))
+    db.execute(delete(AccountConnector).where(AccountConnector.connector_id == connector.id))
+    db.execute(delete(ConnectorRelease).where(ConnectorRelease.connector_id == connector.id))
+    db.delete(connector)
+    db.commit()

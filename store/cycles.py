@@ -47,6 +47,9 @@ def install(db: Session, template: Template, account_id: str, name: str | None,
     for position, step in enumerate(spec.Steps):
         connector = getattr(step, "Connector", None)
         release = release_by_name(db, connector, step.Version) if connector else None
+        if connector and release is None:  # deleted since the template was saved
+            version = f" with version {step.Version}" if step.Version else ""
+            raise Invalid([Problem(f"$.Steps[{position}].Connector", f"no connector named '{connector}'{version}")])
         row = CycleStep(
             cycle_id=cycle.id, template_step_id=step.Id, position=position, name=step.Name or step.Id,
             type=step.Type, document=step.model_dump(exclude_none=True, exclude={"FieldMappings"}),
@@ -102,6 +105,20 @@ def steps(db: Session, cycle_id: str) -> list[CycleStep]:
     return list(db.exec(select(CycleStep).where(CycleStep.cycle_id == cycle_id).order_by(CycleStep.position)))
 
 
+def methods(db: Session, rows: list[CycleStep], releases: dict[str, str] | None = None) -> dict[str, Method | None]:
+    """Each step's connector method, by template step id, as its account connector sees it
+    (custom fields too), on the step's release or on the one `releases` names for it (cycle step
+    id -> release id); None where the step calls no method, or the release has not the step's."""
+    found: dict[str, Method | None] = {}
+    for row in rows:
+        release_id = (releases or {}).get(row.id, row.release_id)
+        account_id = db.get(Cycle, row.cycle_id).account_id
+        connector = release_for(db, release_id, account_connector_of(db, account_id, row)) if release_id else None
+        found[row.template_step_id] = next(
+            (m for m in connector.Methods if m.UniqueIdentifier == row.method), None) if connector else None
+    return found
+
+
 def mappings(db: Session, step_id: str) -> list[FieldMapping]:
     return list(db.exec(select(FieldMapping).where(FieldMapping.step_id == step_id)))
 
@@ -125,7 +142,7 @@ def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
         target = FieldMappingSpec(Field=field, **mapping.model_dump(exclude_none=True))
     except ValidationError as err:  # the body is valid already: the field's name (from the path) is not
         raise Invalid([Problem("path:field", plain(e["msg"])) for e in err.errors()]) from None
-    problems = check_mapping("$", spec, template_step, target, cycle_methods(db, step.cycle_id),
+    problems = check_mapping("$", spec, template_step, target, methods(db, steps(db, step.cycle_id)),
                              ancestors_of(spec)[template_step.Id])
     if problems:
         raise Invalid(problems)
@@ -138,18 +155,15 @@ def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
     return row
 
 
-def cycle_methods(db: Session, cycle_id: str) -> dict[str, Method | None]:
-    """Each step's method (by template step id) as its account connector sees it, with its custom
-    fields; None where the step calls none."""
-    cycle = db.get(Cycle, cycle_id)
-    return {s.template_step_id: _step_method(db, cycle.account_id, s) for s in steps(db, cycle_id)}
-
-
-def _step_method(db: Session, account_id: str, step: CycleStep) -> Method | None:
-    if step.release_id is None:
-        return None
-    connector = release_for(db, step.release_id, account_connector_of(db, account_id, step))
-    return next((m for m in connector.Methods if m.UniqueIdentifier == step.method), None)
+def delete_mapping(db: Session, step: CycleStep, field: str) -> bool:
+    """Remove the step's mapping of `field`; False when it had none."""
+    existing = db.exec(select(FieldMapping).where(FieldMapping.step_id == step.id,
+                                                  FieldMapping.field == field)).first()
+    if existing is None:
+        return False
+    db.delete(existing)
+    db.commit()
+    return True
 
 
 def template_of(db: Session, cycle_id: str) -> TemplateSpec:

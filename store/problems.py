@@ -17,6 +17,14 @@ class Invalid(Exception):
         self.problems = problems
 
 
+class Conflict(Exception):
+    """A change the present state of things does not allow (a connector a cycle uses, say)."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
 class Forbidden(Exception):
     """A change the caller may not make (an account setting what only the partner may)."""
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
@@ -8,20 +9,38 @@ from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
-from api.errors import COMMON, not_found, responses
+from api.errors import COMMON, ApiError, not_found, responses
 from connectors import connector_json_schema
 from store import connectors as store
+from store import releases
+from store.problems import Invalid
 from store.tables import Connector, ConnectorRelease
 
 router = APIRouter(prefix="/v1.0/connectors", tags=["connectors"], responses=responses(*COMMON))
 
 
+Status = Literal["Draft", "Live", "Deprecated"]
+
+
 class ConnectorOut(BaseModel):
     Id: str
     Name: str
-    Version: str
-    ReleaseStatus: Literal["Draft", "Live", "Deprecated"]
+    Version: str = Field(description="the version of the release shown: the Live one, else the Draft")
+    ReleaseStatus: Status
+    ReleaseId: str
     Description: str
+
+
+class ReleaseOut(BaseModel):
+    Id: str
+    Version: str
+    ReleaseStatus: Status
+    CreatedAt: datetime
+
+
+class PublishIn(BaseModel):
+    Major: bool = Field(description="true: cycles stay on the release they use, flagged until upgraded; "
+                                    "false: they move to the new release (refused if that breaks one)")
 
 
 class ConnectorDocumentOut(ConnectorOut):
@@ -37,8 +56,15 @@ class MethodOut(BaseModel):
 
 
 def view(connector: Connector, release: ConnectorRelease) -> ConnectorOut:
-    return ConnectorOut(Id=connector.id, Name=connector.name, Version=release.version,
-                        ReleaseStatus=release.status, Description=str(release.document.get("Description") or ""))
+    return ConnectorOut(Id=connector.id, Name=connector.name, Version=release.version, ReleaseStatus=release.status,
+                        ReleaseId=release.id, Description=str(release.document.get("Description") or ""))
+
+
+def _get(db: Db, connector_id: str) -> Connector:
+    connector = db.get(Connector, connector_id)
+    if connector is None:
+        raise not_found("connector", connector_id)
+    return connector
 
 
 @router.get("/schema", summary="The connector format as JSON Schema")
@@ -46,7 +72,9 @@ def schema(_: Claims) -> dict[str, Any]:
     return connector_json_schema()
 
 
-@router.post("", status_code=201, summary="Upload a connector document (partner token)")
+@router.post("", status_code=201, summary="Upload a connector document (partner token)",
+             description="A new connector's first upload is Live at once; a later one is its Draft, "
+                         "replacing the Draft it had. The answer is the release the upload made.")
 def upload_connector(db: Db, _: PartnerClaims, document: Annotated[dict[str, Any], Body()]) -> ConnectorOut:
     connector, release = store.upload(db, document)
     return view(connector, release)
@@ -63,11 +91,37 @@ def list_connectors(db: Db, _: Claims) -> list[ConnectorOut]:
 
 @router.get("/{connector_id}", summary="Read a connector's document (partner token)")
 def get_connector(connector_id: str, db: Db, _: PartnerClaims) -> ConnectorDocumentOut:
-    connector = db.get(Connector, connector_id)
-    if connector is None:
-        raise not_found("connector", connector_id)
+    connector = _get(db, connector_id)
     release = store.live_release(db, connector.id) or store.draft_release(db, connector.id)
     return ConnectorDocumentOut(**view(connector, release).model_dump(), Document=release.document)
+
+
+@router.delete("/{connector_id}", status_code=204, responses=responses(409),
+               summary="Delete a connector no cycle uses, with its releases and account connectors (partner token)")
+def delete_connector(connector_id: str, db: Db, _: PartnerClaims) -> None:
+    """409, naming the cycles, while a cycle has a step on any of its releases. Templates that
+    name it are kept: installing one answers 422 until a connector of that name is uploaded."""
+    store.delete_connector(db, _get(db, connector_id))
+
+
+@router.get("/{connector_id}/releases", summary="A connector's releases, oldest first (partner token)")
+def list_releases(connector_id: str, db: Db, _: PartnerClaims) -> list[ReleaseOut]:
+    return [ReleaseOut(Id=r.id, Version=r.version, ReleaseStatus=r.status, CreatedAt=r.created_at)
+            for r in store.releases(db, _get(db, connector_id).id)]
+
+
+@router.post("/{connector_id}/releases/publish", responses=responses(409),
+             summary="Make the Draft Live, and the Live release Deprecated (partner token)")
+def publish(connector_id: str, body: PublishIn, db: Db, _: PartnerClaims) -> ConnectorOut:
+    """409 when there is no Draft, or its Version is a published release's already (templates
+    name releases by version). A Minor publish that would break a cycle's step (a method or a
+    field a mapping uses is gone) answers 422 with each break; nothing is published then."""
+    connector = _get(db, connector_id)
+    try:
+        return view(connector, releases.publish(db, connector, body.Major))
+    except Invalid as err:
+        raise ApiError(422, "A Minor publish would break these cycles: publish it as Major (they stay on "
+                            "their release until upgraded), or change them first.", err.problems) from None
 
 
 @router.get("/{connector_id}/methods", summary="The methods of a connector's live release")

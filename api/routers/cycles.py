@@ -24,7 +24,8 @@ from api.errors import COMMON, ApiError, responses
 from connectors import Problem
 from connectors.dates import parse_datetime
 from runtime.settings import TASK_QUEUE, settings
-from store import cycles, runs, templates, text
+from store import cycles, releases, runs, templates, text
+from store.problems import Invalid
 from store.tables import Cycle, Run, Template
 from workflows.cycle import CycleWorkflow, cycle_attributes
 from workflows.messages import CycleInput, StopRequest
@@ -50,6 +51,7 @@ class CycleStepOut(BaseModel):
     Name: str
     Type: str
     AccountConnectorId: str | None
+    ReleaseId: str | None = Field(description="the connector release the step calls")
     WebhookUrl: str | None = Field(default=None, description="a Webhook step's URL: POST events to it")
 
 
@@ -61,12 +63,31 @@ class CycleOut(BaseModel):
     TemplateId: str
     TemplateVersion: int = Field(description="the template version the cycle was installed from")
     UpdateAvailable: bool = Field(description="the template has a newer version than the cycle's")
+    ConnectorUpdateAvailable: bool = Field(
+        description="a step is on a Deprecated connector release: POST …/upgrade moves it to the Live one")
     AccountId: str
     StartTime: datetime | None
     Interval: float | None = Field(description="minutes between runs")
     RunOnce: bool
     WorkflowId: str = Field(description="the cycle's workflow in the Temporal Web UI")
     Steps: list[CycleStepOut]
+
+
+class StepMoveOut(BaseModel):
+    StepId: str
+    TemplateStepId: str
+    Connector: str
+    FromVersion: str
+    ToVersion: str
+    FromReleaseId: str
+    ToReleaseId: str
+
+
+class UpgradeableOut(BaseModel):
+    Id: str
+    Name: str
+    Status: str
+    Steps: list[StepMoveOut] = Field(description="what an upgrade would move")
 
 
 class PrerequisiteOut(BaseModel):
@@ -92,11 +113,12 @@ def view(db: Db, cycle: Cycle) -> CycleOut:
     latest = db.get(Template, cycle.template_id).version
     return CycleOut(
         TemplateVersion=cycle.template_version, UpdateAvailable=latest > cycle.template_version,
+        ConnectorUpdateAvailable=bool(releases.moves(db, [cycle.id])),
         Id=cycle.id, Name=cycle.name, Status=cycle.status, StatusReason=cycle.status_reason, TemplateId=cycle.template_id,
         AccountId=cycle.account_id, StartTime=cycle.start_time, Interval=cycle.interval_minutes,
         RunOnce=cycle.run_once, WorkflowId=workflow_id(cycle.id),
         Steps=[CycleStepOut(Id=s.id, TemplateStepId=s.template_step_id, Name=s.name, Type=s.type,
-                            AccountConnectorId=s.account_connector_id,
+                            AccountConnectorId=s.account_connector_id, ReleaseId=s.release_id,
                             WebhookUrl=settings().webhook_url(s.webhook_id) if s.webhook_id else None)
                for s in cycles.steps(db, cycle.id)],
     )
@@ -144,6 +166,17 @@ def _fresh_view(db: Db, cycle: Cycle) -> CycleOut:
 def list_cycles(account: CurrentAccount, db: Db) -> list[CycleOut]:
     rows = db.exec(select(Cycle).where(Cycle.account_id == account.id).order_by(Cycle.created_at))
     return [view(db, c) for c in rows]
+
+
+@router.get("/upgradeable", summary="The account's cycles with a step on a Deprecated connector release")
+def list_upgradeable(account: CurrentAccount, db: Db) -> list[UpgradeableOut]:
+    rows = db.exec(select(Cycle).where(Cycle.account_id == account.id).order_by(Cycle.created_at)).all()
+    pending = releases.moves(db, [c.id for c in rows])
+    return [UpgradeableOut(Id=c.id, Name=c.name, Status=c.status, Steps=[
+        StepMoveOut(StepId=m.step.id, TemplateStepId=m.step.template_step_id, Connector=m.connector,
+                    FromVersion=m.source.version, ToVersion=m.target.version, FromReleaseId=m.source.id,
+                    ToReleaseId=m.target.id) for m in pending[c.id]])
+        for c in rows if c.id in pending]
 
 
 @router.get("/{cycle_id}", summary="Read a cycle")
@@ -293,6 +326,24 @@ async def resume(cycle_id: str, account: CurrentAccount, db: Db, client: Tempora
              responses=TEMPORAL_ERRORS)
 async def run_now(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> CycleOut:
     return await _steer(db, client, await run_in_threadpool(get_cycle, db, account.id, cycle_id), CycleWorkflow.run_now)
+
+
+@router.post("/{cycle_id}/upgrade", summary="Move a stopped cycle's steps to their connectors' Live releases",
+             responses=TEMPORAL_ERRORS)
+async def upgrade(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> CycleOut:
+    """409 while the cycle is active (or paused: its workflow runs). 422 when the Live releases
+    would break it, each break with its Path (`steps/{step id}.Method`,
+    `steps/{step id}/fieldmappings/{field}.Field|.SourceField|.Expression`,
+    `steps/{step id}/Condition.Left.SourceField`, …); nothing moves then."""
+    cycle = await run_in_threadpool(get_cycle, db, account.id, cycle_id)
+    if await _still_active(db, client, cycle):
+        raise ApiError(409, f"the cycle is {cycle.status}: deactivate it before upgrading it")
+    try:
+        await run_in_threadpool(releases.upgrade, db, cycle)
+    except Invalid as err:
+        raise ApiError(422, "The cycle cannot move to its connectors' Live releases: change what breaks first.",
+                       err.problems) from None
+    return await run_in_threadpool(_fresh_view, db, cycle)
 
 
 @router.get("/{cycle_id}/runs", summary="The cycle's runs and their transaction counts")

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from api.auth import Claims
+from api.auth import Claims, PartnerClaims
 from api.dependencies import CurrentAccount, Db
 from api.errors import COMMON, ApiError, not_found, responses
 from api.routers.webhooks import Inbox, inbox
@@ -45,6 +45,15 @@ def set_mapping(step_id: str, field: Annotated[text.Name, Path(description="the 
                 body: MappingSpec, account: CurrentAccount, claims: Claims, db: Db) -> FieldMappingOut:
     step = _get(db, account.id, step_id)
     return view(cycles.set_mapping(db, step, field, body, by_account="account" in claims))
+
+
+@router.delete("/{step_id}/fieldmappings/{field}", status_code=204,
+               summary="Remove a step's mapping of a field (partner token)",
+               description="What an upgrade to a release whose method lacks the field needs.")
+def delete_mapping(step_id: str, field: Annotated[text.Name, Path(description="the SystemField or parameter")],
+                   account: CurrentAccount, _: PartnerClaims, db: Db) -> None:
+    if not cycles.delete_mapping(db, _get(db, account.id, step_id), field):
+        raise not_found("field mapping", field)
 
 
 class WebhookIn(BaseModel):
