@@ -86,13 +86,19 @@ def call(
     prop: Annotated[list[str], typer.Option("--property", help="an account connector property")] = [],  # noqa: B006
     field: Annotated[list[str], typer.Option(help="a request field by SystemField")] = [],  # noqa: B006
     all_pages: bool = False,
+    scripts: Annotated[bool, typer.Option(help="run the connector's scripts; --no-scripts shows the "
+                                               "exchange without them")] = True,
 ) -> None:
-    """Call one method: print each HTTP exchange (secrets masked) and the mapped records."""
+    """Call one method: print each HTTP exchange as sent (after the scripts; secrets masked),
+    the script's requests among them, and the mapped records."""
     from connectors import ConnectorError, Credentials, fetch_pages
     from connectors.client import http_client
     from runtime.settings import settings
 
     connector = _load(file)
+    if not scripts:
+        connector = connector.model_copy(update={
+            "Script": None, "Methods": [m.model_copy(update={"Script": None}) for m in connector.Methods]})
     exchanges = []
 
     async def go():

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from connectors import Connector, Method, Problem
 from connectors.call import settable
 from connectors.mergefields import field_references
+from connectors.scripts import check_syntax
 from store.connectors import release_by_name, spec_of
 from store.problems import Invalid, json_path, plain
 from store.tables import Cycle, Template, TemplateVersion
@@ -67,6 +68,8 @@ def check(db: Session, spec: TemplateSpec) -> list[Problem]:
         if i == 0 and step.Type not in ("Method", "Webhook"):
             problems.append(Problem(f"{path}.Type", "the first step (the trigger) must be a Method or a Webhook"))
         problems += _method_problems(db, path, step, methods)
+        if (script := getattr(step, "Script", None)) and (problem := check_syntax(script)):
+            problems.append(Problem(f"{path}.Script", f"the script does not parse: {problem}"))
         for where, mapping in step.sources():
             problems += check_mapping(f"{path}.{where}", spec, step, mapping, methods, ancestors[step.Id])
     return problems

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from connectors import Credentials, FieldValueError, call_method, parse_connector
+from connectors import ConnectorInvalid, Credentials, FieldValueError, call_method, parse_connector
 from connectors.paths import body_from_values
 from connectors.spec import FieldSpec
 
@@ -134,3 +134,25 @@ async def test_outbound_paging_splits_an_array_into_requests():
     sent = [[item["email"] for item in json.loads(r.content)["items"]] for r in requests]
     assert sent == [["a", "b"], ["c", "d"], ["e"]]
     assert len(result.records) == 3  # one per response
+
+
+def test_scripts_and_mergefields_are_checked_where_they_are():
+    document = {
+        "Name": "Checked", "Script": "function before_action() {\n  return (;\n}",
+        "Authentication": [{"AuthType": "OAuth2", "OAuth2Type": "ClientCredentials",
+                            "AccessTokenUrl": "https://{{Tenant}}.example.com/token"}],
+        "Methods": [
+            {"UniqueIdentifier": "create", "Name": "Create", "HttpMethod": "Post", "Endpoint": "https://example.com/x",
+             "Script": "function after_action() { }", "RequestFormat": {"Fields": [
+                 {"ConnectorField": "hook", "SystemField": "Hook", "DefaultValue": "{{Webhook_Url}}"},
+                 {"ConnectorField": "owner", "SystemField": "Owner", "DefaultValue": "{{Owner}}"}]}},
+        ],
+    }
+    with pytest.raises(ConnectorInvalid) as raised:
+        parse_connector(document)
+    assert {(p.path, p.message.split(":")[0]) for p in raised.value.problems} == {
+        ("$.Authentication[0].AccessTokenUrl", "unknown mergefield '{{Tenant}}'"),
+        ("$.Script", "the script does not parse"),
+        ("$.Methods[0].RequestFormat.Fields[0].DefaultValue", "unknown mergefield '{{Webhook_Url}}'"),
+        ("$.Methods[0].RequestFormat.Fields[1].DefaultValue", "unknown mergefield '{{Owner}}'"),
+    }

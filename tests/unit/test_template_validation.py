@@ -141,3 +141,11 @@ def test_a_static_value_that_would_fail_every_transaction_is_refused_where_it_is
         "Id": "x", "Type": "WaitUntil", "Until": {"MappingType": "StaticValue", "Value": "2026-01-02 03:04"}}]})
     templates.parse_template({"Name": "t", "Steps": [TRIGGER, {
         "Id": "x", "Type": "Storage", "Operation": "Increment", "Key": "k", "Value": STATUS}]})
+
+
+def test_a_step_script_that_does_not_parse_is_refused_at_its_line(db):
+    mappings = [{"Field": "Email", "MappingType": "StepField", "SourceStep": "contacts", "SourceField": "Email"},
+                {"Field": "Source", "MappingType": "StaticValue", "Value": "crm"}]
+    script = "function before_action() {\n  method_request.name = ;\n}"
+    assert checked(db, {**TRIGGER, "Next": "lead"}, {**LEAD, "FieldMappings": mappings, "Script": script}) == [
+        Problem("$.Steps[1].Script", "the script does not parse: line 2: SyntaxError: Unexpected token ';'")]
