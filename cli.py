@@ -52,12 +52,22 @@ def _load(file: Path):
         raise typer.Exit(1) from None
 
 
+def _notices(notices: list, title: str) -> None:
+    if notices:
+        console.print(f"[yellow]{len(notices)} {title}[/yellow]")
+        for notice in notices:
+            console.print(f"  {notice.path}: {notice.message}", markup=False)
+
+
 @connector_app.command()
 def validate(file: Path) -> None:
-    """Check a connector file; print every problem with its JSON path."""
+    """Check a connector file; print every problem with its JSON path, and what it ignores."""
+    from connectors import ignored_properties
+
     connector = _load(file)
     console.print(f"[green]{file}: valid[/green] — {connector.Name} {connector.Version}, "
                   f"{len(connector.Methods)} method(s)")
+    _notices(ignored_properties(json.loads(file.read_text())), "property(ies) ignored")
 
 
 @connector_app.command()

@@ -11,10 +11,11 @@ from connectors import parse_connector
 from store.tables import Connector, ConnectorRelease
 
 
-def upload(db: Session, document: Any) -> tuple[Connector, ConnectorRelease]:
+def upload(db: Session, document: Any, draft: bool = False) -> tuple[Connector, ConnectorRelease]:
     """Validate and save a connector document (raises ConnectorInvalid, saving nothing).
 
-    A new connector's first release is Live at once; a later upload replaces its Draft.
+    A new connector's first release is Live at once (a Draft with `draft`, for a document to
+    review first, such as an imported one); a later upload replaces its Draft.
     """
     spec = parse_connector(document)
     connector = db.exec(select(Connector).where(Connector.name == spec.Name)).first()
@@ -22,7 +23,7 @@ def upload(db: Session, document: Any) -> tuple[Connector, ConnectorRelease]:
         connector = Connector(name=spec.Name)
         db.add(connector)
         db.flush()
-        release = ConnectorRelease(connector_id=connector.id, version=spec.Version, status="Live",
+        release = ConnectorRelease(connector_id=connector.id, version=spec.Version, status="Draft" if draft else "Live",
                                    document=document)
     else:
         release = draft_release(db, connector.id) or ConnectorRelease(connector_id=connector.id,

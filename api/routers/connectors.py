@@ -8,8 +8,8 @@ from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
-from api.errors import COMMON, not_found, responses
-from connectors import connector_json_schema
+from api.errors import COMMON, ErrorItem, not_found, responses
+from connectors import connector_json_schema, ignored_properties
 from store import connectors as store
 from store.tables import Connector, ConnectorRelease
 
@@ -22,6 +22,11 @@ class ConnectorOut(BaseModel):
     Version: str
     ReleaseStatus: Literal["Draft", "Live", "Deprecated"]
     Description: str
+
+
+class UploadOut(ConnectorOut):
+    Ignored: list[ErrorItem] = Field(description="Cyclr properties the document carries that Cyclewright "
+                                                 "does not use: accepted and left out")
 
 
 class ConnectorDocumentOut(ConnectorOut):
@@ -47,9 +52,10 @@ def schema(_: Claims) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary="Upload a connector document (partner token)")
-def upload_connector(db: Db, _: PartnerClaims, document: Annotated[dict[str, Any], Body()]) -> ConnectorOut:
+def upload_connector(db: Db, _: PartnerClaims, document: Annotated[dict[str, Any], Body()]) -> UploadOut:
     connector, release = store.upload(db, document)
-    return view(connector, release)
+    ignored = [ErrorItem(Path=p.path, Message=p.message) for p in ignored_properties(document)]
+    return UploadOut(**view(connector, release).model_dump(), Ignored=ignored)
 
 
 @router.get("", summary="List connectors")
