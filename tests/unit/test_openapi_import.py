@@ -130,7 +130,7 @@ def by_path(fields) -> dict:
 
 
 def test_the_petstore_example_converts_and_validates():
-    result, connector, skipped = imported(load((FIXTURES / "petstore.yaml").read_text()))
+    _, connector, skipped = imported(load((FIXTURES / "petstore.yaml").read_text()))
     assert (connector.Name, connector.Version) == ("Swagger Petstore", "1.0.0")
     assert [m.UniqueIdentifier for m in connector.Methods] == ["listPets", "createPets", "showPetById"]
     listing = connector.method("listPets")
