@@ -77,6 +77,36 @@ def schema(out: Annotated[Path, typer.Option(help="where to write it")] = CATALO
     console.print(f"wrote {out}")
 
 
+@connector_app.command("import-openapi")
+def import_openapi(
+    file: Path,
+    out: Annotated[Path | None, typer.Option(help="where to write the connector (FILE.connector.json)")] = None,
+    base_url: Annotated[str | None, typer.Option(help="the API's base URL, instead of the document's server")] = None,
+) -> None:
+    """Turn an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) into a connector file; list what it skips."""
+    from connectors import ConnectorInvalid, parse_connector
+    from connectors.openapi import NotOpenApi, import_openapi, load
+
+    try:
+        imported = import_openapi(load(file.read_bytes()), base_url)
+    except OSError as err:
+        console.print(f"[red]{file}: cannot read it: {err}[/red]")
+        raise typer.Exit(1) from None
+    except NotOpenApi as err:
+        console.print(f"[red]{file}: {err}[/red]")
+        raise typer.Exit(1) from None
+    try:
+        connector = parse_connector(imported.document)
+    except ConnectorInvalid as err:  # a bug of the importer's: say what, rather than write a bad file
+        console.print(f"[red]{file}: the connector made of it is invalid: {err}[/red]")
+        raise typer.Exit(1) from None
+    out = out or Path(file.name.rsplit(".", 1)[0] + ".connector.json")
+    out.write_text(json.dumps(imported.document, indent=2) + "\n")
+    console.print(f"[green]wrote {out}[/green] — {connector.Name} {connector.Version}, "
+                  f"{len(connector.Methods)} method(s), {len(connector.Authentication)} authentication(s)")
+    _notices(imported.skipped, "item(s) not converted")
+
+
 def _pairs(values: list[str], option: str) -> dict[str, str]:
     pairs = {}
     for value in values:

@@ -26,6 +26,10 @@ from typing import Any
 
 import yaml
 from jsonschema_path import SchemaPath
+from jsonschema_path.accessors import SchemaAccessor
+from referencing import Registry
+from referencing.exceptions import PointerToNowhere, Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from connectors.validation import Problem
 
@@ -50,6 +54,10 @@ NEXT_URL = {"next", "nexturl", "nextlink", "odatanextlink", "nextpage", "nextpag
 
 class NotOpenApi(ValueError):
     """The document is not an OpenAPI 3.x or Swagger 2.0 document."""
+
+
+# What a document of the wrong shape makes the walk raise, as a document may be anything.
+MALFORMED = (Unresolvable, AttributeError, KeyError, TypeError, IndexError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,27 @@ def import_openapi(document: dict[str, Any], base_url: str | None = None) -> Imp
     """The connector `document` describes; `base_url` replaces the document's server URL."""
     check(document)
     importer = _Importer(document, base_url)
-    return Imported(importer.connector(), importer.skipped)
+    try:
+        return Imported(importer.connector(), importer.skipped)
+    except MALFORMED as err:
+        raise NotOpenApi(f"the document does not have the shape OpenAPI describes ({_brief(err)})") from None
+
+
+def _brief(err: Exception) -> str:
+    """What went wrong, briefly: some errors quote the whole document."""
+    if isinstance(err, Unresolvable):
+        ref = f"#{err.ref}" if isinstance(err, PointerToNowhere) else str(err.ref)  # a pointer's ref lacks its #
+        return f"a $ref that cannot be resolved: {ref[:200]}"
+    return f"{type(err).__name__} {str(err)[:200]}"
+
+
+def _readable(document: dict[str, Any]) -> SchemaPath:
+    """The document's root, where only references inside the document resolve: a registry with
+    nothing to retrieve from (SchemaPath.from_dict would read file: and http: references, and a
+    document an API caller sends must not read the server's files or reach its network)."""
+    registry = Registry().with_resource("", DRAFT202012.create_resource(document))
+    accessor = SchemaAccessor(document, registry.resolver(base_uri=""), resolved_cache_maxsize=4096)
+    return SchemaPath(accessor, separator="\0")  # a key may hold the default separator, #
 
 
 def _node(path: SchemaPath) -> Any:
@@ -193,7 +221,7 @@ class _Importer:
     def __init__(self, document: dict[str, Any], base_url: str | None) -> None:
         self.document = document
         self.swagger = "swagger" in document
-        self.root = SchemaPath.from_dict(document, separator="\0", resolved_cache_maxsize=4096)
+        self.root = _readable(document)
         self.base_url = base_url
         self.skipped: list[Problem] = []
         self.identifiers: set[str] = set()
@@ -258,7 +286,10 @@ class _Importer:
         owner = self.root if self.swagger else self.root / "components" if "components" in self.root else None
         entries: list[tuple[str, dict[str, Any]]] = []
         for name, scheme in _children(owner, key) if owner is not None else ():
-            entries += [(str(name), entry) for entry in self.authentication(str(name), scheme)]
+            try:
+                entries += [(str(name), entry) for entry in self.authentication(str(name), scheme)]
+            except MALFORMED as err:
+                self.skip(scheme, f"security scheme '{name}' is not converted: {_brief(err)}")
         if not entries:
             return []
         default = self._default_scheme()
@@ -322,7 +353,10 @@ class _Importer:
                 if verb in OTHER_VERBS:
                     self.skip(item / verb, f"{verb.upper()} is not an HTTP method connectors call")
                 elif verb in VERBS:
-                    yield self.method(base, str(route), verb, item)
+                    try:
+                        yield self.method(base, str(route), verb, item)
+                    except MALFORMED as err:
+                        self.skip(item / verb, f"the operation is not converted: {_brief(err)}")
 
     def identifier(self, wanted: str) -> str:
         unique, n = wanted, 1
@@ -526,13 +560,22 @@ class _Importer:
 
     def walk(self, fields: _Fields, schema: SchemaPath, segments: tuple[str, ...], required: bool,
              ancestors: frozenset[int]) -> None:
-        schema = self.effective(schema)
-        node = _node(schema)
-        if not isinstance(node, dict):
-            return self.leaf(fields, segments, {}, required)
-        if id(node) in ancestors:
-            return self.skip(schema, "a schema that contains itself (a cycle): not expanded further")
-        ancestors = ancestors | {id(node)}
+        """The fields of `schema` at `segments`; what a $ref that cannot be resolved hides is listed."""
+        try:
+            schema = self.effective(schema)
+            node = _node(schema)
+            if not isinstance(node, dict):
+                return self.leaf(fields, segments, {}, required)
+            if id(node) in ancestors:
+                return self.skip(schema, "a schema that contains itself (a cycle): not expanded further")
+            if segments and node.get("readOnly" if fields.direction == "request" else "writeOnly"):
+                return None  # not part of a body going this way
+            self.expand(fields, schema, node, segments, required, ancestors | {id(node)})
+        except Unresolvable as err:
+            self.skip(schema, f"not converted: {_brief(err)}")
+
+    def expand(self, fields: _Fields, schema: SchemaPath, node: dict, segments: tuple[str, ...], required: bool,
+               ancestors: frozenset[int]) -> None:
         if _type(node) == "array":
             return self.array(fields, schema / "items" if "items" in node else None, segments, required, ancestors)
         properties = self.properties(schema, node, ancestors)
@@ -540,13 +583,13 @@ class _Importer:
             return self.leaf(fields, segments, node, required)  # a value: scalar, or an object as it comes
         if len(segments) >= MAX_DEPTH:
             return self.skip(schema, f"nested deeper than {MAX_DEPTH} levels: not expanded")
-        own_direction_hidden = "readOnly" if fields.direction == "request" else "writeOnly"
         for name, (child, child_required) in properties.items():
             segment = _segment(name)
             if segment is None:
                 self.skip(child, f"property '{name}' cannot be written as a field path")
-            elif not (_node(child) or {}).get(own_direction_hidden):
+            else:
                 self.walk(fields, child, (*segments, segment), required and child_required, ancestors)
+        return None
 
     def array(self, fields: _Fields, items: SchemaPath | None, segments: tuple[str, ...], required: bool,
               ancestors: frozenset[int]) -> None:

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from demo.hooks import hooks_router
 from demo.oauth import AuthServer, oauth_router
 from demo.paging import paging_router
+from demo.petstore import petstore_router
 
 CRM_KEY = os.environ.get("DEMO_CRM_KEY", "demo-crm-key")
 LEADS_TOKEN = os.environ.get("DEMO_LEADS_TOKEN", "demo-leads-token")
@@ -115,6 +116,7 @@ def create_app(contacts: int | None = None) -> FastAPI:
     app.include_router(paging_router(state))
     app.include_router(oauth_router(AuthServer()))
     app.include_router(hooks_router(LEADS_TOKEN))
+    app.include_router(petstore_router())
 
     @app.middleware("http")
     async def log_and_fail(request: Request, call_next):

@@ -334,3 +334,43 @@ def test_a_document_that_is_not_openapi_is_refused_plainly(text, message):
 def test_yaml_and_json_load_alike():
     text = (FIXTURES / "petstore.yaml").read_text()
     assert load(text) == load(json.dumps(yaml.safe_load(text), default=str)) | {}
+
+
+def test_only_references_inside_the_document_are_followed(tmp_path):
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps({"type": "object", "properties": {"leaked": {"type": "string"}}}))
+    response = {"200": {"description": "ok", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"a": {"$ref": secret.as_uri()}, "b": {"$ref": "#/nowhere"},
+                                         "c": {"type": "string"}}}}}}}
+    document = {"openapi": "3.0.3", "info": {"title": "T", "version": "1"},
+                "paths": {"/x": {"get": {"operationId": "x", "responses": response}}}}
+    _, connector, skipped = imported(document)
+    assert [f.ConnectorField for f in connector.method("x").response_fields] == ["c"]
+    schema = "#/paths/~1x/get/responses/200/content/application~1json/schema/properties"
+    assert skipped == {f"{schema}/a": f"not converted: a $ref that cannot be resolved: {secret.as_uri()}",
+                       f"{schema}/b": "not converted: a $ref that cannot be resolved: #/nowhere"}
+
+
+@pytest.mark.parametrize("paths", [
+    {"/x": {"get": []}}, {"/x": {"get": {"parameters": {"a": 1}}}},
+    {"/x": {"get": {"parameters": [{"$ref": "#/missing"}]}}}, {"/x": {"get": {"responses": ["200"]}}},
+    {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema": "text"}}}}}}},
+    {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"type": 5,
+                                                                                      "properties": []}}}}}}}},
+    {"/x": {"post": {"requestBody": {"content": []}}}}, {"/{a}": {"get": {"operationId": 7, "tags": "t"}}},
+])
+def test_a_malformed_operation_is_listed_and_the_rest_converts(paths):
+    document = {"openapi": "3.0.0", "info": "title", "servers": [{"url": 5}],
+                "paths": {**paths, "/ok": {"get": {"operationId": "ok", "responses": {}}}},
+                "components": {"securitySchemes": {"a": {"type": "oauth2", "flows": []}, "b": "text"}}}
+    _, connector, skipped = imported(document)
+    assert "ok" in [m.UniqueIdentifier for m in connector.Methods]
+    assert "security scheme 'b' is not converted" in skipped["#/components/securitySchemes/b"]
+
+
+@pytest.mark.parametrize("document", [
+    {"openapi": "3.0.0", "paths": {"/x": 5}}, {"openapi": "3.0.0", "paths": {}, "servers": 5},
+])
+def test_a_document_of_the_wrong_shape_is_refused_plainly(document):
+    with pytest.raises(NotOpenApi, match="the shape OpenAPI describes"):
+        import_openapi(document)
