@@ -52,6 +52,9 @@ NEXT_TOKEN = {"nextcursor", "nextpagetoken", "nexttoken", "endcursor", "continua
 NEXT_URL = {"next", "nexturl", "nextlink", "odatanextlink", "nextpage", "nextpageurl"}
 
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when there: specs run to megabytes
+
+
 class NotOpenApi(ValueError):
     """The document is not an OpenAPI 3.x or Swagger 2.0 document."""
 
@@ -72,7 +75,7 @@ def load(text: str | bytes) -> dict[str, Any]:
         document = json.loads(text)
     except ValueError:
         try:
-            document = yaml.safe_load(text)
+            document = yaml.load(text, Loader=SAFE_LOADER)
         except yaml.YAMLError as err:
             raise NotOpenApi(f"the document is neither JSON nor YAML: {err}") from None
     check(document)
@@ -262,14 +265,16 @@ class _Importer:
         return self._base(str(server.get("url") or "/"), server.get("variables") or {})
 
     def _base(self, url: str, variables: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-        parameters = [
-            _without_none({
+        """A server URL as an endpoint base: each of its variables an account connector property."""
+        parameters = []
+        for name in dict.fromkeys(re.findall(r"\{([^{}]+)\}", url)):
+            variable = variables.get(name) if isinstance(variables.get(name), dict) else {}
+            parameters.append(_without_none({
                 "Name": mergefield(name), "TargetType": "MergeField", "IsAccountConnectorProperty": True,
-                "DefaultValue": str(v["default"]) if v.get("default") is not None else None,
-                "Values": [str(e) for e in v.get("enum") or []] or None, "Description": v.get("description"),
-            })
-            for name, v in variables.items() if isinstance(v, dict)
-        ]
+                "DefaultValue": str(variable["default"]) if variable.get("default") is not None else None,
+                "Values": [str(e) for e in variable.get("enum") or []] or None,
+                "Description": str(variable.get("description") or "") or None,
+            }))
         url = re.sub(r"\{([^{}]+)\}", lambda m: "{{" + mergefield(m[1]) + "}}", url).rstrip("/")
         if "://" in url:
             return url, parameters
@@ -277,7 +282,7 @@ class _Importer:
         parameters.append({"Name": "BaseUrl", "TargetType": "MergeField", "IsAccountConnectorProperty": True,
                            "Description": "Where the API is, such as https://api.example.com "
                                           f"(the document's server is '{url or '/'}')."})
-        return "{{BaseUrl}}" + url, parameters
+        return "{{BaseUrl}}" + (f"/{url.lstrip('/')}" if url else ""), parameters
 
     # Authentication
 
@@ -374,7 +379,7 @@ class _Importer:
         method = _without_none({
             "UniqueIdentifier": self.identifier(str(node.get("operationId") or slug)),
             "Name": str(node.get("summary") or node.get("operationId") or f"{verb.upper()} {route}"),
-            "Description": node.get("description"), "Category": str(tags[0]) if tags else None,
+            "Description": str(node.get("description") or ""), "Category": str(tags[0]) if tags else None,
             "HttpMethod": verb.capitalize(),
             "Endpoint": base + re.sub(r"\{([^{}]+)\}", lambda m: "{{" + mergefield(m[1]) + "}}", route),
         })
@@ -667,7 +672,8 @@ class _Importer:
             "ConnectorField": ".".join(segments), "SystemField": unique,
             "DisplayField": str(node.get("title") or words[:1].upper() + words[1:]),
             "DataType": kind, "Format": fmt, "IsOptional": not required,
-            "Values": [v for v in node.get("enum") or [] if v is not None] or None,
+            "Values": [v if isinstance(v, (str, int, float, bool)) else str(v)  # YAML dates, say
+                       for v in node.get("enum") or [] if v is not None] or None,
             "Description": str(node["description"]) if node.get("description") else None,
         }))
 
