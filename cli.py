@@ -52,12 +52,22 @@ def _load(file: Path):
         raise typer.Exit(1) from None
 
 
+def _notices(notices: list, title: str) -> None:
+    if notices:
+        console.print(f"[yellow]{len(notices)} {title}[/yellow]")
+        for notice in notices:
+            console.print(f"  {notice.path}: {notice.message}", markup=False)
+
+
 @connector_app.command()
 def validate(file: Path) -> None:
-    """Check a connector file; print every problem with its JSON path."""
+    """Check a connector file; print every problem with its JSON path, and what it ignores."""
+    from connectors import ignored_properties
+
     connector = _load(file)
     console.print(f"[green]{file}: valid[/green] — {connector.Name} {connector.Version}, "
                   f"{len(connector.Methods)} method(s)")
+    _notices(ignored_properties(json.loads(file.read_text())), "property(ies) ignored")
 
 
 @connector_app.command()
@@ -65,6 +75,36 @@ def schema(out: Annotated[Path, typer.Option(help="where to write it")] = CATALO
     """Write the connector format as JSON Schema, for editors (the catalog's copy by default)."""
     out.write_text(json.dumps(connector_json_schema(), indent=2) + "\n")
     console.print(f"wrote {out}")
+
+
+@connector_app.command("import-openapi")
+def import_openapi(
+    file: Path,
+    out: Annotated[Path | None, typer.Option(help="where to write the connector (FILE.connector.json)")] = None,
+    base_url: Annotated[str | None, typer.Option(help="the API's base URL, instead of the document's server")] = None,
+) -> None:
+    """Turn an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) into a connector file; list what it skips."""
+    from connectors import ConnectorInvalid, parse_connector
+    from connectors.openapi import NotOpenApi, import_openapi, load
+
+    try:
+        imported = import_openapi(load(file.read_bytes()), base_url)
+    except OSError as err:
+        console.print(f"[red]{file}: cannot read it: {err}[/red]")
+        raise typer.Exit(1) from None
+    except NotOpenApi as err:
+        console.print(f"[red]{file}: {err}[/red]")
+        raise typer.Exit(1) from None
+    try:
+        connector = parse_connector(imported.document)
+    except ConnectorInvalid as err:  # a bug of the importer's: say what, rather than write a bad file
+        console.print(f"[red]{file}: the connector made of it is invalid: {err}[/red]")
+        raise typer.Exit(1) from None
+    out = out or Path(file.name.rsplit(".", 1)[0] + ".connector.json")
+    out.write_text(json.dumps(imported.document, indent=2) + "\n")
+    console.print(f"[green]wrote {out}[/green] — {connector.Name} {connector.Version}, "
+                  f"{len(connector.Methods)} method(s), {len(connector.Authentication)} authentication(s)")
+    _notices(imported.skipped, "item(s) not converted")
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:

@@ -15,7 +15,8 @@ from api.errors import error_response
 KIB, MIB = 1024, 1024 * 1024
 DEFAULT_LIMIT = 256 * KIB
 # Documents are larger than everything else: (method, path) -> bytes.
-LIMITS = {("POST", "/v1.0/connectors"): 5 * MIB, ("POST", "/v1.0/templates"): 1 * MIB}
+LIMITS = {("POST", "/v1.0/connectors"): 5 * MIB, ("POST", "/v1.0/templates"): 1 * MIB,
+          ("POST", "/v1.0/connectors/import/openapi"): 16 * MIB}  # real API documents run to several MB
 
 
 def limit_for(method: str, path: str) -> int:

@@ -18,7 +18,7 @@ from connectors.fetch import Pages, fetch_pages, iter_pages
 from connectors.limits import Limiter, RateLimited
 from connectors.schema import connector_json_schema
 from connectors.spec import Authentication, Connector, FieldSpec, Method, Parameter
-from connectors.validation import ConnectorInvalid, Problem, parse_connector
+from connectors.validation import ConnectorInvalid, Problem, ignored_properties, parse_connector
 
 __all__ = [
     "Authentication",
@@ -46,6 +46,7 @@ __all__ = [
     "call_method",
     "connector_json_schema",
     "fetch_pages",
+    "ignored_properties",
     "iter_pages",
     "parse_connector",
 ]

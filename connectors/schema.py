@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from connectors import cyclr
 from connectors.spec import Connector
 
 
 def connector_json_schema() -> dict:
     schema = Connector.model_json_schema(by_alias=True)
     schema["title"] = "Cyclewright connector"
+    # Editors accept the Cyclr properties that loading accepts (and ignores).
+    for model in cyclr.IGNORED:
+        definition = schema if model is Connector else schema["$defs"][model.__name__]
+        for name in sorted(cyclr.ignored(model)):
+            definition["properties"][name] = {"description": cyclr.MESSAGE}
     return schema
 
 

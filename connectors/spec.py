@@ -131,7 +131,6 @@ class Connector(Spec):
     Name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
     Description: str = ""
     Version: str = "1.0"
-    Icon: str | None = None
     Authentication: list[AuthenticationSpec] = []
     Parameters: list[Parameter] = []
     PagedInbound: bool = False

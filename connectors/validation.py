@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from connectors import mergefields
+from connectors import cyclr, mergefields
 from connectors.paths import parse_path
 from connectors.scripts import check_syntax
-from connectors.spec import Connector
+from connectors.spec import Connector, Spec
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,7 @@ class ConnectorInvalid(Exception):
 
 
 WEBHOOK_MERGEFIELDS = {"Webhook_Url", "Webhook_Id"}
-_MESSAGES = {
-    "missing": "is required",
-    "extra_forbidden": "is not a known property (check its spelling)",
-}
+_MESSAGES = {"missing": "is required"}
 
 
 def json_path(loc: tuple) -> str:
@@ -38,20 +36,69 @@ def json_path(loc: tuple) -> str:
 
 
 def parse_connector(document: Any) -> Connector:
+    """The connector a document describes; Cyclr properties it does not use are left out."""
     if not isinstance(document, dict):
         raise ConnectorInvalid([Problem("$", "a connector must be a JSON object")])
     problems = list(_semantic_problems(document))
     try:
-        connector = Connector.model_validate(document)
+        connector = Connector.model_validate(_without_ignored(Connector, document, "$", []))
     except ValidationError as err:
-        problems = [
-            Problem(json_path(e["loc"]), _MESSAGES.get(e["type"], e["msg"]))
-            for e in err.errors(include_url=False)
-        ] + problems
+        problems = [_problem(e) for e in err.errors(include_url=False)] + problems
         connector = None
     if problems:
         raise ConnectorInvalid(_unique(problems))
     return connector
+
+
+def ignored_properties(document: Any) -> list[Problem]:
+    """The Cyclr properties of `document` that loading it leaves out, each as a notice."""
+    ignored: list[Problem] = []
+    _without_ignored(Connector, document, "$", ignored)
+    return ignored
+
+
+def _without_ignored(model: type[Spec], node: Any, path: str, ignored: list[Problem]) -> Any:
+    """`node` without the Cyclr properties `model` ignores (at every level), noting each in `ignored`."""
+    if isinstance(node, list):
+        return [_without_ignored(model, item, f"{path}[{i}]", ignored) for i, item in enumerate(node)]
+    if not isinstance(node, dict):
+        return node
+    kept = {}
+    for key, value in node.items():
+        if key in cyclr.ignored(model):
+            ignored.append(Problem(f"{path}.{key}", cyclr.MESSAGE))
+            continue
+        child = _child_model(model, key)
+        kept[key] = _without_ignored(child, value, f"{path}.{key}", ignored) if child else value
+    return kept
+
+
+def _child_model(model: type[Spec], name: Any) -> type[Spec] | None:
+    """The Spec model of property `name` of `model` (of its elements, for a list), if it has one."""
+    field = model.model_fields.get(name) if isinstance(name, str) else None
+    if field is None:
+        return None
+    for candidate in (field.annotation, *get_args(field.annotation)):  # X, list[X], X | None
+        if isinstance(candidate, type) and issubclass(candidate, Spec):
+            return candidate
+    return None
+
+
+def _problem(error: dict) -> Problem:
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden":
+        return Problem(json_path(loc), _unknown_property(loc))
+    return Problem(json_path(loc), _MESSAGES.get(error["type"], error["msg"]))
+
+
+def _unknown_property(loc: tuple) -> str:
+    """An unknown property's message, suggesting the model's property nearest in spelling."""
+    model: type[Spec] | None = Connector
+    for part in loc[:-1]:
+        if model is not None and isinstance(part, str):
+            model = _child_model(model, part)
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields) if model else [], n=1)
+    return f"unknown property; did you mean '{close[0]}'?" if close else "unknown property"
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -22,6 +22,7 @@ from demo.ledger import ledger_router
 from demo.lookups import lookups_router
 from demo.oauth import AuthServer, oauth_router
 from demo.paging import paging_router
+from demo.petstore import petstore_router
 
 CRM_KEY = os.environ.get("DEMO_CRM_KEY", "demo-crm-key")
 LEADS_TOKEN = os.environ.get("DEMO_LEADS_TOKEN", "demo-leads-token")
@@ -122,6 +123,7 @@ def create_app(contacts: int | None = None) -> FastAPI:
     app.include_router(hooks_router(LEADS_TOKEN))
     app.include_router(ledger_router(LEDGER_SECRET))
     app.include_router(lookups_router(LEADS_TOKEN))
+    app.include_router(petstore_router())
 
     @app.middleware("http")
     async def log_and_fail(request: Request, call_next):

@@ -3,14 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import BaseModel, Field, HttpUrl
 from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
-from api.errors import COMMON, ApiError, not_found, responses
-from connectors import connector_json_schema
+from api.errors import COMMON, ApiError, ErrorItem, not_found, responses
+from connectors import Problem, connector_json_schema, ignored_properties, openapi
 from store import connectors as store
 from store import releases
 from store.problems import Invalid
@@ -43,8 +43,18 @@ class PublishIn(BaseModel):
                                     "false: they move to the new release (refused if that breaks one)")
 
 
+class UploadOut(ConnectorOut):
+    Ignored: list[ErrorItem] = Field(description="Cyclr properties the document carries that Cyclewright "
+                                                 "does not use: accepted and left out")
+
+
 class ConnectorDocumentOut(ConnectorOut):
     Document: dict[str, Any] = Field(description="the connector JSON of this release")
+
+
+class ImportOut(ConnectorDocumentOut):
+    Skipped: list[ErrorItem] = Field(description="what the OpenAPI document has that the connector does not: "
+                                                 "where it is in the document (a JSON pointer), and why")
 
 
 class MethodOut(BaseModel):
@@ -75,9 +85,38 @@ def schema(_: Claims) -> dict[str, Any]:
 @router.post("", status_code=201, summary="Upload a connector document (partner token)",
              description="A new connector's first upload is Live at once; a later one is its Draft, "
                          "replacing the Draft it had. The answer is the release the upload made.")
-def upload_connector(db: Db, _: PartnerClaims, document: Annotated[dict[str, Any], Body()]) -> ConnectorOut:
+def upload_connector(db: Db, _: PartnerClaims, document: Annotated[dict[str, Any], Body()]) -> UploadOut:
     connector, release = store.upload(db, document)
-    return view(connector, release)
+    ignored = [ErrorItem(Path=p.path, Message=p.message) for p in ignored_properties(document)]
+    return UploadOut(**view(connector, release).model_dump(), Ignored=ignored)
+
+
+async def _body(request: Request) -> bytes:
+    return await request.body()
+
+
+_OPENAPI_BODY = {"requestBody": {"required": True, "description": "An OpenAPI 3.x or Swagger 2.0 document", "content": {
+    "application/json": {"schema": {"type": "object"}},
+    "application/yaml": {"schema": {"type": "string"}},
+}}}
+
+
+@router.post("/import/openapi", status_code=201, openapi_extra=_OPENAPI_BODY,
+             summary="Import an OpenAPI document as a Draft connector (partner token)")
+def import_openapi(
+    db: Db, _: PartnerClaims, document: Annotated[bytes, Depends(_body)],
+    baseUrl: Annotated[HttpUrl | None, Query(description="the API's base URL, instead of the document's server")] = None,
+) -> ImportOut:
+    """A connector made of the document, saved as a Draft to review and publish, with what could not be
+    converted. A connector of the same name gets a new Draft (its Live release stays)."""
+    try:
+        imported = openapi.import_openapi(openapi.load(document), str(baseUrl) if baseUrl else None)
+    except openapi.NotOpenApi as err:
+        raise ApiError(422, "The document is not an OpenAPI 3.x or Swagger 2.0 document; nothing was saved.",
+                       [Problem("$", str(err))]) from None
+    connector, release = store.upload(db, imported.document, draft=True)
+    skipped = [ErrorItem(Path=p.path, Message=p.message) for p in imported.skipped]
+    return ImportOut(**view(connector, release).model_dump(), Document=release.document, Skipped=skipped)
 
 
 @router.get("", summary="List connectors")

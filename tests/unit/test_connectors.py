@@ -90,7 +90,7 @@ def test_every_mistake_is_listed_with_its_json_path():
     with pytest.raises(ConnectorInvalid) as caught:
         parse_connector(document)
     problems = {p.path: p.message for p in caught.value.problems}
-    assert "is not a known property" in problems["$.Authentication[0].Colour"]
+    assert problems["$.Authentication[0].Colour"] == "unknown property"
     assert "ApiKeyName" in problems["$.Authentication[0].ApiKeyName"]
     assert "$.Methods[0].HttpMethod" in problems
     assert "{{Domian}}" in problems["$.Methods[0].Endpoint"]

@@ -1,0 +1,722 @@
+"""OpenAPI import: an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) as a connector document,
+with a list of what could not be converted, each item with its place in the document.
+
+The document is read through jsonschema-path (python-openapi, Apache-2.0: the document layer
+of openapi-core and openapi-spec-validator, on python-jsonschema's `referencing`). It resolves
+each `$ref` when the walk reaches it, so a large spec is never inlined whole and a circular
+schema is seen (the same schema object again among its own ancestors) and cut instead of
+followed; prance, the other candidate, resolves eagerly and needs a recursion handler for
+cycles. Being format-agnostic, it reads Swagger 2.0 and OpenAPI 3.x alike; the differences
+between them are in this module.
+
+What maps to what (DESIGN §2): one method per operation; path parameters become MergeField
+parameters, query and header parameters QueryString and HttpHeader ones; the JSON (or plain
+form) request body and the first 2xx response's JSON body become fields; security schemes
+become Authentication entries; paging is recognised where parameter and response field names
+make it plain. Anything else is reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from jsonschema_path import SchemaPath
+from jsonschema_path.accessors import SchemaAccessor
+from referencing import Registry
+from referencing.exceptions import PointerToNowhere, Unresolvable
+from referencing.jsonschema import DRAFT202012
+
+from connectors.validation import Problem
+
+VERBS = ("get", "put", "post", "delete", "patch")
+OTHER_VERBS = ("head", "options", "trace")
+MAX_DEPTH = 6  # segments of a ConnectorField: deeper objects are cut, and reported
+MAX_FIELDS = 250  # per request or response
+FORM = "application/x-www-form-urlencoded"
+# Headers OpenAPI says a parameter does not set: the engine sets them from the method and auth.
+RESERVED_HEADERS = {"accept", "authorization", "content-type"}
+
+# Paging by name, compared lower case without separators (page_size = pageSize = page-size).
+PAGE_NUMBER = {"page", "pagenumber", "pageno"}
+PAGE_OFFSET = {"offset", "skip", "start"}
+PAGE_SIZE = {"perpage", "pagesize", "limit", "size", "count", "maxresults", "pagelimit"}
+PAGE_TOKEN = {"cursor", "pagetoken", "after", "startingafter", "nexttoken", "continuationtoken", "marker",
+              "pagecursor"}
+NEXT_TOKEN = {"nextcursor", "nextpagetoken", "nexttoken", "endcursor", "continuationtoken", "nextmarker",
+              "cursor", "after"}
+NEXT_URL = {"next", "nexturl", "nextlink", "odatanextlink", "nextpage", "nextpageurl"}
+
+
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when there: specs run to megabytes
+
+
+class NotOpenApi(ValueError):
+    """The document is not an OpenAPI 3.x or Swagger 2.0 document."""
+
+
+# What a document of the wrong shape makes the walk raise, as a document may be anything.
+MALFORMED = (Unresolvable, AttributeError, KeyError, TypeError, IndexError, ValueError)
+
+
+@dataclass(frozen=True)
+class Imported:
+    document: dict[str, Any]  # the connector
+    skipped: list[Problem]  # what was not converted: where in the spec (a JSON pointer), and why
+
+
+def load(text: str | bytes) -> dict[str, Any]:
+    """An OpenAPI document from JSON or YAML text (JSON first: it is faster, and stricter)."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        try:
+            document = yaml.load(text, Loader=SAFE_LOADER)
+        except yaml.YAMLError as err:
+            raise NotOpenApi(f"the document is neither JSON nor YAML: {err}") from None
+    check(document)
+    return document
+
+
+def check(document: Any) -> None:
+    """Raise NotOpenApi unless `document` says it is OpenAPI 3.x or Swagger 2.0."""
+    if not isinstance(document, dict):
+        raise NotOpenApi("an OpenAPI document is an object (a mapping)")
+    if str(document.get("swagger")) != "2.0" and not str(document.get("openapi", "")).startswith("3."):
+        raise NotOpenApi("not an OpenAPI 3.x or Swagger 2.0 document: it has neither 'openapi: 3.x' "
+                         "nor 'swagger: \"2.0\"'")
+    if not isinstance(document.get("paths", {}), dict):
+        raise NotOpenApi("'paths' must be an object")
+
+
+def import_openapi(document: dict[str, Any], base_url: str | None = None) -> Imported:
+    """The connector `document` describes; `base_url` replaces the document's server URL."""
+    check(document)
+    importer = _Importer(document, base_url)
+    try:
+        return Imported(importer.connector(), importer.skipped)
+    except MALFORMED as err:
+        raise NotOpenApi(f"the document does not have the shape OpenAPI describes ({_brief(err)})") from None
+
+
+def _brief(err: Exception) -> str:
+    """What went wrong, briefly: some errors quote the whole document."""
+    if isinstance(err, Unresolvable):
+        ref = f"#{err.ref}" if isinstance(err, PointerToNowhere) else str(err.ref)  # a pointer's ref lacks its #
+        return f"a $ref that cannot be resolved: {ref[:200]}"
+    return f"{type(err).__name__} {str(err)[:200]}"
+
+
+def _readable(document: dict[str, Any]) -> SchemaPath:
+    """The document's root, where only references inside the document resolve: a registry with
+    nothing to retrieve from (SchemaPath.from_dict would read file: and http: references, and a
+    document an API caller sends must not read the server's files or reach its network)."""
+    registry = Registry().with_resource("", DRAFT202012.create_resource(document))
+    accessor = SchemaAccessor(document, registry.resolver(base_uri=""), resolved_cache_maxsize=4096)
+    return SchemaPath(accessor, separator="\0")  # a key may hold the default separator, #
+
+
+def _node(path: SchemaPath) -> Any:
+    """What `path` points at, `$ref`s on the way resolved."""
+    with path.open() as contents:
+        return contents
+
+
+def _children(path: SchemaPath, key: str) -> Iterator[tuple[Any, SchemaPath]]:
+    """The entries of the object or list at `path / key` (none when absent)."""
+    if key in path:
+        child = path / key
+        node = _node(child)
+        names = node if isinstance(node, dict) else range(len(node)) if isinstance(node, list) else ()
+        for name in names:
+            yield name, child / name
+
+
+def pointer(path: SchemaPath) -> str:
+    """Where `path` is in the document, as a JSON pointer (through `$ref`s, as the walk went)."""
+    return "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path.parts)
+
+
+def mergefield(name: str) -> str:
+    """A mergefield name for an OpenAPI name (`pet-id` → `pet_id`)."""
+    cleaned = re.sub(r"\W", "_", name)
+    return cleaned if re.match(r"[A-Za-z_]", cleaned) else f"_{cleaned}"
+
+
+def _words(name: str) -> list[str]:
+    return re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name) or [name]
+
+
+def _pascal(names: list[str]) -> str:
+    return "".join(w[:1].upper() + w[1:] for n in names for w in _words(n)) or "Value"
+
+
+def _normal(name: Any) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def _type(node: dict) -> str | None:
+    """The schema's type; of a 3.1 type list, the one that is not null (None when several)."""
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kinds = [k for k in kind if k != "null"]
+        return kinds[0] if len(kinds) == 1 else None
+    if kind is None and "properties" in node:
+        return "object"
+    if kind is None and "items" in node:
+        return "array"
+    return kind
+
+
+def data_type(node: Any) -> tuple[str, str | None]:
+    """A schema's DataType, and its Format for dates."""
+    node = node if isinstance(node, dict) else {}
+    kind, fmt = _type(node), _normal(node.get("format"))  # date-time, and dateTime as some write it
+    if kind == "integer":
+        return "Integer", None
+    if kind == "number":
+        return ("Float" if fmt in ("float", "double") else "Decimal"), None
+    if kind == "boolean":
+        return "Boolean", None
+    if kind == "string" and fmt == "datetime":
+        return "DateTime", None
+    if kind == "string" and fmt == "date":
+        return "DateTime", "yyyy-MM-dd"
+    return "Text", None
+
+
+def _is_json(media_type: str) -> bool:
+    kind = media_type.split(";")[0].strip().lower()
+    return kind in ("application/json", "*/*") or kind.endswith("+json")
+
+
+def _segment(name: str) -> str | None:
+    """A property name as a ConnectorField segment (None when the path syntax cannot say it)."""
+    if not name or any(c in name for c in "[]\\"):
+        return None
+    return f"\\{name}\\" if "." in name else name
+
+
+def _required(node: dict) -> set[str]:
+    names = node.get("required")
+    return {str(n) for n in names} if isinstance(names, list) else set()
+
+
+def _without_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None and v != ""}
+
+
+@dataclass
+class _Fields:
+    """The fields of one request or response body, as the walk finds them."""
+
+    direction: str  # "request" | "response"
+    where: str  # the body's place in the document
+    found: list[dict[str, Any]] = field(default_factory=list)
+    full: bool = False
+
+
+class _Importer:
+    def __init__(self, document: dict[str, Any], base_url: str | None) -> None:
+        self.document = document
+        self.swagger = "swagger" in document
+        self.root = _readable(document)
+        self.base_url = base_url
+        self.skipped: list[Problem] = []
+        self.identifiers: set[str] = set()
+
+    def skip(self, where: SchemaPath | str, message: str) -> None:
+        self.skipped.append(Problem(where if isinstance(where, str) else pointer(where), message))
+
+    # The connector
+
+    def connector(self) -> dict[str, Any]:
+        info = self.document.get("info") if isinstance(self.document.get("info"), dict) else {}
+        title = re.sub(r"[\x00-\x1f\x7f]", " ", str(info.get("title") or ""))
+        name = " ".join(title.split())[:200] or "Imported API"
+        base, parameters = self.server()
+        connector = _without_none({
+            "Name": name, "Version": str(info.get("version") or "1.0"),
+            "Description": str(info.get("description") or ""),
+        })
+        connector |= {"Authentication": self.authentications(), "Parameters": parameters,
+                      "Methods": list(self.methods(base))}
+        for name, webhook in _children(self.root, "webhooks"):
+            self.skip(webhook, f"webhook '{name}' is not converted (webhooks the API sends are not imported)")
+        return connector
+
+    def server(self) -> tuple[str, list[dict[str, Any]]]:
+        """The base of every endpoint, and the account connector properties it needs."""
+        if self.base_url:
+            return self.base_url.rstrip("/"), []
+        if self.swagger:
+            host, base_path = self.document.get("host"), str(self.document.get("basePath") or "")
+            schemes = self.document.get("schemes") or ["https"]
+            url = f"{schemes[0]}://{host}{base_path}" if host else base_path
+            return self._base(url, {})
+        servers = self.document.get("servers") or [{"url": "/"}]  # OpenAPI's default server
+        for index in range(1, len(servers)):
+            self.skip(f"#/servers/{index}", "only the first server is used")
+        server = servers[0] if isinstance(servers[0], dict) else {}
+        return self._base(str(server.get("url") or "/"), server.get("variables") or {})
+
+    def _base(self, url: str, variables: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """A server URL as an endpoint base: each of its variables an account connector property."""
+        parameters = []
+        for name in dict.fromkeys(re.findall(r"\{([^{}]+)\}", url)):
+            variable = variables.get(name) if isinstance(variables.get(name), dict) else {}
+            parameters.append(_without_none({
+                "Name": mergefield(name), "TargetType": "MergeField", "IsAccountConnectorProperty": True,
+                "DefaultValue": str(variable["default"]) if variable.get("default") is not None else None,
+                "Values": [str(e) for e in variable.get("enum") or []] or None,
+                "Description": str(variable.get("description") or "") or None,
+            }))
+        url = re.sub(r"\{([^{}]+)\}", lambda m: "{{" + mergefield(m[1]) + "}}", url).rstrip("/")
+        if "://" in url:
+            return url, parameters
+        # A relative server: each account says where the API is.
+        parameters.append({"Name": "BaseUrl", "TargetType": "MergeField", "IsAccountConnectorProperty": True,
+                           "Description": "Where the API is, such as https://api.example.com "
+                                          f"(the document's server is '{url or '/'}')."})
+        return "{{BaseUrl}}" + (f"/{url.lstrip('/')}" if url else ""), parameters
+
+    # Authentication
+
+    def authentications(self) -> list[dict[str, Any]]:
+        key = "securityDefinitions" if self.swagger else "securitySchemes"
+        owner = self.root if self.swagger else self.root / "components" if "components" in self.root else None
+        entries: list[tuple[str, dict[str, Any]]] = []
+        for name, scheme in _children(owner, key) if owner is not None else ():
+            try:
+                entries += [(str(name), entry) for entry in self.authentication(str(name), scheme)]
+            except MALFORMED as err:
+                self.skip(scheme, f"security scheme '{name}' is not converted: {_brief(err)}")
+        if not entries:
+            return []
+        default = self._default_scheme()
+        chosen = next((i for i, (name, _) in enumerate(entries) if name == default), 0)
+        entries[chosen][1]["IsDefault"] = True
+        return [entry for _, entry in entries]
+
+    def _default_scheme(self) -> str | None:
+        """The first scheme the document's own `security` names."""
+        for requirement in self.document.get("security") or []:
+            if isinstance(requirement, dict) and requirement:
+                return str(next(iter(requirement)))
+        return None
+
+    def authentication(self, name: str, scheme: SchemaPath) -> list[dict[str, Any]]:
+        node = _node(scheme)
+        kind = node.get("type")
+        if kind == "apiKey" and node.get("in") in ("header", "query"):
+            return [{"Name": name, "AuthType": "ApiKey", "ApiKeyName": str(node.get("name") or name),
+                     "ApiKeyLocation": "Header" if node["in"] == "header" else "QueryString"}]
+        if kind == "basic" or (kind == "http" and str(node.get("scheme", "")).lower() == "basic"):
+            return [{"Name": name, "AuthType": "Basic"}]
+        if kind == "http" and str(node.get("scheme", "")).lower() == "bearer":
+            return [{"Name": name, "AuthType": "Bearer"}]
+        if kind == "oauth2":
+            return self.oauth2(name, scheme, node)
+        what = f"an API key in a {node.get('in')}" if kind == "apiKey" else f"type '{kind}'"
+        if kind == "http":
+            what = f"HTTP '{node.get('scheme')}' authentication"
+        self.skip(scheme, f"security scheme '{name}': {what} is not supported")
+        return []
+
+    def oauth2(self, name: str, scheme: SchemaPath, node: dict) -> list[dict[str, Any]]:
+        grants = {"authorizationCode": "AuthorisationCode", "accessCode": "AuthorisationCode",
+                  "clientCredentials": "ClientCredentials", "application": "ClientCredentials",
+                  "password": "PasswordCredentials"}
+        if self.swagger:
+            flows = [(str(node.get("flow")), scheme, node)]
+        else:
+            flows = [(str(flow), path, _node(path)) for flow, path in _children(scheme, "flows")]
+        entries = []
+        for flow, where, details in flows:
+            if flow not in grants:
+                self.skip(where, f"security scheme '{name}': the OAuth2 {flow} flow is not supported")
+                continue
+            entries.append(_without_none({
+                "Name": name if len(flows) == 1 else f"{name} ({flow})", "AuthType": "OAuth2",
+                "OAuth2Type": grants[flow], "AuthoriseUrl": details.get("authorizationUrl"),
+                "AccessTokenUrl": details.get("tokenUrl"), "RefreshUrl": details.get("refreshUrl"),
+                "Scopes": [str(s) for s in details.get("scopes") or {}] or None,
+            }))
+        return entries
+
+    # Methods
+
+    def methods(self, base: str) -> Iterator[dict[str, Any]]:
+        for route, item in _children(self.root, "paths"):
+            if "servers" in item:
+                self.skip(item / "servers", "servers of one path are not used: every method uses the document's")
+            for verb in _node(item):
+                if verb in OTHER_VERBS:
+                    self.skip(item / verb, f"{verb.upper()} is not an HTTP method connectors call")
+                elif verb in VERBS:
+                    try:
+                        yield self.method(base, str(route), verb, item)
+                    except MALFORMED as err:
+                        self.skip(item / verb, f"the operation is not converted: {_brief(err)}")
+
+    def identifier(self, wanted: str) -> str:
+        unique, n = wanted, 1
+        while unique in self.identifiers:
+            n += 1
+            unique = f"{wanted}-{n}"
+        self.identifiers.add(unique)
+        return unique
+
+    def method(self, base: str, route: str, verb: str, item: SchemaPath) -> dict[str, Any]:
+        operation = item / verb
+        node = _node(operation)
+        slug = re.sub(r"[^a-z0-9]+", "-", f"{verb} {route}".lower()).strip("-")
+        tags = node.get("tags") or []
+        method = _without_none({
+            "UniqueIdentifier": self.identifier(str(node.get("operationId") or slug)),
+            "Name": str(node.get("summary") or node.get("operationId") or f"{verb.upper()} {route}"),
+            "Description": str(node.get("description") or ""), "Category": str(tags[0]) if tags else None,
+            "HttpMethod": verb.capitalize(),
+            "Endpoint": base + re.sub(r"\{([^{}]+)\}", lambda m: "{{" + mergefield(m[1]) + "}}", route),
+        })
+        parameters, body, maxima = self.parameters(route, item, operation)
+        request = body or self.request_body(operation)
+        if request is not None:
+            method["DataType"], fields = request
+            if fields:
+                method["RequestFormat"] = {"Fields": fields}
+        response = self.response(operation)
+        if response:
+            method["ResponseFormat"] = {"Fields": response}
+        if verb == "get" and response:
+            parameters, method = self.paging(parameters, method, maxima)
+        method["Parameters"] = parameters
+        for name, callback in _children(operation, "callbacks"):
+            self.skip(callback, f"callback '{name}' is not converted")
+        if "servers" in operation:
+            self.skip(operation / "servers", "servers of one operation are not used: every method uses the "
+                                             "document's")
+        return method
+
+    # Parameters
+
+    def parameters(self, route: str, item: SchemaPath, operation: SchemaPath
+                   ) -> tuple[list[dict[str, Any]], tuple[str, list[dict[str, Any]]] | None, dict[str, int]]:
+        """The method's parameters, (Swagger 2.0) the request body its parameters describe, and the
+        largest value each query parameter allows (the page size a page may ask for)."""
+        declared: dict[tuple[str, str], SchemaPath] = {}
+        for owner in (item, operation):  # the operation's own override the path's
+            for _, parameter in _children(owner, "parameters"):
+                node = _node(parameter)
+                declared[(str(node.get("name")), str(node.get("in")))] = parameter
+        converted, form, body, maxima = [], [], None, {}
+        for (name, where), parameter in declared.items():
+            maximum = self.parameter_schema(parameter, _node(parameter)).get("maximum")
+            if where == "query" and isinstance(maximum, int) and maximum > 0:
+                maxima[name] = maximum
+            if where == "body":
+                body = self.swagger_body(operation, parameter)
+            elif where == "formData":
+                form.append((name, parameter))
+            else:
+                converted += self.parameter(name, where, parameter)
+        for name in re.findall(r"\{([^{}]+)\}", route):  # a template the document forgot to declare
+            if (name, "path") not in declared:
+                converted.append({"Name": mergefield(name), "TargetType": "MergeField"})
+        if form:
+            body = self.swagger_form(operation, form)
+        return converted, body, maxima
+
+    def parameter(self, name: str, where: str, parameter: SchemaPath) -> list[dict[str, Any]]:
+        node = _node(parameter)
+        schema = self.parameter_schema(parameter, node)
+        kind, _ = data_type(schema)
+        common = _without_none({
+            "Description": str(node["description"]) if node.get("description") else None, "DataType": kind,
+            "Values": [str(v) for v in schema.get("enum") or [] if v is not None] or None,
+        })
+        if where == "path":
+            return [{"Name": mergefield(name), "TargetType": "MergeField", **common}]
+        optional = not node.get("required", False)
+        if where == "query":
+            return [{"TargetType": "QueryString", "TargetName": name, "IsOptional": optional, **common}]
+        if where == "header" and name.lower() not in RESERVED_HEADERS:
+            return [{"TargetType": "HttpHeader", "TargetName": name, "IsOptional": optional, **common}]
+        if where == "header":
+            self.skip(parameter, f"header parameter '{name}' is set by the engine, not by a parameter")
+        else:
+            self.skip(parameter, f"{where} parameter '{name}' is not converted (only path, query and header "
+                                 "parameters are)")
+        return []
+
+    def parameter_schema(self, parameter: SchemaPath, node: dict) -> dict:
+        """A parameter's schema: its own properties in Swagger 2.0; `schema` or `content` in 3.x."""
+        if self.swagger:
+            return node
+        if "schema" in node:
+            schema = _node(parameter / "schema")
+            return schema if isinstance(schema, dict) else {}
+        for _, media in _children(parameter, "content"):
+            return _node(media / "schema") if "schema" in media else {}
+        return {}
+
+    # Request bodies
+
+    def request_body(self, operation: SchemaPath) -> tuple[str, list[dict[str, Any]]] | None:
+        """OpenAPI 3.x: (DataType, fields) of a JSON or plain form body."""
+        if "requestBody" not in operation:
+            return None
+        body = operation / "requestBody"
+        required = bool(_node(body).get("required", False))
+        media_types = [str(m) for m, _ in _children(body, "content")]
+        json_type = next((m for m in media_types if _is_json(m)), None)
+        if json_type:
+            return "Json", self.fields(body / "content" / json_type, "request", required)
+        if FORM in media_types:
+            fields = self.fields(body / "content" / FORM, "request", required)
+            if all(_segment(f["ConnectorField"]) for f in fields):  # flat: one value per name
+                return "Form", fields
+            self.skip(body / "content" / FORM, "a form body with nested values is not converted")
+            return None
+        if media_types:
+            self.skip(body, f"request body {', '.join(media_types)} is not converted (only JSON and plain "
+                            "forms are)")
+        return None
+
+    def swagger_body(self, operation: SchemaPath, parameter: SchemaPath) -> tuple[str, list[dict[str, Any]]] | None:
+        consumes = self._media(operation, "consumes")
+        if consumes and not any(_is_json(m) for m in consumes):
+            self.skip(parameter, f"request body {', '.join(consumes)} is not converted (only JSON and plain "
+                                 "forms are)")
+            return None
+        return "Json", self.fields(parameter, "request", bool(_node(parameter).get("required", False)))
+
+    def swagger_form(self, operation: SchemaPath, form: list[tuple[str, SchemaPath]]
+                     ) -> tuple[str, list[dict[str, Any]]] | None:
+        consumes = self._media(operation, "consumes")
+        if (consumes and FORM not in consumes) or any(_node(p).get("type") == "file" for _, p in form):
+            self.skip(operation, "a multipart or file upload body is not converted")
+            return None
+        fields = _Fields("request", pointer(operation))
+        for name, parameter in form:
+            node = _node(parameter)
+            self.leaf(fields, (name,), node, bool(node.get("required", False)))
+        return "Form", fields.found
+
+    def _media(self, operation: SchemaPath, key: str) -> list[str]:
+        """Swagger 2.0's consumes or produces: the operation's, else the document's."""
+        found = _node(operation).get(key, self.document.get(key)) or []
+        return [str(m) for m in found]
+
+    # Responses
+
+    def response(self, operation: SchemaPath) -> list[dict[str, Any]]:
+        """The fields of the first 2xx response's JSON body."""
+        codes = sorted((c for c, _ in _children(operation, "responses") if str(c).startswith("2")), key=str)
+        if not codes:
+            return []
+        response = operation / "responses" / codes[0]
+        for name, header in _children(response, "headers"):
+            self.skip(header, f"response header '{name}' is not converted (fields are read from the body)")
+        if self.swagger:
+            produces = self._media(operation, "produces")
+            if "schema" not in response:
+                return []
+            if produces and not any(_is_json(m) for m in produces):
+                self.skip(response, f"response body {', '.join(produces)} is not converted (only JSON is)")
+                return []
+            return self.fields(response, "response", True)
+        media_types = [str(m) for m, _ in _children(response, "content")]
+        json_type = next((m for m in media_types if _is_json(m)), None)
+        if json_type:
+            return self.fields(response / "content" / json_type, "response", True)
+        if media_types:
+            self.skip(response, f"response body {', '.join(media_types)} is not converted (only JSON is)")
+        return []
+
+    # Schemas to fields
+
+    def fields(self, owner: SchemaPath, direction: str, required: bool) -> list[dict[str, Any]]:
+        """The fields of the schema under `owner` (a media type, a body parameter or a response)."""
+        if "schema" not in owner:
+            return []
+        fields = _Fields(direction, pointer(owner))
+        self.walk(fields, owner / "schema", (), required, frozenset())
+        return fields.found
+
+    def effective(self, schema: SchemaPath) -> SchemaPath:
+        """The schema itself, or the one schema it wraps: `allOf: [X]`, `anyOf: [X, {type: null}]`."""
+        for _ in range(MAX_DEPTH):  # wrappers of wrappers, but not forever
+            node = _node(schema)
+            if not isinstance(node, dict) or "properties" in node or "items" in node:
+                return schema
+            for key in ("allOf", "oneOf", "anyOf"):
+                parts = [p for _, p in _children(schema, key) if _type(_node(p) or {}) != "null"]
+                if len(parts) == 1 and len(list(_children(schema, key))) <= 2:
+                    schema = parts[0]
+                    break
+            else:
+                return schema
+        return schema
+
+    def walk(self, fields: _Fields, schema: SchemaPath, segments: tuple[str, ...], required: bool,
+             ancestors: frozenset[int]) -> None:
+        """The fields of `schema` at `segments`; what a $ref that cannot be resolved hides is listed."""
+        try:
+            schema = self.effective(schema)
+            node = _node(schema)
+            if not isinstance(node, dict):
+                return self.leaf(fields, segments, {}, required)
+            if id(node) in ancestors:
+                return self.skip(schema, "a schema that contains itself (a cycle): not expanded further")
+            if segments and node.get("readOnly" if fields.direction == "request" else "writeOnly"):
+                return None  # not part of a body going this way
+            self.expand(fields, schema, node, segments, required, ancestors | {id(node)})
+        except Unresolvable as err:
+            self.skip(schema, f"not converted: {_brief(err)}")
+
+    def expand(self, fields: _Fields, schema: SchemaPath, node: dict, segments: tuple[str, ...], required: bool,
+               ancestors: frozenset[int]) -> None:
+        if _type(node) == "array":
+            return self.array(fields, schema / "items" if "items" in node else None, segments, required, ancestors)
+        properties = self.properties(schema, node, ancestors)
+        if properties is None or (not properties and segments):
+            return self.leaf(fields, segments, node, required)  # a value: scalar, or an object as it comes
+        if len(segments) >= MAX_DEPTH:
+            return self.skip(schema, f"nested deeper than {MAX_DEPTH} levels: not expanded")
+        for name, (child, child_required) in properties.items():
+            segment = _segment(name)
+            if segment is None:
+                self.skip(child, f"property '{name}' cannot be written as a field path")
+            else:
+                self.walk(fields, child, (*segments, segment), required and child_required, ancestors)
+        return None
+
+    def array(self, fields: _Fields, items: SchemaPath | None, segments: tuple[str, ...], required: bool,
+              ancestors: frozenset[int]) -> None:
+        item = self.effective(items) if items is not None else None
+        node = _node(item) if item is not None else {}
+        is_records = isinstance(node, dict) and (_type(node) == "object" or "properties" in node
+                                                 or "allOf" in node or "oneOf" in node or "anyOf" in node)
+        if not segments:  # a root array: its elements are the records
+            if not is_records:
+                return self.leaf(fields, ("[]",), node if isinstance(node, dict) else {}, required)
+            return self.walk(fields, item, ("[]",), True, ancestors)
+        if not is_records:  # a list of values is one field
+            return self.leaf(fields, segments, {}, required)
+        if segments[-1].startswith("["):
+            return self.skip(item, "an array of arrays is not converted")
+        # What an element requires is required of every element there is, however optional the array.
+        self.walk(fields, item, (*segments[:-1], f"[{segments[-1]}]"), True, ancestors)
+
+    def properties(self, schema: SchemaPath, node: dict, ancestors: frozenset[int]
+                   ) -> dict[str, tuple[SchemaPath, bool]] | None:
+        """An object schema's properties (name → schema, required): its own, its allOf parts', and
+        those common to all its oneOf/anyOf variants. None when the schema is not an object."""
+        required = _required(node)
+        is_object = _type(node) == "object" or "properties" in node
+        found = {str(name): (child, False) for name, child in _children(schema, "properties")}
+        for _, part in _children(schema, "allOf"):
+            part_node = _node(part)
+            if isinstance(part_node, dict) and id(part_node) not in ancestors:
+                required |= _required(part_node)  # a part may require what another part defines
+                inner = self.properties(part, part_node, ancestors | {id(part_node)})
+                if inner is not None:
+                    is_object = True
+                    found |= inner
+        variants = [p for key in ("oneOf", "anyOf") for _, p in _children(schema, key)
+                    if _type(_node(p) or {}) != "null"]
+        shapes = [self.properties(v, _node(v), ancestors) if isinstance(_node(v), dict) and id(_node(v))
+                  not in ancestors else None for v in variants]
+        if shapes and all(shape is not None for shape in shapes):
+            is_object = True
+            common = [n for n in shapes[0] if all(n in s for s in shapes)]
+            if any(len(s) != len(common) for s in shapes):
+                self.skip(schema, "oneOf/anyOf: only the properties every variant has are converted"
+                          if common else "oneOf/anyOf without a common shape is not converted")
+            found |= {n: (shapes[0][n][0], all(s[n][1] for s in shapes)) for n in common}
+        elif any(shape is not None for shape in shapes):
+            self.skip(schema, "oneOf/anyOf mixing objects and other values is not converted")
+            is_object = True  # what the schema itself says, if anything
+        return {n: (s, r or n in required) for n, (s, r) in found.items()} if is_object else None
+
+    def leaf(self, fields: _Fields, segments: tuple[str, ...], node: dict, required: bool) -> None:
+        if not segments:
+            return self.skip(fields.where, f"a {fields.direction} body that is not an object or an array is "
+                                           "not converted")
+        if fields.full:
+            return
+        if len(fields.found) >= MAX_FIELDS:
+            fields.full = True
+            return self.skip(fields.where, f"a {fields.direction} with more than {MAX_FIELDS} fields: the rest are "
+                                  "not converted")
+        names = [s.strip("[]\\") for s in segments]
+        first_array = next((i for i, s in enumerate(segments) if s.startswith("[")), None)
+        # The collection's own name says nothing about a record's field: [data].id is Id.
+        short = [n for i, n in enumerate(names) if i != first_array and n]
+        taken = {f["SystemField"] for f in fields.found}
+        system = _pascal(short)
+        if system in taken:
+            system = _pascal([n for n in names if n])
+        unique, n = system, 1
+        while unique in taken:
+            n += 1
+            unique = f"{system}{n}"
+        kind, fmt = data_type(node)
+        words = " ".join(w.lower() for n in short for w in _words(n)) or "value"
+        fields.found.append(_without_none({
+            "ConnectorField": ".".join(segments), "SystemField": unique,
+            "DisplayField": str(node.get("title") or words[:1].upper() + words[1:]),
+            "DataType": kind, "Format": fmt, "IsOptional": not required,
+            "Values": [v if isinstance(v, (str, int, float, bool)) else str(v)  # YAML dates, say
+                       for v in node.get("enum") or [] if v is not None] or None,
+            "Description": str(node["description"]) if node.get("description") else None,
+        }))
+
+    # Paging
+
+    def paging(self, parameters: list[dict[str, Any]], method: dict[str, Any], maxima: dict[str, int]
+               ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Paging controls where names make it plain (DESIGN §2); the method as it was otherwise."""
+        fields = method["ResponseFormat"]["Fields"]
+        if not any("[" in f["ConnectorField"] for f in fields):
+            return parameters, method  # no collection: nothing to page through
+        query = {_normal(p["TargetName"]): p for p in parameters if p["TargetType"] == "QueryString"}
+        counts = {n: p for n, p in query.items() if p.get("DataType", "Integer") == "Integer"}
+        outside = {f["ConnectorField"]: f for f in fields
+                   if "[" not in f["ConnectorField"] and f["DataType"] == "Text"}
+        last = {path: _normal(path.rsplit(".", 1)[-1]) for path in outside}
+        size = next((p for n, p in counts.items() if n in PAGE_SIZE), None)
+        token = next((p for n, p in query.items() if n in PAGE_TOKEN), None)
+        next_token = next((path for path, n in last.items() if n in NEXT_TOKEN | {"next"}), None)
+        next_url = next((path for path, n in last.items() if n in NEXT_URL), None)
+        number = next((p for n, p in counts.items() if n in PAGE_NUMBER), None)
+        offset = next((p for n, p in counts.items() if n in PAGE_OFFSET), None)
+        if token and next_token:
+            controls, response = [(token, "PAGE_TOKEN")], (next_token, "PAGE_TOKEN")
+        elif next_url:
+            controls, response = [], (next_url, "PAGE_NEXT_URL")
+        elif number:
+            controls, response = [(number, "PAGE_NUMBER")], None
+        elif offset:
+            controls, response = [(offset, "PAGE_OFFSET")], None
+        else:
+            return parameters, method
+        if size:
+            controls.append((size, "PAGE_SIZE"))
+            method["PageSizeInbound"] = min(100, maxima.get(size["TargetName"], 100))
+        for parameter, value in controls:
+            parameter.update(Values=[value], Hide=True, IsOptional=True)
+            parameter.pop("DataType", None)
+        if response:
+            path, value = response
+            parameters = [*parameters, {"TargetType": "ResponseField", "TargetName": path, "Values": [value],
+                                        "Hide": True}]
+            method["ResponseFormat"]["Fields"] = [f for f in fields if f["ConnectorField"] != path]
+        method["PagedInbound"] = True
+        return parameters, method
+

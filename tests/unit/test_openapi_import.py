@@ -1,0 +1,376 @@
+"""OpenAPI import (issue 9, acceptance 4): OpenAPI 3.x and Swagger 2.0 documents become connectors
+that validate, with what could not be converted listed by its place in the document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from connectors import parse_connector
+from connectors.openapi import NotOpenApi, import_openapi, load
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
+
+USER = {
+    "type": "object", "required": ["id", "name"],
+    "properties": {
+        "id": {"type": "integer", "readOnly": True},
+        "name": {"type": ["string", "null"]},
+        "role": {"type": "string", "enum": ["admin", "member", None]},
+        "created": {"type": "string", "format": "date-time"},
+        "born": {"type": "string", "format": "date"},
+        "score": {"type": "number", "format": "double"},
+        "active": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "address": {"type": "object", "properties": {"city": {"type": "string"}, "geo.lat": {"type": "number"}}},
+        "manager": {"$ref": "#/components/schemas/User"},
+        "pets": {"type": "array", "items": {"$ref": "#/components/schemas/Pet"}},
+        "password": {"type": "string", "writeOnly": True},
+    },
+}
+OPENAPI_31 = {
+    "openapi": "3.1.0",
+    "info": {"title": "People\nAPI", "version": "2.1", "description": "Users and their pets."},
+    "servers": [{"url": "https://{region}.people.test/v2",
+                 "variables": {"region": {"default": "eu", "enum": ["eu", "us"]}}},
+                {"url": "https://backup.people.test/v2"}],
+    "security": [{"key": []}],
+    "components": {
+        "schemas": {
+            "User": USER,
+            "Pet": {"type": "object", "properties": {"id": {"type": "string"}, "owner": {"$ref": "#/components/schemas/User"}}},
+            "Cat": {"type": "object", "properties": {"name": {"type": "string"}, "purrs": {"type": "boolean"}}},
+            "Dog": {"type": "object", "properties": {"name": {"type": "string"}, "barks": {"type": "boolean"}}},
+            "NewUser": {"allOf": [{"$ref": "#/components/schemas/User"},
+                                  {"type": "object", "required": ["password"]}]},
+        },
+        "parameters": {"PageToken": {"name": "page_token", "in": "query", "schema": {"type": "string"}}},
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "key": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+            "login": {"type": "http", "scheme": "basic"},
+            "oauth": {"type": "oauth2", "flows": {
+                "authorizationCode": {"authorizationUrl": "https://people.test/authorize",
+                                      "tokenUrl": "https://people.test/token",
+                                      "refreshUrl": "https://people.test/refresh",
+                                      "scopes": {"users.read": "", "users.write": ""}},
+                "clientCredentials": {"tokenUrl": "https://people.test/token", "scopes": {}},
+                "implicit": {"authorizationUrl": "https://people.test/authorize", "scopes": {}}}},
+            "oidc": {"type": "openIdConnect", "openIdConnectUrl": "https://people.test/.well-known"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "sid"},
+            "digest": {"type": "http", "scheme": "digest"},
+        },
+    },
+    "paths": {
+        "/users": {
+            "get": {
+                "operationId": "listUsers", "summary": "List users", "tags": ["Users", "Admin"],
+                "parameters": [
+                    {"$ref": "#/components/parameters/PageToken"},
+                    {"name": "page_size", "in": "query", "schema": {"type": "integer", "maximum": 50}},
+                    {"name": "X-Request-Id", "in": "header", "required": True, "schema": {"type": "string"}},
+                    {"name": "Accept", "in": "header", "schema": {"type": "string"}},
+                    {"name": "sid", "in": "cookie", "schema": {"type": "string"}},
+                ],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {"users": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
+                                   "next_page_token": {"type": "string"}}}}}}},
+            },
+            "post": {
+                "operationId": "createUser",
+                "requestBody": {"required": True, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/NewUser"}},
+                    "application/xml": {"schema": {"$ref": "#/components/schemas/NewUser"}}}},
+                "responses": {"201": {"description": "made", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/User"}}}}},
+                "callbacks": {"onCreated": {"{$request.body#/url}": {"post": {"responses": {"200": {"description": "ok"}}}}}},
+            },
+            "head": {"responses": {"200": {"description": "ok"}}},
+        },
+        "/users/{user-id}/pet": {
+            "parameters": [{"name": "user-id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}]}}}}}},
+            "put": {"operationId": "createUser", "requestBody": {"content": {"multipart/form-data": {
+                "schema": {"type": "object", "properties": {"photo": {"type": "string", "format": "binary"}}}}}},
+                "responses": {"204": {"description": "done"}}},
+        },
+        "/events": {"get": {
+            "operationId": "listEvents",
+            "parameters": [{"name": "offset", "in": "query", "schema": {"type": "integer"}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}}}}}}}}}},
+        "/feed": {"get": {
+            "operationId": "feed",
+            "parameters": [{"name": "perPage", "in": "query", "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "items": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}}}},
+                    "links": {"type": "object", "properties": {"next": {"type": "string", "format": "uri"}}}}}}}}}}},
+        "/report": {"get": {"operationId": "report", "responses": {"200": {"description": "csv", "content": {
+            "text/csv": {"schema": {"type": "string"}}}}}}},
+    },
+    "webhooks": {"userDeleted": {"post": {"responses": {"200": {"description": "ok"}}}}},
+}
+
+
+def imported(document: dict, **options):
+    result = import_openapi(json.loads(json.dumps(document)), **options)
+    connector = parse_connector(result.document)  # every import validates
+    return result, connector, {p.path: p.message for p in result.skipped}
+
+
+def by_path(fields) -> dict:
+    return {f.ConnectorField: f for f in fields}
+
+
+def test_the_petstore_example_converts_and_validates():
+    _, connector, skipped = imported(load((FIXTURES / "petstore.yaml").read_text()))
+    assert (connector.Name, connector.Version) == ("Swagger Petstore", "1.0.0")
+    assert [m.UniqueIdentifier for m in connector.Methods] == ["listPets", "createPets", "showPetById"]
+    listing = connector.method("listPets")
+    assert (listing.Name, listing.Category, listing.HttpMethod) == ("List all pets", "pets", "Get")
+    assert listing.Endpoint == "http://petstore.swagger.io/v1/pets"
+    assert {f.ConnectorField: f.DataType for f in listing.response_fields} == {
+        "[].id": "Integer", "[].name": "Text", "[].tag": "Text"}
+    assert [(p.TargetType, p.TargetName, p.IsOptional) for p in listing.Parameters] == [
+        ("QueryString", "limit", True)]
+    assert not listing.PagedInbound  # a limit alone does not page
+    create = connector.method("createPets")
+    assert [(f.ConnectorField, f.IsOptional) for f in create.request_fields] == [
+        ("id", False), ("name", False), ("tag", True)]
+    one = connector.method("showPetById")
+    assert one.Endpoint.endswith("/pets/{{petId}}")
+    assert [(p.Name, p.TargetType, p.IsOptional) for p in one.Parameters] == [("petId", "MergeField", False)]
+    assert skipped == {"#/paths/~1pets/get/responses/200/headers/x-next":
+                       "response header 'x-next' is not converted (fields are read from the body)"}
+
+
+def test_schemas_become_fields_refs_resolved_arrays_as_paths_and_cycles_cut():
+    _, connector, skipped = imported(OPENAPI_31)
+    users = by_path(connector.method("listUsers").response_fields)
+    assert users["[users].id"].DataType == "Integer" and not users["[users].id"].IsOptional
+    assert users["[users].name"].DataType == "Text"  # 3.1's ["string", "null"]
+    assert users["[users].role"].Values == ["admin", "member"]
+    assert users["[users].created"].DataType == "DateTime"
+    assert (users["[users].born"].DataType, users["[users].born"].Format) == ("DateTime", "yyyy-MM-dd")
+    assert (users["[users].score"].DataType, users["[users].active"].DataType) == ("Float", "Boolean")
+    assert users["[users].tags"].DataType == "Text"  # a list of values is one field
+    assert users["[users].address.city"].SystemField == "AddressCity"
+    assert "[users].address.\\geo.lat\\" in users  # a dotted name, quoted
+    assert users["[users].[pets].id"].SystemField == "PetsId"
+    assert "[users].password" not in users  # writeOnly: never in a response
+    # User.manager is a User, and a pet's owner is too: cut at the repeat, and listed.
+    assert not any(path.startswith(("[users].manager", "[users].[pets].owner")) for path in users)
+    cycles = [path for path, message in skipped.items() if "cycle" in message]
+    assert "#/paths/~1users/get/responses/200/content/application~1json/schema/properties/users/items/properties/manager" in cycles
+    assert any(path.endswith("/properties/pets/items/properties/owner") for path in cycles)
+
+    create = connector.method("createUser")
+    fields = by_path(create.request_fields)
+    assert "id" not in fields and fields["password"].IsOptional is False  # readOnly left out; allOf merged
+    assert create.DataType == "Json"
+    pet = by_path(connector.method("get-users-user-id-pet").response_fields)
+    assert set(pet) == {"name"}  # the one property Cat and Dog share
+
+
+def test_parameters_servers_and_identifiers():
+    _, connector, skipped = imported(OPENAPI_31)
+    assert connector.Name == "People API" and connector.Description == "Users and their pets."
+    assert [(p.Name, p.IsAccountConnectorProperty, p.DefaultValue, p.Values) for p in connector.Parameters] == [
+        ("region", True, "eu", ["eu", "us"])]
+    listing = connector.method("listUsers")
+    assert listing.Endpoint == "https://{{region}}.people.test/v2/users" and listing.Category == "Users"
+    header = next(p for p in listing.Parameters if p.TargetType == "HttpHeader")
+    assert (header.TargetName, header.IsOptional) == ("X-Request-Id", False)
+    pet = connector.method("get-users-user-id-pet")
+    assert pet.Endpoint == "https://{{region}}.people.test/v2/users/{{user_id}}/pet"
+    assert [(p.Name, p.DataType) for p in pet.Parameters] == [("user_id", "Integer")]
+    assert connector.method("createUser-2").HttpMethod == "Put"  # a repeated operationId made unique
+    assert skipped["#/servers/1"] == "only the first server is used"
+    assert "cookie parameter 'sid'" in skipped["#/paths/~1users/get/parameters/4"]
+    assert "set by the engine" in skipped["#/paths/~1users/get/parameters/3"]
+
+
+def test_security_schemes_become_authentication_entries():
+    _, connector, skipped = imported(OPENAPI_31)
+    entries = {a.Name: a for a in connector.Authentication}
+    assert set(entries) == {"bearer", "key", "login", "oauth (authorizationCode)", "oauth (clientCredentials)"}
+    assert connector.default_authentication().Name == "key"  # the document's own security
+    assert (entries["key"].AuthType, entries["key"].ApiKeyLocation, entries["key"].ApiKeyName) == (
+        "ApiKey", "Header", "X-Api-Key")
+    assert entries["bearer"].AuthType == "Bearer" and entries["login"].AuthType == "Basic"
+    code = entries["oauth (authorizationCode)"]
+    assert (code.OAuth2Type, code.AuthoriseUrl, code.AccessTokenUrl, code.RefreshUrl, code.Scopes) == (
+        "AuthorisationCode", "https://people.test/authorize", "https://people.test/token",
+        "https://people.test/refresh", ["users.read", "users.write"])
+    assert entries["oauth (clientCredentials)"].OAuth2Type == "ClientCredentials"
+    schemes = "#/components/securitySchemes"
+    assert "implicit flow is not supported" in skipped[f"{schemes}/oauth/flows/implicit"]
+    assert "openIdConnect" in skipped[f"{schemes}/oidc"]
+    assert "API key in a cookie" in skipped[f"{schemes}/session"]
+    assert "'digest'" in skipped[f"{schemes}/digest"]
+
+
+def test_paging_is_recognised_where_names_make_it_plain():
+    _, connector, _ = imported(OPENAPI_31)
+    controls = {m.UniqueIdentifier: {(p.TargetType, p.TargetName): p.Values for p in m.Parameters if p.Values}
+                for m in connector.Methods}
+    users = connector.method("listUsers")
+    assert users.PagedInbound and users.PageSizeInbound == 50  # the API's maximum, under 100
+    assert controls["listUsers"] == {("QueryString", "page_token"): ["PAGE_TOKEN"],
+                                     ("QueryString", "page_size"): ["PAGE_SIZE"],
+                                     ("ResponseField", "next_page_token"): ["PAGE_TOKEN"]}
+    assert "next_page_token" not in by_path(users.response_fields)  # a cursor, not a record's field
+    assert controls["listEvents"] == {("QueryString", "offset"): ["PAGE_OFFSET"],
+                                      ("QueryString", "limit"): ["PAGE_SIZE"]}
+    assert connector.method("listEvents").PageSizeInbound == 100
+    assert controls["feed"] == {("QueryString", "perPage"): ["PAGE_SIZE"],
+                                ("ResponseField", "links.next"): ["PAGE_NEXT_URL"]}
+    assert all(p.Hide for m in connector.Methods for p in m.Parameters if p.Values and p.Values[0].startswith("PAGE"))
+
+
+def test_what_is_not_converted_is_listed():
+    _, _, skipped = imported(OPENAPI_31)
+    assert "multipart/form-data" in skipped["#/paths/~1users~1{user-id}~1pet/put/requestBody"]
+    assert "HEAD" in skipped["#/paths/~1users/head"]
+    assert "callback 'onCreated'" in skipped["#/paths/~1users/post/callbacks/onCreated"]
+    assert "webhook 'userDeleted'" in skipped["#/webhooks/userDeleted"]
+    assert "text/csv" in skipped["#/paths/~1report/get/responses/200"]
+    oneof = "#/paths/~1users~1{user-id}~1pet/get/responses/200/content/application~1json/schema"
+    assert skipped[oneof] == "oneOf/anyOf: only the properties every variant has are converted"
+
+
+def test_a_relative_server_is_an_account_property_and_a_base_url_overrides_any():
+    document = {**OPENAPI_31, "servers": [{"url": "/api/v3"}]}
+    _, connector, _ = imported(document)
+    assert connector.method("listUsers").Endpoint == "{{BaseUrl}}/api/v3/users"
+    (base,) = connector.account_properties()
+    assert base.Name == "BaseUrl" and "/api/v3" in base.Description
+    _, connector, _ = imported(document, base_url="http://127.0.0.1:9/people/")
+    assert connector.method("listUsers").Endpoint == "http://127.0.0.1:9/people/users"
+    assert connector.account_properties() == []
+
+
+SWAGGER = {
+    "swagger": "2.0", "info": {"title": "Old API", "version": "1"},
+    "host": "old.test", "basePath": "/v1", "schemes": ["https"],
+    "securityDefinitions": {"basic": {"type": "basic"},
+                            "token": {"type": "apiKey", "in": "query", "name": "token"},
+                            "oauth": {"type": "oauth2", "flow": "accessCode", "authorizationUrl": "https://old.test/a",
+                                      "tokenUrl": "https://old.test/t", "scopes": {"read": ""}}},
+    "definitions": {"Item": {"type": "object", "required": ["sku"], "properties": {
+        "sku": {"type": "string"}, "lines": {"type": "array", "items": {"$ref": "#/definitions/Line"}}}},
+        "Line": {"type": "object", "properties": {"qty": {"type": "integer"}}}},
+    "paths": {
+        "/items": {
+            "get": {"operationId": "listItems",
+                    "parameters": [{"name": "page", "in": "query", "type": "integer"},
+                                   {"name": "per_page", "in": "query", "type": "integer"}],
+                    "responses": {"200": {"description": "ok", "schema": {"type": "array",
+                                                                          "items": {"$ref": "#/definitions/Item"}}}}},
+            "post": {"operationId": "createItem",
+                     "parameters": [{"name": "body", "in": "body", "required": True,
+                                     "schema": {"$ref": "#/definitions/Item"}}],
+                     "responses": {"201": {"description": "ok", "schema": {"$ref": "#/definitions/Item"}}}},
+        },
+        "/login": {"post": {"operationId": "login", "consumes": ["application/x-www-form-urlencoded"],
+                            "parameters": [{"name": "user", "in": "formData", "type": "string", "required": True},
+                                           {"name": "remember", "in": "formData", "type": "boolean"}],
+                            "responses": {"204": {"description": "ok"}}}},
+        "/export": {"get": {"operationId": "export", "produces": ["text/csv"],
+                            "responses": {"200": {"description": "ok", "schema": {"type": "string"}}}}},
+    },
+}
+
+
+def test_swagger_2_converts_too():
+    _, connector, skipped = imported(SWAGGER)
+    assert connector.method("listItems").Endpoint == "https://old.test/v1/items"
+    listing = connector.method("listItems")
+    assert listing.PagedInbound and {p.TargetName: p.Values for p in listing.Parameters} == {
+        "page": ["PAGE_NUMBER"], "per_page": ["PAGE_SIZE"]}
+    assert set(by_path(listing.response_fields)) == {"[].sku", "[].[lines].qty"}
+    assert [(f.ConnectorField, f.IsOptional) for f in connector.method("createItem").request_fields] == [
+        ("sku", False), ("[lines].qty", True)]
+    login = connector.method("login")
+    assert login.DataType == "Form"
+    assert [(f.ConnectorField, f.DataType, f.IsOptional) for f in login.request_fields] == [
+        ("user", "Text", False), ("remember", "Boolean", True)]
+    entries = {a.Name: a for a in connector.Authentication}
+    assert entries["basic"].AuthType == "Basic" and entries["basic"].IsDefault
+    assert (entries["token"].ApiKeyLocation, entries["oauth"].OAuth2Type) == ("QueryString", "AuthorisationCode")
+    assert "text/csv" in skipped["#/paths/~1export/get/responses/200"]
+
+
+def test_the_larger_real_spec_converts_validates_and_reports_what_it_skipped():
+    result, connector, skipped = imported(load((FIXTURES / "netlify-swagger.json").read_bytes()))
+    assert len(connector.Methods) == 181 and connector.Name == "Netlify's API documentation"
+    sites = connector.method("listSites")
+    assert sites.Endpoint == "https://api.netlify.com/api/v1/sites" and sites.PagedInbound
+    assert by_path(sites.response_fields)["[].created_at"].DataType == "DateTime"
+    assert "implicit flow is not supported" in skipped["#/securityDefinitions/netlifyAuth"]
+    assert sum("application/octet-stream" in m for m in skipped.values()) == 4
+    assert len(result.skipped) == 6
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{}", "neither 'openapi: 3.x' nor 'swagger"),
+    ("openapi: 2.5\npaths: {}", "neither 'openapi: 3.x' nor 'swagger"),
+    ("- a list", "is an object"),
+    ("{not: [valid", "neither JSON nor YAML"),
+    ('{"openapi": "3.0.3", "paths": []}', "'paths' must be an object"),
+])
+def test_a_document_that_is_not_openapi_is_refused_plainly(text, message):
+    with pytest.raises(NotOpenApi, match=message.replace("'", ".").replace("(", ".")):
+        load(text)
+
+
+def test_yaml_and_json_load_alike():
+    text = (FIXTURES / "petstore.yaml").read_text()
+    assert load(text) == load(json.dumps(yaml.safe_load(text), default=str)) | {}
+
+
+def test_only_references_inside_the_document_are_followed(tmp_path):
+    secret = tmp_path / "secret.json"
+    secret.write_text(json.dumps({"type": "object", "properties": {"leaked": {"type": "string"}}}))
+    response = {"200": {"description": "ok", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"a": {"$ref": secret.as_uri()}, "b": {"$ref": "#/nowhere"},
+                                         "c": {"type": "string"}}}}}}}
+    document = {"openapi": "3.0.3", "info": {"title": "T", "version": "1"},
+                "paths": {"/x": {"get": {"operationId": "x", "responses": response}}}}
+    _, connector, skipped = imported(document)
+    assert [f.ConnectorField for f in connector.method("x").response_fields] == ["c"]
+    schema = "#/paths/~1x/get/responses/200/content/application~1json/schema/properties"
+    assert skipped == {f"{schema}/a": f"not converted: a $ref that cannot be resolved: {secret.as_uri()}",
+                       f"{schema}/b": "not converted: a $ref that cannot be resolved: #/nowhere"}
+
+
+@pytest.mark.parametrize("paths", [
+    {"/x": {"get": []}}, {"/x": {"get": {"parameters": {"a": 1}}}},
+    {"/x": {"get": {"parameters": [{"$ref": "#/missing"}]}}}, {"/x": {"get": {"responses": ["200"]}}},
+    {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema": "text"}}}}}}},
+    {"/x": {"get": {"responses": {"200": {"content": {"application/json": {"schema": {"type": 5,
+                                                                                      "properties": []}}}}}}}},
+    {"/x": {"post": {"requestBody": {"content": []}}}}, {"/{a}": {"get": {"operationId": 7, "tags": "t"}}},
+])
+def test_a_malformed_operation_is_listed_and_the_rest_converts(paths):
+    document = {"openapi": "3.0.0", "info": "title", "servers": [{"url": 5}],
+                "paths": {**paths, "/ok": {"get": {"operationId": "ok", "responses": {}}}},
+                "components": {"securitySchemes": {"a": {"type": "oauth2", "flows": []}, "b": "text"}}}
+    _, connector, skipped = imported(document)
+    assert "ok" in [m.UniqueIdentifier for m in connector.Methods]
+    assert "security scheme 'b' is not converted" in skipped["#/components/securitySchemes/b"]
+
+
+@pytest.mark.parametrize("document", [
+    {"openapi": "3.0.0", "paths": {"/x": 5}}, {"openapi": "3.0.0", "paths": {}, "servers": 5},
+])
+def test_a_document_of_the_wrong_shape_is_refused_plainly(document):
+    with pytest.raises(NotOpenApi, match="the shape OpenAPI describes"):
+        import_openapi(document)
