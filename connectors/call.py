@@ -189,6 +189,7 @@ class _Call:
     secrets: list[str]
     on_exchange: Callable[[Exchange], None] | None
     tokens: TokenStore | None
+    trusted: Mapping[str, str]  # what decides where credentials may go (_trusted)
     limiter: Limiter | None = None
     wanted: list[Any] = field(default_factory=list)  # the rate-limit buckets each request takes
     max_wait: float = 2.0
@@ -223,7 +224,7 @@ async def call_method(
     except KeyError:
         raise StepError("the connector has no such method", connector=connector.Name, method=method_id) from None
     call = _Call(connector, method, connector.authentication(authentication), credentials,
-                 secrets_of(credentials, connector), on_exchange, tokens, limiter,
+                 secrets_of(credentials, connector), on_exchange, tokens, _trusted(connector, credentials), limiter,
                  buckets(connector, method, limit_key or connector.Name) if limiter is not None else [], max_wait)
     levels = levels_of(("connector", connector.Script), ("method", method.Script), ("step", scripting.step_script))
     session = ScriptSession(levels, hooks.host(partial(_script_request, client, call), scripting.storage),
@@ -246,7 +247,7 @@ async def _call(client: httpx.AsyncClient, call: _Call, session: ScriptSession |
     connector, method = call.connector, call.method
     params = call_parameters(connector, method)
     _check_parameters(parameters, params)
-    trusted = _trusted(connector, call.credentials)
+    trusted = call.trusted
     values = _mergefield_values(trusted, call.credentials, mergefields, parameters)
     paging = Paging.of(connector, method, params)
     # A next-page URL carries its own query; add only what it lacks (an API key, say).
@@ -299,8 +300,7 @@ async def _call(client: httpx.AsyncClient, call: _Call, session: ScriptSession |
 async def _send_outgoing(client: httpx.AsyncClient, call: _Call, outgoing: hooks.Outgoing,
                          masked: set[str]) -> httpx.Response:
     """The request as the scripts left it, with the credentials where they may go."""
-    target, authorized = outgoing.target, _authorized(outgoing.target, call.connector, call.method,
-                                                      _trusted(call.connector, call.credentials))
+    target, authorized = outgoing.target, _authorized(outgoing.target, call.connector, call.method, call.trusted)
     parts = RequestParts(headers=outgoing.headers, query=outgoing.query)
     if authorized:
         apply_auth(parts, call.authentication, call.credentials)
