@@ -23,10 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def temporal_command(data_dir: Path, port: int = 7233, ui_port: int = 8233) -> list[str]:
+def temporal_command(data_dir: Path, port: int = 7233, ui_port: int | None = 8233) -> list[str]:
+    """The embedded Temporal dev server; `ui_port=None` runs it without the Web UI."""
     attributes = [arg for name, kind in SEARCH_ATTRIBUTES.items() for arg in ("--search-attribute", f"{name}={kind}")]
+    ui = ["--headless"] if ui_port is None else ["--ui-port", str(ui_port)]
     return [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(data_dir / "temporal.db"),
-            "--port", str(port), "--ui-port", str(ui_port), "--log-level", "error", *attributes]
+            "--port", str(port), *ui, "--log-level", "error", *attributes]
 
 
 def wait_until(ready: Callable[[], bool], what: str, timeout: float = 60) -> None:

@@ -65,6 +65,12 @@ class ThreadedServer:
         self.thread.join(timeout=10)
 
 
+def temporal_serves(port: int) -> bool:
+    """True once the dev server's frontend answers a health check."""
+    health = [TEMPORAL_BIN, "operator", "cluster", "health", "--address", f"127.0.0.1:{port}"]
+    return subprocess.run(health, check=False, capture_output=True, timeout=10).returncode == 0
+
+
 class Process:
     """A project process (worker or API) started with the test configuration (and `env`)."""
 
@@ -103,11 +109,9 @@ class PrivateStack:
     and API processes, for tests that kill or restart them; same database as the session."""
 
     def __init__(self, name: str, **env: str) -> None:
-        self.name, self.port, self.ui_port, self.api_port = name, free_port(), free_port(), free_port()
-        self.folder = DATA_DIR / name
+        self.name, self.folder, self.overrides = name, DATA_DIR / name, env
         self.folder.mkdir()
-        self.env = {"TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
-                    "CYCLEWRIGHT_PUBLIC_URL": f"http://127.0.0.1:{self.api_port}", **env}
+        self.choose_ports()
         self.temporal: subprocess.Popen | None = None
         self.processes: list[Process] = []
 
@@ -115,18 +119,36 @@ class PrivateStack:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
+    def choose_ports(self) -> None:
+        self.port, self.api_port = free_port(), free_port()
+        self.env = {"TEMPORAL_ADDRESS": f"127.0.0.1:{self.port}",
+                    "CYCLEWRIGHT_PUBLIC_URL": f"http://127.0.0.1:{self.api_port}", **self.overrides}
+
     def start_temporal(self) -> None:
+        """Starts the dev server (headless) on `self.port` and waits until its frontend serves."""
         with open(self.folder / "temporal.log", "ab") as out:
-            self.temporal = subprocess.Popen(temporal_command(self.folder, self.port, self.ui_port),
+            self.temporal = subprocess.Popen(temporal_command(self.folder, self.port, ui_port=None),
                                              stdout=out, stderr=subprocess.STDOUT)
-        wait_until(lambda: answers(f"http://127.0.0.1:{self.ui_port}"), "a Temporal dev server")
+        wait_until(lambda: self.temporal.poll() is not None or temporal_serves(self.port), "a Temporal dev server")
+        log = (self.folder / "temporal.log").read_text(errors="replace")[-2000:]
+        assert self.temporal.poll() is None, f"the Temporal dev server exited: {log}"
+
+    def start_first_temporal(self) -> None:
+        """A free port can be taken between choosing and binding it: then try fresh ports."""
+        for attempt in range(3):
+            try:
+                return self.start_temporal()
+            except AssertionError:
+                if attempt == 2:
+                    raise
+                self.choose_ports()
 
     def kill_temporal(self) -> None:
         self.temporal.kill()
         self.temporal.wait()
 
     def start(self) -> PrivateStack:
-        self.start_temporal()
+        self.start_first_temporal()
         self.processes.append(Process("worker.py", env=self.env, log=f"{self.name}-worker.log"))
         self.processes.append(api_process(self.api_port, self.env, f"{self.name}-api.log"))
         return self
