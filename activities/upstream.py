@@ -16,15 +16,15 @@ from temporalio import activity
 
 from connectors import Connector, Credentials
 from connectors.hooks import Scripting
-from connectors.scripts import ScriptHostError
 from runtime.settings import settings
-from store import storage, transactions
+from store import transactions
 from store.connections import load_credentials
 from store.custom_fields import release_for
 from store.database import engine, is_local_database, session
 from store.group_commit import GroupCommit
 from store.limiter import DatabaseLimiter
 from store.plans import StepPlan, load_step
+from store.storage import CycleStorage
 from store.tokens import DatabaseTokenStore
 from store.transactions import Outcome
 
@@ -50,34 +50,6 @@ def call_options(account_connector_id: str, credentials: Credentials, limiter: D
     return {"credentials": credentials, "limiter": limiter, "limit_key": account_connector_id,
             "tokens": DatabaseTokenStore(account_connector_id),
             "scripting": scripting or Scripting(limits=settings().script_limits)}
-
-
-class CycleStorage:
-    """A cycle's Storage as its scripts reach it (cycle_storage_*): each call commits at once."""
-
-    def __init__(self, cycle_id: str) -> None:
-        self.cycle_id = cycle_id
-
-    async def get(self, key: str) -> Any:
-        return await self._do(storage.get, key)
-
-    async def set(self, key: str, value: Any) -> None:
-        await self._do(storage.put, key, value)
-
-    async def delete(self, key: str) -> None:
-        await self._do(storage.delete, key)
-
-    async def _do(self, operation: Callable[..., Any], *args: Any) -> Any:
-        def work() -> Any:
-            with session() as db:
-                result = operation(db, self.cycle_id, *args)
-                db.commit()
-                return result
-
-        try:
-            return await asyncio.to_thread(work)
-        except storage.StorageError as err:
-            raise ScriptHostError(str(err)) from None
 
 
 class Upstream:

@@ -4,7 +4,11 @@ connector (CreateWebhookMethod on activation, DeleteWebhookMethod on deactivatio
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from functools import partial
 from typing import Any
 
 from sqlmodel import select
@@ -13,7 +17,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.upstream import Upstream, call_options
 from connectors import ConnectorError, call_method
+from connectors.call import event_scripts
+from connectors.hooks import Scripting, after_webhook
 from connectors.paths import records_from_body
+from connectors.scripts import ScriptSession
 from runtime.settings import settings
 from store import inbound
 from store.connections import load_credentials
@@ -21,7 +28,10 @@ from store.custom_fields import release_for
 from store.database import session
 from store.plans import StepPlan, load_step
 from store.runs import run_ref
+from store.storage import CycleStorage
 from store.tables import CycleStep
+from store.tokens import DatabaseTokenStore
+from store.transactions import RunRef
 from workflows.messages import FetchRequest, FetchResult
 
 # A run takes up to this many events at once, waiting up to the window for a batch to fill.
@@ -36,17 +46,48 @@ class WebhookActivities:
 
     @activity.defn(name="take_events")
     async def take_events(self, request: FetchRequest) -> FetchResult:
-        """The cycle's oldest waiting events as transactions `first`…; the cursor is None once
-        the queue was found empty (the run then finishes what it took)."""
+        """The cycle's oldest waiting events as transactions `first`…, each read by its
+        after_webhook scripts; the cursor is None once the queue was found empty (the run then
+        finishes what it took)."""
         step = await asyncio.to_thread(load_step, request.plan_id, request.step)
-        records_of = await asyncio.to_thread(_reader, step)
         run = await asyncio.to_thread(run_ref, request.run_id)
         limit = min(request.max_records, TAKE_EVENTS)
         deadline = time.monotonic() + TAKE_WINDOW
         while await asyncio.to_thread(_pending, run.cycle_id) < limit and time.monotonic() < deadline:
             await asyncio.sleep(POLL_EVERY)  # a fuller batch: fewer, larger ranges
-        count, events = await asyncio.to_thread(_take, run, request, step, limit, records_of)
-        return FetchResult(count, {} if events else None)
+        queued = await asyncio.to_thread(_oldest, run.cycle_id, limit)
+        if not queued:
+            return FetchResult(0, None)
+        taken = await self._read(step, queued)
+        count = await asyncio.to_thread(_take, run, request, step, taken)
+        failed = sum(1 for event in taken if event.error)
+        # Counts only: a script's message may quote the event, and this goes to history.
+        warnings = [f"{failed} event(s) could not be read (see the run's Errored transactions)"] if failed else []
+        return FetchResult(count, {}, warnings)
+
+    async def _read(self, step: StepPlan, queued: list[inbound.Queued]) -> list[inbound.Taken]:
+        """Each event's records; an event its scripts or fields cannot read is kept as an error
+        (and the rest go on, in a fresh isolate), so no event can hold up the queue."""
+        records_of, scripts = await asyncio.to_thread(_reader, step)
+        taken: list[inbound.Taken] = []
+        while len(taken) < len(queued):
+            try:
+                async with self._scripts(scripts, step.cycle_id) as session:
+                    for event in queued[len(taken):]:
+                        taken.append(await _read_event(session, records_of, event))
+            except ConnectorError as err:
+                event = queued[len(taken)]
+                taken.append(inbound.Taken(event.id, [], f"the event could not be read: {err}", json.loads(event.body)))
+        return taken
+
+    def _scripts(self, scripts: inbound.WebhookScripts | None, cycle_id: str) -> Any:
+        if scripts is None:
+            return nullcontext()
+        return event_scripts(self.upstream.client, scripts.connector, scripts.method, "after_webhook",
+                             credentials=scripts.credentials, limiter=self.upstream.limiter,
+                             limit_key=scripts.account_connector_id,
+                             tokens=DatabaseTokenStore(scripts.account_connector_id),
+                             scripting=Scripting(scripts.step_script, CycleStorage(cycle_id), settings().script_limits))
 
     @activity.defn(name="subscribe_webhooks")
     async def subscribe_webhooks(self, cycle_id: str) -> None:
@@ -80,7 +121,8 @@ class WebhookActivities:
             result = await call_method(
                 self.upstream.client, connector, method,
                 mergefields={"Webhook_Url": settings().webhook_url(step.webhook_id), "Webhook_Id": step.webhook_subscription},
-                **call_options(step.account_connector_id, credentials, self.upstream.limiter))
+                **call_options(step.account_connector_id, credentials, self.upstream.limiter,
+                               Scripting(storage=CycleStorage(step.cycle_id), limits=settings().script_limits)))
         except ConnectorError as err:
             raise ApplicationError(f"step '{step.name}': {which} '{method}' failed: {err.brief()}",
                                    type=type(err).__name__, non_retryable=not err.retryable) from None
@@ -98,13 +140,33 @@ def _subscription_id(result: Any) -> str | None:
     return str(payload["id"]) if isinstance(payload, dict) and payload.get("id") not in (None, "") else None
 
 
-def _reader(step: StepPlan) -> Any:
-    """How an event's body becomes records: the Webhook method's response fields, or as it is."""
+async def _read_event(session: ScriptSession | None, records_of: RecordsOf, event: inbound.Queued) -> inbound.Taken:
+    body = json.loads(event.body)
+    kept, body = await after_webhook(session, body) if session else (True, body)
+    return inbound.Taken(event.id, records_of(body) if kept else [])
+
+
+RecordsOf = Callable[[Any], list[dict[str, Any]]]
+
+
+def _reader(step: StepPlan) -> tuple[RecordsOf, inbound.WebhookScripts | None]:
+    """How an event's body becomes records (the Webhook method's response fields, or as it is),
+    and what its after_webhook scripts need, if it has any."""
     if step.release_id is None:
-        return _as_records
+        return _as_records, None
     with session() as db:
-        fields = release_for(db, step.release_id, step.account_connector_id).method(step.method).response_fields
-    return (lambda body: records_from_body(body, fields)) if fields else _as_records
+        connector = release_for(db, step.release_id, step.account_connector_id)  # the run's release
+        scripts = inbound.scripts_for(db, db.get(CycleStep, step.cycle_step_id), connector, "after_webhook")
+    fields = connector.method(step.method).response_fields
+    return (partial(_read_fields, fields) if fields else _as_records), scripts
+
+
+def _read_fields(fields: list[Any], body: Any) -> list[dict[str, Any]]:
+    """Records by the method's response fields; an array of events whose fields do not start
+    at the array (`[].email`) is read element by element, as one event each."""
+    if isinstance(body, list) and not any(str(f.ConnectorField).startswith("[") for f in fields):
+        return [record for item in body for record in records_from_body(item, fields)]
+    return records_from_body(body, fields)
 
 
 def _as_records(body: Any) -> list[dict[str, Any]]:
@@ -118,9 +180,14 @@ def _pending(cycle_id: str) -> int:
         return inbound.pending(db, cycle_id)
 
 
-def _take(run, request: FetchRequest, step: StepPlan, limit: int, records_of) -> tuple[int, int]:
+def _oldest(cycle_id: str, limit: int) -> list[inbound.Queued]:
     with session() as db:
-        return inbound.take(db, run, request.first, limit, step.id, step.spec.Next, records_of)
+        return inbound.oldest(db, cycle_id, limit)
+
+
+def _take(run: RunRef, request: FetchRequest, step: StepPlan, taken: list[inbound.Taken]) -> int:
+    with session() as db:
+        return inbound.take(db, run, request.first, taken, step.id, step.spec.Next)
 
 
 def _webhook_steps(cycle_id: str) -> list[CycleStep]:

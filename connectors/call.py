@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from contextlib import nullcontext
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import Any
@@ -219,26 +219,72 @@ async def call_method(
     scripting: Scripting = NO_SCRIPTING,
 ) -> CallResult:
     """One request: the first page, or the page `cursor` (from a previous result) points at."""
-    try:
-        method = connector.method(method_id)
-    except KeyError:
-        raise StepError("the connector has no such method", connector=connector.Name, method=method_id) from None
-    call = _Call(connector, method, connector.authentication(authentication), credentials,
-                 secrets_of(credentials, connector), on_exchange, tokens, _trusted(connector, credentials), limiter,
-                 buckets(connector, method, limit_key or connector.Name) if limiter is not None else [], max_wait)
-    levels = levels_of(("connector", connector.Script), ("method", method.Script), ("step", scripting.step_script))
-    session = ScriptSession(levels, hooks.host(partial(_script_request, client, call), scripting.storage),
-                            scripting.limits) if levels else None
+    call = _prepared(connector, method_id, credentials, authentication, on_exchange, tokens, limiter, limit_key,
+                     max_wait)
+    session = _scripts(client, call, scripting)
     cursor, parameters = cursor or {}, parameters or {}
     try:
         async with session or nullcontext():
             return await _call(client, call, session, cursor, fields or {}, parameters, mergefields or {},
                                idempotency_key)
     except ConnectorError as err:
-        err.connector, err.method = connector.Name, method_id
-        if isinstance(err, ScriptError):  # a script may quote what it was given
-            err.reason = redact(err.reason, call.secrets)
-        raise
+        raise _named(err, call)
+
+
+@asynccontextmanager
+async def event_scripts(
+    client: httpx.AsyncClient,
+    connector: Connector,
+    method_id: str,
+    event: str,
+    *,
+    credentials: Credentials,
+    authentication: str | None = None,
+    limiter: Limiter | None = None,
+    limit_key: str | None = None,
+    tokens: TokenStore | None = None,
+    scripting: Scripting = NO_SCRIPTING,
+) -> AsyncIterator[ScriptSession | None]:
+    """The isolate for a method's `event` outside a request (before_webhook, after_webhook), its
+    http_request through the engine as a call's is; None when no script handles the event."""
+    call = _prepared(connector, method_id, credentials, authentication, None, tokens, limiter, limit_key)
+    named = any(event in (source or "") for source in (connector.Script, call.method.Script, scripting.step_script))
+    session = _scripts(client, call, scripting) if named else None  # no isolate for scripts that cannot handle it
+    try:
+        async with session or nullcontext():
+            yield session if session and session.handles(event) else None
+    except ConnectorError as err:
+        raise _named(err, call)
+
+
+def _prepared(connector: Connector, method_id: str, credentials: Credentials, authentication: str | None,
+              on_exchange: Callable[[Exchange], None] | None, tokens: TokenStore | None, limiter: Limiter | None,
+              limit_key: str | None, max_wait: float = 2.0) -> _Call:
+    try:
+        method = connector.method(method_id)
+    except KeyError:
+        raise StepError("the connector has no such method", connector=connector.Name, method=method_id) from None
+    return _Call(connector, method, connector.authentication(authentication), credentials,
+                 secrets_of(credentials, connector), on_exchange, tokens, _trusted(connector, credentials), limiter,
+                 buckets(connector, method, limit_key or connector.Name) if limiter is not None else [], max_wait)
+
+
+def _scripts(client: httpx.AsyncClient, call: _Call, scripting: Scripting) -> ScriptSession | None:
+    """The call's isolate, with the connector's, the method's and the step's scripts; None when
+    none has one."""
+    levels = levels_of(("connector", call.connector.Script), ("method", call.method.Script),
+                       ("step", scripting.step_script))
+    if not levels:
+        return None
+    return ScriptSession(levels, hooks.host(partial(_script_request, client, call), scripting.storage),
+                         scripting.limits)
+
+
+def _named(err: ConnectorError, call: _Call) -> ConnectorError:
+    err.connector, err.method = call.connector.Name, call.method.UniqueIdentifier
+    if isinstance(err, ScriptError):  # a script may quote what it was given
+        err.reason = redact(err.reason, call.secrets)
+    return err
 
 
 async def _call(client: httpx.AsyncClient, call: _Call, session: ScriptSession | None, cursor: Cursor,

@@ -5,6 +5,10 @@ before_action sees the request before the credentials are put on it (a script re
 as `method_auth_value`), and may change its endpoint, headers, query parameters and body, or
 skip it. after_action may reshape the response; after_error may turn an HTTP error into a
 success (false) or a warning (a text); after_action_paging runs once, on the last page.
+
+before_webhook runs in the API as an event arrives, before it is queued: it may check a
+signature, answer a handshake, reshape the event, or refuse it (false) with the answer it set.
+after_webhook runs as a run takes the event: it may reshape it into records, or drop it (false).
 """
 
 from __future__ import annotations
@@ -102,6 +106,52 @@ async def after_error(session: ScriptSession, method: Method, response: httpx.Re
     state["method_error"] = {"status": response.status_code, "message": reason}
     fired = await session.fire("after_error", state)
     return None if fired.verdict is True else fired
+
+
+@dataclass
+class Received:
+    """An inbound webhook request, as before_webhook sees it."""
+
+    url: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    raw: str  # the body as received, for signatures
+    body: Any  # the body as JSON, or the raw text when it is not JSON
+
+
+@dataclass
+class WebhookAnswer:
+    """What before_webhook made of an event: queue it (as `event`) or not, and the answer the
+    scripts set, if any."""
+
+    accepted: bool
+    event: Any
+    status: int | None = None
+    response: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+async def before_webhook(session: ScriptSession, received: Received, mergefields: Mapping[str, Any]) -> WebhookAnswer:
+    fired = await session.fire("before_webhook", {
+        "method_endpoint": received.url,
+        "method_request_headers": received.headers,
+        "method_request_parameters": received.query,
+        "method_request": received.body,
+        "method_request_raw": received.raw,
+        "method_request_mergefields": dict(mergefields),
+    })
+    state = fired.state
+    status = state.get("statusCode")
+    return WebhookAnswer(fired.verdict is not False, state["method_request"],
+                         status if isinstance(status, int) and 200 <= status <= 599 else None,
+                         state.get("method_response"), _strings(state.get("method_response_headers")))
+
+
+async def after_webhook(session: ScriptSession, event: Any) -> tuple[bool, Any]:
+    """Whether the run keeps the event (False: a script dropped it), and the event as the
+    scripts left it, which becomes the records."""
+    fired = await session.fire("after_webhook", {"method_response": event})
+    return fired.verdict is not False, fired.state["method_response"]
 
 
 HttpRequest = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -35,7 +35,7 @@ EVENTS = ("before_action", "after_action", "after_action_paging", "after_error",
 # The globals an event's handlers read and change (DESIGN §2); those an event does not set are
 # undefined in it.
 VARIABLES = ("method_endpoint", "method_request_headers", "method_request_parameters", "method_request",
-             "method_request_mergefields", "last_successful_run_date", "method_auth_value",
+             "method_request_raw", "method_request_mergefields", "last_successful_run_date", "method_auth_value",
              "method_response", "method_response_headers", "statusCode", "method_error", "action_data")
 HOST_CALLS_PER_EVENT = 50
 JS = Path(__file__).parent / "js"

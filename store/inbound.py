@@ -1,14 +1,15 @@
 """The inbound queue: webhook events acknowledged and waiting for a run to take them.
 
 An event is durable before it is acknowledged (`accept`, many events to one commit); a run
-takes the oldest in batches (`take`), moving them into its transactions and off the queue in
-one commit, so each event becomes exactly one transaction whatever crashes in between.
+reads the oldest in batches (`oldest`) and takes them (`take`), moving them into its
+transactions and off the queue in one commit, so each event's records become transactions
+exactly once whatever crashes in between.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +17,27 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from connectors import Connector, Credentials
+from runtime.settings import settings
+from store.connections import load_credentials
 from store.crypto import decrypt
+from store.custom_fields import release_for
 from store.tables import Cycle, CycleStep, InboundEvent, Transaction, new_id, utcnow
 from store.transactions import RunRef
 
 EVENTS, CYCLES, TRANSACTIONS = InboundEvent.__table__, Cycle.__table__, Transaction.__table__
+
+
+@dataclass(frozen=True)
+class WebhookScripts:
+    """What a Webhook step's scripts run with: its connector as its account connector sees it."""
+
+    connector: Connector
+    method: str
+    account_connector_id: str
+    credentials: Credentials
+    step_script: str | None
+    mergefields: dict[str, str | None]  # Webhook_Url, Webhook_Id and the properties that are not secret
 
 
 @dataclass(frozen=True)
@@ -30,6 +47,7 @@ class Webhook:
     cycle_id: str
     step_id: str
     secret: str | None  # events must be signed with it, when set
+    scripts: WebhookScripts | None = None  # when a script of the step's handles before_webhook
 
 
 @dataclass(frozen=True)
@@ -41,7 +59,28 @@ class Event:
 
 def webhook(db: Session, webhook_id: str) -> Webhook | None:
     step = db.execute(select(CycleStep).where(CycleStep.webhook_id == webhook_id)).scalars().first()
-    return Webhook(step.cycle_id, step.id, decrypt(step.webhook_secret)) if step else None
+    if step is None:
+        return None
+    scripts = None
+    if step.release_id is not None:
+        connector = release_for(db, step.release_id, step.account_connector_id)
+        scripts = scripts_for(db, step, connector, "before_webhook")
+    return Webhook(step.cycle_id, step.id, decrypt(step.webhook_secret), scripts)
+
+
+def scripts_for(db: Session, step: CycleStep, connector: Connector, event: str) -> WebhookScripts | None:
+    """What the step's scripts need for `event`, with `connector` its release; None when no
+    script names the event (most steps: then no credentials are loaded)."""
+    step_script = step.document.get("Script")
+    if not any(event in (source or "") for source in (connector.Script, connector.method(step.method).Script,
+                                                      step_script)):
+        return None
+    _, credentials = load_credentials(db, step.account_connector_id)
+    hidden = {p.key for p in connector.Parameters if p.IsSensitive} | {"ClientSecret"}
+    shown = {name: value for name, value in credentials.properties.items() if name not in hidden}
+    return WebhookScripts(connector, step.method, step.account_connector_id, credentials, step_script,
+                          {**shown, "Webhook_Url": settings().webhook_url(step.webhook_id),
+                           "Webhook_Id": step.webhook_subscription})
 
 
 def takes_events(status: str, owner: str | None) -> bool:
@@ -65,32 +104,82 @@ def accept(connection: Connection, events: Sequence[Event]) -> list[bool]:
     return accepted
 
 
+REQUEUED = "re-queued: the cycle's next run reads the event again"
+
+
+def requeue(db: Session, cycle: Cycle, transaction: Transaction) -> bool | None:
+    """An event a run could not read (an Errored transaction at the cycle's Webhook step) back on
+    the queue as a new event, the transaction ending Success with a note of it, in one commit;
+    None when the transaction is not such an event, False when the cycle takes no events now."""
+    step = db.execute(select(CycleStep).where(CycleStep.cycle_id == cycle.id, CycleStep.type == "Webhook",
+                                              CycleStep.template_step_id == transaction.step)).scalars().first()
+    if step is None or transaction.status != "Errored" or transaction.path != [transaction.step]:
+        return None
+    if not takes_events(cycle.status, cycle.status_owner):
+        return False
+    db.execute(insert(EVENTS).values(cycle_id=cycle.id, step_id=step.id, received_at=utcnow(),
+                                     body=json.dumps(transaction.records[transaction.step])))
+    transaction.status, transaction.message, transaction.updated_at = "Success", REQUEUED, utcnow()
+    db.add(transaction)
+    db.commit()
+    return True
+
+
 def pending(db: Session, cycle_id: str) -> int:
     return db.execute(select(func.count()).select_from(EVENTS).where(EVENTS.c.cycle_id == cycle_id)).scalar_one()
 
 
-def take(db: Session, run: RunRef, first: int, limit: int, trigger: str, next_step: str | None,
-         records_of: Callable[[Any], list[dict[str, Any]]]) -> tuple[int, int]:
-    """Up to `limit` of the cycle's oldest events as the run's transactions `first`, `first + 1`…
-    (an event may hold several records, or none); (transactions, events) taken. Asked again for
-    the same `first` (a retried activity whose commit went through), it counts what it wrote."""
-    taken = db.execute(select(func.count()).select_from(TRANSACTIONS).where(
-        TRANSACTIONS.c.run_id == run.run_id, TRANSACTIONS.c.seq >= first)).scalar_one()
-    if taken:
-        return taken, taken
-    events = db.execute(select(EVENTS.c.id, EVENTS.c.body).where(EVENTS.c.cycle_id == run.cycle_id)
-                        .order_by(EVENTS.c.id).limit(limit)).all()
-    if not events:
-        return 0, 0
-    records = [r for event in events for r in records_of(json.loads(event.body))]
+@dataclass(frozen=True)
+class Queued:
+    id: int
+    body: str
+
+
+@dataclass(frozen=True)
+class Taken:
+    """An event as a run takes it: its records (none when a script dropped it), or why it could
+    not be read, when it becomes one Errored transaction holding its body."""
+
+    event_id: int
+    records: list[dict[str, Any]]
+    error: str | None = None
+    body: Any = None
+
+
+def oldest(db: Session, cycle_id: str, limit: int) -> list[Queued]:
+    rows = db.execute(select(EVENTS.c.id, EVENTS.c.body).where(EVENTS.c.cycle_id == cycle_id)
+                      .order_by(EVENTS.c.id).limit(limit)).all()
+    return [Queued(row.id, row.body) for row in rows]
+
+
+def take(db: Session, run: RunRef, first: int, events: Sequence[Taken], trigger: str, next_step: str | None) -> int:
+    """The events as the run's transactions `first`, `first + 1`… and off the queue, in one
+    commit; the transactions written. Asked again for the same `first` (a retried activity whose
+    commit went through, or one racing another attempt), it counts what was written then."""
+    if written := _written(db, run, first):
+        return written
+    ids = [e.event_id for e in events]
+    if db.execute(delete(EVENTS).where(EVENTS.c.id.in_(ids))).rowcount != len(ids):
+        db.rollback()  # another attempt took them first
+        return _written(db, run, first)
     path, status, step = ([trigger, next_step], "Pending", next_step) if next_step else ([trigger], "Success", trigger)
     now = utcnow()
-    if records:
+    rows: list[tuple[str, str, list[str], Any, str | None]] = []
+    for event in events:
+        if event.error is None:
+            rows += [(status, step, path, record, None) for record in event.records]
+        else:
+            rows.append(("Errored", trigger, [trigger], event.body, event.error))
+    if rows:
         db.execute(insert(TRANSACTIONS), [
             {"id": new_id(), "run_id": run.run_id, "cycle_id": run.cycle_id, "account_id": run.account_id,
              "seq": first + i, "status": status, "step": step, "path": path, "records": {trigger: record},
-             "message": None, "exchange": None, "retries": 0, "created_at": now, "updated_at": now}
-            for i, record in enumerate(records)])
-    db.execute(delete(EVENTS).where(EVENTS.c.id.in_([e.id for e in events])))
+             "message": message, "exchange": None, "retries": 0, "created_at": now, "updated_at": now}
+            for i, (status, step, path, record, message) in enumerate(rows)])
     db.commit()
-    return len(records), len(events)
+    return len(rows)
+
+
+def _written(db: Session, run: RunRef, first: int) -> int:
+    return db.execute(select(func.count()).select_from(TRANSACTIONS).where(
+        TRANSACTIONS.c.run_id == run.run_id, TRANSACTIONS.c.seq >= first)).scalar_one()

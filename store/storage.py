@@ -6,14 +6,18 @@ transaction's outcome, so the two happen, or roll back, as one.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from connectors.scripts import ScriptHostError
+from store.database import session
 from store.tables import StorageItem, utcnow
 
 TABLE = StorageItem.__table__
@@ -123,3 +127,31 @@ def _value(number: float | None, text: str | None) -> Any:
         return None
     number = float(number)  # SQLite's RETURNING may give an int
     return int(number) if number.is_integer() else number
+
+
+class CycleStorage:
+    """A cycle's Storage as its scripts reach it (cycle_storage_*): each call commits at once."""
+
+    def __init__(self, cycle_id: str) -> None:
+        self.cycle_id = cycle_id
+
+    async def get(self, key: str) -> Any:
+        return await self._do(get, key)
+
+    async def set(self, key: str, value: Any) -> None:
+        await self._do(put, key, value)
+
+    async def delete(self, key: str) -> None:
+        await self._do(delete, key)
+
+    async def _do(self, operation: Callable[..., Any], *args: Any) -> Any:
+        def work() -> Any:
+            with session() as db:
+                result = operation(db, self.cycle_id, *args)
+                db.commit()
+                return result
+
+        try:
+            return await asyncio.to_thread(work)
+        except StorageError as err:
+            raise ScriptHostError(str(err)) from None

@@ -247,11 +247,16 @@ class WebhookStep(_Step):
     Connector: text.Name | None = None
     Version: text.Name | None = None
     Method: text.Name | None = None
+    Script: str | None = Field(default=None, max_length=100_000,
+                               description="JavaScript before_webhook / after_webhook handlers for this step's "
+                                           "events (after the connector's and the method's)")
 
     @model_validator(mode="after")
     def _both(self) -> WebhookStep:
         if (self.Connector is None) != (self.Method is None):
             raise ValueError("a Webhook names both a Connector and its Method, or neither")
+        if self.Script is not None and self.Connector is None:
+            raise ValueError("a Webhook's Script runs with its connector's: name a Connector and Method")
         return self
 
 

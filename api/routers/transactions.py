@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -15,9 +15,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal, found
 from api.errors import COMMON, ApiError, not_found, responses
 from api.routers.cycles import get_cycle
+from api.routers.webhooks import Inbox, inbox
 from connectors.dates import as_utc
 from runtime.settings import TASK_QUEUE
-from store import transactions
+from store import inbound, transactions
 from store.tables import Cycle, Run, Transaction
 from workflows.cycle import run_attributes
 from workflows.messages import RetryInput
@@ -155,10 +156,17 @@ def _retryable(db: Db, account_id: str, cycle_id: str, transaction_id: str) -> t
 @router.post("/{transaction_id}/retry", status_code=202, summary="Retry an errored or stopped transaction",
              responses=responses(409, 503))
 async def retry_transaction(cycle_id: str, transaction_id: str, account: CurrentAccount, db: Db,
-                            client: Temporal) -> RetryOut:
+                            client: Temporal, box: Annotated[Inbox, Depends(inbox)]) -> RetryOut:
     """Run an errored or stopped transaction again from the step where it ended, with the records
-    it had, in a workflow of its own; no other transaction is touched."""
+    it had, in a workflow of its own; no other transaction is touched. A webhook event the run
+    could not read goes back on the cycle's queue instead, for its next run."""
     cycle, transaction, run = await run_in_threadpool(_retryable, db, account.id, cycle_id, transaction_id)
+    requeued = await run_in_threadpool(inbound.requeue, db, cycle, transaction)
+    if requeued is False:
+        raise ApiError(409, "the cycle is not active: activate it, then retry the event")
+    if requeued:
+        box.wake(cycle.id)
+        return RetryOut(TransactionId=transaction.id, WorkflowId=f"cycle-{cycle.id}")
     workflow_id = f"transaction-{transaction.id}-retry-{transaction.retries + 1}"
     try:
         await client.start_workflow(

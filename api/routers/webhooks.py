@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel
@@ -20,9 +20,16 @@ from temporalio.service import RPCError
 
 from api.dependencies import TEMPORAL_TIMEOUT
 from api.errors import ApiError, not_found, responses
+from api.routers.connector_calls import limiter
+from connectors import ConnectorError, hooks
+from connectors.call import event_scripts
+from connectors.hooks import Scripting
+from runtime.settings import settings
 from store import inbound
 from store.database import engine, session
 from store.group_commit import GroupCommit
+from store.storage import CycleStorage
+from store.tokens import DatabaseTokenStore
 from workflows.cycle import CycleWorkflow
 
 router = APIRouter(prefix="/v1.0/webhooks", tags=["webhooks"], responses=responses(401, 404, 409, 413, 422))
@@ -131,7 +138,8 @@ def signed(secret: str, body: bytes, signature: str | None) -> bool:
              summary="Receive an event for a webhook-driven cycle",
              description="The event is a durable transaction before this answers 202. Bodies are JSON, "
                          "at most 256 KiB; with a secret set on the step, `X-Signature` must be the hex "
-                         "HMAC-SHA256 of the raw body.")
+                         "HMAC-SHA256 of the raw body. A connector's `before_webhook` script may check, "
+                         "reshape or refuse the event, and set the answer (a handshake's, say).")
 async def receive(webhook_id: str, request: Request, box: Annotated[Inbox, Depends(inbox)],
                   x_signature: Annotated[str | None, Header()] = None) -> Response:
     body = await request.body()
@@ -140,12 +148,70 @@ async def receive(webhook_id: str, request: Request, box: Annotated[Inbox, Depen
         raise not_found("webhook", webhook_id)
     if hook.secret is not None and not signed(hook.secret, body, x_signature):
         raise ApiError(401, "the X-Signature header is missing or does not match the body")
+    if hook.scripts is not None:
+        return await _scripted(request, box, hook, body)
     try:
         text = body.decode()
         json.loads(text)
     except ValueError:
         raise ApiError(422, "the body is not JSON (UTF-8)") from None
+    return await _queue(box, hook, text)
+
+
+async def _queue(box: Inbox, hook: inbound.Webhook, text: str) -> Response:
     if not await box.commits.add(inbound.Event(hook.cycle_id, hook.step_id, text)):
         raise ApiError(409, "the cycle is not active: activate it to receive events")
     box.wake(hook.cycle_id)
     return Response(ACCEPTED, 202, media_type="application/json")
+
+
+async def _scripted(request: Request, box: Inbox, hook: inbound.Webhook, body: bytes) -> Response:
+    """The event through its before_webhook scripts: queued as they left it, or not (a handshake
+    answered, a bad signature refused), with the answer they set."""
+    answer = await _before_webhook(request, hook, body)
+    if not answer.accepted:
+        return _answer(answer, 200)
+    event = answer.event
+    if isinstance(event, str) and event == body.decode(errors="replace"):
+        try:  # untouched by the scripts: the body as it came, which must be JSON
+            event = json.loads(event)
+        except ValueError:
+            raise ApiError(422, "the body is not JSON (UTF-8), and no before_webhook script made it JSON") from None
+    accepted = await _queue(box, hook, json.dumps(event))
+    return _answer(answer, 202) if answer.status or answer.response is not None else accepted
+
+
+async def _before_webhook(request: Request, hook: inbound.Webhook, body: bytes) -> hooks.WebhookAnswer:
+    scripts = hook.scripts
+    raw = body.decode(errors="replace")
+    try:
+        parsed: Any = json.loads(raw)
+    except ValueError:
+        parsed = raw
+    received = hooks.Received(str(request.url), dict(request.headers), dict(request.query_params), raw, parsed)
+    try:
+        async with event_scripts(
+            request.app.state.http, scripts.connector, scripts.method, "before_webhook",
+            credentials=scripts.credentials, limiter=limiter, limit_key=scripts.account_connector_id,
+            tokens=DatabaseTokenStore(scripts.account_connector_id),
+            scripting=Scripting(scripts.step_script, CycleStorage(hook.cycle_id), settings().script_limits),
+        ) as session:
+            if session is None:
+                return hooks.WebhookAnswer(True, parsed)
+            return await hooks.before_webhook(session, received, scripts.mergefields)
+    except ConnectorError as err:
+        log.warning("webhook of cycle %s: before_webhook failed: %s", hook.cycle_id, err.reason)
+        raise ApiError(500, f"the event was not accepted: {err.reason}") from None
+
+
+def _answer(answer: hooks.WebhookAnswer, default_status: int) -> Response:
+    """The answer the scripts set: their body (text as it is, anything else as JSON)."""
+    content, media = answer.response, "application/json"
+    if content is None:
+        body = b""
+    elif isinstance(content, str):
+        body, media = content.encode(), "text/plain; charset=utf-8"
+    else:
+        body = json.dumps(content).encode()
+    headers = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
+    return Response(body, answer.status or default_status, headers=headers, media_type=media)

@@ -42,11 +42,16 @@ def test_events_are_accepted_for_active_cycles_and_taken_once(db):
 
     run = runs.open_run(db, cycle.id, 1, "run-1")
     ref = RunRef(run.id, cycle.id, cycle.account_id)
-    as_records = lambda body: [body]
-    assert inbound.take(db, ref, 1, 3, "event", "lead", as_records) == (3, 3)
-    assert inbound.take(db, ref, 1, 3, "event", "lead", as_records) == (3, 3)  # a retry: nothing new taken
-    assert inbound.take(db, ref, 4, 3, "event", "lead", as_records) == (2, 2)
-    assert inbound.take(db, ref, 6, 3, "event", "lead", as_records) == (0, 0)  # the queue is empty
+
+    def take(first: int, limit: int) -> int:
+        taken = [inbound.Taken(e.id, [json.loads(e.body)]) for e in inbound.oldest(db, cycle.id, limit)]
+        return inbound.take(db, ref, first, taken, "event", "lead")
+
+    assert take(1, 3) == 3
+    assert take(1, 3) == 3  # a retry whose first attempt committed: nothing new taken
+    assert inbound.pending(db, cycle.id) == 2
+    assert take(4, 3) == 2
+    assert take(6, 3) == 0  # the queue is empty
     rows = db.query(Transaction).filter(Transaction.run_id == run.id).order_by(Transaction.seq).all()
     assert [(r.seq, r.records["event"]["email"], r.step) for r in rows] == [
         (i, f"e{i}@example.com", "lead") for i in range(1, 6)]  # each event once, in order
@@ -54,3 +59,36 @@ def test_events_are_accepted_for_active_cycles_and_taken_once(db):
     runs.save_cycle_status(db, cycle.id, "Stopped", "owner", 2)
     assert inbound.accept(connection, [event(9)]) == [False]
     connection.close()
+
+
+def test_an_event_taken_by_another_attempt_is_not_taken_twice_and_errors_do_not_block(db):
+    cycle = _webhook_cycle(db)
+    step = cycles.steps(db, cycle.id)[0]
+    runs.save_cycle_status(db, cycle.id, "Active", "owner", 1)
+    connection = db.get_bind().connect()
+    bodies = [{"email": "a@example.com"}, {"poison": True}, {"ping": True}, {"email": "b@example.com"}]
+    assert inbound.accept(connection, [inbound.Event(cycle.id, step.id, json.dumps(b)) for b in bodies]) == [True] * 4
+    connection.close()
+    ref = RunRef(runs.open_run(db, cycle.id, 1, "run-1").id, cycle.id, cycle.account_id)
+    a, poison, ping, b = inbound.oldest(db, cycle.id, 10)
+    read = [inbound.Taken(a.id, [{"email": "a@example.com"}]),
+            inbound.Taken(poison.id, [], "the event could not be read: …", {"poison": True}),
+            inbound.Taken(ping.id, []),  # a script dropped it
+            inbound.Taken(b.id, [{"email": "b@example.com"}])]
+    stale = [inbound.Taken(a.id, [{"email": "a@example.com"}])]
+
+    assert inbound.take(db, ref, 1, read, "event", "lead") == 3
+    assert inbound.take(db, ref, 9, stale, "event", "lead") == 0  # taken already: rolled back
+    assert inbound.pending(db, cycle.id) == 0
+    rows = db.query(Transaction).filter(Transaction.run_id == ref.run_id).order_by(Transaction.seq).all()
+    assert [(r.seq, r.status, r.step, r.records["event"]) for r in rows] == [
+        (1, "Pending", "lead", {"email": "a@example.com"}),
+        (2, "Errored", "event", {"poison": True}),
+        (3, "Pending", "lead", {"email": "b@example.com"})]
+    assert rows[1].message == "the event could not be read: …"
+
+    cycle = db.get(Cycle, cycle.id)
+    assert inbound.requeue(db, cycle, rows[0]) is None  # not an event that could not be read
+    assert inbound.requeue(db, cycle, rows[1]) is True
+    assert [json.loads(e.body) for e in inbound.oldest(db, cycle.id, 10)] == [{"poison": True}]
+    assert (rows[1].status, rows[1].message) == ("Success", inbound.REQUEUED)
