@@ -149,3 +149,14 @@ def test_a_step_script_that_does_not_parse_is_refused_at_its_line(db):
     script = "function before_action() {\n  method_request.name = ;\n}"
     assert checked(db, {**TRIGGER, "Next": "lead"}, {**LEAD, "FieldMappings": mappings, "Script": script}) == [
         Problem("$.Steps[1].Script", "the script does not parse: line 2: SyntaxError: Unexpected token ';'")]
+
+
+def test_a_webhook_step_script_is_parsed_and_needs_its_connector(db):
+    hook = {"Id": "event", "Type": "Webhook", "Connector": "Demo Leads", "Method": "lead-events",
+            "Script": "function after_webhook() {\n  return (;\n}"}
+    assert checked(db, hook) == [
+        Problem("$.Steps[0].Script", "the script does not parse: line 2: SyntaxError: Unexpected token ';'")]
+    with pytest.raises(Invalid) as raised:
+        templates.parse_template({"Name": "t", "Steps": [{"Id": "event", "Type": "Webhook", "Script": "//"}]})
+    assert [p.path for p in raised.value.problems] == ["$.Steps[0]"]
+    assert "name a Connector and Method" in raised.value.problems[0].message
