@@ -46,6 +46,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture
+def refusing_url() -> Iterator[str]:
+    """A loopback URL whose connections are refused: its port is bound, never listened on, so
+    no other process can take it while the test runs."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
 class ThreadedServer:
     """A uvicorn server on a loopback port, in a thread of the test process."""
 

@@ -7,7 +7,6 @@ import json
 from typer.testing import CliRunner
 
 from cli import app as cli
-from tests.conftest import free_port
 from tests.walkthrough import catalog_document, install_demo_cycle
 
 
@@ -75,7 +74,7 @@ async def test_the_debugger_shows_each_exchange_with_secrets_masked(api, demo):
     assert result["Success"] and result["Method"] == "whoami"
 
 
-async def test_credentials_that_fail_the_auth_test_method_are_refused_and_nothing_changes(api, demo):
+async def test_credentials_that_fail_the_auth_test_method_are_refused_and_nothing_changes(api, demo, refusing_url):
     """Acceptance (issue 7, point 6)."""
     cycle = await install_demo_cycle(api, demo.url, contacts=1)
     crm = await installed(cycle, "Demo CRM")
@@ -102,7 +101,7 @@ async def test_credentials_that_fail_the_auth_test_method_are_refused_and_nothin
     # An upstream that cannot be reached cannot say the credentials are wrong: saved, not verified.
     response = await cycle.call("POST", "/v1.0/account/connectors", json={
         "ConnectorId": ids["Demo Leads"], "AuthValue": "demo-leads-token",
-        "Properties": [{"Name": "BaseUrl", "Value": f"http://127.0.0.1:{free_port()}"}]})
+        "Properties": [{"Name": "BaseUrl", "Value": refusing_url}]})
     assert response.status_code == 201 and response.json()["Status"] == "CredentialsSet", response.text
     assert response.json()["StatusReason"].startswith("NotVerified")
 

@@ -4,15 +4,15 @@ Errored and retryable, and the cycle's next run starts."""
 
 from __future__ import annotations
 
-from tests.conftest import free_port, partner_client
+from tests.conftest import partner_client
 from tests.walkthrough import eventually, install_demo_cycle
 
 BOUND_HOURS = 0.002  # 7.2 s
 
 
-async def test_refused_connections_end_in_a_failed_run_and_the_schedule_goes_on(demo, private_stack):
+async def test_refused_connections_end_in_a_failed_run_and_the_schedule_goes_on(demo, private_stack, refusing_url):
     stack = private_stack(CYCLEWRIGHT_UPSTREAM_RETRY_HOURS=str(BOUND_HOURS))
-    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there: connections are refused
+    nowhere = refusing_url
     async with partner_client(stack.api_url) as api:
         source_down = await install_demo_cycle(api, demo.url, contacts=5, base_urls={"Demo CRM": nowhere})
         target_down = await install_demo_cycle(api, demo.url, contacts=5, base_urls={"Demo Leads": nowhere})
