@@ -64,12 +64,11 @@ class EncryptionCodec(PayloadCodec):
     bound to its key id (the associated data) so a payload cannot be relabelled."""
 
     def __init__(self, keys: PayloadKeys) -> None:
-        self.key_ids = list(keys.keys)
+        self.current, self.key_ids = keys.current, list(keys.keys)
         self.ciphers = {key_id: AESGCM(key) for key_id, key in keys.keys.items()}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        key_id = self.key_ids[0]
-        return [self._encrypt(key_id, payload) for payload in payloads]
+        return [self._encrypt(self.current, payload) for payload in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         """Payloads that are not encrypted (written before encryption was on) pass unchanged."""
