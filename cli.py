@@ -35,6 +35,30 @@ def worker() -> None:
     asyncio.run(main())
 
 
+@app.command()
+def setup() -> None:
+    """Register Cyclewright's search attributes on TEMPORAL_ADDRESS's namespace (those it lacks; safe to rerun)."""
+    from temporalio.service import RPCError
+
+    from runtime.settings import settings
+    from runtime.temporal import connect, register_search_attributes
+
+    async def go() -> list[str]:
+        return await register_search_attributes(await connect(settings()))
+
+    config = settings()
+    where = f"namespace {config.temporal_namespace} at {config.temporal_address}"
+    try:
+        added = asyncio.run(go())
+    except (RPCError, RuntimeError) as err:  # RuntimeError: the client could not connect
+        console.print(f"[red]{where}: cannot register the search attributes: {err}[/red]", markup=True)
+        raise typer.Exit(1) from None
+    if added:
+        console.print(f"[green]{where}: added search attribute(s) {', '.join(added)}[/green]")
+    else:
+        console.print(f"{where}: every search attribute was already there")
+
+
 def _load(file: Path):
     from connectors import ConnectorInvalid, parse_connector
 

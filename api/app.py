@@ -17,6 +17,7 @@ from api.limits import BodyLimit
 from api.routers import (
     account_connectors,
     accounts,
+    codec,
     connector_auth,
     connector_calls,
     connectors,
@@ -73,9 +74,10 @@ def create_app() -> FastAPI:
                          swagger_ui_parameters={"persistAuthorization": True})
     errors.install(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(codec.CodecCors)  # outermost: a preflight is answered before anything else
     # Webhooks first: routes are matched in order, and theirs is the busiest.
     for module in (webhooks, accounts, connectors, account_connectors, connector_calls, lookups, connector_auth,
-                   templates, cycles, transactions, steps, variables, health):
+                   templates, cycles, transactions, steps, variables, health, codec):
         app.include_router(module.router)
     app.include_router(auth_router)
     return app

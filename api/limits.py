@@ -16,7 +16,9 @@ KIB, MIB = 1024, 1024 * 1024
 DEFAULT_LIMIT = 256 * KIB
 # Documents are larger than everything else: (method, path) -> bytes.
 LIMITS = {("POST", "/v1.0/connectors"): 5 * MIB, ("POST", "/v1.0/templates"): 1 * MIB,
-          ("POST", "/v1.0/connectors/import/openapi"): 16 * MIB}  # real API documents run to several MB
+          ("POST", "/v1.0/connectors/import/openapi"): 16 * MIB,  # real API documents run to several MB
+          # The Web UI decodes an event's payloads at once; Temporal allows 2 MB each.
+          ("POST", "/codec/encode"): 8 * MIB, ("POST", "/codec/decode"): 8 * MIB}
 
 
 def limit_for(method: str, path: str) -> int:

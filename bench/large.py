@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from stack import CRM_PAGE_SIZE, Stack, data_dir, pid, reset_demo, running_stack_processes
+from stack import CRM_PAGE_SIZE, Stack, data_dir, pid, reset_demo, running_stack_processes, temporal
 from sync import crm_pages, worker_transport
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus
 
 from runtime.catalog import install_demo
 
@@ -66,7 +66,7 @@ def peak_rss_mib(process_id: int) -> tuple[float, float]:
 
 async def wait_for_cycle(cycle_id: str, stack: Stack, timeout: float) -> None:
     """Until the (run-once) cycle workflow ends; gives up at `timeout` or when a stack process exits."""
-    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])  # set by the stack
+    client = await temporal()
     result = asyncio.ensure_future(client.get_workflow_handle(f"cycle-{cycle_id}").result())
     deadline = time.monotonic() + timeout
     while not result.done():
@@ -129,7 +129,7 @@ class History:
 
 async def histories(cycle_id: str) -> list[History]:
     """Every workflow execution of the cycle (the cycle, each continued-as-new execution of its run)."""
-    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])
+    client = await temporal()
     listed: list = []
     deadline = time.monotonic() + 30
     while True:  # visibility is eventually consistent: until all are listed as closed, twice alike

@@ -17,15 +17,14 @@ import time
 from pathlib import Path
 
 import httpx
-from stack import finished, reset_demo, running_stack
-from temporalio.client import Client
+from stack import finished, reset_demo, running_stack, temporal
 
 CATALOG = Path(__file__).resolve().parent.parent / "catalog"
 
 
 async def trigger_seconds(workflow_id: str) -> float:
     """From the first fetch_trigger activity scheduled to the last one completed, per the history."""
-    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])  # set by the stack
+    client = await temporal()
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     fetches = {e.event_id for e in history.events
                if e.activity_task_scheduled_event_attributes.activity_type.name == "fetch_trigger"}

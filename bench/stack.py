@@ -20,6 +20,7 @@ from temporalio.client import Client
 from runtime.catalog import CATALOG, partner_client
 from runtime.launcher import Stack, start_stack
 from runtime.settings import settings
+from runtime.temporal import data_converter
 
 # The demo CRM connector's page size: plain baselines read the same pages as the product.
 CRM_PAGE_SIZE: int = json.loads((CATALOG / "connectors" / "demo-crm.json").read_text())["PageSizeInbound"]
@@ -62,10 +63,14 @@ def data_dir() -> str:
     return os.environ["CYCLEWRIGHT_DATA_DIR"]
 
 
+async def temporal() -> Client:
+    """A client of the stack's Temporal, with the product's payload converter (and codec, if any)."""
+    return await Client.connect(os.environ["TEMPORAL_ADDRESS"], data_converter=data_converter(settings()))
+
+
 async def finished(workflow_id: str) -> None:
     """Wait for a workflow to end (a run-once cycle ends with its run)."""
-    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])  # set by the stack
-    await client.get_workflow_handle(workflow_id).result()
+    await (await temporal()).get_workflow_handle(workflow_id).result()
 
 
 def reset_demo(demo: str, records: int, note_bytes: int = 0) -> None:

@@ -17,16 +17,20 @@ from pathlib import Path
 import httpx
 
 from runtime.catalog import partner_client, set_up_demo
-from runtime.settings import SEARCH_ATTRIBUTES, settings
+from runtime.settings import SEARCH_ATTRIBUTES, Settings, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def temporal_command(data_dir: Path, port: int = 7233, ui_port: int | None = 8233) -> list[str]:
-    """The embedded Temporal dev server; `ui_port=None` runs it without the Web UI."""
+def temporal_command(data_dir: Path, port: int = 7233, ui_port: int | None = 8233,
+                     codec_endpoint: str | None = None) -> list[str]:
+    """The embedded Temporal dev server; `ui_port=None` runs it without the Web UI, whose browser
+    decodes encrypted payloads through `codec_endpoint` when given."""
     attributes = [arg for name, kind in SEARCH_ATTRIBUTES.items() for arg in ("--search-attribute", f"{name}={kind}")]
     ui = ["--headless"] if ui_port is None else ["--ui-port", str(ui_port)]
+    if ui_port is not None and codec_endpoint:
+        ui += ["--ui-codec-endpoint", codec_endpoint]
     return [str(BIN / "temporal"), "server", "start-dev", "--db-filename", str(data_dir / "temporal.db"),
             "--port", str(port), *ui, "--log-level", "error", *attributes]
 
@@ -84,7 +88,11 @@ def start_stack(stack: Stack, api_port: int, demo_port: int, temporal_port: int,
     os.environ["TEMPORAL_ADDRESS"] = f"127.0.0.1:{temporal_port}"
     # Webhook URLs and OAuth callbacks name the API where it listens, unless told otherwise.
     os.environ.setdefault("CYCLEWRIGHT_PUBLIC_URL", f"http://127.0.0.1:{api_port}")
-    stack.start("temporal", temporal_command(config.data_dir, port=temporal_port, ui_port=ui_port))
+    # With encrypted payloads the UI decodes them in the browser, through the API (CORS for its origin).
+    os.environ.setdefault("CYCLEWRIGHT_CODEC_CORS_ORIGINS", f"http://localhost:{ui_port},http://127.0.0.1:{ui_port}")
+    codec = f"{os.environ['CYCLEWRIGHT_PUBLIC_URL'].rstrip('/')}/codec" if config.payload_keys else None
+    stack.start("temporal", temporal_command(config.data_dir, port=temporal_port, ui_port=ui_port,
+                                             codec_endpoint=codec))
     wait_until(lambda: answers(f"http://127.0.0.1:{ui_port}"), "the Temporal dev server")
     stack.start("demo APIs", [sys.executable, "-m", "demo", str(demo_port)])
     stack.start("worker", [sys.executable, "worker.py"])
@@ -94,6 +102,13 @@ def start_stack(stack: Stack, api_port: int, demo_port: int, temporal_port: int,
     wait_until(lambda: answers(f"{api_url}/healthz"), "the API")
     wait_until(lambda: answers(f"http://127.0.0.1:{demo_port}/admin/stats"), "the demo APIs")
     return api_url
+
+
+def _payloads(config: Settings) -> str:
+    if config.payload_keys is None:
+        return "plain (set PAYLOAD_ENCRYPTION_KEY to encrypt them)"
+    return (f"encrypted with key '{config.payload_keys.current}'; the UI decodes them through "
+            f"{os.environ['CYCLEWRIGHT_PUBLIC_URL'].rstrip('/')}/codec (it needs a token: see the README)")
 
 
 def run(api_port: int = 8000, demo_port: int = 8010, ui_port: int = 8233) -> None:
@@ -114,6 +129,7 @@ def run(api_port: int = 8000, demo_port: int = 8010, ui_port: int = 8233) -> Non
             f"  demo cycle     {cycle} (runs every minute)\n"
             f"  data folder    {config.data_dir}\n"
             f"  egress allowed {os.environ['CYCLEWRIGHT_EGRESS_ALLOW']} (besides public addresses)\n"
+            f"  payloads       {_payloads(config)}\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )

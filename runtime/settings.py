@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +17,8 @@ from cryptography.fernet import Fernet
 
 from connectors.egress import EgressPolicy
 from connectors.scripts import ScriptLimits
+from runtime.codec import SETTING as PAYLOAD_KEY_SETTING
+from runtime.codec import PayloadKeys
 
 TASK_QUEUE = "cyclewright"
 # Registered on the Temporal server by the launcher and the tests (name -> type).
@@ -25,11 +27,24 @@ SEARCH_ATTRIBUTES = {"AccountId": "Keyword", "CycleId": "Keyword", "TemplateId":
 
 
 @dataclass(frozen=True)
+class TemporalTls:
+    """TLS to the Temporal frontend: a client certificate (mutual TLS) and/or a private CA."""
+
+    client_cert: bytes | None
+    client_key: bytes | None = field(repr=False)
+    server_ca: bytes | None
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
     temporal_address: str
     temporal_namespace: str
+    temporal_tls: TemporalTls | None  # TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA: files, read once
+    temporal_api_key: str | None = field(repr=False)  # Temporal Cloud's API key; implies TLS
+    payload_keys: PayloadKeys | None  # PAYLOAD_ENCRYPTION_KEY: payloads are encrypted when set
+    codec_cors_origins: tuple[str, ...]  # the Temporal Web UI's origins, allowed to call /codec from a browser
     secret_key: str
     client_id: str
     client_secret: str
@@ -67,6 +82,31 @@ def _egress(allow: str) -> EgressPolicy:
         raise SystemExit(f"CYCLEWRIGHT_EGRESS_ALLOW: {err}") from None
 
 
+def _payload_keys(text: str) -> PayloadKeys | None:
+    try:
+        return PayloadKeys.parse(text) if text.strip() else None
+    except ValueError as err:  # names the entry or key id, never the key
+        raise SystemExit(f"{PAYLOAD_KEY_SETTING}: {err}") from None
+
+
+def _file(name: str) -> bytes | None:
+    path = os.environ.get(name)
+    if not path:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise SystemExit(f"{name}: cannot read {path}: {err.strerror}") from None
+
+
+def _temporal_tls() -> TemporalTls | None:
+    tls = TemporalTls(_file("TEMPORAL_TLS_CERT"), _file("TEMPORAL_TLS_KEY"), _file("TEMPORAL_TLS_CA"))
+    if (tls.client_cert is None) != (tls.client_key is None):
+        raise SystemExit("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both (a client certificate and its key) "
+                         "or neither")
+    return tls if tls.client_cert or tls.server_ca else None
+
+
 @cache
 def settings() -> Settings:
     env = os.environ.get
@@ -77,6 +117,11 @@ def settings() -> Settings:
         database_url=env("DATABASE_URL") or f"sqlite:///{data_dir / 'cyclewright.db'}",
         temporal_address=env("TEMPORAL_ADDRESS", "localhost:7233"),
         temporal_namespace=env("TEMPORAL_NAMESPACE", "default"),
+        temporal_tls=_temporal_tls(),
+        temporal_api_key=env("TEMPORAL_API_KEY") or None,
+        payload_keys=_payload_keys(env(PAYLOAD_KEY_SETTING, "")),
+        codec_cors_origins=tuple(o.strip() for o in env(
+            "CYCLEWRIGHT_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233").split(",") if o.strip()),
         secret_key=env("CYCLEWRIGHT_SECRET_KEY")
         or _read_or_create(data_dir / "secret.key", lambda: Fernet.generate_key().decode()),
         client_id=env("CYCLEWRIGHT_CLIENT_ID", "cyclewright-dev"),

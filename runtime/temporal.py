@@ -1,11 +1,36 @@
-"""The Temporal client every process uses: same address, namespace and payload converter."""
+"""The Temporal client every process uses: same address, namespace, TLS and payload converter."""
 
 from __future__ import annotations
 
+import dataclasses
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.service import TLSConfig
 
-from runtime.settings import Settings
+from runtime.codec import EncryptionCodec
+from runtime.settings import SEARCH_ATTRIBUTES, Settings
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """Pydantic payloads, encrypted when PAYLOAD_ENCRYPTION_KEY is set."""
+    if settings.payload_keys is None:
+        return pydantic_data_converter
+    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(settings.payload_keys))
+
+
+def _tls(settings: Settings) -> TLSConfig | None:
+    """TLS with the files given; None leaves it to the SDK: on with an API key (Temporal Cloud), else off."""
+    tls = settings.temporal_tls
+    if tls is None:
+        return None
+    return TLSConfig(server_root_ca_cert=tls.server_ca, client_cert=tls.client_cert, client_private_key=tls.client_key)
 
 
 async def connect(settings: Settings, lazy: bool = False) -> Client:
@@ -13,6 +38,22 @@ async def connect(settings: Settings, lazy: bool = False) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
+        tls=_tls(settings),
+        api_key=settings.temporal_api_key,
         lazy=lazy,
     )
+
+
+async def register_search_attributes(client: Client) -> list[str]:
+    """Adds those of SEARCH_ATTRIBUTES the client's namespace lacks; returns their names."""
+    namespace = client.namespace
+    existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+    known = {*existing.custom_attributes, *existing.system_attributes}
+    missing = {name: kind for name, kind in SEARCH_ATTRIBUTES.items() if name not in known}
+    if missing:
+        await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
+                               for name, kind in missing.items()}))
+    return list(missing)

@@ -158,9 +158,20 @@ class PrivateStack:
 
     def start(self) -> PrivateStack:
         self.start_first_temporal()
+        self.start_processes()
+        return self
+
+    def start_processes(self) -> None:
         self.processes.append(Process("worker.py", env=self.env, log=f"{self.name}-worker.log"))
         self.processes.append(api_process(self.api_port, self.env, f"{self.name}-api.log"))
-        return self
+
+    def restart_processes(self, **env: str) -> None:
+        """Stops the worker and API and starts them again with `env` changed (Temporal keeps running)."""
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes, self.overrides = [], {**self.overrides, **env}
+        self.env.update(env)
+        self.start_processes()
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -198,13 +209,15 @@ def private_stack() -> Iterator[Callable[..., PrivateStack]]:
 @pytest.fixture(scope="session")
 async def temporal() -> AsyncIterator:
     from temporalio.common import SearchAttributeKey
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
+
+    from runtime.settings import settings
+    from runtime.temporal import data_converter
 
     kinds = {"Keyword": SearchAttributeKey.for_keyword, "Int": SearchAttributeKey.for_int}
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=TEMPORAL_BIN,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings()),
         search_attributes=[kinds[kind](name) for name, kind in SEARCH_ATTRIBUTES.items()],
         # Histories are asked to continue as new early, so every test exercises it.
         dev_server_extra_args=["--dynamic-config-value",
