@@ -74,20 +74,15 @@ def _replace(span: Span, names: tuple[str, ...], value: str) -> None:
             span.set_attribute(name, value)
 
 
-def _scrub_request(span: Span, request: RequestInfo) -> None:
+async def _scrub_request(span: Span, request: RequestInfo) -> None:
     if span.is_recording():
         shown = request.extensions.get(SHOWN_URL) if request.extensions else None
         _replace(span, URL_ATTRIBUTES, shown or str(httpx.URL(str(request.url)).copy_with(query=None, fragment=None)))
 
 
-async def _scrub_request_async(span: Span, request: RequestInfo) -> None:
-    _scrub_request(span, request)
-
-
 def instrument_http(client: httpx.AsyncClient) -> httpx.AsyncClient:
     """Client spans for every request the engine sends."""
-    HTTPXClientInstrumentor.instrument_client(client, request_hook=_scrub_request,
-                                              async_request_hook=_scrub_request_async)
+    HTTPXClientInstrumentor.instrument_client(client, request_hook=_scrub_request)
     return client
 
 
