@@ -48,7 +48,7 @@ def configure(log_format: str) -> None:
     handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",
-                                           rename_fields={"levelname": "level", "name": "logger"}))
+                                           rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
         # The ids are fields of their own: Temporal need not append them to the message too.
         activity.logger.activity_info_on_message = False
         workflow.logger.workflow_info_on_message = False

@@ -65,14 +65,14 @@ async def test_activating_a_cycle_is_one_trace_with_the_ids_and_no_secret(spans,
     from api.app import create_app
 
     client = await connect(settings())
-    async with http_client(settings().http_timeout, settings().egress) as http:
-        async with build_worker(client, instrument_http(http)):
-            with ThreadedServer(create_app()) as server:
-                async with partner_client(server.url) as api:
-                    cycle = await install_demo_cycle(api, demo.url, contacts=3)
-                    token = api.headers["Authorization"].removeprefix("Bearer ")
-                    assert (await cycle.activate(RunOnce=True)).status_code == 200
-                    (run,) = await cycle.wait_for_runs(1)
+    async with http_client(settings().http_timeout, settings().egress) as http, \
+            build_worker(client, instrument_http(http)):
+        with ThreadedServer(create_app()) as server:
+            async with partner_client(server.url) as api:
+                cycle = await install_demo_cycle(api, demo.url, contacts=3)
+                token = api.headers["Authorization"].removeprefix("Bearer ")
+                assert (await cycle.activate(RunOnce=True)).status_code == 200
+                (run,) = await cycle.wait_for_runs(1)
     finished = spans.get_finished_spans()
 
     (activate,) = [s for s in finished if s.name == "PUT /v1.0/cycles/{cycle_id}/activate"
