@@ -41,7 +41,7 @@ def _from_input(argument: Any) -> dict[str, Any]:
     plan = getattr(argument, "plan", None)
     return {"cycle_id": getattr(argument, "cycle_id", None),
             "run_id": getattr(argument, "run_id", None) or getattr(plan, "run_id", None),
-            "step_id": getattr(argument, "step", None) if isinstance(getattr(argument, "step", None), str) else None,
+            "step_id": getattr(argument, "step", None),
             "account_id": getattr(argument, "account_id", None)}
 
 
