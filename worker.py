@@ -9,6 +9,7 @@ import signal
 from datetime import timedelta
 
 import httpx
+from prometheus_client import start_http_server
 from temporalio.worker import Worker
 
 from activities import bookkeeping, retention
@@ -17,8 +18,12 @@ from activities.trigger import TriggerActivities
 from activities.upstream import Upstream
 from activities.webhooks import WebhookActivities, pending_events
 from connectors.client import http_client
+from runtime import logs
+from runtime.context import ContextInterceptor
+from runtime.metrics import count_upstream_calls, temporal_metrics
 from runtime.schedules import ensure_retention_schedule
 from runtime.settings import TASK_QUEUE, settings
+from runtime.telemetry import instrument_http, start_tracing
 from runtime.temporal import connect
 from workflows.cycle import CycleWorkflow
 from workflows.retention import RetentionWorkflow
@@ -38,25 +43,36 @@ def build_worker(client, http: httpx.AsyncClient) -> Worker:
         activities=[*bookkeeping.ALL, TriggerActivities(upstream).fetch_trigger,
                     StepActivities(upstream).run_step, retention.purge_expired, pending_events,
                     webhooks.take_events, webhooks.subscribe_webhooks, webhooks.unsubscribe_webhooks],
+        interceptors=[ContextInterceptor()],  # inside the client's tracing interceptor
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
 
 
+def serve_metrics() -> None:
+    """/metrics on CYCLEWRIGHT_METRICS_PORT (every address: what a scraper reaches), if set."""
+    count_upstream_calls()
+    if settings().metrics_port is not None:
+        start_http_server(settings().metrics_port)
+        log.info("worker metrics on port %d", settings().metrics_port)
+
+
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per upstream call is noise
-    client = await connect(settings())
-    await ensure_retention_schedule(client)
+    logs.configure(settings().log_format)
+    start_tracing("cyclewright-worker")
+    serve_metrics()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with http_client(settings().http_timeout, settings().egress) as http:
-        worker = build_worker(client, http)
-        async with worker:
-            log.info("worker polling task queue %r at %s", TASK_QUEUE, settings().temporal_address)
-            await stop.wait()
-            log.info("worker stopping: finishing in-flight tasks")
+    async with temporal_metrics() as runtime:
+        client = await connect(settings(), runtime=runtime)
+        await ensure_retention_schedule(client)
+        async with http_client(settings().http_timeout, settings().egress) as http:
+            worker = build_worker(client, instrument_http(http))
+            async with worker:
+                log.info("worker polling task queue %r at %s", TASK_QUEUE, settings().temporal_address)
+                await stop.wait()
+                log.info("worker stopping: finishing in-flight tasks")
     log.info("worker stopped")
 
 

@@ -7,6 +7,7 @@ import asyncio
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from runtime.metrics import RUNS, TRANSACTIONS
 from runtime.settings import settings
 from store import runs, transactions
 from store.database import session
@@ -57,7 +58,11 @@ def _close_run(request: CloseRun) -> RunSummary:
 @activity.defn
 async def close_run(request: CloseRun) -> RunSummary:
     """How the run ended, its unfinished transactions closed, its totals from the store."""
-    return await asyncio.to_thread(_close_run, request)
+    summary = await asyncio.to_thread(_close_run, request)
+    RUNS.labels(summary.status).inc()
+    for status, count in (("Success", summary.succeeded), ("Errored", summary.errored), ("Stopped", summary.stopped)):
+        TRANSACTIONS.labels(status).inc(count)
+    return summary
 
 
 def _save_cycle_status(change: StatusChange) -> None:
@@ -104,7 +109,9 @@ def _close_retry(request: CloseRetry) -> str:
 @activity.defn
 async def close_retry(request: CloseRetry) -> str:
     """The retried transaction's status, and its run's totals counted again."""
-    return await asyncio.to_thread(_close_retry, request)
+    status = await asyncio.to_thread(_close_retry, request)
+    TRANSACTIONS.labels(status).inc()
+    return status
 
 
 def _collect_records(request: CollectRequest) -> None:

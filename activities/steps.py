@@ -23,6 +23,7 @@ from connectors import ConfigurationError, ConnectorError, call_method
 from connectors.errors import FieldValueError
 from connectors.oauth import NeedsReauthentication
 from connectors.types import as_type
+from runtime import context
 from runtime.settings import settings
 from store import storage, transactions
 from store.database import session
@@ -69,6 +70,7 @@ class StepActivities:
 
         async def one(row: Waiting) -> None:
             nonlocal done
+            context.bind(transaction=row.seq)  # in this transaction's own task (gather)
             async with slots:
                 outcome = await self._call(loaded, request, row, result)
                 if outcome is not None:

@@ -16,6 +16,7 @@ from temporalio import activity
 
 from connectors import Connector, Credentials
 from connectors.hooks import Scripting
+from runtime import context
 from runtime.settings import settings
 from store import transactions
 from store.connections import load_credentials
@@ -79,7 +80,9 @@ class Upstream:
                 _, credentials = load_credentials(db, step.account_connector_id)
                 return Loaded(step, release_for(db, step.release_id, step.account_connector_id), credentials)
 
-        return await asyncio.to_thread(load)
+        loaded = await asyncio.to_thread(load)
+        context.bind(cycle_id=loaded.step.cycle_id, account_id=loaded.step.account_id)
+        return loaded
 
 
 class OutcomeWriter:

@@ -6,13 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from api import errors
 from api.auth import router as auth_router
+from api.context import request_ids
 from api.limits import BodyLimit
 from api.routers import (
     account_connectors,
@@ -24,6 +25,7 @@ from api.routers import (
     cycles,
     health,
     lookups,
+    metrics,
     steps,
     templates,
     transactions,
@@ -31,7 +33,10 @@ from api.routers import (
     webhooks,
 )
 from connectors.client import http_client
+from runtime import logs
+from runtime.metrics import count_upstream_calls
 from runtime.settings import settings
+from runtime.telemetry import instrument_app, instrument_http, start_tracing
 from runtime.temporal import connect
 from store.database import engine
 
@@ -59,27 +64,32 @@ def _forbid_blocking_calls(database: Engine) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if settings().log_format == "json":  # text: uvicorn's logging, as configured
+        logs.configure("json")
+    count_upstream_calls()
     database = engine()  # creates the tables before the first request
     if settings().strict_event_loop:
         _forbid_blocking_calls(database)
     app.state.temporal = await connect(settings(), lazy=True)  # the API starts (and answers 503) without it
     async with http_client(settings().http_timeout, settings().egress) as http:
-        app.state.http = http  # upstream calls made by the API itself (data on demand)
+        app.state.http = instrument_http(http)  # upstream calls made by the API itself (data on demand)
         yield
 
 
 def create_app() -> FastAPI:
+    start_tracing("cyclewright-api")
     # FastAPIOffline: /docs and /redoc from assets installed with the package, not a CDN.
     app = FastAPIOffline(title="Cyclewright", version="0.1.0", lifespan=lifespan, description=DESCRIPTION,
-                         swagger_ui_parameters={"persistAuthorization": True})
+                         swagger_ui_parameters={"persistAuthorization": True}, dependencies=[Depends(request_ids)])
     errors.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(codec.CodecCors)  # outermost: a preflight is answered before anything else
     # Webhooks first: routes are matched in order, and theirs is the busiest.
     for module in (webhooks, accounts, connectors, account_connectors, connector_calls, lookups, connector_auth,
-                   templates, cycles, transactions, steps, variables, health, codec):
+                   templates, cycles, transactions, steps, variables, health, codec, metrics):
         app.include_router(module.router)
     app.include_router(auth_router)
+    instrument_app(app)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from connectors import hooks
+from connectors import hooks, metering
 from connectors.auth import (
     AUTH_MERGEFIELDS,
     Credentials,
@@ -33,7 +34,7 @@ from connectors.errors import (
     parse_retry_after,
     redact,
 )
-from connectors.exchange import Exchange, exchange_of
+from connectors.exchange import SHOWN_URL, Exchange, exchange_of, shown_url
 from connectors.hooks import Scripting
 from connectors.limits import Limiter, acquire, buckets
 from connectors.mergefields import names, render
@@ -355,8 +356,9 @@ async def _send_outgoing(client: httpx.AsyncClient, call: _Call, outgoing: hooks
         body = {**body, **parts.body_fields}
     missing = {k: v for k, v in parts.query.items() if k not in target.params}
     target = target.copy_merge_params(missing) if missing else target
-    if call.limiter is not None and call.wanted:
-        await acquire(call.limiter, call.wanted, call.max_wait)
+    if call.limiter is not None and call.wanted and (waited := await acquire(call.limiter, call.wanted,
+                                                                             call.max_wait)):
+        metering.meter.waited(call.connector.Name, waited)
     return await _send_body(client, call, target, parts.headers, body, masked, authorized)
 
 
@@ -447,10 +449,15 @@ def _unsendable_header(headers: Mapping[str, str], secrets: list[str]) -> Connec
 
 
 async def _send(client: httpx.AsyncClient, call: _Call, request: httpx.Request, masked: set[str]) -> httpx.Response:
+    request.extensions[SHOWN_URL] = shown_url(request.url, call.secrets, masked)  # what a trace may record
+    start = time.perf_counter()
     try:
         response = await client.send(request)
     except (httpx.TransportError, EgressRefused) as err:
+        metering.meter.sent(call.connector.Name, call.method.UniqueIdentifier, None, time.perf_counter() - start)
         raise _unsent(call, request, masked, err) from None
+    metering.meter.sent(call.connector.Name, call.method.UniqueIdentifier, response.status_code,
+                     time.perf_counter() - start)
     if call.on_exchange:
         call.on_exchange(exchange_of(request, response, call.secrets, masked))
     return response

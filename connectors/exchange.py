@@ -25,6 +25,7 @@ SECRET_NAMES = {"access_token", "refresh_token", "id_token", "client_secret", "c
                 "password"}
 FORM = "application/x-www-form-urlencoded"
 MASK = "***"
+SHOWN_URL = "cyclewright.shown_url"  # a request's extension: its URL as it may be shown (traces)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ def _headers(headers: httpx.Headers, secrets: list[str], named: set[str]) -> dic
     return {k: MASK if k.lower() in masked else redact(v, secrets) for k, v in headers.items()}
 
 
-def _url(url: httpx.URL, secrets: list[str], masked: set[str]) -> str:
+def shown_url(url: httpx.URL, secrets: list[str], masked: set[str]) -> str:
+    """The URL with the values of auth query parameters masked and any credential redacted."""
     if any(k.lower() in masked for k in url.params):
         pairs = [(k, MASK if k.lower() in masked else v) for k, v in url.params.multi_items()]
         url = url.copy_with(query=urlencode(pairs, safe="*").encode())
@@ -101,7 +103,7 @@ def exchange_of(
     named = {n.lower() for n in masked_names} | SECRET_NAMES
     return Exchange(
         method=request.method,
-        url=_url(request.url, secrets, named),
+        url=shown_url(request.url, secrets, named),
         request_headers=_headers(request.headers, secrets, named),
         request_body=_text(_masked_fields(request.content, request.headers, named), secrets),
         status=response.status_code if response is not None else None,

@@ -38,9 +38,12 @@ def buckets(connector: Connector, method: Method, key: str) -> list[Bucket]:
     return [(key, limit) for limit in connector.RateLimits] + own
 
 
-async def acquire(limiter: Limiter, wanted: Sequence[Bucket], max_wait: float) -> None:
-    deadline = time.monotonic() + max_wait
+async def acquire(limiter: Limiter, wanted: Sequence[Bucket], max_wait: float) -> float:
+    """A permit in every bucket; returns the seconds waited for it."""
+    start = time.monotonic()
+    deadline = start + max_wait
     while (wait := await limiter.reserve(wanted)) > 0:
         if time.monotonic() + wait > deadline:
             raise RateLimited(f"rate limit reached; next permit in {wait:.1f} s", retry_after=wait)
         await asyncio.sleep(wait)
+    return time.monotonic() - start

@@ -60,6 +60,8 @@ class Settings:
     egress: EgressPolicy  # CYCLEWRIGHT_EGRESS_ALLOW: non-public networks and hosts the engine may call
     strict_event_loop: bool  # fail any database call made on the API's event loop (the tests set it)
     script_limits: ScriptLimits  # CYCLEWRIGHT_SCRIPT_SECONDS, CYCLEWRIGHT_SCRIPT_MEMORY_MB: each connector script's
+    log_format: str  # CYCLEWRIGHT_LOG_FORMAT: text, or json (one object a line, with the ids it is about)
+    metrics_port: int | None  # CYCLEWRIGHT_METRICS_PORT: where the worker serves /metrics (none: not served)
 
     def webhook_url(self, webhook_id: str) -> str:
         """Where a Webhook step's events are posted ({{Webhook_Url}})."""
@@ -107,6 +109,12 @@ def _temporal_tls() -> TemporalTls | None:
     return tls if tls.client_cert or tls.server_ca else None
 
 
+def _log_format(name: str) -> str:
+    if name not in ("text", "json"):
+        raise SystemExit(f"CYCLEWRIGHT_LOG_FORMAT: {name!r} is neither text nor json")
+    return name
+
+
 @cache
 def settings() -> Settings:
     env = os.environ.get
@@ -141,4 +149,6 @@ def settings() -> Settings:
         strict_event_loop=env("CYCLEWRIGHT_STRICT_EVENT_LOOP") == "1",
         script_limits=ScriptLimits(float(env("CYCLEWRIGHT_SCRIPT_SECONDS", "10")),
                                    int(env("CYCLEWRIGHT_SCRIPT_MEMORY_MB", "128"))),
+        log_format=_log_format(env("CYCLEWRIGHT_LOG_FORMAT", "text")),
+        metrics_port=int(port) if (port := env("CYCLEWRIGHT_METRICS_PORT")) else None,
     )

@@ -1,4 +1,5 @@
-"""The Temporal client every process uses: same address, namespace, TLS and payload converter."""
+"""The Temporal client every process uses: same address, namespace, TLS, payload converter and
+tracing (the context of an API request travels to the workflows and activities it starts)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from runtime.codec import EncryptionCodec
 from runtime.settings import SEARCH_ATTRIBUTES, Settings
+from runtime.telemetry import tracing_interceptor
 
 
 def data_converter(settings: Settings) -> DataConverter:
@@ -33,15 +36,18 @@ def _tls(settings: Settings) -> TLSConfig | None:
     return TLSConfig(server_root_ca_cert=tls.server_ca, client_cert=tls.client_cert, client_private_key=tls.client_key)
 
 
-async def connect(settings: Settings, lazy: bool = False) -> Client:
-    """`lazy`: connect on first use, so a process can start (and answer 503) while Temporal is down."""
+async def connect(settings: Settings, lazy: bool = False, runtime: Runtime | None = None) -> Client:
+    """`lazy`: connect on first use, so a process can start (and answer 503) while Temporal is down.
+    `runtime`: the worker's, which reports the SDK's metrics (runtime/metrics.py)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         tls=_tls(settings),
         api_key=settings.temporal_api_key,
+        interceptors=[tracing_interceptor()],
         lazy=lazy,
+        runtime=runtime,
     )
 
 

@@ -24,6 +24,7 @@ from api.routers.connector_calls import limiter
 from connectors import ConnectorError, hooks
 from connectors.call import event_scripts
 from connectors.hooks import Scripting
+from runtime.metrics import WEBHOOK_EVENTS
 from runtime.settings import settings
 from store import inbound
 from store.database import engine, session
@@ -161,6 +162,7 @@ async def receive(webhook_id: str, request: Request, box: Annotated[Inbox, Depen
 async def _queue(box: Inbox, hook: inbound.Webhook, text: str) -> Response:
     if not await box.commits.add(inbound.Event(hook.cycle_id, hook.step_id, text)):
         raise ApiError(409, "the cycle is not active: activate it to receive events")
+    WEBHOOK_EVENTS.inc()
     box.wake(hook.cycle_id)
     return Response(ACCEPTED, 202, media_type="application/json")
 
