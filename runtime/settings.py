@@ -28,6 +28,8 @@ SEARCH_ATTRIBUTES = {"AccountId": "Keyword", "CycleId": "Keyword", "TemplateId":
 class Settings:
     data_dir: Path
     database_url: str
+    db_pool_size: int  # CYCLEWRIGHT_DB_POOL_SIZE: PostgreSQL connections each process keeps open
+    db_max_overflow: int  # CYCLEWRIGHT_DB_MAX_OVERFLOW: more it may open at busy moments
     temporal_address: str
     temporal_namespace: str
     secret_key: str
@@ -75,6 +77,8 @@ def settings() -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=env("DATABASE_URL") or f"sqlite:///{data_dir / 'cyclewright.db'}",
+        db_pool_size=int(env("CYCLEWRIGHT_DB_POOL_SIZE", "5")),
+        db_max_overflow=int(env("CYCLEWRIGHT_DB_MAX_OVERFLOW", "10")),
         temporal_address=env("TEMPORAL_ADDRESS", "localhost:7233"),
         temporal_namespace=env("TEMPORAL_NAMESPACE", "default"),
         secret_key=env("CYCLEWRIGHT_SECRET_KEY")

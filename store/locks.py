@@ -15,13 +15,13 @@ from functools import cache
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 
+from store.database import connect
 from store.database import engine as main_engine
-from store.database import make_engine
 
 
 @cache
 def _sqlite_locking_engine(url: str) -> Engine:
-    locking = make_engine(url)
+    locking = connect(url)
 
     @event.listens_for(locking, "connect")
     def _manual(dbapi_connection, _record) -> None:
