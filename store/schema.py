@@ -48,8 +48,8 @@ def _check_columns(engine: Engine) -> None:
     say so plainly, rather than fail later on a missing column."""
     found = inspect(engine)
     for table in SQLModel.metadata.sorted_tables:
-        missing = {c.name for c in table.columns} - {c["name"] for c in found.get_columns(table.name)}
-        if missing:
+        present = {c["name"] for c in found.get_columns(table.name)} if found.has_table(table.name) else set()
+        if missing := {c.name for c in table.columns} - present:
             raise SystemExit(f"the database at {engine.url!r} was made by an earlier version of Cyclewright "
                              f"(table '{table.name}' lacks {', '.join(sorted(missing))}); move it aside "
                              "(for the embedded default: `make clean`) and start again")

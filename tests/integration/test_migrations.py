@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -74,3 +75,12 @@ def test_processes_starting_together_on_an_empty_database_take_turns_to_upgrade(
     for process in processes:
         process.join(timeout=120)
     assert [p.exitcode for p in processes] == [0, 0, 0]
+
+
+def test_a_database_older_than_the_first_revision_is_refused_plainly(database_url):
+    engine = connect(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE account (id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL)"))
+    engine.dispose()
+    with pytest.raises(SystemExit, match="table 'account' lacks created_at, retention_days, timezone"):
+        make_engine(database_url)
