@@ -32,11 +32,11 @@ def connect(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
 
 
-def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+def make_engine(url: str, **pool: int) -> Engine:
     """An engine on the database, its schema upgraded to this version's (Alembic migrations)."""
     from store.schema import upgrade  # it takes the store's cross-process lock, made of engines
 
-    engine = connect(url, pool_size, max_overflow)
+    engine = connect(url, **pool)
     upgrade(engine)
     return engine
 
@@ -57,7 +57,7 @@ def engine() -> Engine:
     from runtime.settings import settings
 
     current = settings()
-    return make_engine(current.database_url, current.db_pool_size, current.db_max_overflow)
+    return make_engine(current.database_url, pool_size=current.db_pool_size, max_overflow=current.db_max_overflow)
 
 
 def is_local_database() -> bool:
