@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test test-postgres bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest -q
+
+# The e2e suite with every process on a fresh PostgreSQL database (CYCLEWRIGHT_TEST_POSTGRES_URL's server).
+test-postgres: $(STAMP)
+	CYCLEWRIGHT_TEST_E2E_DATABASE=postgres $(VENV)/bin/pytest -q tests/e2e
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/sync.py

@@ -16,6 +16,8 @@ from connectors.schema import CATALOG_COPY, connector_json_schema
 app = typer.Typer(no_args_is_help=True, help="Cyclewright: embedded integration platform on Temporal.")
 connector_app = typer.Typer(no_args_is_help=True, help="Check and try connector files.")
 app.add_typer(connector_app, name="connector")
+db_app = typer.Typer(no_args_is_help=True, help="The database: DATABASE_URL, or the data folder's SQLite file.")
+app.add_typer(db_app, name="db")
 console = Console(soft_wrap=True)
 
 
@@ -57,6 +59,19 @@ def setup() -> None:
         console.print(f"[green]{where}: added search attribute(s) {', '.join(added)}[/green]")
     else:
         console.print(f"{where}: every search attribute was already there")
+
+
+@db_app.command()
+def upgrade() -> None:
+    """Upgrade the database's schema to this version's (every process also does as it starts):
+    run it before rolling out a new version, so no process waits for another's migration."""
+    from alembic.migration import MigrationContext
+
+    from store.database import engine
+
+    with engine().connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    console.print(f"[green]the database is at revision {revision}[/green]")
 
 
 def _load(file: Path):

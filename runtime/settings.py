@@ -39,6 +39,8 @@ class TemporalTls:
 class Settings:
     data_dir: Path
     database_url: str
+    db_pool_size: int  # CYCLEWRIGHT_DB_POOL_SIZE: PostgreSQL connections each process keeps open
+    db_max_overflow: int  # CYCLEWRIGHT_DB_MAX_OVERFLOW: more it may open at busy moments
     temporal_address: str
     temporal_namespace: str
     temporal_tls: TemporalTls | None  # TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA: files, read once
@@ -123,6 +125,8 @@ def settings() -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=env("DATABASE_URL") or f"sqlite:///{data_dir / 'cyclewright.db'}",
+        db_pool_size=int(env("CYCLEWRIGHT_DB_POOL_SIZE", "5")),
+        db_max_overflow=int(env("CYCLEWRIGHT_DB_MAX_OVERFLOW", "10")),
         temporal_address=env("TEMPORAL_ADDRESS", "localhost:7233"),
         temporal_namespace=env("TEMPORAL_NAMESPACE", "default"),
         temporal_tls=_temporal_tls(),

@@ -6,12 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-from sqlmodel import Session, SQLModel, create_engine
-
-from store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from sqlmodel import Session, create_engine
 
 
 def _normalise(url: str) -> str:
@@ -22,37 +19,26 @@ def _normalise(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def connect(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An engine on the database as it is (see `make_engine` for one on the current schema).
+
+    The pool sizes are per process and apply to PostgreSQL: a process holds at most
+    pool_size + max_overflow connections."""
     url = _normalise(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    _create_tables(engine)
-    _check_columns(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
+
+
+def make_engine(url: str, **pool: int) -> Engine:
+    """An engine on the database, its schema upgraded to this version's (Alembic migrations)."""
+    from store.schema import upgrade  # it takes the store's cross-process lock, made of engines
+
+    engine = connect(url, **pool)
+    upgrade(engine)
     return engine
-
-
-def _create_tables(engine: Engine) -> None:
-    """Create what is missing. Processes starting together (an API and a worker on a new
-    database) race between looking and creating: the loser looks again."""
-    try:
-        SQLModel.metadata.create_all(engine)
-    except (OperationalError, ProgrammingError, IntegrityError):
-        SQLModel.metadata.create_all(engine)
-
-
-def _check_columns(engine: Engine) -> None:
-    """create_all adds missing tables but never columns: say plainly when a database was made
-    by an earlier version, rather than fail later on a missing column."""
-    found = inspect(engine)
-    for table in SQLModel.metadata.sorted_tables:
-        missing = {c.name for c in table.columns} - {c["name"] for c in found.get_columns(table.name)}
-        if missing:
-            raise SystemExit(f"the database at {engine.url!r} was made by an earlier version of Cyclewright "
-                             f"(table '{table.name}' lacks {', '.join(sorted(missing))}); move it aside "
-                             "(for the embedded default: `make clean`) and start again")
 
 
 def _sqlite_pragmas(connection, _record) -> None:
@@ -70,7 +56,8 @@ def _sqlite_pragmas(connection, _record) -> None:
 def engine() -> Engine:
     from runtime.settings import settings
 
-    return make_engine(settings().database_url)
+    current = settings()
+    return make_engine(current.database_url, pool_size=current.db_pool_size, max_overflow=current.db_max_overflow)
 
 
 def is_local_database() -> bool:

