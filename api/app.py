@@ -66,6 +66,7 @@ def _forbid_blocking_calls(database: Engine) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings().log_format == "json":  # text: uvicorn's logging, as configured
         logs.configure("json")
+    logs.hide_access_log_secrets()
     count_upstream_calls()
     database = engine()  # creates the tables before the first request
     if settings().strict_event_loop:

@@ -9,6 +9,7 @@ unexpected exception keeps its traceback.
 from __future__ import annotations
 
 import logging
+import re
 
 from pythonjsonlogger.json import JsonFormatter
 from temporalio import activity, workflow
@@ -41,6 +42,35 @@ class ActivityFailures(logging.Filter):
             record.msg = f"{record.getMessage()}: {error.type}, {retry}: {error.message}"
             record.args, record.exc_info, record.exc_text = None, None, None
         return True
+
+
+class AccessLogSecrets(logging.Filter):
+    """The API's access log without what a request path or query may hand over: a webhook's id
+    (whoever knows it can post events) and OAuth codes, states and tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_hidden(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+ACCESS_LOG_HIDDEN = (
+    (re.compile(r"(/v1\.0/webhooks/)[^/?\s]+"), r"\1***"),
+    (re.compile(r"([?&](?:code|state|token|access_token|refresh_token|client_secret|api_?key)=)[^&\s]*",
+                re.IGNORECASE), r"\1***"),
+)
+
+
+def _hidden(text: str) -> str:
+    for pattern, replacement in ACCESS_LOG_HIDDEN:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def hide_access_log_secrets() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogSecrets) for f in access.filters):
+        access.addFilter(AccessLogSecrets())
 
 
 def configure(log_format: str) -> None:
