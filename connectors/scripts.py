@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +49,22 @@ ERROR_LINE = re.compile(r"^[\w<>.-]+:(\d+): (.*)$")  # V8's "name:line: message"
 _threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="script")
 
 Host = Callable[[str, list[Any]], Awaitable[Any]]
+
+_first_isolate = threading.Lock()
+_v8_ready = False
+
+
+def _new_isolate() -> MiniRacer:
+    """A fresh isolate. V8 finishes setting itself up as the process's first isolate is made, and
+    two threads doing that at once abort the whole process: the first is made alone."""
+    global _v8_ready
+    if not _v8_ready:
+        with _first_isolate:
+            if not _v8_ready:
+                isolate = MiniRacer()
+                _v8_ready = True
+                return isolate
+    return MiniRacer()
 
 
 class ScriptError(StepError):
@@ -106,7 +123,7 @@ def check_syntax(source: str) -> str | None:
 
 
 def _syntax_problem(source: str) -> str | None:
-    with MiniRacer() as isolate:  # on a thread with no event loop: it then runs one of its own
+    with _new_isolate() as isolate:  # on a thread with no event loop: it then runs one of its own
         isolate.eval("var __levels = {};")
         try:
             isolate.eval(_load_source(Level("script", source)), timeout_sec=2)
@@ -159,7 +176,7 @@ class ScriptSession:
         return fired
 
     def _open(self) -> None:
-        isolate = self._isolate = MiniRacer()
+        isolate = self._isolate = _new_isolate()
         isolate.set_hard_memory_limit(self.limits.memory_mb * 2**20)
         isolate.eval(_library("prelude.js"))
         if any(USES_CRYPTO.search(level.source) for level in self.levels):

@@ -18,13 +18,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
 from api.auth import require_partner
-from api.errors import ApiError, responses
+from api.errors import COMMON, ApiError, responses
 from runtime.codec import EncryptionCodec, PayloadUndecryptable
 from runtime.settings import settings
 
 PREFIX = "/codec"
 router = APIRouter(prefix=PREFIX, tags=["codec"], dependencies=[Depends(require_partner)],
-                   responses=responses(401, 403, 404, 413, 422))
+                   responses=responses(*COMMON))
 
 
 class CodecPayload(BaseModel):
