@@ -29,7 +29,7 @@ if HELM is None:
 
 
 def helm(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([HELM, *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run([HELM, *args], check=False, capture_output=True, text=True, timeout=60)
 
 
 def render(*values: Path, sets: tuple[str, ...] = ()) -> dict[tuple[str, str], dict]:
