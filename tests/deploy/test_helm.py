@@ -45,9 +45,17 @@ def one(objects: dict, kind: str, suffix: str = "") -> dict:
     return found
 
 
-@pytest.fixture(scope="module", params=["default values", "existing cluster"])
-def objects(request) -> dict[tuple[str, str], dict]:
-    return render() if request.param == "default values" else render(EXISTING_CLUSTER)
+CASES = {"default values": [], "existing cluster": [EXISTING_CLUSTER]}
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def values_files(request) -> list[Path]:
+    return CASES[request.param]
+
+
+@pytest.fixture(scope="module")
+def objects(values_files) -> dict[tuple[str, str], dict]:
+    return render(*values_files)
 
 
 @pytest.mark.parametrize("values", [[], ["-f", str(EXISTING_CLUSTER)]], ids=["default values", "existing cluster"])
@@ -74,10 +82,10 @@ def test_the_worker_gets_the_settings_and_serves_metrics_on_its_port(objects):
     assert metrics["spec"]["ports"][0]["targetPort"] == "metrics"
 
 
-def test_the_api_and_worker_replicas_come_from_the_values(objects):
+def test_the_api_and_worker_replicas_come_from_the_values(objects, values_files):
     values = yaml.safe_load((CHART / "values.yaml").read_text())
-    if ("Secret", "cw-cyclewright-secrets") in objects:
-        values |= yaml.safe_load(EXISTING_CLUSTER.read_text())
+    for file in values_files:
+        values |= yaml.safe_load(file.read_text())
     assert one(objects, "Deployment", "-api")["spec"]["replicas"] == values["api"]["replicas"]
     assert one(objects, "Deployment", "-worker")["spec"]["replicas"] == values["worker"]["replicas"]
 
