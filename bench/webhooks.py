@@ -38,15 +38,16 @@ def install(api: httpx.Client, demo: str) -> tuple[str, str, str]:
     return account, cycle["Id"], url
 
 
-async def post_all(url: str, events: int, concurrency: int) -> list[int]:
-    """Each event's index, for those acknowledged with 202. aiohttp: httpx's connection pool
-    would be the bottleneck at this rate, not the server measured."""
+async def post_all(urls: list[str], events: int, concurrency: int) -> list[int]:
+    """Each event's index, for those acknowledged with 202; event i goes to urls[i % len(urls)]
+    (one webhook through several API processes). aiohttp: httpx's connection pool would be the
+    bottleneck at this rate, not the server measured."""
     acknowledged: list[int] = []
     queue = iter(range(events))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as client:
         async def sender() -> None:
             for i in queue:
-                async with client.post(url, json={"email": f"event{i}@example.com", "n": i}) as response:
+                async with client.post(urls[i % len(urls)], json={"email": f"event{i}@example.com", "n": i}) as response:
                     if response.status == 202:
                         acknowledged.append(i)
 
@@ -72,7 +73,7 @@ def main() -> None:
         httpx.post(f"{demo}/admin/reset", json={"contacts": 0}).raise_for_status()
         account, cycle, url = install(api, demo)
         started = time.perf_counter()
-        acknowledged = uvloop.run(post_all(url, args.events, args.concurrency))  # a light load generator
+        acknowledged = uvloop.run(post_all([url], args.events, args.concurrency))  # a light load generator
         acked_in = time.perf_counter() - started
         stats = wait_processed(demo, len(acknowledged))
         processed_in = time.perf_counter() - started
