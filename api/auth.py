@@ -115,9 +115,18 @@ def partner_claims(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> dict:
     """The verified claims of the caller's bearer token; 401 without a valid one."""
+    return verified_claims(bearer_token(authorization))
+
+
+def bearer_token(authorization: str | None) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("a bearer token is required (POST /oauth/token)")
+    return token
+
+
+def verified_claims(token: str) -> dict:
+    """A partner or account token's claims; 401 when it is not one of ours, or expired."""
     try:
         claims = jwt.decode(token, _key(), algorithms=["HS256"]).claims
         jwt.JWTClaimsRegistry(exp={"essential": True}).validate(claims)

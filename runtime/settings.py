@@ -47,6 +47,7 @@ class Settings:
     temporal_api_key: str | None = field(repr=False)  # Temporal Cloud's API key; implies TLS
     payload_keys: PayloadKeys | None  # PAYLOAD_ENCRYPTION_KEY: payloads are encrypted when set
     codec_cors_origins: tuple[str, ...]  # the Temporal Web UI's origins, allowed to call /codec from a browser
+    codec_sso: tuple[str, str | None, str | None] | None  # JWKS URL, issuer, audience of the UI's sign-in
     secret_key: str
     client_id: str
     client_secret: str
@@ -134,6 +135,8 @@ def settings() -> Settings:
         payload_keys=_payload_keys(env(PAYLOAD_KEY_SETTING, "")),
         codec_cors_origins=tuple(o.strip() for o in env(
             "CYCLEWRIGHT_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233").split(",") if o.strip()),
+        codec_sso=(env("CYCLEWRIGHT_CODEC_SSO_JWKS_URL"), env("CYCLEWRIGHT_CODEC_SSO_ISSUER") or None,
+                   env("CYCLEWRIGHT_CODEC_SSO_AUDIENCE") or None) if env("CYCLEWRIGHT_CODEC_SSO_JWKS_URL") else None,
         secret_key=env("CYCLEWRIGHT_SECRET_KEY")
         or _read_or_create(data_dir / "secret.key", lambda: Fernet.generate_key().decode()),
         client_id=env("CYCLEWRIGHT_CLIENT_ID", "cyclewright-dev"),

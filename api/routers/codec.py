@@ -1,5 +1,6 @@
 """The remote codec for the Temporal Web UI and CLI: payloads encrypted with PAYLOAD_ENCRYPTION_KEY,
-decrypted for someone holding a partner token (and encrypted, for what the UI sends).
+decrypted for someone holding a partner token, or the Web UI's signed-in user's token when the
+UI's identity provider is configured (api/sso.py); and encrypted, for what the UI sends.
 
 The bodies follow Temporal's remote codec protocol (protobuf JSON of Payloads, hence the
 lower-case names); the X-Namespace header the UI sends is not needed: one process, one
@@ -9,22 +10,47 @@ namespace. Without PAYLOAD_ENCRYPTION_KEY there is nothing to decode: 404.
 from __future__ import annotations
 
 from functools import cache
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header
+from fastapi.security import HTTPBearer
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from pydantic import BaseModel, Field
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
-from api.auth import require_partner
+from api.auth import bearer_token, verified_claims
 from api.errors import COMMON, ApiError, responses
+from api.sso import SsoTokens
 from runtime.codec import EncryptionCodec, PayloadUndecryptable
 from runtime.settings import settings
 
 PREFIX = "/codec"
-router = APIRouter(prefix=PREFIX, tags=["codec"], dependencies=[Depends(require_partner)],
-                   responses=responses(*COMMON))
+
+
+@cache
+def _sso() -> SsoTokens | None:
+    configured = settings().codec_sso
+    return SsoTokens(*configured) if configured else None
+
+
+async def codec_caller(_: Annotated[object, Depends(HTTPBearer(scheme_name="Bearer", auto_error=False))],
+                       authorization: Annotated[str | None, Header(include_in_schema=False)] = None) -> None:
+    """A partner token, or a token of the Web UI's sign-in; 401 for anything else."""
+    token = bearer_token(authorization)
+    try:
+        claims = verified_claims(token)
+    except ApiError:
+        sso = _sso()
+        if sso is not None and await sso.valid(token):
+            return
+        raise
+    if claims.get("account"):
+        raise ApiError(403, "decoding payloads needs a partner token; the token is scoped to one account")
+
+
+router = APIRouter(prefix=PREFIX, tags=["codec"], dependencies=[Depends(codec_caller)], responses=responses(*COMMON))
 
 
 class CodecPayload(BaseModel):
