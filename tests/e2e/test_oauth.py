@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import sqlite3
 import sys
 
 import httpx
+from sqlalchemy import text
 
 from runtime.settings import settings
+from store.database import connect
 from tests.conftest import ROOT
 from tests.walkthrough import catalog_document, eventually, install_demo_cycle
 
@@ -141,12 +142,25 @@ async def test_two_processes_refreshing_at_once_make_one_token_request(api, demo
         assert (await process.stdout.readline()).strip() == b"ready"
     await eventually(lambda: _waiting(cycle), "a refresh at the authorization server")
     # While the refresh waits on the network, the database takes writes: no lock is held.
-    with sqlite3.connect(settings().database_url.removeprefix("sqlite:///"), timeout=1) as other:
-        other.execute("UPDATE account SET name = name WHERE id = ?", (cycle.account_id,))
+    _write_within_a_second(cycle.account_id)
     await server(cycle, "/release", method="POST")
     outputs = [await process.communicate() for process in processes]
     assert [out.strip() for out, _ in outputs] == [b"4", b"4"]
     assert (await server(cycle))["token_requests"] == ["authorization_code", "refresh_token"]
+
+
+def _write_within_a_second(account_id: str) -> None:
+    """A write on a connection of its own, failing if it waits over a second for a lock."""
+    other = connect(settings().database_url)
+    try:
+        with other.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '1s'")
+            else:
+                connection.exec_driver_sql("PRAGMA busy_timeout = 1000")
+            connection.execute(text("UPDATE account SET name = name WHERE id = :id"), {"id": account_id})
+    finally:
+        other.dispose()
 
 
 async def _waiting(cycle) -> bool:
