@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
@@ -215,5 +216,15 @@ def _answer(answer: hooks.WebhookAnswer, default_status: int) -> Response:
         body, media = content.encode(), "text/plain; charset=utf-8"
     else:
         body = json.dumps(content).encode()
-    headers = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
+    headers = {k: v for k, v in answer.headers.items() if _sendable_header(k, v)}
     return Response(body, answer.status or default_status, headers=headers, media_type=media)
+
+
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP token (RFC 9110 §5.6.2)
+FRAMING = {"content-length", "transfer-encoding", "connection"}  # the server's to set
+
+
+def _sendable_header(name: str, value: str) -> bool:
+    """Headers a script set that can go on the answer: a token name, a value with no line break
+    or other control character, and none that frames the message."""
+    return bool(HEADER_NAME.match(name)) and name.lower() not in FRAMING and value.isprintable() and value.isascii()

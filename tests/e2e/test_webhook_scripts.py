@@ -19,6 +19,7 @@ STEP_SCRIPT = """
 function before_webhook() {
   if (method_request.type === 'url_verification') {  // Slack's challenge
     method_response = {challenge: method_request.challenge};
+    method_response_headers = {'X-Challenge': 'answered', 'X-Bad': 'a\\r\\nSet-Cookie: x=1', 'Content-Length': '999'};
     return false;
   }
   if (method_request_parameters.explode) {
@@ -107,11 +108,13 @@ async def test_a_step_script_answers_a_challenge_reshapes_and_refuses(api, demo)
         # A challenge is answered even before activation: subscribing may need it.
         challenge = await client.post(url, json={"type": "url_verification", "challenge": "c-123"})
         assert challenge.status_code == 200 and challenge.json() == {"challenge": "c-123"}, challenge.text
+        assert challenge.headers["X-Challenge"] == "answered"  # a header that cannot be sent is left off
+        assert "X-Bad" not in challenge.headers and "set-cookie" not in challenge.headers
         assert (await client.post(url, json={"email": "Early@Example.com"})).status_code == 409
         (await cycle.activate()).raise_for_status()
         exploded = await client.post(url, params={"explode": "1"}, json={"email": "boom@example.com"})
         assert exploded.status_code == 500, exploded.text
-        assert "exploded on purpose" in exploded.json()["Message"] and "line 8" in exploded.json()["Message"]
+        assert "exploded on purpose" in exploded.json()["Message"] and "line 9" in exploded.json()["Message"]
         assert (await client.post(url, json={"email": "Mixed@Example.com"})).status_code == 202
     await eventually(lambda: has_leads(cycle, "mixed@example.com"), "the lowercased lead")
     assert set(await lead_emails(cycle)) == {"mixed@example.com"}  # neither the early nor the exploded one
