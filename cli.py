@@ -22,11 +22,11 @@ console = Console(soft_wrap=True)
 
 
 @app.command()
-def run(api_port: int = 8000, demo_port: int = 8010, ui_port: int = 8233) -> None:
+def run(api_port: int = 8000, demo_port: int = 8010, ui_port: int = 8233, metrics_port: int = 9464) -> None:
     """Start Temporal, the demo APIs, the worker and the API, with the demo cycle active."""
     from runtime.launcher import run as run_stack
 
-    run_stack(api_port=api_port, demo_port=demo_port, ui_port=ui_port)
+    run_stack(api_port=api_port, demo_port=demo_port, ui_port=ui_port, metrics_port=metrics_port)
 
 
 @app.command()

@@ -80,9 +80,13 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def start_stack(stack: Stack, api_port: int, demo_port: int, temporal_port: int, ui_port: int) -> str:
-    """Start every process in dependency order and wait until each answers; returns the API URL."""
+def start_stack(stack: Stack, api_port: int, demo_port: int, temporal_port: int, ui_port: int,
+                metrics_port: int | None = None) -> str:
+    """Start every process in dependency order and wait until each answers; returns the API URL.
+    `metrics_port`: where the worker serves /metrics (unless CYCLEWRIGHT_METRICS_PORT says)."""
     config = settings()
+    if metrics_port is not None:
+        os.environ.setdefault("CYCLEWRIGHT_METRICS_PORT", str(metrics_port))
     # The demo APIs listen on loopback, which the egress policy refuses unless allowed.
     os.environ.setdefault("CYCLEWRIGHT_EGRESS_ALLOW", LOOPBACK)
     os.environ["TEMPORAL_ADDRESS"] = f"127.0.0.1:{temporal_port}"
@@ -111,18 +115,19 @@ def _payloads(config: Settings) -> str:
             f"{os.environ['CYCLEWRIGHT_PUBLIC_URL'].rstrip('/')}/codec (it needs a token: see the README)")
 
 
-def run(api_port: int = 8000, demo_port: int = 8010, ui_port: int = 8233) -> None:
+def run(api_port: int = 8000, demo_port: int = 8010, ui_port: int = 8233, metrics_port: int = 9464) -> None:
     config = settings()
     stack = Stack()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _interrupt)
     try:
-        api_url = start_stack(stack, api_port, demo_port, 7233, ui_port)
+        api_url = start_stack(stack, api_port, demo_port, 7233, ui_port, metrics_port)
         with partner_client(api_url, config.client_id, config.client_secret) as api:
             cycle = set_up_demo(api, f"http://127.0.0.1:{demo_port}")
         print(
             f"\nCyclewright is running.\n"
-            f"  API            {api_url}   (docs: {api_url}/docs)\n"
+            f"  API            {api_url}   (docs: {api_url}/docs, metrics: {api_url}/metrics)\n"
+            f"  worker metrics http://127.0.0.1:{os.environ['CYCLEWRIGHT_METRICS_PORT']}/metrics\n"
             f"  Temporal UI    http://127.0.0.1:{ui_port}\n"
             f"  demo APIs      http://127.0.0.1:{demo_port}/admin/stats\n"
             f"  partner login  client_id={config.client_id} client_secret={config.client_secret}\n"
