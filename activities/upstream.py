@@ -15,18 +15,14 @@ from sqlalchemy.engine import Connection
 from temporalio import activity
 
 from connectors import Connector, Credentials
-from connectors.hooks import Scripting
 from runtime import context
-from runtime.settings import settings
 from store import transactions
-from store.connections import load_credentials
+from store.connections import call_options, load_credentials
 from store.custom_fields import release_for
 from store.database import engine, is_local_database, session
 from store.group_commit import GroupCommit
 from store.limiter import DatabaseLimiter
 from store.plans import StepPlan, load_step
-from store.storage import CycleStorage
-from store.tokens import DatabaseTokenStore
 from store.transactions import Outcome
 
 
@@ -39,18 +35,8 @@ class Loaded:
     def call_options(self, limiter: DatabaseLimiter) -> dict[str, Any]:
         """What every call of this step passes the engine besides its own fields: the above,
         and for scripts the step's own script and the cycle's Storage."""
-        scripting = Scripting(getattr(self.step.spec, "Script", None), CycleStorage(self.step.cycle_id),
-                              settings().script_limits)
-        return call_options(self.step.account_connector_id, self.credentials, limiter, scripting)
-
-
-def call_options(account_connector_id: str, credentials: Credentials, limiter: DatabaseLimiter,
-                 scripting: Scripting | None = None) -> dict[str, Any]:
-    """What every call for an account connector passes the engine: its credentials, its rate
-    limits, where its OAuth tokens are kept (and refreshed), and its scripts' limits."""
-    return {"credentials": credentials, "limiter": limiter, "limit_key": account_connector_id,
-            "tokens": DatabaseTokenStore(account_connector_id),
-            "scripting": scripting or Scripting(limits=settings().script_limits)}
+        return call_options(self.step.account_connector_id, self.credentials, limiter,
+                            cycle_id=self.step.cycle_id, step_script=getattr(self.step.spec, "Script", None))
 
 
 class Upstream:

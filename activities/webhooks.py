@@ -15,22 +15,20 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.upstream import Upstream, call_options
+from activities.upstream import Upstream
 from connectors import ConnectorError, call_method
 from connectors.call import event_scripts
-from connectors.hooks import Scripting, after_webhook
+from connectors.hooks import after_webhook
 from connectors.paths import records_from_body
 from connectors.scripts import ScriptSession
 from runtime.settings import settings
 from store import inbound
-from store.connections import load_credentials
+from store.connections import call_options, load_credentials
 from store.custom_fields import release_for
 from store.database import session
 from store.plans import StepPlan, load_step
 from store.runs import run_ref
-from store.storage import CycleStorage
 from store.tables import CycleStep
-from store.tokens import DatabaseTokenStore
 from store.transactions import RunRef
 from workflows.messages import FetchRequest, FetchResult
 
@@ -84,10 +82,8 @@ class WebhookActivities:
         if scripts is None:
             return nullcontext()
         return event_scripts(self.upstream.client, scripts.connector, scripts.method, "after_webhook",
-                             credentials=scripts.credentials, limiter=self.upstream.limiter,
-                             limit_key=scripts.account_connector_id,
-                             tokens=DatabaseTokenStore(scripts.account_connector_id),
-                             scripting=Scripting(scripts.step_script, CycleStorage(cycle_id), settings().script_limits))
+                             **call_options(scripts.account_connector_id, scripts.credentials, self.upstream.limiter,
+                                            cycle_id=cycle_id, step_script=scripts.step_script))
 
     @activity.defn(name="subscribe_webhooks")
     async def subscribe_webhooks(self, cycle_id: str) -> None:
@@ -121,8 +117,7 @@ class WebhookActivities:
             result = await call_method(
                 self.upstream.client, connector, method,
                 mergefields={"Webhook_Url": settings().webhook_url(step.webhook_id), "Webhook_Id": step.webhook_subscription},
-                **call_options(step.account_connector_id, credentials, self.upstream.limiter,
-                               Scripting(storage=CycleStorage(step.cycle_id), limits=settings().script_limits)))
+                **call_options(step.account_connector_id, credentials, self.upstream.limiter, cycle_id=step.cycle_id))
         except ConnectorError as err:
             raise ApplicationError(f"step '{step.name}': {which} '{method}' failed: {err.brief()}",
                                    type=type(err).__name__, non_retryable=not err.retryable) from None

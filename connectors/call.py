@@ -41,7 +41,7 @@ from connectors.mergefields import names, render
 from connectors.oauth import TokenStore, bearer
 from connectors.paging import Cursor, Paging, control, digest
 from connectors.paths import body_from_values, count_records, records_from_body
-from connectors.scripts import ScriptError, ScriptSession, levels_of
+from connectors.scripts import ScriptError, ScriptSession, levels_of, mentions
 from connectors.spec import Authentication, Connector, Method, Parameter
 from connectors.urls import checked_url, endpoint_origin, origin_of
 
@@ -249,7 +249,7 @@ async def event_scripts(
     """The isolate for a method's `event` outside a request (before_webhook, after_webhook), its
     http_request through the engine as a call's is; None when no script handles the event."""
     call = _prepared(connector, method_id, credentials, authentication, None, tokens, limiter, limit_key)
-    named = any(event in (source or "") for source in (connector.Script, call.method.Script, scripting.step_script))
+    named = mentions(event, connector.Script, call.method.Script, scripting.step_script)
     session = _scripts(client, call, scripting) if named else None  # no isolate for scripts that cannot handle it
     try:
         async with session or nullcontext():

@@ -88,6 +88,12 @@ def levels_of(*scripts: tuple[str, str | None]) -> list[Level]:
     return [Level(name, source) for name, source in scripts if source and source.strip()]
 
 
+def mentions(event: str, *sources: str | None) -> bool:
+    """Whether a script so much as names `event`: asked before opening an isolate to find out
+    whether one handles it."""
+    return any(event in (source or "") for source in sources)
+
+
 def order(levels: Sequence[Level], event: str) -> list[Level]:
     """Connector → method → step; the before_* events start with the method's own script."""
     if event.startswith("before_"):

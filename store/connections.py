@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from connectors import Connector, Credentials, parse_connector
+from connectors.hooks import Scripting
+from connectors.limits import Limiter
+from runtime.settings import settings
 from store.crypto import decrypt, decrypt_json
+from store.storage import CycleStorage
 from store.tables import AccountConnector, ConnectorRelease
+from store.tokens import DatabaseTokenStore
 
 
 def load_release(db: Session, release_id: str) -> Connector:
@@ -33,3 +40,14 @@ def load_credentials(db: Session, account_connector_id: str) -> tuple[AccountCon
     if row is None:
         raise LookupError(f"account connector {account_connector_id} does not exist")
     return row, Credentials(auth_value=decrypt(row.auth_value), properties=decrypt_json(row.properties))
+
+
+def call_options(account_connector_id: str, credentials: Credentials, limiter: Limiter, *,
+                 cycle_id: str | None = None, step_script: str | None = None) -> dict[str, Any]:
+    """What every call for an account connector passes the engine: its credentials, its rate
+    limits, where its OAuth tokens are kept (and refreshed), and for its scripts the step's own
+    script, the cycle's Storage (a call for a cycle) and the limits every isolate runs under."""
+    storage = CycleStorage(cycle_id) if cycle_id else None
+    return {"credentials": credentials, "limiter": limiter, "limit_key": account_connector_id,
+            "tokens": DatabaseTokenStore(account_connector_id),
+            "scripting": Scripting(step_script, storage, settings().script_limits)}

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from connectors import Connector, Credentials
+from connectors.scripts import mentions
 from runtime.settings import settings
 from store.connections import load_credentials
 from store.crypto import decrypt
@@ -72,8 +73,7 @@ def scripts_for(db: Session, step: CycleStep, connector: Connector, event: str) 
     """What the step's scripts need for `event`, with `connector` its release; None when no
     script names the event (most steps: then no credentials are loaded)."""
     step_script = step.document.get("Script")
-    if not any(event in (source or "") for source in (connector.Script, connector.method(step.method).Script,
-                                                      step_script)):
+    if not mentions(event, connector.Script, connector.method(step.method).Script, step_script):
         return None
     _, credentials = load_credentials(db, step.account_connector_id)
     hidden = {p.key for p in connector.Parameters if p.IsSensitive} | {"ClientSecret"}

@@ -31,14 +31,11 @@ from connectors import (
 from connectors.dates import EPOCH
 from connectors.egress import EgressRefused
 from connectors.errors import UnknownParameter
-from connectors.hooks import Scripting
-from runtime.settings import settings
-from store.connections import load_owned
+from store.connections import call_options, load_owned
 from store.custom_fields import release_for
 from store.database import session
 from store.limiter import DatabaseLimiter
 from store.tables import AccountConnector
-from store.tokens import DatabaseTokenStore
 
 router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"],
                    responses=responses(*COMMON))
@@ -116,10 +113,8 @@ def method_of(connector: Connector, method: str) -> str:
 
 
 def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, Any]:
-    return {"credentials": credentials, "authentication": row.authentication, "limiter": limiter,
-            "limit_key": row.id, "tokens": DatabaseTokenStore(row.id),
-            "mergefields": {"LastSuccessfulRunDate": EPOCH},
-            "scripting": Scripting(limits=settings().script_limits)}
+    return {**call_options(row.id, credentials, limiter), "authentication": row.authentication,
+            "mergefields": {"LastSuccessfulRunDate": EPOCH}}
 
 
 def _refused(err: ConnectorError) -> ApiError | None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
+import httpx
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
@@ -24,14 +25,11 @@ from api.errors import ApiError, not_found, responses
 from api.routers.connector_calls import limiter
 from connectors import ConnectorError, hooks
 from connectors.call import event_scripts
-from connectors.hooks import Scripting
 from runtime.metrics import WEBHOOK_EVENTS
-from runtime.settings import settings
 from store import inbound
+from store.connections import call_options
 from store.database import engine, session
 from store.group_commit import GroupCommit
-from store.storage import CycleStorage
-from store.tokens import DatabaseTokenStore
 from workflows.cycle import CycleWorkflow
 
 router = APIRouter(prefix="/v1.0/webhooks", tags=["webhooks"], responses=responses(401, 404, 409, 413, 422))
@@ -171,11 +169,17 @@ async def _queue(box: Inbox, hook: inbound.Webhook, text: str) -> Response:
 async def _scripted(request: Request, box: Inbox, hook: inbound.Webhook, body: bytes) -> Response:
     """The event through its before_webhook scripts: queued as they left it, or not (a handshake
     answered, a bad signature refused), with the answer they set."""
-    answer = await _before_webhook(request, hook, body)
+    raw = body.decode(errors="replace")
+    try:
+        parsed: Any = json.loads(raw)
+    except ValueError:
+        parsed = raw
+    received = hooks.Received(str(request.url), dict(request.headers), dict(request.query_params), raw, parsed)
+    answer = await _before_webhook(request.app.state.http, hook, received)
     if not answer.accepted:
         return _answer(answer, 200)
     event = answer.event
-    if isinstance(event, str) and event == body.decode(errors="replace"):
+    if isinstance(event, str) and event == raw:
         try:  # untouched by the scripts: the body as it came, which must be JSON
             event = json.loads(event)
         except ValueError:
@@ -184,23 +188,17 @@ async def _scripted(request: Request, box: Inbox, hook: inbound.Webhook, body: b
     return _answer(answer, 202) if answer.status or answer.response is not None else accepted
 
 
-async def _before_webhook(request: Request, hook: inbound.Webhook, body: bytes) -> hooks.WebhookAnswer:
+async def _before_webhook(http: httpx.AsyncClient, hook: inbound.Webhook,
+                          received: hooks.Received) -> hooks.WebhookAnswer:
     scripts = hook.scripts
-    raw = body.decode(errors="replace")
-    try:
-        parsed: Any = json.loads(raw)
-    except ValueError:
-        parsed = raw
-    received = hooks.Received(str(request.url), dict(request.headers), dict(request.query_params), raw, parsed)
     try:
         async with event_scripts(
-            request.app.state.http, scripts.connector, scripts.method, "before_webhook",
-            credentials=scripts.credentials, limiter=limiter, limit_key=scripts.account_connector_id,
-            tokens=DatabaseTokenStore(scripts.account_connector_id),
-            scripting=Scripting(scripts.step_script, CycleStorage(hook.cycle_id), settings().script_limits),
+            http, scripts.connector, scripts.method, "before_webhook",
+            **call_options(scripts.account_connector_id, scripts.credentials, limiter, cycle_id=hook.cycle_id,
+                           step_script=scripts.step_script),
         ) as session:
             if session is None:
-                return hooks.WebhookAnswer(True, parsed)
+                return hooks.WebhookAnswer(True, received.body)
             return await hooks.before_webhook(session, received, scripts.mergefields)
     except ConnectorError as err:
         log.warning("webhook of cycle %s: before_webhook failed: %s", hook.cycle_id, err.reason)
