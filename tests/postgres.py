@@ -27,7 +27,19 @@ def create_database(prefix: str = "cyclewright_test") -> str:
 
 
 def drop_database(url: str) -> None:
+    """Drops it even while a process that outlived its test still holds a connection.
+
+    Not `WITH (FORCE)`: that refuses a non-superuser whenever an autovacuum worker happens to be
+    in the database. Our own sessions are ended here; plain DROP cancels autovacuum itself."""
+    name = url.rsplit("/", 1)[1]
     server = _server()
-    with server.connect() as connection:  # FORCE: a process that outlived its test may hold a connection
-        connection.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)"))
+    with server.connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = :name AND usename = current_user AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        )
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
     server.dispose()
