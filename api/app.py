@@ -89,6 +89,7 @@ def create_app() -> FastAPI:
     for module in (webhooks, accounts, connectors, account_connectors, connector_calls, lookups, connector_auth,
                    templates, cycles, transactions, steps, variables, health, codec, metrics):
         app.include_router(module.router)
+    app.include_router(codec.signin)
     app.include_router(auth_router)
     instrument_app(app)
     return app

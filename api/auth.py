@@ -90,16 +90,24 @@ def issue_token(
     if grant_type != "client_credentials":
         raise _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
     client_id, client_secret = _client(authorization, client_id, client_secret)
-    config = settings()
-    known = secrets.compare_digest(client_id.encode(), config.client_id.encode()) & secrets.compare_digest(
-        client_secret.encode(), config.client_secret.encode())
-    if not known:
+    if not known_client(client_id, client_secret):
         raise _oauth_error(401, "invalid_client", "unknown client id or secret")
     claims = _scope_claims(scope)
+    return TokenOut(access_token=new_token(client_id, claims), expires_in=TOKEN_LIFETIME, scope=claims["scope"])
+
+
+def known_client(client_id: str, client_secret: str) -> bool:
+    """The partner's client id and secret (compared in constant time)."""
+    config = settings()
+    return secrets.compare_digest(client_id.encode(), config.client_id.encode()) & secrets.compare_digest(
+        client_secret.encode(), config.client_secret.encode())
+
+
+def new_token(client_id: str, claims: dict) -> str:
+    """A signed token carrying `claims`, for TOKEN_LIFETIME seconds."""
     now = int(time.time())
-    token = jwt.encode({"alg": "HS256"}, {"sub": client_id, "iat": now, "exp": now + TOKEN_LIFETIME, **claims},
-                       _key())
-    return TokenOut(access_token=token, expires_in=TOKEN_LIFETIME, scope=claims["scope"])
+    return jwt.encode({"alg": "HS256"}, {"sub": client_id, "iat": now, "exp": now + TOKEN_LIFETIME, **claims},
+                      _key())
 
 
 def _key() -> OctKey:

@@ -111,8 +111,10 @@ def start_stack(stack: Stack, api_port: int, demo_port: int, temporal_port: int,
 def _payloads(config: Settings) -> str:
     if config.payload_keys is None:
         return "plain (set PAYLOAD_ENCRYPTION_KEY to encrypt them)"
-    return (f"encrypted with key '{config.payload_keys.current}'; the UI decodes them through "
-            f"{os.environ['CYCLEWRIGHT_PUBLIC_URL'].rstrip('/')}/codec (it needs a token: see the README)")
+    codec = f"{os.environ['CYCLEWRIGHT_PUBLIC_URL'].rstrip('/')}/codec"
+    return (f"encrypted with key '{config.payload_keys.current}'; for the UI to decode them, sign in at "
+            f"{codec}/signin (the partner login below), then in the UI's Data Encoder settings use {codec} "
+            "with \"Include cross-origin credentials\" on")
 
 
 def run(api_port: int = 8000, demo_port: int = 8010, ui_port: int = 8233, metrics_port: int = 9464) -> None:

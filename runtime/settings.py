@@ -112,6 +112,13 @@ def _temporal_tls() -> TemporalTls | None:
     return tls if tls.client_cert or tls.server_ca else None
 
 
+def _origins(text: str) -> tuple[str, ...]:
+    origins = tuple(origin.strip() for origin in text.split(",") if origin.strip())
+    if "*" in origins:  # the browser's codec sign-in is a cookie: only named origins may send it
+        raise SystemExit("CYCLEWRIGHT_CODEC_CORS_ORIGINS: name the Web UI's origins; '*' is not allowed")
+    return origins
+
+
 def _log_format(name: str) -> str:
     if name not in ("text", "json"):
         raise SystemExit(f"CYCLEWRIGHT_LOG_FORMAT: {name!r} is neither text nor json")
@@ -133,8 +140,7 @@ def settings() -> Settings:
         temporal_tls=_temporal_tls(),
         temporal_api_key=env("TEMPORAL_API_KEY") or None,
         payload_keys=_payload_keys(env(PAYLOAD_KEY_SETTING, "")),
-        codec_cors_origins=tuple(o.strip() for o in env(
-            "CYCLEWRIGHT_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233").split(",") if o.strip()),
+        codec_cors_origins=_origins(env("CYCLEWRIGHT_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233")),
         codec_sso=(env("CYCLEWRIGHT_CODEC_SSO_JWKS_URL"), env("CYCLEWRIGHT_CODEC_SSO_ISSUER") or None,
                    env("CYCLEWRIGHT_CODEC_SSO_AUDIENCE") or None) if env("CYCLEWRIGHT_CODEC_SSO_JWKS_URL") else None,
         secret_key=env("CYCLEWRIGHT_SECRET_KEY")

@@ -72,6 +72,26 @@ async def _run_once(cycle: Installed, runs: int) -> str:
     return max(finished, key=lambda run: run["Number"])["WorkflowId"]
 
 
+async def _browser_sign_in_decodes(api_url: str, payloads: list[Payload], decoded: list[str]) -> None:
+    """The dev server's UI has no sign-in: a browser signs in at /codec/signin, and the UI's
+    cross-origin calls then carry the cookie (credentials mode "include")."""
+    async with httpx.AsyncClient(base_url=api_url) as browser:
+        assert "client_secret" in (await browser.get("/codec/signin")).text  # the form
+        wrong = await browser.post("/codec/signin", data={"client_id": "test-client", "client_secret": "guess"})
+        assert wrong.status_code == 401 and not browser.cookies
+        signed_in = await browser.post("/codec/signin", data={"client_id": "test-client", "client_secret": "test-secret"})
+        assert signed_in.status_code == 200, signed_in.text
+        cookie = signed_in.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "path=/codec" in cookie and "samesite=lax" in cookie
+        assert "/codec" in signed_in.text and "test-secret" not in signed_in.text
+        from_ui = await browser.post("/codec/decode", json=_body(payloads), headers={"Origin": UI_ORIGIN})
+        assert _decoded(from_ui) == decoded
+        assert from_ui.headers["access-control-allow-origin"] == UI_ORIGIN
+        assert from_ui.headers["access-control-allow-credentials"] == "true"
+        browser.cookies.clear()
+        assert (await browser.post("/codec/decode", json=_body(payloads))).status_code == 401
+
+
 async def test_history_payloads_are_encrypted_and_the_codec_endpoint_decodes_them(demo, private_stack):
     stack = private_stack(PAYLOAD_ENCRYPTION_KEY=OLD)
     raw = await Client.connect(f"127.0.0.1:{stack.port}")  # the default converter: no codec
@@ -98,6 +118,7 @@ async def test_history_payloads_are_encrypted_and_the_codec_endpoint_decodes_the
         assert "access-control-allow-origin" not in (await anonymous.options("/v1.0/accounts", headers=preflight)).headers
         other = await anonymous.options("/codec/decode", headers={**preflight, "Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+        await _browser_sign_in_decodes(stack.api_url, payloads, decoded)
 
         stack.restart_processes(PAYLOAD_ENCRYPTION_KEY=f"{NEW},{OLD}")  # rotation: the new key first
         assert _decoded(await api.post("/codec/decode", json=_body(payloads))) == decoded

@@ -9,7 +9,7 @@ import pytest
 from temporalio.api.common.v1 import Payload
 
 from runtime.codec import ENCODING, KEY_ID, EncryptionCodec, PayloadKeys, PayloadUndecryptable
-from runtime.settings import _payload_keys
+from runtime.settings import _origins, _payload_keys
 
 OLD_KEY = base64.b64encode(os.urandom(32)).decode()
 NEW_KEY = base64.b64encode(os.urandom(32)).decode()
@@ -73,3 +73,9 @@ def test_a_bad_setting_stops_the_process_naming_the_variable_but_no_key(setting,
 
 def test_no_setting_means_no_encryption():
     assert _payload_keys("") is None and _payload_keys("  ") is None
+
+
+def test_the_codec_origins_must_be_named_since_the_browser_sign_in_is_a_cookie():
+    assert _origins(" http://ui.example , http://localhost:8233,") == ("http://ui.example", "http://localhost:8233")
+    with pytest.raises(SystemExit, match="CYCLEWRIGHT_CODEC_CORS_ORIGINS: .*'\\*' is not allowed"):
+        _origins("http://ui.example,*")
