@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, delete
 from sqlmodel import Session, col, select
 
 from connectors import Connector as ConnectorSpec
 from connectors import Problem, parse_connector
 from store.problems import Conflict
-from store.tables import AccountConnector, Connector, ConnectorRelease, Cycle, CycleStep, OAuthState
+from store.tables import (
+    AccountConnector,
+    Connector,
+    ConnectorRelease,
+    CustomFieldSet,
+    Cycle,
+    CycleStep,
+    OAuthState,
+)
 
 
 def upload(db: Session, document: Any, *, draft: bool = False) -> tuple[Connector, ConnectorRelease]:
@@ -95,9 +103,16 @@ def delete_connector(db: Session, connector: Connector) -> None:
     if using:
         raise Conflict(f"connector '{connector.name}' is used by {len(using)} cycle(s): delete them first",
                        [Problem(f"cycles/{c.id}", f"cycle '{c.name}' uses it") for c in using])
-    installed = select(AccountConnector.id).where(AccountConnector.connector_id == connector.id)
-    db.execute(delete(OAuthState).where(col(OAuthState.account_connector_id).in_(installed)))
-    db.execute(delete(AccountConnector).where(AccountConnector.connector_id == connector.id))
+    delete_account_connectors(db, AccountConnector.connector_id == connector.id)
     db.execute(delete(ConnectorRelease).where(ConnectorRelease.connector_id == connector.id))
     db.delete(connector)
     db.commit()
+
+
+def delete_account_connectors(db: Session, which: ColumnElement[bool]) -> None:
+    """Delete the account connectors `which` selects, with their OAuth states and custom fields
+    (no cycle step may still be bound to them)."""
+    ids = select(AccountConnector.id).where(which)
+    db.execute(delete(OAuthState).where(col(OAuthState.account_connector_id).in_(ids)))
+    db.execute(delete(CustomFieldSet).where(col(CustomFieldSet.account_connector_id).in_(ids)))
+    db.execute(delete(AccountConnector).where(which))

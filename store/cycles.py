@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlmodel import Session, select
+from sqlalchemy import delete as delete_rows
+from sqlmodel import Session, col, select
 
 from connectors import Connector, Method, Problem
 from connectors.call import call_parameters, settable
@@ -24,7 +25,13 @@ from store.tables import (
     Cycle,
     CycleStep,
     FieldMapping,
+    InboundEvent,
+    Plan,
+    Run,
+    StorageItem,
     Template,
+    Transaction,
+    Variable,
 )
 from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
 from store.templates import ancestors_of, check_mapping, version_document
@@ -247,3 +254,17 @@ def _variables_missing(step: CycleStep, spec: StepSpec, variables: dict[str, str
                          f"step '{step.name}': variable '{m.Variable}' is set neither for the cycle nor "
                          "for the account")
             for _, m in spec.sources() if m.MappingType == "Variable" and m.Variable not in variables]
+
+
+def delete(db: Session, cycle: Cycle) -> None:
+    """The cycle and all that is only its: steps and their mappings, plans, runs and their
+    transactions, queued webhook events, its variables and storage. Its workflow must have ended."""
+    for table, column in ((Transaction, Transaction.cycle_id), (Run, Run.cycle_id), (Plan, Plan.cycle_id),
+                          (InboundEvent, InboundEvent.cycle_id), (Variable, Variable.owner_id),
+                          (StorageItem, StorageItem.scope_id)):
+        db.execute(delete_rows(table).where(column == cycle.id))
+    steps = select(CycleStep.id).where(CycleStep.cycle_id == cycle.id)
+    db.execute(delete_rows(FieldMapping).where(col(FieldMapping.step_id).in_(steps)))
+    db.execute(delete_rows(CycleStep).where(CycleStep.cycle_id == cycle.id))
+    db.delete(cycle)
+    db.commit()

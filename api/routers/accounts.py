@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import Db
-from api.errors import COMMON, ApiError, not_found, responses
-from store import text
-from store.tables import Account, Cycle
+from api.errors import COMMON, not_found, responses
+from store import accounts, text
+from store.tables import Account
 
 router = APIRouter(prefix="/v1.0/accounts", tags=["accounts"], responses=responses(*COMMON))
 
@@ -99,11 +99,7 @@ def change_account(account_id: str, body: AccountChange, db: Db, claims: Partner
     return view(account)
 
 
-@router.delete("/{account_id}", status_code=204, summary="Delete an account without cycles (partner token)",
-               responses=responses(409))
+@router.delete("/{account_id}", status_code=204, responses=responses(409),
+               summary="Delete an account without cycles, with its account connectors (partner token)")
 def delete_account(account_id: str, db: Db, claims: PartnerClaims) -> None:
-    account = _get(db, claims, account_id)
-    if db.exec(select(Cycle).where(Cycle.account_id == account_id)).first():
-        raise ApiError(409, "the account has cycles; delete them first")
-    db.delete(account)
-    db.commit()
+    accounts.delete_account(db, _get(db, claims, account_id))

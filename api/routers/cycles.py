@@ -346,6 +346,17 @@ async def upgrade(cycle_id: str, account: CurrentAccount, db: Db, client: Tempor
     return await run_in_threadpool(_fresh_view, db, cycle)
 
 
+@router.delete("/{cycle_id}", status_code=204, responses={**TEMPORAL_ERRORS, **responses(409)},
+               summary="Delete a stopped cycle, with its runs, transactions, variables and storage")
+async def delete_cycle(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> None:
+    """409 while the cycle is active or paused (its workflow runs): deactivate it first. Its
+    workflows' histories stay in Temporal until its retention removes them."""
+    cycle = await run_in_threadpool(get_cycle, db, account.id, cycle_id)
+    if await _still_active(db, client, cycle):
+        raise ApiError(409, f"the cycle is {cycle.status}: deactivate it before deleting it")
+    await run_in_threadpool(cycles.delete, db, cycle)
+
+
 @router.get("/{cycle_id}/runs", summary="The cycle's runs and their transaction counts")
 def list_runs(cycle_id: str, account: CurrentAccount, db: Db) -> list[RunOut]:
     cycle = get_cycle(db, account.id, cycle_id)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel import func, select
+
+from store.database import session
+from store.tables import AccountConnector, CycleStep, Run, Transaction, Variable
 from tests.walkthrough import eventually, install_demo_cycle
 from workflows.run import RunWorkflow
 
@@ -104,3 +108,40 @@ async def test_a_stopped_cycle_can_be_activated_again(api, demo):
     runs = await cycle.wait_for_runs(2)
     assert [r["Number"] for r in runs] == [1, 2]
     assert (await cycle.demo_stats())["leads_created"] == 6
+
+
+def _rows_of(cycle_id: str, account_id: str) -> dict[str, int]:
+    with session() as db:
+        count = lambda table, column, value: db.exec(select(func.count()).select_from(table).where(column == value)).one()
+        return {"transactions": count(Transaction, Transaction.cycle_id, cycle_id),
+                "runs": count(Run, Run.cycle_id, cycle_id), "steps": count(CycleStep, CycleStep.cycle_id, cycle_id),
+                "variables": count(Variable, Variable.owner_id, cycle_id) + count(Variable, Variable.owner_id, account_id),
+                "account connectors": count(AccountConnector, AccountConnector.account_id, account_id)}
+
+
+async def test_a_stopped_cycle_is_deleted_with_its_records_and_then_its_account_can_be(api, demo):
+    cycle = await install_demo_cycle(api, demo.url, contacts=3)
+    for path in (f"/v1.0/cycles/{cycle.cycle_id}/variables/Region", "/v1.0/account/variables/Owner"):
+        assert (await cycle.call("PUT", path, json={"Value": "x"})).status_code == 200
+    await cycle.activate(Interval=60)
+    await cycle.wait_for_runs(1)
+    refused = await cycle.call("DELETE", f"/v1.0/cycles/{cycle.cycle_id}")
+    assert refused.status_code == 409 and "deactivate it before deleting it" in refused.json()["Message"]
+    in_use = await api.delete(f"/v1.0/accounts/{cycle.account_id}")
+    assert in_use.status_code == 409 and "DELETE /v1.0/cycles/{id}" in in_use.json()["Message"]
+    assert _rows_of(cycle.cycle_id, cycle.account_id) == {
+        "transactions": 3, "runs": 1, "steps": 2, "variables": 2, "account connectors": 2}
+
+    await cycle.deactivate()
+    await cycle.wait_for_status("Stopped")
+    assert (await cycle.call("DELETE", f"/v1.0/cycles/{cycle.cycle_id}")).status_code == 204
+    assert (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}")).status_code == 404
+    assert (await cycle.call("DELETE", f"/v1.0/cycles/{cycle.cycle_id}")).status_code == 404
+    assert _rows_of(cycle.cycle_id, cycle.account_id) == {
+        "transactions": 0, "runs": 0, "steps": 0, "variables": 1, "account connectors": 2}
+
+    # The account goes with its account connectors and variables (their foreign keys refuse a bare delete).
+    assert (await api.delete(f"/v1.0/accounts/{cycle.account_id}")).status_code == 204
+    assert (await api.get(f"/v1.0/accounts/{cycle.account_id}")).status_code == 404
+    assert _rows_of(cycle.cycle_id, cycle.account_id) == {
+        "transactions": 0, "runs": 0, "steps": 0, "variables": 0, "account connectors": 0}
