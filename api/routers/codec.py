@@ -128,13 +128,20 @@ _HOW = ("In the Web UI's Data Encoder settings, use this browser's settings with
         "and turn on \"Include cross-origin credentials\".")
 
 
-@signin.get("/signin", response_class=HTMLResponse, summary="Sign this browser in to decode payloads in the Web UI")
+_HTML = {"content": {"text/html": {}}}
+
+
+@signin.get("/signin", summary="Sign this browser in to decode payloads in the Web UI",
+            responses={200: {"description": "The sign-in form", **_HTML}})
 def signin_form() -> HTMLResponse:
     message = "Sign in with the partner's client id and secret. " + _HOW.format(endpoint=_endpoint())
     return HTMLResponse(_page(message, form=True))
 
 
-@signin.post("/signin", response_class=HTMLResponse, summary="Sign this browser in to decode payloads in the Web UI")
+@signin.post("/signin", summary="Sign this browser in to decode payloads in the Web UI",
+             responses={200: {"description": "Signed in: the cookie is set", **_HTML},
+                        401: {"description": "Unknown client id or secret: the form again", **_HTML},
+                        **responses(413, 422)})
 def sign_in(request: Request, client_id: Annotated[str, Form(max_length=200)] = "",
             client_secret: Annotated[str, Form(max_length=200)] = "") -> HTMLResponse:
     if not known_client(client_id, client_secret):
