@@ -116,3 +116,14 @@ def delete_account_connectors(db: Session, which: ColumnElement[bool]) -> None:
     db.execute(delete(OAuthState).where(col(OAuthState.account_connector_id).in_(ids)))
     db.execute(delete(CustomFieldSet).where(col(CustomFieldSet.account_connector_id).in_(ids)))
     db.execute(delete(AccountConnector).where(which))
+
+
+def uninstall(db: Session, account_connector: AccountConnector) -> None:
+    """Delete one account connector; Conflict, naming them, while cycles have steps bound to it."""
+    using = db.exec(select(Cycle).where(col(Cycle.id).in_(select(CycleStep.cycle_id).where(
+        CycleStep.account_connector_id == account_connector.id))).order_by(Cycle.name)).all()
+    if using:
+        raise Conflict(f"account connector '{account_connector.name}' is used by {len(using)} cycle(s): "
+                       "delete them first", [Problem(f"cycles/{c.id}", f"cycle '{c.name}' uses it") for c in using])
+    delete_account_connectors(db, AccountConnector.id == account_connector.id)
+    db.commit()

@@ -18,7 +18,7 @@ from connectors.dates import EPOCH
 from connectors.urls import endpoint_problems
 from store import text
 from store.connections import load_release
-from store.connectors import live_release, spec_of
+from store.connectors import live_release, spec_of, uninstall
 from store.crypto import decrypt, decrypt_json, encrypt, encrypt_json
 from store.problems import Invalid
 from store.tables import AccountConnector, Connector
@@ -227,3 +227,9 @@ async def update_installed(id: str, body: AccountConnectorUpdate, request: Reque
     if credentials_changed:
         await _verify(request, spec, row)  # refused: the session closes uncommitted, the row as it was
     return await run_in_threadpool(_save, db, row)
+
+
+@router.delete("/{id}", status_code=204, responses=responses(409),
+               summary="Uninstall a connector from the account (409, naming them, while cycles use it)")
+def delete_installed(id: str, account: CurrentAccount, db: Db) -> None:
+    uninstall(db, _get(db, account.id, id))

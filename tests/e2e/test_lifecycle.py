@@ -131,6 +131,9 @@ async def test_a_stopped_cycle_is_deleted_with_its_records_and_then_its_account_
     assert in_use.status_code == 409 and "DELETE /v1.0/cycles/{id}" in in_use.json()["Message"]
     assert _rows_of(cycle.cycle_id, cycle.account_id) == {
         "transactions": 3, "runs": 1, "steps": 2, "variables": 2, "account connectors": 2}
+    crm, leads = (c["Id"] for c in (await cycle.call("GET", "/v1.0/account/connectors")).json())
+    bound = await cycle.call("DELETE", f"/v1.0/account/connectors/{crm}")
+    assert bound.status_code == 409 and bound.json()["Errors"][0]["Path"] == f"cycles/{cycle.cycle_id}"
 
     await cycle.deactivate()
     await cycle.wait_for_status("Stopped")
@@ -139,8 +142,10 @@ async def test_a_stopped_cycle_is_deleted_with_its_records_and_then_its_account_
     assert (await cycle.call("DELETE", f"/v1.0/cycles/{cycle.cycle_id}")).status_code == 404
     assert _rows_of(cycle.cycle_id, cycle.account_id) == {
         "transactions": 0, "runs": 0, "steps": 0, "variables": 1, "account connectors": 2}
+    assert (await cycle.call("DELETE", f"/v1.0/account/connectors/{crm}")).status_code == 204
+    assert (await cycle.call("GET", f"/v1.0/account/connectors/{crm}")).status_code == 404
 
-    # The account goes with its account connectors and variables (their foreign keys refuse a bare delete).
+    # The account goes with its other account connector and variables (their foreign keys refuse a bare delete).
     assert (await api.delete(f"/v1.0/accounts/{cycle.account_id}")).status_code == 204
     assert (await api.get(f"/v1.0/accounts/{cycle.account_id}")).status_code == 404
     assert _rows_of(cycle.cycle_id, cycle.account_id) == {
