@@ -131,7 +131,7 @@ async def test_a_stopped_cycle_is_deleted_with_its_records_and_then_its_account_
     assert in_use.status_code == 409 and "DELETE /v1.0/cycles/{id}" in in_use.json()["Message"]
     assert _rows_of(cycle.cycle_id, cycle.account_id) == {
         "transactions": 3, "runs": 1, "steps": 2, "variables": 2, "account connectors": 2}
-    crm, leads = (c["Id"] for c in (await cycle.call("GET", "/v1.0/account/connectors")).json())
+    crm, _leads = (c["Id"] for c in (await cycle.call("GET", "/v1.0/account/connectors")).json())
     bound = await cycle.call("DELETE", f"/v1.0/account/connectors/{crm}")
     assert bound.status_code == 409 and bound.json()["Errors"][0]["Path"] == f"cycles/{cycle.cycle_id}"
 
