@@ -98,11 +98,7 @@ def delete_connector(db: Session, connector: Connector) -> None:
     """Delete the connector, its releases and its account connectors; refused (Conflict, naming
     them) while a cycle has a step on any of its releases."""
     release_ids = select(ConnectorRelease.id).where(ConnectorRelease.connector_id == connector.id)
-    using = db.exec(select(Cycle).where(col(Cycle.id).in_(
-        select(CycleStep.cycle_id).where(col(CycleStep.release_id).in_(release_ids)))).order_by(Cycle.name)).all()
-    if using:
-        raise Conflict(f"connector '{connector.name}' is used by {len(using)} cycle(s): delete them first",
-                       [Problem(f"cycles/{c.id}", f"cycle '{c.name}' uses it") for c in using])
+    _refuse_if_used(db, f"connector '{connector.name}'", col(CycleStep.release_id).in_(release_ids))
     delete_account_connectors(db, AccountConnector.connector_id == connector.id)
     db.execute(delete(ConnectorRelease).where(ConnectorRelease.connector_id == connector.id))
     db.delete(connector)
@@ -120,10 +116,16 @@ def delete_account_connectors(db: Session, which: ColumnElement[bool]) -> None:
 
 def uninstall(db: Session, account_connector: AccountConnector) -> None:
     """Delete one account connector; Conflict, naming them, while cycles have steps bound to it."""
-    using = db.exec(select(Cycle).where(col(Cycle.id).in_(select(CycleStep.cycle_id).where(
-        CycleStep.account_connector_id == account_connector.id))).order_by(Cycle.name)).all()
-    if using:
-        raise Conflict(f"account connector '{account_connector.name}' is used by {len(using)} cycle(s): "
-                       "delete them first", [Problem(f"cycles/{c.id}", f"cycle '{c.name}' uses it") for c in using])
+    _refuse_if_used(db, f"account connector '{account_connector.name}'",
+                    CycleStep.account_connector_id == account_connector.id)
     delete_account_connectors(db, AccountConnector.id == account_connector.id)
     db.commit()
+
+
+def _refuse_if_used(db: Session, what: str, steps: ColumnElement[bool]) -> None:
+    """Conflict, naming the cycles, when any cycle has a step that `steps` selects."""
+    using = db.exec(select(Cycle).where(col(Cycle.id).in_(select(CycleStep.cycle_id).where(steps)))
+                    .order_by(Cycle.name)).all()
+    if using:
+        raise Conflict(f"{what} is used by {len(using)} cycle(s): delete them first",
+                       [Problem(f"cycles/{c.id}", f"cycle '{c.name}' uses it") for c in using])
