@@ -203,3 +203,16 @@ async def test_releases_from_draft_to_deprecated_with_minor_and_major_publishes(
     assert (await api.get(f"/v1.0/connectors/{spare['Id']}")).status_code == 404
     assert (await owner.call("GET", f"/v1.0/account/connectors/{installed.json()['Id']}")).status_code == 404
     assert (await api.get(f"/v1.0/connectors/{crm}")).status_code == 200
+
+    # Once the cycles that use it are deleted, so can it be.
+    for cycle in (on_first, on_second):
+        await cycle.deactivate()
+        await eventually(lambda c=cycle: _deleted(c), f"cycle '{cycle.cycle['Name']}' deleted")
+    assert (await api.delete(f"/v1.0/connectors/{crm}")).status_code == 204
+
+
+async def _deleted(cycle: Installed) -> bool:
+    """Deletes the cycle once its workflow has ended (409 until then)."""
+    response = await cycle.call("DELETE", f"/v1.0/cycles/{cycle.cycle_id}")
+    assert response.status_code in (204, 409), response.text
+    return response.status_code == 204
