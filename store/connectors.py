@@ -6,9 +6,12 @@ what a process parsed of it never goes stale). Publishing is in store/releases.p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from connectors import Connector as ConnectorSpec
@@ -33,21 +36,35 @@ def upload(db: Session, document: Any, *, draft: bool = False) -> tuple[Connecto
     the Draft it had.
     """
     spec = parse_connector(document)
-    connector = db.exec(select(Connector).where(Connector.name == spec.Name)).first()
-    if connector is None:
-        connector = Connector(name=spec.Name)
-        db.add(connector)
-        db.flush()
-        status = "Draft" if draft else "Live"
-    else:
-        status = "Draft"
-        replaced = draft_release(db, connector.id)
-        if replaced is not None:  # nothing is bound to a Draft (see release_by_name)
-            db.delete(replaced)
-    release = ConnectorRelease(connector_id=connector.id, version=spec.Version, status=status, document=document)
-    db.add(release)
-    db.commit()
+    with at_once_refused(db, f"connector '{spec.Name}'"):
+        connector = db.exec(select(Connector).where(Connector.name == spec.Name)).first()
+        if connector is None:
+            connector = Connector(name=spec.Name)
+            db.add(connector)
+            db.flush()
+            status = "Draft" if draft else "Live"
+        else:
+            status = "Draft"
+            replaced = draft_release(db, connector.id)
+            if replaced is not None:  # nothing is bound to a Draft (see release_by_name)
+                db.delete(replaced)
+                db.flush()  # gone before its successor is written: one Draft at a time
+        release = ConnectorRelease(connector_id=connector.id, version=spec.Version, status=status, document=document)
+        db.add(release)
+        db.commit()
     return connector, release
+
+
+@contextmanager
+def at_once_refused(db: Session, what: str) -> Iterator[None]:
+    """Conflict when a concurrent request changed `what` first (the database's unique indexes
+    say so); nothing of this one is saved."""
+    try:
+        yield
+    except IntegrityError:
+        db.rollback()
+        raise Conflict(f"{what} was changed by another request at the same time; nothing was saved: "
+                       "try again") from None
 
 
 def draft_release(db: Session, connector_id: str) -> ConnectorRelease | None:

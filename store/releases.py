@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from connectors import Problem
 from store import cycles
 from store.connections import load_release
-from store.connectors import draft_release, live_release
+from store.connectors import at_once_refused, draft_release, live_release
 from store.problems import Conflict, Invalid
 from store.tables import AccountConnector, Connector, ConnectorRelease, Cycle, CycleStep
 from store.template_spec import MappingSpec, StepSpec
@@ -48,15 +48,16 @@ def publish(db: Session, connector: Connector, major: bool) -> ConnectorRelease:
         raise Conflict(f"connector '{connector.name}' has a {taken.status} release {draft.version} already: "
                        "give the Draft a Version of its own, and upload it again",
                        [Problem("$.Version", f"version {draft.version} is taken")])
-    old = live_release(db, connector.id)
-    if old is not None:
-        if not major:
-            _move_all(db, old, draft)
-        old.status = "Deprecated"
-        db.flush()  # one Live at a time
-    draft.status = "Live"
-    _follow(db, connector.id, draft)
-    db.commit()
+    with at_once_refused(db, f"connector '{connector.name}'"):
+        old = live_release(db, connector.id)
+        if old is not None:
+            if not major:
+                _move_all(db, old, draft)
+            old.status = "Deprecated"
+            db.flush()  # one Live at a time
+        draft.status = "Live"
+        _follow(db, connector.id, draft)
+        db.commit()
     return draft
 
 

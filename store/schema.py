@@ -7,13 +7,13 @@ alembic_version: it is stamped at the first revision, which is that schema, then
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import SQLModel
 
 from store import tables  # its import registers the tables on SQLModel.metadata
 from store.locks import exclusive
@@ -33,9 +33,9 @@ def upgrade(engine: Engine) -> None:
     with exclusive(["schema"], engine) as connection:  # processes starting together take turns
         config = alembic_config(connection)
         if _made_before_migrations(connection):
+            _check_first_schema(connection, engine)
             command.stamp(config, FIRST)
         command.upgrade(config, "head")
-    _check_columns(engine)
 
 
 def _made_before_migrations(connection: Connection) -> bool:
@@ -43,13 +43,23 @@ def _made_before_migrations(connection: Connection) -> bool:
     return not found.has_table("alembic_version") and found.has_table(tables.Account.__tablename__)
 
 
-def _check_columns(engine: Engine) -> None:
-    """A database older than the first revision, adopted as if it were that one, lacks columns:
-    say so plainly, rather than fail later on a missing column."""
-    found = inspect(engine)
-    for table in SQLModel.metadata.sorted_tables:
-        present = {c["name"] for c in found.get_columns(table.name)} if found.has_table(table.name) else set()
-        if missing := {c.name for c in table.columns} - present:
+@cache
+def _first_schema() -> dict[str, set[str]]:
+    """Each table's columns as the first revision makes them (run on an in-memory database)."""
+    with create_engine("sqlite://").connect() as connection:
+        command.upgrade(alembic_config(connection), FIRST)
+        found = inspect(connection)
+        return {table: {c["name"] for c in found.get_columns(table)}
+                for table in found.get_table_names() if table != "alembic_version"}
+
+
+def _check_first_schema(connection: Connection, engine: Engine) -> None:
+    """A database older than the first revision, about to be adopted as if it were that one,
+    lacks columns: say so plainly, rather than fail later on a missing column."""
+    found = inspect(connection)
+    for table, columns in sorted(_first_schema().items()):
+        present = {c["name"] for c in found.get_columns(table)} if found.has_table(table) else set()
+        if missing := columns - present:
             raise SystemExit(f"the database at {engine.url!r} was made by an earlier version of Cyclewright "
-                             f"(table '{table.name}' lacks {', '.join(sorted(missing))}); move it aside "
+                             f"(table '{table}' lacks {', '.join(sorted(missing))}); move it aside "
                              "(for the embedded default: `make clean`) and start again")

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -26,6 +26,9 @@ class Account(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+DRAFT_OR_LIVE = "status IN ('Draft', 'Live')"
+
+
 class Connector(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     name: str = Field(unique=True)
@@ -34,6 +37,11 @@ class Connector(SQLModel, table=True):
 
 class ConnectorRelease(SQLModel, table=True):
     """One version of a connector's JSON; at most one Draft and one Live per connector."""
+
+    __table_args__ = (  # the database holds that, against two uploads or publishes at once
+        Index("uq_connectorrelease_draft_live", "connector_id", "status", unique=True,
+              sqlite_where=text(DRAFT_OR_LIVE), postgresql_where=text(DRAFT_OR_LIVE)),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True)
     connector_id: str = Field(foreign_key="connector.id", index=True)

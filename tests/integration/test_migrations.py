@@ -15,7 +15,7 @@ from sqlmodel import Session, SQLModel
 
 from store.database import connect, make_engine
 from store.schema import FIRST, alembic_config
-from store.tables import Account, Connector
+from store.tables import Account, Connector, ConnectorRelease
 
 
 def _previous_release(url: str, stamped: bool) -> None:
@@ -31,6 +31,8 @@ def _previous_release(url: str, stamped: bool) -> None:
                                 "VALUES ('a1', 'Acme', 'UTC', :now)"), {"now": now})
         connection.execute(text("INSERT INTO connector (id, name, created_at) VALUES ('c1', 'CRM', :now)"),
                            {"now": now})
+        connection.execute(text("INSERT INTO connectorrelease (id, connector_id, version, status, document, "
+                                "created_at) VALUES ('r1', 'c1', '1.0', 'Live', '{}', :now)"), {"now": now})
     engine.dispose()
 
 
@@ -38,6 +40,7 @@ def _rows_kept(url: str) -> None:
     engine = make_engine(url)  # what every process does as it starts: upgrade to head
     with Session(engine) as db:
         assert (db.get(Account, "a1").name, db.get(Connector, "c1").name) == ("Acme", "CRM")
+        assert db.get(ConnectorRelease, "r1").status == "Live"
     with engine.connect() as connection:
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         assert MigrationContext.configure(connection).get_current_revision() == head
