@@ -6,6 +6,7 @@ from collections import deque
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import delete as delete_rows
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -14,7 +15,7 @@ from connectors.call import settable
 from connectors.mergefields import field_references
 from connectors.scripts import check_syntax
 from store.connectors import release_by_name, spec_of
-from store.problems import Invalid, json_path, plain
+from store.problems import Conflict, Invalid, json_path, plain
 from store.tables import Cycle, Template, TemplateVersion
 from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
 
@@ -270,3 +271,14 @@ def from_cycle(db: Session, cycle: Cycle, name: str | None = None) -> Template:
         steps.append(step)
     document = spec.model_copy(update={"Name": name or cycle.name, "Steps": steps}).model_dump(exclude_none=True)
     return create(db, parse_template(document))
+
+
+def delete(db: Session, template: Template) -> None:
+    """The template and its versions; Conflict, naming them, while cycles are installed from it."""
+    installed = db.exec(select(Cycle).where(Cycle.template_id == template.id).order_by(Cycle.name)).all()
+    if installed:
+        raise Conflict(f"template '{template.name}' has {len(installed)} cycle(s) installed from it: delete them first",
+                       [Problem(f"cycles/{c.id}", f"cycle '{c.name}' was installed from it") for c in installed])
+    db.execute(delete_rows(TemplateVersion).where(TemplateVersion.template_id == template.id))
+    db.delete(template)
+    db.commit()

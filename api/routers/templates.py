@@ -72,6 +72,12 @@ def update_template(template_id: str, db: Db, _: PartnerClaims, document: Annota
     return view(templates.new_version(db, _get(db, template_id), document))
 
 
+@router.delete("/{template_id}", status_code=204, responses=responses(409),
+               summary="Delete a template no cycle was installed from, with its versions (partner token)")
+def delete_template(template_id: str, db: Db, _: PartnerClaims) -> None:
+    templates.delete(db, _get(db, template_id))
+
+
 @router.get("/{template_id}/versions", summary="The template's versions, oldest first")
 def list_versions(template_id: str, db: Db, _: Claims) -> list[VersionOut]:
     return [VersionOut(Version=v.version, CreatedAt=v.created_at) for v in templates.versions(db, _get(db, template_id))]

@@ -119,7 +119,7 @@ def _rows_of(cycle_id: str, account_id: str) -> dict[str, int]:
                 "account connectors": count(AccountConnector, AccountConnector.account_id, account_id)}
 
 
-async def test_a_stopped_cycle_is_deleted_with_its_records_and_then_its_account_can_be(api, demo):
+async def test_a_stopped_cycle_is_deleted_with_its_records_and_then_its_template_and_account_can_be(api, demo):
     cycle = await install_demo_cycle(api, demo.url, contacts=3)
     for path in (f"/v1.0/cycles/{cycle.cycle_id}/variables/Region", "/v1.0/account/variables/Owner"):
         assert (await cycle.call("PUT", path, json={"Value": "x"})).status_code == 200
@@ -134,6 +134,9 @@ async def test_a_stopped_cycle_is_deleted_with_its_records_and_then_its_account_
     crm, _leads = (c["Id"] for c in (await cycle.call("GET", "/v1.0/account/connectors")).json())
     bound = await cycle.call("DELETE", f"/v1.0/account/connectors/{crm}")
     assert bound.status_code == 409 and bound.json()["Errors"][0]["Path"] == f"cycles/{cycle.cycle_id}"
+    template = f"/v1.0/templates/{cycle.cycle['TemplateId']}"
+    installed_from = await api.delete(template)
+    assert installed_from.status_code == 409 and installed_from.json()["Errors"][0]["Path"] == f"cycles/{cycle.cycle_id}"
 
     await cycle.deactivate()
     await cycle.wait_for_status("Stopped")
@@ -143,6 +146,8 @@ async def test_a_stopped_cycle_is_deleted_with_its_records_and_then_its_account_
     assert _rows_of(cycle.cycle_id, cycle.account_id) == {
         "transactions": 0, "runs": 0, "steps": 0, "variables": 1, "account connectors": 2}
     assert (await cycle.call("DELETE", f"/v1.0/account/connectors/{crm}")).status_code == 204
+    assert (await api.delete(template)).status_code == 204
+    assert (await api.get(template)).status_code == 404
     assert (await cycle.call("GET", f"/v1.0/account/connectors/{crm}")).status_code == 404
 
     # The account goes with its other account connector and variables (their foreign keys refuse a bare delete).
