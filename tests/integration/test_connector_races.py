@@ -40,16 +40,22 @@ def _statuses(engine: Engine) -> list[tuple[str, str]]:
         return sorted(db.exec(select(ConnectorRelease.version, ConnectorRelease.status)).all())
 
 
-def test_two_first_uploads_at_once_make_one_connector(engine):
+def _upload_as_a_rival_uploads(engine: Engine, mine: str, theirs: str) -> None:
+    """Uploads version `mine` while a rival uploads `theirs`, committing first: this one loses."""
     def rival() -> None:
         with Session(engine) as other:
-            connectors.upload(other, _document("1.0"))
+            connectors.upload(other, _document(theirs))
 
     with Session(engine) as db:
         happened = _rival_writes_first(db, rival)
-        with pytest.raises(Conflict, match="connector 'Raced CRM' was changed by another request at the same time"):
-            connectors.upload(db, _document("1.0-mine"))
+        with pytest.raises(Conflict, match="connector 'Raced CRM' was changed by another request at the same time; "
+                                           "nothing was saved"):
+            connectors.upload(db, _document(mine))
     assert happened == ["rival committed"]
+
+
+def test_two_first_uploads_at_once_make_one_connector(engine):
+    _upload_as_a_rival_uploads(engine, mine="1.0-mine", theirs="1.0")
     with Session(engine) as db:
         assert len(db.exec(select(Connector)).all()) == 1
     assert _statuses(engine) == [("1.0", "Live")]
@@ -58,16 +64,7 @@ def test_two_first_uploads_at_once_make_one_connector(engine):
 def test_two_drafts_uploaded_at_once_leave_one_draft(engine):
     with Session(engine) as db:
         connectors.upload(db, _document("1.0"))
-
-    def rival() -> None:
-        with Session(engine) as other:
-            connectors.upload(other, _document("2.0-theirs"))
-
-    with Session(engine) as db:
-        happened = _rival_writes_first(db, rival)
-        with pytest.raises(Conflict, match="at the same time; nothing was saved"):
-            connectors.upload(db, _document("2.0-mine"))
-    assert happened == ["rival committed"]
+    _upload_as_a_rival_uploads(engine, mine="2.0-mine", theirs="2.0-theirs")
     assert _statuses(engine) == [("1.0", "Live"), ("2.0-theirs", "Draft")]
 
 
