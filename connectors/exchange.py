@@ -47,7 +47,9 @@ def _headers(headers: httpx.Headers, secrets: list[str], named: set[str]) -> dic
 
 
 def shown_url(url: httpx.URL, secrets: list[str], masked: set[str]) -> str:
-    """The URL with the values of auth query parameters masked and any credential redacted."""
+    """The URL with the values of auth query parameters (`masked`, and the names every OAuth
+    secret goes by) masked and any credential redacted: the debugger's and a trace's alike."""
+    masked = masked | SECRET_NAMES
     if any(k.lower() in masked for k in url.params):
         pairs = [(k, MASK if k.lower() in masked else v) for k, v in url.params.multi_items()]
         url = url.copy_with(query=urlencode(pairs, safe="*").encode())
