@@ -82,18 +82,19 @@ async def before_action(session: ScriptSession, outgoing: Outgoing, values: Mapp
 
 async def after_action(session: ScriptSession, response: httpx.Response, payload: Any) -> Any:
     """Fire after_action; the response body as the scripts left it."""
-    if not session.handles("after_action"):
-        return payload
-    fired = await session.fire("after_action", _response_state(response, payload))
-    return fired.state["method_response"]
+    return await _reshaped(session, "after_action", response, payload)
 
 
 async def after_action_paging(session: ScriptSession, response: httpx.Response, payload: Any) -> Any:
     """Fire after_action_paging once the last page is in (earlier pages' records may already be
     stored): the last page's body as the scripts left it."""
-    if not session.handles("after_action_paging"):
+    return await _reshaped(session, "after_action_paging", response, payload)
+
+
+async def _reshaped(session: ScriptSession, event: str, response: httpx.Response, payload: Any) -> Any:
+    if not session.handles(event):
         return payload
-    fired = await session.fire("after_action_paging", _response_state(response, payload))
+    fired = await session.fire(event, _response_state(response, payload))
     return fired.state["method_response"]
 
 
