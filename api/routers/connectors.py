@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, HttpUrl
 from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
-from api.dependencies import Db
+from api.dependencies import Db, found
 from api.errors import COMMON, ApiError, ErrorItem, not_found, responses
 from connectors import Problem, connector_json_schema, ignored_properties, openapi
 from store import connectors as store
@@ -71,10 +71,7 @@ def view(connector: Connector, release: ConnectorRelease) -> ConnectorOut:
 
 
 def _get(db: Db, connector_id: str) -> Connector:
-    connector = db.get(Connector, connector_id)
-    if connector is None:
-        raise not_found("connector", connector_id)
-    return connector
+    return found(db, Connector, connector_id, "connector")
 
 
 @router.get("/schema", summary="The connector format as JSON Schema")

@@ -15,6 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal, found
 from api.errors import COMMON, ApiError, not_found, responses
 from api.routers.cycles import get_cycle
+from api.routers.cycles import workflow_id as cycle_workflow_id
 from api.routers.webhooks import Inbox, inbox
 from connectors.dates import as_utc
 from runtime.settings import TASK_QUEUE
@@ -166,7 +167,7 @@ async def retry_transaction(cycle_id: str, transaction_id: str, account: Current
         raise ApiError(409, "the cycle is not active: activate it, then retry the event")
     if requeued:
         box.wake(cycle.id)
-        return RetryOut(TransactionId=transaction.id, WorkflowId=f"cycle-{cycle.id}")
+        return RetryOut(TransactionId=transaction.id, WorkflowId=cycle_workflow_id(cycle.id))
     workflow_id = f"transaction-{transaction.id}-retry-{transaction.retries + 1}"
     try:
         await client.start_workflow(
