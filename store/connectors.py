@@ -6,7 +6,7 @@ what a process parsed of it never goes stale). Publishing is in store/releases.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -99,9 +99,14 @@ def release_by_name(db: Session, name: str, version: str | None = None) -> Conne
         return None
     if version is None:
         return live_release(db, connector.id)
+    return published_release(db, connector.id, version)
+
+
+def published_release(db: Session, connector_id: str, version: str) -> ConnectorRelease | None:
+    """The connector's Live or Deprecated release `version` (never its Draft)."""
     return db.exec(
         select(ConnectorRelease).where(
-            ConnectorRelease.connector_id == connector.id, ConnectorRelease.version == version,
+            ConnectorRelease.connector_id == connector_id, ConnectorRelease.version == version,
             ConnectorRelease.status != "Draft",
         )
     ).first()
@@ -115,7 +120,8 @@ def delete_connector(db: Session, connector: Connector) -> None:
     """Delete the connector, its releases and its account connectors; refused (Conflict, naming
     them) while a cycle has a step on any of its releases."""
     release_ids = select(ConnectorRelease.id).where(ConnectorRelease.connector_id == connector.id)
-    _refuse_if_used(db, f"connector '{connector.name}'", col(CycleStep.release_id).in_(release_ids))
+    refuse_while_cycles(db, _stepping(col(CycleStep.release_id).in_(release_ids)),
+                        lambda n: f"connector '{connector.name}' is used by {n} cycle(s): delete them first", "uses it")
     delete_account_connectors(db, AccountConnector.connector_id == connector.id)
     db.execute(delete(ConnectorRelease).where(ConnectorRelease.connector_id == connector.id))
     db.delete(connector)
@@ -133,16 +139,23 @@ def delete_account_connectors(db: Session, which: ColumnElement[bool]) -> None:
 
 def uninstall(db: Session, account_connector: AccountConnector) -> None:
     """Delete one account connector; Conflict, naming them, while cycles have steps bound to it."""
-    _refuse_if_used(db, f"account connector '{account_connector.name}'",
-                    CycleStep.account_connector_id == account_connector.id)
+    refuse_while_cycles(db, _stepping(CycleStep.account_connector_id == account_connector.id),
+                        lambda n: f"account connector '{account_connector.name}' is used by {n} cycle(s): "
+                                  "delete them first", "uses it")
     delete_account_connectors(db, AccountConnector.id == account_connector.id)
     db.commit()
 
 
-def _refuse_if_used(db: Session, what: str, steps: ColumnElement[bool]) -> None:
-    """Conflict, naming the cycles, when any cycle has a step that `steps` selects."""
-    using = db.exec(select(Cycle).where(col(Cycle.id).in_(select(CycleStep.cycle_id).where(steps)))
-                    .order_by(Cycle.name)).all()
+def _stepping(steps: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The cycles with a step that `steps` selects."""
+    return col(Cycle.id).in_(select(CycleStep.cycle_id).where(steps))
+
+
+def refuse_while_cycles(db: Session, which: ColumnElement[bool], message: Callable[[int], str],
+                        reason: str) -> None:
+    """Conflict when cycles `which` selects exist: `message` for their count, and each cycle
+    named with `reason` ("cycle 'X' <reason>")."""
+    using = db.exec(select(Cycle).where(which).order_by(Cycle.name)).all()
     if using:
-        raise Conflict(f"{what} is used by {len(using)} cycle(s): delete them first",
-                       [Problem(f"cycles/{c.id}", f"cycle '{c.name}' uses it") for c in using])
+        raise Conflict(message(len(using)),
+                       [Problem(f"cycles/{c.id}", f"cycle '{c.name}' {reason}") for c in using])

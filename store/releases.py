@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from connectors import Problem
 from store import cycles
 from store.connections import load_release
-from store.connectors import at_once_refused, draft_release, live_release
+from store.connectors import at_once_refused, draft_release, live_release, published_release
 from store.problems import Conflict, Invalid
 from store.tables import AccountConnector, Connector, ConnectorRelease, Cycle, CycleStep
 from store.template_spec import MappingSpec, StepSpec
@@ -41,9 +41,7 @@ def publish(db: Session, connector: Connector, major: bool) -> ConnectorRelease:
     draft = draft_release(db, connector.id)
     if draft is None:
         raise Conflict(f"connector '{connector.name}' has no Draft to publish: upload the connector first")
-    taken = db.exec(select(ConnectorRelease).where(ConnectorRelease.connector_id == connector.id,
-                                                   ConnectorRelease.version == draft.version,
-                                                   ConnectorRelease.status != "Draft")).first()
+    taken = published_release(db, connector.id, draft.version)
     if taken is not None:
         raise Conflict(f"connector '{connector.name}' has a {taken.status} release {draft.version} already: "
                        "give the Draft a Version of its own, and upload it again",

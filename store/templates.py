@@ -14,8 +14,8 @@ from connectors import Connector, Method, Problem
 from connectors.call import settable
 from connectors.mergefields import field_references
 from connectors.scripts import check_syntax
-from store.connectors import release_by_name, spec_of
-from store.problems import Conflict, Invalid, json_path, plain
+from store.connectors import refuse_while_cycles, release_by_name, spec_of
+from store.problems import Invalid, json_path, plain
 from store.tables import Cycle, Template, TemplateVersion
 from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
 
@@ -275,10 +275,9 @@ def from_cycle(db: Session, cycle: Cycle, name: str | None = None) -> Template:
 
 def delete(db: Session, template: Template) -> None:
     """The template and its versions; Conflict, naming them, while cycles are installed from it."""
-    installed = db.exec(select(Cycle).where(Cycle.template_id == template.id).order_by(Cycle.name)).all()
-    if installed:
-        raise Conflict(f"template '{template.name}' has {len(installed)} cycle(s) installed from it: delete them first",
-                       [Problem(f"cycles/{c.id}", f"cycle '{c.name}' was installed from it") for c in installed])
+    refuse_while_cycles(db, Cycle.template_id == template.id,
+                        lambda n: f"template '{template.name}' has {n} cycle(s) installed from it: delete them first",
+                        "was installed from it")
     db.execute(delete_rows(TemplateVersion).where(TemplateVersion.template_id == template.id))
     db.delete(template)
     db.commit()
