@@ -153,13 +153,16 @@ def _reader(step: StepPlan) -> tuple[RecordsOf, inbound.WebhookScripts | None]:
         connector = release_for(db, step.release_id, step.account_connector_id)  # the run's release
         scripts = inbound.scripts_for(db, db.get(CycleStep, step.cycle_step_id), connector, "after_webhook")
     fields = connector.method(step.method).response_fields
-    return (partial(_read_fields, fields) if fields else _as_records), scripts
+    if not fields:
+        return _as_records, scripts
+    # An array of events whose fields do not start at the array (`[].email`) is read element by element.
+    per_event = not any(str(f.ConnectorField).startswith("[") for f in fields)
+    return partial(_read_fields, fields, per_event), scripts
 
 
-def _read_fields(fields: list[Any], body: Any) -> list[dict[str, Any]]:
-    """Records by the method's response fields; an array of events whose fields do not start
-    at the array (`[].email`) is read element by element, as one event each."""
-    if isinstance(body, list) and not any(str(f.ConnectorField).startswith("[") for f in fields):
+def _read_fields(fields: list[Any], per_event: bool, body: Any) -> list[dict[str, Any]]:
+    """Records by the method's response fields; an array of events, `per_event`, one event each."""
+    if per_event and isinstance(body, list):
         return [record for item in body for record in records_from_body(item, fields)]
     return records_from_body(body, fields)
 

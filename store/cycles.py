@@ -190,8 +190,9 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
         found += _variables_missing(step, spec, variables)
         if step.release_id is None:
             continue
-        found += _connector_unready(db, cycle.account_id, step)
-        connector = release_for(db, step.release_id, account_connector_of(db, cycle.account_id, step))
+        bound = account_connector_of(db, cycle.account_id, step)
+        found += _connector_unready(db, step, bound)
+        connector = release_for(db, step.release_id, bound)
         method = connector.method(step.method)
         given = {m.Field for m in getattr(spec, "FieldMappings", []) if m.MappingType != "Ignore"}
         for m in getattr(spec, "FieldMappings", []):
@@ -228,9 +229,8 @@ def account_connector_of(db: Session, account_id: str, step: CycleStep) -> str |
     return found[0] if len(found) == 1 else None
 
 
-def _connector_unready(db: Session, account_id: str, step: CycleStep) -> list[Prerequisite]:
+def _connector_unready(db: Session, step: CycleStep, bound: str | None) -> list[Prerequisite]:
     connector = load_release(db, step.release_id)
-    bound = account_connector_of(db, account_id, step)
     installed = db.get(AccountConnector, bound) if bound else None
     if installed is None:
         return [Prerequisite(step.id, "ConnectorNotInstalled",
