@@ -22,11 +22,13 @@ console = Console(soft_wrap=True)
 
 
 @app.command()
-def run(api_port: int = 8000, demo_port: int = 8010, ui_port: int = 8233, metrics_port: int = 9464) -> None:
-    """Start Temporal, the demo APIs, the worker and the API, with the demo cycle active."""
+def run() -> None:
+    """Start Temporal, the demo APIs, the worker and the API, with the demo cycle active. Ports:
+    CYCLEWRIGHT_API_PORT (8000), CYCLEWRIGHT_DEMO_PORT (8010), CYCLEWRIGHT_TEMPORAL_PORT (7233),
+    CYCLEWRIGHT_TEMPORAL_UI_PORT (8233), CYCLEWRIGHT_METRICS_PORT (9464)."""
     from runtime.launcher import run as run_stack
 
-    run_stack(api_port=api_port, demo_port=demo_port, ui_port=ui_port, metrics_port=metrics_port)
+    run_stack()
 
 
 @app.command()

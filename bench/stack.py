@@ -19,6 +19,7 @@ from temporalio.client import Client
 
 from runtime.catalog import CATALOG, partner_client
 from runtime.launcher import Stack, answers, start_stack, wait_until
+from runtime.ports import Ports
 from runtime.settings import settings
 from runtime.temporal import data_converter
 
@@ -43,12 +44,12 @@ def running_stack() -> Iterator[tuple[httpx.Client, str]]:
 def running_stack_processes() -> Iterator[tuple[httpx.Client, str, Stack]]:
     """As `running_stack`, and the stack itself: `pid(stack, "worker")` for its processes."""
     stack = Stack()
-    ports = {name: free_port() for name in ("api_port", "demo_port", "temporal_port", "ui_port")}
+    ports = Ports(api=free_port(), demo=free_port(), temporal=free_port(), ui=free_port(), metrics=None)
     try:
-        api_url = start_stack(stack, **ports)
+        api_url = start_stack(stack, ports)
         config = settings()
         with partner_client(api_url, config.client_id, config.client_secret) as api:
-            yield api, f"http://127.0.0.1:{ports['demo_port']}", stack
+            yield api, f"http://127.0.0.1:{ports.demo}", stack
     finally:
         stack.stop()
 

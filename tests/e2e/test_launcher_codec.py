@@ -18,9 +18,10 @@ LAUNCH = """
 import sys
 from pathlib import Path
 from runtime.launcher import Stack, start_stack
+from runtime.ports import Ports
 stack = Stack()
 try:
-    start_stack(stack, *map(int, sys.argv[2:]))
+    start_stack(stack, Ports(*map(int, sys.argv[2:]), metrics=None))
     Path(sys.argv[1]).touch()  # started (the processes it starts share its stdout)
     sys.stdin.read()  # until the test closes it
 finally:
