@@ -129,11 +129,10 @@ def say(text: str, error: bool = False) -> None:
 
 
 def start_stack(stack: Stack, ports: Ports) -> str:
-    """Start every process in dependency order and wait until each answers; returns the API URL.
-    The worker serves /metrics on `ports.metrics` (unless CYCLEWRIGHT_METRICS_PORT says)."""
+    """Start every process in dependency order and wait until each answers; returns the API URL."""
     config = settings()
     if ports.metrics is not None:
-        os.environ.setdefault("CYCLEWRIGHT_METRICS_PORT", str(ports.metrics))
+        os.environ["CYCLEWRIGHT_METRICS_PORT"] = str(ports.metrics)
     # The demo APIs listen on loopback, which the egress policy refuses unless allowed.
     os.environ.setdefault("CYCLEWRIGHT_EGRESS_ALLOW", LOOPBACK)
     os.environ["TEMPORAL_ADDRESS"] = f"127.0.0.1:{ports.temporal}"
@@ -186,7 +185,7 @@ def serve(stack: Stack) -> str:
     say(
         f"\nCyclewright is running.\n"
         f"  API            {api_url}   (docs: {api_url}/docs, metrics: {api_url}/metrics)\n"
-        f"  worker metrics http://127.0.0.1:{os.environ['CYCLEWRIGHT_METRICS_PORT']}/metrics\n"
+        f"  worker metrics http://127.0.0.1:{ports.metrics}/metrics\n"
         f"  Temporal UI    http://127.0.0.1:{ports.ui}\n"
         f"  demo APIs      http://127.0.0.1:{ports.demo}/admin/stats\n"
         f"  partner login  client_id={config.client_id} client_secret={config.client_secret}\n"
