@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from connectors import ConnectorInvalid, Problem
@@ -126,6 +127,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RPCError)
     async def temporal_unavailable(_: Request, err: RPCError) -> JSONResponse:
         return error_response(503, f"Temporal did not answer: {err.message}", headers=RETRY_AFTER)
+
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def temporal_too_slow(_: Request, err: RPCTimeoutOrCancelledError) -> JSONResponse:
+        # The call was sent and may yet take effect (a workflow busy, a worker slow): what it
+        # asked is safe to ask again.
+        return error_response(503, "Temporal did not answer in time; try again", headers=RETRY_AFTER)
 
     @app.exception_handler(PoolTimeout)
     async def pool_exhausted(_: Request, err: PoolTimeout) -> JSONResponse:

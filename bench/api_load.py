@@ -8,7 +8,8 @@ leads at the demo leads service). Then locust (headless; bench/api_load_users.py
 many connections busy, without pause, with a mix of reads (a cycle, the cycles, runs, account
 connectors), cycle-variable writes, webhook posts, a little bad input and token requests.
 
-For each level it prints answers per second (all, and "served": every answer but 503),
+For each level it prints answers per second (all, and "served": every answer but 503), the
+API process's CPU (its share of a core, and per answer: what a shared machine does not change),
 p50/p99 and the longest wait, the status counts by kind, and afterwards how many acknowledged
 writes are there: each variable answered 200 is read back, each event answered 202 must
 become a lead. The acceptance of issue 15 is checked at the end: nothing but 2xx, 4xx for bad
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from stack import running_stack
+from stack import pid, running_stack_processes
 from webhooks import install
 
 from runtime.settings import settings
@@ -49,6 +50,8 @@ class Level:
     lost_variables: int
     lost_events: int
     acknowledged: int
+    api_cpu: float  # seconds of CPU the API process used during the level
+    load: float  # the machine's load average (1 min) at the end of the level
 
     @property
     def duration(self) -> float:
@@ -114,14 +117,24 @@ def events_lost(demo: str, emails: list[str], timeout: float = 900) -> int:
         time.sleep(1)
 
 
-def measure(api: httpx.Client, api_url: str, demo: str, users: int, seconds: float, accounts: int) -> Level:
+def cpu_seconds(process: int) -> float:
+    """User and system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(api: httpx.Client, api_url: str, demo: str, api_pid: int, users: int, seconds: float,
+            accounts: int) -> Level:
     targets = set_up(api, demo, accounts)
     token = api.headers["Authorization"].removeprefix("Bearer ")
+    cpu = cpu_seconds(api_pid)
     out = run_locust(api_url, token, targets, users, seconds)
+    cpu, load = cpu_seconds(api_pid) - cpu, os.getloadavg()[0]
     answers = [tuple(a) for a in out["answers"]]
     lost_variables = variables_lost(api, out["variables"])
     lost_events = events_lost(demo, out["events"])
-    return Level(users, seconds, answers, lost_variables, lost_events, len(out["variables"]) + len(out["events"]))
+    return Level(users, seconds, answers, lost_variables, lost_events, len(out["variables"]) + len(out["events"]),
+                 cpu, load)
 
 
 def report(level: Level) -> None:
@@ -129,6 +142,8 @@ def report(level: Level) -> None:
     statuses = Counter((kind, status) for kind, status, *_ in level.answers)
     print(f"\n{level.users} connections, {level.duration:.0f} s")
     print(f"  answers/s:        {level.per_second():,.0f} (served, not 503: {level.per_second(True):,.0f})")
+    print(f"  API CPU:          {level.api_cpu / level.duration:.0%} of a core, "
+          f"{level.api_cpu * 1000 / len(level.answers):.1f} ms an answer (machine load {level.load:.1f})")
     print(f"  wait p50/p99/max: {statistics.median(waits) * 1000:,.0f} ms / "
           f"{waits[int(len(waits) * 0.99)] * 1000:,.0f} ms / {waits[-1] * 1000:,.0f} ms")
     for kind in EXPECTED:
@@ -164,11 +179,11 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=8, help="fresh accounts (each a webhook cycle) per level")
     args = parser.parse_args()
     levels = []
-    with running_stack() as (api, demo):
+    with running_stack_processes() as (api, demo, stack):
         httpx.post(f"{demo}/admin/reset", json={"contacts": 0}).raise_for_status()
         api_url = str(api.base_url).removesuffix("/v1.0/").removesuffix("/v1.0")
         for users in (int(u) for u in args.users.split(",")):
-            levels.append(measure(api, api_url, demo, users, args.seconds, args.accounts))
+            levels.append(measure(api, api_url, demo, pid(stack, "api"), users, args.seconds, args.accounts))
             report(levels[-1])
     failures = verdict(levels)
     print("acceptance: " + ("holds" if not failures else "FAILS: " + "; ".join(failures)))

@@ -226,7 +226,9 @@ async def update_installed(id: str, body: AccountConnectorUpdate, request: Reque
                            db: Db) -> AccountConnectorOut:
     spec, row, credentials_changed = await run_in_threadpool(_changed_row, db, account.id, id, body)
     if credentials_changed:
-        await _verify(request, spec, row)  # refused: the session closes uncommitted, the row as it was
+        db.expunge(row)  # set aside with its changes: the session gives its connection back meanwhile
+        await release(db)
+        await _verify(request, spec, row)  # refused: the row is never saved
     return await run_in_threadpool(_save, db, row)
 
 
