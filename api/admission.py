@@ -42,24 +42,26 @@ class Lane:
     def __init__(self, name: str, limit: int, wait: float) -> None:
         self.name, self.limit, self.wait = name, limit, wait
         self.slots = anyio.Semaphore(limit)  # first come, first served
+        self.working, self.waiting = API_WORKING.labels(name), API_WAITING.labels(name)
+        self.refused = API_REFUSED.labels(name)
 
     @asynccontextmanager
     async def admitted(self) -> AsyncIterator[None]:
-        API_WAITING.labels(self.name).inc()
+        self.waiting.inc()
         try:
             with anyio.fail_after(self.wait):
                 await self.slots.acquire()
         except TimeoutError:
-            API_REFUSED.labels(self.name).inc()
+            self.refused.inc()
             raise unavailable(f"the API is busy: this request waited {self.wait:g} s for one of the "
-                             f"{self.limit} places of its lane ({self.name}); try again") from None
+                              f"{self.limit} places of its lane ({self.name}); try again") from None
         finally:
-            API_WAITING.labels(self.name).dec()
-        API_WORKING.labels(self.name).inc()
+            self.waiting.dec()
+        self.working.inc()
         try:
             yield
         finally:
-            API_WORKING.labels(self.name).dec()
+            self.working.dec()
             self.slots.release()
 
 

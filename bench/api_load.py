@@ -30,11 +30,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from stack import pid, running_stack_processes
-from webhooks import install
 
+from runtime.catalog import load_catalog
 from runtime.settings import settings
 
 LONGEST_WAIT = 10.0  # seconds: no client may wait longer for an answer
@@ -70,11 +71,31 @@ class Level:
 
 
 def set_up(api: httpx.Client, demo: str, accounts: int) -> list[dict]:
+    """Fresh accounts, each with the demo leads connector and an active webhook cycle."""
+    ids = load_catalog(api)
     targets = []
-    for _ in range(accounts):
-        account, cycle, webhook = install(api, demo)
-        targets.append({"account": account, "cycle": cycle, "webhook": webhook})
+    for n in range(accounts):
+        account = api.post("/accounts", json={"Name": f"load {time.time_ns()} {n}"}).raise_for_status().json()["Id"]
+        headers = {"X-Account-Id": account}
+        api.post("/account/connectors", headers=headers, json={
+            "ConnectorId": ids["Demo Leads"], "AuthValue": "demo-leads-token",
+            "Properties": [{"Name": "BaseUrl", "Value": demo}]}).raise_for_status()
+        cycle = api.post(f"/templates/{ids['Webhook events to leads']}/install", headers=headers,
+                         json={}).raise_for_status().json()
+        until_answered(api, "PUT", f"/cycles/{cycle['Id']}/activate", headers=headers, json={})
+        webhook = next(s["WebhookUrl"] for s in cycle["Steps"] if s["Type"] == "Webhook")
+        targets.append({"account": account, "cycle": cycle["Id"], "webhook": webhook})
     return targets
+
+
+def until_answered(api: httpx.Client, method: str, path: str, tries: int = 30, **options: Any) -> httpx.Response:
+    """As a client should: a 503 is sent again after its Retry-After."""
+    for _ in range(tries - 1):
+        response = api.request(method, path, **options)
+        if response.status_code != 503:
+            return response.raise_for_status()
+        time.sleep(float(response.headers.get("Retry-After", "1")))
+    return api.request(method, path, **options).raise_for_status()
 
 
 def run_locust(api_url: str, token: str, targets: list[dict], users: int, seconds: float) -> dict:
