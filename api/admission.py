@@ -5,7 +5,8 @@ WEBHOOK_SHARE times as many); one that waits longer than `CYCLEWRIGHT_API_QUEUE_
 its turn is answered 503 with Retry-After, having done nothing. Lanes keep one kind of slowness
 from stalling the others:
 
-- `database`: the resource routes, which work on the database in threads;
+- `reads` and `writes`: the resource routes, which work on the database in threads, apart by
+  method, so writes waiting on the database's write lock do not hold up reads;
 - `temporal`: those of them that need Temporal (they depend on `get_temporal`), so a Temporal
   outage or a slow workflow fills only this lane;
 - `webhooks`: webhook intake, which needs no thread of its own (events go to a group commit).
@@ -70,16 +71,18 @@ class Lanes:
 
     def __init__(self, config: Settings) -> None:
         limit, wait = config.api_concurrency, config.api_queue_seconds
-        self.database, self.temporal = Lane("database", limit, wait), Lane("temporal", limit, wait)
+        self.reads, self.writes = Lane("reads", limit, wait), Lane("writes", limit, wait)
+        self.temporal = Lane("temporal", limit, wait)
         self.webhooks = Lane("webhooks", limit * WEBHOOK_SHARE, wait)
-        self.threads = self.database.limit + self.temporal.limit  # the webhook lane takes none
+        self.threads = 3 * limit  # reads, writes and temporal; the webhook lane takes none
         self._of_route: dict[int, Lane] = {}
 
     def of(self, route: APIRoute) -> Lane:
         lane = self._of_route.get(id(route))
         if lane is None:
-            lane = self._of_route[id(route)] = self.temporal if _needs(route.dependant, get_temporal) \
-                else self.database
+            lane = self._of_route[id(route)] = (
+                self.temporal if _needs(route.dependant, get_temporal)
+                else self.reads if route.methods <= {"GET", "HEAD"} else self.writes)
         return lane
 
 
@@ -87,7 +90,7 @@ def _needs(dependant: Dependant, call: Callable) -> bool:
     return dependant.call is call or any(_needs(d, call) for d in dependant.dependencies)
 
 
-async def _database_or_temporal(request: Request) -> AsyncIterator[None]:
+async def _by_route(request: Request) -> AsyncIterator[None]:
     async with request.app.state.lanes.of(request.scope["route"]).admitted():
         yield
 
@@ -99,5 +102,5 @@ async def _webhooks(request: Request) -> AsyncIterator[None]:
 
 # A router's dependency: scope="function" gives the place back as the route returns, before
 # its answer is sent (a slow reader does not hold it).
-ADMITTED = Depends(_database_or_temporal, scope="function")
+ADMITTED = Depends(_by_route, scope="function")
 WEBHOOK_ADMITTED = Depends(_webhooks, scope="function")

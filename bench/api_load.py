@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -52,6 +53,7 @@ class Level:
     lost_events: int
     acknowledged: int
     api_cpu: float  # seconds of CPU the API process used during the level
+    locust_cpu: float  # and the load generator
     load: float  # the machine's load average (1 min) at the end of the level
 
     @property
@@ -144,18 +146,24 @@ def cpu_seconds(process: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children_cpu() -> float:
+    """CPU time of this process's finished children (the locust runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(api: httpx.Client, api_url: str, demo: str, api_pid: int, users: int, seconds: float,
             accounts: int) -> Level:
     targets = set_up(api, demo, accounts)
     token = api.headers["Authorization"].removeprefix("Bearer ")
-    cpu = cpu_seconds(api_pid)
+    cpu, generator = cpu_seconds(api_pid), _children_cpu()
     out = run_locust(api_url, token, targets, users, seconds)
-    cpu, load = cpu_seconds(api_pid) - cpu, os.getloadavg()[0]
+    cpu, generator, load = cpu_seconds(api_pid) - cpu, _children_cpu() - generator, os.getloadavg()[0]
     answers = [tuple(a) for a in out["answers"]]
     lost_variables = variables_lost(api, out["variables"])
     lost_events = events_lost(demo, out["events"])
     return Level(users, seconds, answers, lost_variables, lost_events, len(out["variables"]) + len(out["events"]),
-                 cpu, load)
+                 cpu, generator, load)
 
 
 def report(level: Level) -> None:
@@ -164,7 +172,8 @@ def report(level: Level) -> None:
     print(f"\n{level.users} connections, {level.duration:.0f} s")
     print(f"  answers/s:        {level.per_second():,.0f} (served, not 503: {level.per_second(True):,.0f})")
     print(f"  API CPU:          {level.api_cpu / level.duration:.0%} of a core, "
-          f"{level.api_cpu * 1000 / len(level.answers):.1f} ms an answer (machine load {level.load:.1f})")
+          f"{level.api_cpu * 1000 / len(level.answers):.1f} ms an answer; locust {level.locust_cpu / level.duration:.0%} "
+          f"of a core (machine load {level.load:.1f})")
     print(f"  wait p50/p99/max: {statistics.median(waits) * 1000:,.0f} ms / "
           f"{waits[int(len(waits) * 0.99)] * 1000:,.0f} ms / {waits[-1] * 1000:,.0f} ms")
     for kind in EXPECTED:

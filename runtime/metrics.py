@@ -40,7 +40,7 @@ RATE_LIMIT_WAITS = Counter("cyclewright_rate_limit_waits", "Calls that waited fo
 RATE_LIMIT_WAIT_SECONDS = Counter("cyclewright_rate_limit_wait_seconds", "Time calls waited for a "
                                   "rate-limit permit", ["connector"])
 WEBHOOK_EVENTS = Counter("cyclewright_webhook_events_accepted", "Webhook events acknowledged and queued")
-# The API's admission (api/admission.py), by lane: database, temporal, webhooks.
+# The API's admission (api/admission.py), by lane: reads, writes, temporal, webhooks.
 API_WORKING = Gauge("cyclewright_api_requests_admitted", "Requests the API is working on", ["lane"])
 API_WAITING = Gauge("cyclewright_api_requests_waiting", "Requests waiting for a place in their lane", ["lane"])
 API_REFUSED = Counter("cyclewright_api_requests_refused", "Requests answered 503: no place in their lane in time",

@@ -139,7 +139,7 @@ def settings() -> Settings:
         db_pool_size=int(env("CYCLEWRIGHT_DB_POOL_SIZE", "5")),
         db_max_overflow=int(env("CYCLEWRIGHT_DB_MAX_OVERFLOW", "10")),
         db_pool_timeout=float(env("CYCLEWRIGHT_DB_POOL_TIMEOUT", "5")),
-        api_concurrency=int(env("CYCLEWRIGHT_API_CONCURRENCY", "8")),
+        api_concurrency=int(env("CYCLEWRIGHT_API_CONCURRENCY", "4")),
         api_queue_seconds=float(env("CYCLEWRIGHT_API_QUEUE_SECONDS", "5")),
         temporal_address=env("TEMPORAL_ADDRESS", "localhost:7233"),
         temporal_namespace=env("TEMPORAL_NAMESPACE", "default"),

@@ -75,18 +75,19 @@ async def test_health_and_tokens_answer_while_every_connection_and_thread_is_bus
     async with partner_client(stack.api_url) as api:
         account = (await api.post("/v1.0/accounts", json={"Name": "Busy"})).json()["Id"]
         headers = {"X-Account-Id": account}
-        assert (await gauges(api))["cyclewright_api_threads_max"] == 4  # two lanes of two
+        assert (await gauges(api))["cyclewright_api_threads_max"] == 6  # three lanes of two
 
         def write(name: str) -> asyncio.Task[httpx.Response]:
             return asyncio.create_task(api.put(f"/v1.0/account/variables/{name}", headers=headers,
                                                json={"Value": f"{name} kept"}))
 
         with writes_held():
-            # The database lane's two places: each write holds a connection, waiting on the lock.
+            # The writes lane's two places: each write holds a connection, waiting on the lock.
             writes = [write("first"), write("second")]
             await eventually(lambda: _at(api, "cyclewright_db_connections_in_use", 2), "both connections taken")
-            # The temporal lane's two places: each waits for a connection, in a thread.
-            pauses = [asyncio.create_task(api.put("/v1.0/cycles/any/pause", headers=headers)) for _ in range(2)]
+            # The reads and temporal lanes' two places each: each waits for a connection, in a thread.
+            waiting = [asyncio.create_task(api.get("/v1.0/account/variables", headers=headers)) for _ in range(2)]
+            waiting += [asyncio.create_task(api.put("/v1.0/cycles/any/pause", headers=headers)) for _ in range(2)]
             await eventually(lambda: _exhausted(api), "every connection and thread busy")
 
             # The API answers what needs neither: health, readiness, tokens (an account token
@@ -103,8 +104,8 @@ async def test_health_and_tokens_answer_while_every_connection_and_thread_is_bus
             assert refused_with_retry_after(third, "the API is busy"), third.text
             assert exhausted(await gauges(api))  # the premise held throughout
 
-            # The pauses found no connection within the pool's timeout: 503, not a 500.
-            for response in await asyncio.gather(*pauses):
+            # The reads and pauses found no connection within the pool's timeout: 503, not a 500.
+            for response in await asyncio.gather(*waiting):
                 assert refused_with_retry_after(response, "no database connection was free"), response.text
             assert not any(task.done() for task in writes)  # still waiting on the lock
         # The database is free: what was admitted completes, and nothing refused was done.

@@ -1,6 +1,6 @@
 """Admission (api/admission.py): a lane admits its limit, the next in turn as one leaves, and
 refuses with 503 and Retry-After one that waited its time; routes that need Temporal take the
-temporal lane. The request session (api/dependencies.py) gives its connection back before a
+temporal lane, the others the reads or the writes lane by method. The request session (api/dependencies.py) gives its connection back before a
 wait, unless it holds changes not yet committed."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from store.tables import Account
 
 
 async def test_a_lane_admits_its_limit_then_the_next_in_turn_and_refuses_one_that_waited_too_long():
-    lane = Lane("database", limit=1, wait=0.2)
+    lane = Lane("writes", limit=1, wait=0.2)
     inside, leave = asyncio.Event(), asyncio.Event()
 
     async def hold() -> None:
@@ -35,7 +35,7 @@ async def test_a_lane_admits_its_limit_then_the_next_in_turn_and_refuses_one_tha
         async with lane.admitted():
             pass
     assert refused.value.status == 503 and refused.value.headers == {"Retry-After": "1"}
-    assert "lane (database)" in refused.value.message
+    assert "lane (writes)" in refused.value.message
     waiting = asyncio.create_task(_enter(lane))
     await asyncio.sleep(0)
     assert not waiting.done()
@@ -55,9 +55,9 @@ def test_routes_that_need_temporal_take_the_temporal_lane():
     for method, path in (("PUT", "/v1.0/cycles/{cycle_id}/pause"), ("PUT", "/v1.0/cycles/{cycle_id}/activate"),
                          ("POST", "/v1.0/cycles/{cycle_id}/transactions/{transaction_id}/retry")):
         assert lanes.of(routes[method, path]) is lanes.temporal, path
-    for method, path in (("GET", "/v1.0/cycles/{cycle_id}"), ("PUT", "/v1.0/account/variables/{name}")):
-        assert lanes.of(routes[method, path]) is lanes.database, path
-    assert (lanes.threads, lanes.webhooks.limit) == (6, 24)
+    assert lanes.of(routes["GET", "/v1.0/cycles/{cycle_id}"]) is lanes.reads
+    assert lanes.of(routes["PUT", "/v1.0/account/variables/{name}"]) is lanes.writes
+    assert (lanes.threads, lanes.webhooks.limit) == (9, 24)
 
 
 @pytest.fixture
