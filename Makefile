@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 HELM := $(VENV)/bin/helm
 
 .PHONY: run test test-postgres bench clean
@@ -26,12 +27,18 @@ test: $(STAMP) $(HELM)
 test-postgres: $(STAMP)
 	CYCLEWRIGHT_TEST_E2E_DATABASE=postgres $(VENV)/bin/pytest -q tests/e2e
 
-bench: $(STAMP)
+# The benchmarks' own tools (locust) on top of the test install.
+$(BENCH_STAMP): $(STAMP)
+	$(VENV)/bin/pip install --quiet -e ".[test,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/sync.py
 	$(VENV)/bin/python bench/paging.py
 	$(VENV)/bin/python bench/ondemand.py
 	$(VENV)/bin/python bench/large.py
 	$(VENV)/bin/python bench/webhooks.py
+	$(VENV)/bin/python bench/api_load.py
 
 clean:
 	rm -rf $(VENV) .data

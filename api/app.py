@@ -6,12 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from api import errors
+from api.admission import ADMITTED, WEBHOOK_ADMITTED, Lanes
 from api.auth import router as auth_router
 from api.context import request_ids
 from api.limits import BodyLimit
@@ -34,10 +36,10 @@ from api.routers import (
 )
 from connectors.client import http_client
 from runtime import logs
-from runtime.metrics import count_upstream_calls
+from runtime.metrics import count_upstream_calls, report_capacity
 from runtime.settings import settings
 from runtime.telemetry import instrument_app, instrument_http, start_tracing
-from runtime.temporal import connect
+from runtime.temporal import BRIEF_RETRIES, connect
 from store.database import engine
 
 DESCRIPTION = """The partner API of Cyclewright, an embedded integration platform on Temporal.
@@ -71,7 +73,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     database = engine()  # creates the tables before the first request
     if settings().strict_event_loop:
         _forbid_blocking_calls(database)
-    app.state.temporal = await connect(settings(), lazy=True)  # the API starts (and answers 503) without it
+    app.state.lanes = lanes = Lanes(settings())
+    threads = anyio.to_thread.current_default_thread_limiter()
+    threads.total_tokens = lanes.threads  # an admitted request never waits for a thread
+    report_capacity(database.pool, settings().db_pool_size + settings().db_max_overflow, threads)
+    # The API starts (and answers 503) without Temporal; its calls give up in about 2 s.
+    app.state.temporal = await connect(settings(), lazy=True, retry_config=BRIEF_RETRIES)
     async with http_client(settings().http_timeout, settings().egress) as http:
         app.state.http = instrument_http(http)  # upstream calls made by the API itself (data on demand)
         yield
@@ -85,12 +92,16 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit)
     app.add_middleware(codec.CodecCors)  # outermost: a preflight is answered before anything else
-    # Webhooks first: routes are matched in order, and theirs is the busiest.
-    for module in (webhooks, accounts, connectors, account_connectors, connector_calls, lookups, connector_auth,
-                   templates, cycles, transactions, steps, variables, health, codec, metrics):
-        app.include_router(module.router)
-    app.include_router(codec.signin)
-    app.include_router(auth_router)
+    # Webhooks first: routes are matched in order, and theirs is the busiest. Each waits its
+    # turn in a lane (api/admission.py), except health, metrics and tokens: they must answer
+    # however busy the rest is.
+    app.include_router(webhooks.router, dependencies=[WEBHOOK_ADMITTED])
+    for module in (accounts, connectors, account_connectors, connector_calls, lookups, connector_auth,
+                   templates, cycles, transactions, steps, variables, codec):
+        app.include_router(module.router, dependencies=[ADMITTED])
+    app.include_router(codec.signin, dependencies=[ADMITTED])
+    for router in (health.router, metrics.router, auth_router):
+        app.include_router(router)
     instrument_app(app)
     return app
 

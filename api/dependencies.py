@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import event
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.auth import Claims
-from api.errors import ApiError, not_found
+from api.errors import ApiError, not_found, unavailable
 from runtime.settings import settings
-from store.database import session
+from store.database import engine
 from store.tables import Account
 
 Row = TypeVar("Row")
@@ -30,12 +33,45 @@ def found(db: Session, model: type[Row], id: str, what: str, **owner: str) -> Ro
     return row
 
 
-def get_db() -> Iterator[Session]:
-    with session() as db:
+class RequestSession(Session):
+    """A request's session: it knows whether it holds writes not yet committed (`release`)."""
+
+
+@event.listens_for(RequestSession, "after_flush")
+def _wrote(db: Session, _: object) -> None:
+    db.info["unsaved"] = True
+
+
+@event.listens_for(RequestSession, "after_transaction_end")
+def _ended(db: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed or rolled back
+        db.info.pop("unsaved", None)
+
+
+async def get_db() -> AsyncIterator[Session]:
+    """The request's session. It takes a pooled connection at its first use and gives it back
+    when the route returns (scope="function": before the answer is sent), or earlier through
+    `release`; creating it takes neither a connection nor a thread."""
+    db = RequestSession(engine(), expire_on_commit=False)
+    try:
         yield db
+    finally:
+        if db.in_transaction():
+            await run_in_threadpool(db.close)  # rolls back what was not committed
+        else:
+            db.close()
 
 
-Db = Annotated[Session, Depends(get_db)]
+Db = Annotated[Session, Depends(get_db, scope="function")]
+
+
+async def release(db: Session) -> None:
+    """Give the session's pooled connection back before the request waits on something else
+    (Temporal, an upstream API); its next use takes one again, and its objects keep their
+    loaded state. A session holding changes not yet committed keeps its connection: what it
+    commits later must be one transaction."""
+    if db.in_transaction() and not (db.new or db.dirty or db.deleted or db.info.get("unsaved")):
+        await run_in_threadpool(db.commit)  # nothing to write: it only ends the transaction
 
 
 async def account_header(
@@ -89,7 +125,7 @@ async def get_temporal(request: Request) -> Client:
         except (RPCError, RuntimeError, TimeoutError) as err:
             reason = err.message if isinstance(err, RPCError) else "no answer" if isinstance(err, TimeoutError) \
                 else "cannot connect"
-            raise ApiError(503, f"Temporal is unavailable at {settings().temporal_address}: {reason}") from None
+            raise unavailable(f"Temporal is unavailable at {settings().temporal_address}: {reason}") from None
         request.app.state.temporal_connected = True
     return client
 

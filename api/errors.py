@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from connectors import ConnectorInvalid, Problem
@@ -44,8 +48,11 @@ WHEN = {
     422: "The input is invalid: each error names the field and what is wrong.",
     429: "The upstream's rate limit is reached; Retry-After says when to try again.",
     502: "The upstream API failed or refused the call.",
-    503: "Temporal (or the database) is unavailable; try again.",
+    503: "The API is busy, or Temporal or the database is unavailable: nothing was done; try again after "
+         "Retry-After seconds.",
 }
+RETRY_AFTER = {"Retry-After": "1"}  # with every 503: nothing was done, the same request may be sent again
+log = logging.getLogger("cyclewright.api")
 
 
 def responses(*statuses: int) -> dict[int | str, dict]:
@@ -68,6 +75,11 @@ class ApiError(Exception):
 
 def not_found(what: str, id: str) -> ApiError:
     return ApiError(404, f"{what} '{id}' was not found")
+
+
+def unavailable(message: str) -> ApiError:
+    """503 with Retry-After: nothing was done; the same request may be sent again."""
+    return ApiError(503, message, headers=RETRY_AFTER)
 
 
 def _body(message: str, problems: Iterable[Problem]) -> dict:
@@ -114,7 +126,30 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RPCError)
     async def temporal_unavailable(_: Request, err: RPCError) -> JSONResponse:
-        return error_response(503, f"Temporal did not answer: {err.message}")
+        return error_response(503, f"Temporal did not answer: {err.message}", headers=RETRY_AFTER)
+
+    @app.exception_handler(RPCTimeoutOrCancelledError)
+    async def temporal_too_slow(_: Request, err: RPCTimeoutOrCancelledError) -> JSONResponse:
+        # The call was sent and may yet take effect (a workflow busy, a worker slow): what it
+        # asked is safe to ask again.
+        return error_response(503, "Temporal did not answer in time; try again", headers=RETRY_AFTER)
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(_: Request, err: PoolTimeout) -> JSONResponse:
+        return error_response(503, "the API is busy: no database connection was free in time; try again",
+                              headers=RETRY_AFTER)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, err: OperationalError) -> JSONResponse:
+        # A locked SQLite file (its busy timeout passed), a PostgreSQL server gone: the statement
+        # failed, nothing was committed. Its text may quote parameters, so it is logged, not answered.
+        log.warning("%s %s: the database failed: %s", request.method, request.url.path, err.orig)
+        return error_response(503, "the database is unavailable or busy; try again", headers=RETRY_AFTER)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, err: Exception) -> JSONResponse:
+        # Logged with its traceback by the server (the error is raised again after this answer).
+        return error_response(500, "internal error: the request failed unexpectedly (see the API's log)")
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, err: HTTPException) -> JSONResponse:

@@ -12,17 +12,19 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+from anyio import CapacityLimiter
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
 from opentelemetry.sdk.metrics import MeterProvider
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
+from sqlalchemy.pool import QueuePool
 from sqlmodel import select
 from temporalio.contrib.opentelemetry import MetricsExporter
 from temporalio.runtime import MetricBuffer, Runtime, TelemetryConfig
 
 from connectors import metering
-from store.database import session
+from store.database import control_session
 from store.tables import InboundEvent
 
 RUNS = Counter("cyclewright_runs", "Runs ended, by status", ["status"])
@@ -38,6 +40,15 @@ RATE_LIMIT_WAITS = Counter("cyclewright_rate_limit_waits", "Calls that waited fo
 RATE_LIMIT_WAIT_SECONDS = Counter("cyclewright_rate_limit_wait_seconds", "Time calls waited for a "
                                   "rate-limit permit", ["connector"])
 WEBHOOK_EVENTS = Counter("cyclewright_webhook_events_accepted", "Webhook events acknowledged and queued")
+# The API's admission (api/admission.py), by lane: reads, writes, temporal, webhooks.
+API_WORKING = Gauge("cyclewright_api_requests_admitted", "Requests the API is working on", ["lane"])
+API_WAITING = Gauge("cyclewright_api_requests_waiting", "Requests waiting for a place in their lane", ["lane"])
+API_REFUSED = Counter("cyclewright_api_requests_refused", "Requests answered 503: no place in their lane in time",
+                      ["lane"])
+DB_CONNECTIONS = Gauge("cyclewright_db_connections_in_use", "Connections of the process's pool checked out")
+DB_CONNECTIONS_MAX = Gauge("cyclewright_db_connections_max", "Connections the process's pool may open")
+API_THREADS = Gauge("cyclewright_api_threads_busy", "The API's worker threads at work")
+API_THREADS_MAX = Gauge("cyclewright_api_threads_max", "The API's worker threads")
 
 
 def status_class(status: int | None) -> str:
@@ -66,16 +77,29 @@ class TransactionStoreLag(Collector):
     """Seconds the oldest acknowledged webhook event has waited to be taken into a run, and how
     many wait: read from the store at each scrape (the oldest is the lowest id)."""
 
+    NAME = "cyclewright_transaction_store_lag_seconds"
+    HELP = "Age of the oldest webhook event not yet taken into a run"
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:  # what registering reads: no database needed
+        yield GaugeMetricFamily(self.NAME, self.HELP)
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        with session() as db:
+        with control_session() as db:  # answers while the pool is exhausted (api/admission.py)
             oldest = db.exec(select(InboundEvent.received_at).order_by(InboundEvent.id).limit(1)).first()
         lag = (datetime.now(UTC) - oldest.replace(tzinfo=UTC)).total_seconds() if oldest else 0.0
-        yield GaugeMetricFamily("cyclewright_transaction_store_lag_seconds",
-                                "Age of the oldest webhook event not yet taken into a run", value=max(lag, 0.0))
+        yield GaugeMetricFamily(self.NAME, self.HELP, value=max(lag, 0.0))
 
 
 def report_store_lag() -> None:
     REGISTRY.register(TransactionStoreLag())
+
+
+def report_capacity(pool: QueuePool, connections: int, threads: CapacityLimiter) -> None:
+    """The API's pooled connections and worker threads in use, read at each scrape."""
+    DB_CONNECTIONS.set_function(pool.checkedout)
+    DB_CONNECTIONS_MAX.set(connections)
+    API_THREADS.set_function(lambda: threads.borrowed_tokens)
+    API_THREADS_MAX.set_function(lambda: threads.total_tokens)
 
 
 @asynccontextmanager

@@ -39,8 +39,11 @@ class TemporalTls:
 class Settings:
     data_dir: Path
     database_url: str
-    db_pool_size: int  # CYCLEWRIGHT_DB_POOL_SIZE: PostgreSQL connections each process keeps open
+    db_pool_size: int  # CYCLEWRIGHT_DB_POOL_SIZE: database connections each process keeps open
     db_max_overflow: int  # CYCLEWRIGHT_DB_MAX_OVERFLOW: more it may open at busy moments
+    db_pool_timeout: float  # CYCLEWRIGHT_DB_POOL_TIMEOUT: seconds to wait for a free connection, then fail
+    api_concurrency: int  # CYCLEWRIGHT_API_CONCURRENCY: requests of each lane the API works on at once
+    api_queue_seconds: float  # CYCLEWRIGHT_API_QUEUE_SECONDS: how long a request waits for its turn (then 503)
     temporal_address: str
     temporal_namespace: str
     temporal_tls: TemporalTls | None  # TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA: files, read once
@@ -135,6 +138,9 @@ def settings() -> Settings:
         database_url=env("DATABASE_URL") or f"sqlite:///{data_dir / 'cyclewright.db'}",
         db_pool_size=int(env("CYCLEWRIGHT_DB_POOL_SIZE", "5")),
         db_max_overflow=int(env("CYCLEWRIGHT_DB_MAX_OVERFLOW", "10")),
+        db_pool_timeout=float(env("CYCLEWRIGHT_DB_POOL_TIMEOUT", "5")),
+        api_concurrency=int(env("CYCLEWRIGHT_API_CONCURRENCY", "4")),
+        api_queue_seconds=float(env("CYCLEWRIGHT_API_QUEUE_SECONDS", "5")),
         temporal_address=env("TEMPORAL_ADDRESS", "localhost:7233"),
         temporal_namespace=env("TEMPORAL_NAMESPACE", "default"),
         temporal_tls=_temporal_tls(),

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
-from temporalio.service import TLSConfig
+from temporalio.service import RetryConfig, TLSConfig
 
 from runtime.codec import EncryptionCodec
 from runtime.settings import SEARCH_ATTRIBUTES, Settings
@@ -36,9 +36,17 @@ def _tls(settings: Settings) -> TLSConfig | None:
     return TLSConfig(server_root_ca_cert=tls.server_ca, client_cert=tls.client_cert, client_private_key=tls.client_key)
 
 
-async def connect(settings: Settings, lazy: bool = False, runtime: Runtime | None = None) -> Client:
+# The API's calls give up after about 1.5 s of retries when Temporal does not answer (the
+# SDK's default is 10 s): a call that needs Temporal answers 503 in about 2 s.
+BRIEF_RETRIES = RetryConfig(initial_interval_millis=100, max_interval_millis=500, max_elapsed_time_millis=1500)
+
+
+async def connect(settings: Settings, lazy: bool = False, runtime: Runtime | None = None,
+                  retry_config: RetryConfig | None = None) -> Client:
     """`lazy`: connect on first use, so a process can start (and answer 503) while Temporal is down.
-    `runtime`: the worker's, which reports the SDK's metrics (runtime/metrics.py)."""
+    `runtime`: the worker's, which reports the SDK's metrics (runtime/metrics.py).
+    `retry_config`: how long calls are retried while Temporal does not answer (the SDK's default
+    otherwise; BRIEF_RETRIES for the API)."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
@@ -48,6 +56,7 @@ async def connect(settings: Settings, lazy: bool = False, runtime: Runtime | Non
         interceptors=[tracing_interceptor()],
         lazy=lazy,
         runtime=runtime,
+        retry_config=retry_config,
     )
 
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import cache
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 
@@ -19,20 +19,23 @@ def _normalise(url: str) -> str:
     return url
 
 
-def connect(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+def connect(url: str, pool_size: int = 5, max_overflow: int = 10, pool_timeout: float = 30) -> Engine:
     """An engine on the database as it is (see `make_engine` for one on the current schema).
 
-    The pool sizes are per process and apply to PostgreSQL: a process holds at most
-    pool_size + max_overflow connections."""
+    The pool is per process: it holds at most pool_size + max_overflow connections, and a
+    checkout waits at most pool_timeout seconds for one (then sqlalchemy's TimeoutError)."""
     url = _normalise(url)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        if make_url(url).database in (None, "", ":memory:"):
+            pool = {}  # one connection, SQLAlchemy's own pool for it
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
-def make_engine(url: str, **pool: int) -> Engine:
+def make_engine(url: str, **pool: float) -> Engine:
     """An engine on the database, its schema upgraded to this version's (Alembic migrations)."""
     from store.schema import upgrade  # it takes the store's cross-process lock, made of engines
 
@@ -57,7 +60,19 @@ def engine() -> Engine:
     from runtime.settings import settings
 
     current = settings()
-    return make_engine(current.database_url, pool_size=current.db_pool_size, max_overflow=current.db_max_overflow)
+    return make_engine(current.database_url, pool_size=current.db_pool_size, max_overflow=current.db_max_overflow,
+                       pool_timeout=current.db_pool_timeout)
+
+
+@cache
+def control_engine() -> Engine:
+    """Two connections of their own, apart from the pool of `engine`, for what must answer when
+    that pool is exhausted: the API's health, readiness, token and metrics reads (api/admission.py).
+    It reads the schema `engine` has upgraded."""
+    from runtime.settings import settings
+
+    current = settings()
+    return connect(current.database_url, pool_size=1, max_overflow=1, pool_timeout=current.db_pool_timeout)
 
 
 def is_local_database() -> bool:
@@ -70,4 +85,11 @@ def is_local_database() -> bool:
 @contextmanager
 def session() -> Iterator[Session]:
     with Session(engine(), expire_on_commit=False) as db:
+        yield db
+
+
+@contextmanager
+def control_session() -> Iterator[Session]:
+    """A session on `control_engine`."""
+    with Session(control_engine(), expire_on_commit=False) as db:
         yield db

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from api.dependencies import CurrentAccount, Db, found
+from api.dependencies import CurrentAccount, Db, found, release
 from api.errors import COMMON, ApiError, responses
 from api.routers.connector_calls import limiter
 from connectors import Authentication, ConnectorError, Credentials, Problem, call_method
@@ -180,6 +180,7 @@ def _save(db: Db, row: AccountConnector) -> AccountConnectorOut:
 async def install_connector(body: AccountConnectorIn, request: Request, account: CurrentAccount,
                             db: Db) -> AccountConnectorOut:
     spec, row = await run_in_threadpool(_new_row, db, account.id, body)
+    await release(db)  # no pooled connection held while the upstream answers
     await _verify(request, spec, row)
     return await run_in_threadpool(_save, db, row)
 
@@ -225,7 +226,9 @@ async def update_installed(id: str, body: AccountConnectorUpdate, request: Reque
                            db: Db) -> AccountConnectorOut:
     spec, row, credentials_changed = await run_in_threadpool(_changed_row, db, account.id, id, body)
     if credentials_changed:
-        await _verify(request, spec, row)  # refused: the session closes uncommitted, the row as it was
+        db.expunge(row)  # set aside with its changes: the session gives its connection back meanwhile
+        await release(db)
+        await _verify(request, spec, row)  # refused: the row is never saved
     return await run_in_threadpool(_save, db, row)
 
 

@@ -22,7 +22,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import AnyHttpUrl, BaseModel
 
 from api.auth import Claims
-from api.dependencies import Db
+from api.dependencies import Db, release
 from api.errors import COMMON, ApiError, not_found, responses
 from connectors import Authentication, Credentials
 from connectors.client import borrowed_transport
@@ -139,6 +139,7 @@ async def finish_consent(request: Request, db: Db, state: str, code: str | None 
     if error or not code:
         return _back(target, status="error", id=id, message=error or "no code was returned")
     authentication, credentials = await run_in_threadpool(_authentication, db, id)
+    await release(db)  # no pooled connection held while the provider answers
     try:
         async with _oauth_client(authentication, dict(credentials.properties), request.app.state.http) as client:
             body = await client.fetch_token(token_url(authentication, credentials), code=code,

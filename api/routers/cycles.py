@@ -19,7 +19,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import PartnerClaims
-from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal, found
+from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal, found, release
 from api.errors import COMMON, ApiError, responses
 from connectors import Problem
 from connectors.dates import parse_datetime
@@ -147,6 +147,7 @@ async def _still_active(db: Db, client: Client, cycle: Cycle) -> bool:
     """True while the cycle's workflow runs; waits out one that has stopped but not yet returned
     (it records Stopped just before it ends). A cycle whose workflow is gone (terminated in the
     Web UI, say) is recorded as Stopped."""
+    await release(db)  # no pooled connection held while Temporal answers
     handle = await running_workflow(client, cycle.id)
     if handle is not None and cycle.status == "Stopped":
         await asyncio.wait_for(handle.result(), timeout=30)
@@ -288,6 +289,7 @@ async def _subscribed(db: Db, handle: WorkflowHandle, cycle: Cycle) -> None:
 
 async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> CycleOut:
     """Send an Update to the cycle's workflow; the cycle as it is once the workflow took it."""
+    await release(db)  # no pooled connection held while Temporal answers
     handle = await running_workflow(client, cycle.id)
     if handle is None:
         await run_in_threadpool(runs.reconcile_stopped, db, cycle)

@@ -1,16 +1,20 @@
+"""Health and readiness: answered on the event loop, their reads through the control lane
+(api/admission.py), so they answer however busy the API's lanes, pool and threads are."""
+
 from __future__ import annotations
 
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
-from api.errors import ApiError, responses
-from store.database import session
+from api.control import control
+from api.dependencies import TEMPORAL_TIMEOUT
+from api.errors import responses, unavailable
+from store.database import control_session
 
 router = APIRouter(tags=["operations"])
 
@@ -20,20 +24,20 @@ class HealthOut(BaseModel):
 
 
 def _database_answers() -> None:
-    with session() as db:
+    with control_session() as db:
         db.exec(text("SELECT 1"))
 
 
 @router.get("/healthz", summary="The API process is up")
-def healthz() -> HealthOut:
+async def healthz() -> HealthOut:
     return HealthOut(Status="ok")
 
 
 @router.get("/readyz", summary="The database and Temporal answer", responses=responses(503))
 async def readyz(request: Request) -> HealthOut:
     try:
-        await run_in_threadpool(_database_answers)
-        await request.app.state.temporal.service_client.check_health()
+        await control(_database_answers)
+        await request.app.state.temporal.service_client.check_health(timeout=TEMPORAL_TIMEOUT)
     except (SQLAlchemyError, RPCError, RuntimeError) as err:
-        raise ApiError(503, f"not ready: {type(err).__name__}") from None
+        raise unavailable(f"not ready: {type(err).__name__}") from None
     return HealthOut(Status="ready")

@@ -6,9 +6,9 @@ id or a record; keep it off the public network (or filter it at the ingress) if 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from api.control import control
 from runtime.metrics import report_store_lag
 
 router = APIRouter(tags=["operations"])
@@ -17,5 +17,5 @@ report_store_lag()  # once per process: the registry is the process's
 
 @router.get("/metrics", summary="Metrics in Prometheus format", include_in_schema=False)
 async def metrics() -> Response:
-    # In the thread pool: the store lag is read from the database.
-    return Response(await run_in_threadpool(generate_latest, REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    # On a control thread: the store lag is read from the database (on a control connection).
+    return Response(await control(generate_latest, REGISTRY), media_type=CONTENT_TYPE_LATEST)

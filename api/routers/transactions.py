@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal, found
+from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal, found, release
 from api.errors import COMMON, ApiError, not_found, responses
 from api.routers.cycles import get_cycle
 from api.routers.cycles import workflow_id as cycle_workflow_id
@@ -169,6 +169,7 @@ async def retry_transaction(cycle_id: str, transaction_id: str, account: Current
         box.wake(cycle.id)
         return RetryOut(TransactionId=transaction.id, WorkflowId=cycle_workflow_id(cycle.id))
     workflow_id = f"transaction-{transaction.id}-retry-{transaction.retries + 1}"
+    await release(db)  # no pooled connection held while Temporal answers
     try:
         await client.start_workflow(
             TransactionRetryWorkflow.run,
