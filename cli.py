@@ -75,11 +75,11 @@ def upgrade() -> None:
 
 
 def _load(file: Path):
-    from connectors import ConnectorInvalid, parse_connector
+    from connectors import ConnectorInvalid, nesting, parse_connector
 
     try:
-        document = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+        document = nesting.loads(file.read_text(), "the file")
+    except (OSError, json.JSONDecodeError, nesting.TooDeep) as err:
         console.print(f"[red]{file}: cannot read JSON: {err}[/red]")
         raise typer.Exit(1) from None
     try:

@@ -29,6 +29,7 @@ from py_mini_racer import (
     MiniRacer,
 )
 
+from connectors import nesting
 from connectors.errors import StepError
 
 EVENTS = ("before_action", "after_action", "after_action_paging", "after_error", "before_webhook",
@@ -202,8 +203,9 @@ class ScriptSession:
                 raise self._timed_out(f"the {level.name} script's {event}")
             call = f"__run({json.dumps(level.name)}, {json.dumps(event)}, {json.dumps(VARIABLES)}, " \
                    f"{json.dumps(state, default=str)}, {json.dumps(answers, default=str)})"
-            out = json.loads(await self._in_thread(
-                self._eval, f"the {level.name} script's {event}", f"JSON.stringify({call})", remaining))
+            out = _result(await self._in_thread(
+                self._eval, f"the {level.name} script's {event}", f"JSON.stringify({call})", remaining),
+                f"what the {level.name} script's {event} left")
             if "error" in out:
                 line = f" at line {out['line']}" if out.get("line") else ""
                 raise ScriptError(f"the {level.name} script's {event} failed{line}: {out['error']}")
@@ -238,6 +240,15 @@ class ScriptSession:
 
     async def _in_thread(self, work: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(_threads, work, *args)
+
+
+def _result(text: str, what: str) -> dict[str, Any]:
+    """A handler's outcome as __run gives it: {"result", "state"}, {"error"} or {"pending"},
+    the data in it no deeper than any other data (its two levels of envelope aside)."""
+    try:
+        return nesting.loads(text, what, envelope=2)
+    except nesting.TooDeep as err:
+        raise ScriptError(err.reason) from None
 
 
 class ScriptHostError(Exception):
