@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from connectors import Connector, Method, Problem
 from connectors.call import call_parameters, settable
 from connectors.mergefields import names
+from store import patterns
 from store import variables as variable_store
 from store.connections import load_release
 from store.connectors import release_by_name
@@ -33,14 +34,15 @@ from store.tables import (
     Transaction,
     Variable,
 )
-from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
+from store.template_spec import DecisionStep, FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
 from store.templates import ancestors_of, check_mapping, version_document
 
 
 @dataclass(frozen=True)
 class Prerequisite:
     step_id: str
-    reason: str  # ConnectorNotInstalled | NotAuthenticated | MissingProperty | MissingMapping | MissingVariable
+    # ConnectorNotInstalled | NotAuthenticated | MissingProperty | MissingMapping | MissingVariable | InvalidPattern
+    reason: str
     message: str
 
 
@@ -187,7 +189,7 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
     for step in steps(db, cycle.id):
         rows = mappings(db, step.id)
         spec = step_spec(step, rows)
-        found += _variables_missing(step, spec, variables)
+        found += _variable_problems(step, spec, variables)
         if step.release_id is None:
             continue
         bound = account_connector_of(db, cycle.account_id, step)
@@ -249,11 +251,18 @@ def _connector_unready(db: Session, step: CycleStep, bound: str | None) -> list[
     return found
 
 
-def _variables_missing(step: CycleStep, spec: StepSpec, variables: dict[str, str]) -> list[Prerequisite]:
-    return [Prerequisite(step.id, "MissingVariable",
-                         f"step '{step.name}': variable '{m.Variable}' is set neither for the cycle nor "
-                         "for the account")
-            for _, m in spec.sources() if m.MappingType == "Variable" and m.Variable not in variables]
+def _variable_problems(step: CycleStep, spec: StepSpec, variables: dict[str, str]) -> list[Prerequisite]:
+    """Variables the step reads that are not set, or (a Decision's Matches pattern) not a pattern."""
+    found = [Prerequisite(step.id, "MissingVariable",
+                          f"step '{step.name}': variable '{m.Variable}' is set neither for the cycle nor "
+                          "for the account")
+             for _, m in spec.sources() if m.MappingType == "Variable" and m.Variable not in variables]
+    right = spec.Condition.Right if isinstance(spec, DecisionStep) and spec.Condition.Operator == "Matches" else None
+    if right and right.MappingType == "Variable" and right.Variable in variables \
+            and (problem := patterns.problem(variables[right.Variable])) is not None:
+        found.append(Prerequisite(step.id, "InvalidPattern", f"step '{step.name}': variable '{right.Variable}', "
+                                                             f"its Matches pattern, is {problem}"))
+    return found
 
 
 def delete(db: Session, cycle: Cycle) -> None:

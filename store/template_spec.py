@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -18,7 +17,7 @@ from pydantic import (
 
 from connectors.spec import FieldDataType
 from connectors.types import as_type
-from store import text
+from store import patterns, text
 
 MappingType = Literal["StaticValue", "StepField", "Variable", "ValueList", "Expression", "Ignore"]
 ErrorPolicy = Literal["Ignore", "Retry", "StopTransaction", "StopCycle"]
@@ -157,12 +156,20 @@ class Condition(_Strict):
             raise ValueError(f"{operator} takes no Right operand")
         if operator not in UNARY and right is None:
             raise ValueError(f"{operator} needs a Right operand")
-        if operator == "Matches" and right.MappingType == "StaticValue":
-            try:
-                re.compile(right.Value or "")
-            except re.error as err:
-                raise ValueError(f"not a regular expression: {err}") from None
+        if operator == "Matches":
+            for pattern in _static_values(right):
+                if (problem := patterns.problem(pattern)) is not None:
+                    raise ValueError(problem)
         return right
+
+
+def _static_values(mapping: MappingSpec) -> list[str]:
+    """The values a mapping can give, where they are in the template: a StaticValue's, a ValueList's."""
+    if mapping.MappingType == "StaticValue":
+        return [mapping.Value or ""]
+    if mapping.MappingType == "ValueList":
+        return [*(mapping.Values or {}).values(), *([mapping.Default] if mapping.Default is not None else [])]
+    return []
 
 
 class DecisionStep(_Step):
