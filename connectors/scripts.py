@@ -203,9 +203,11 @@ class ScriptSession:
                 raise self._timed_out(f"the {level.name} script's {event}")
             call = f"__run({json.dumps(level.name)}, {json.dumps(event)}, {json.dumps(VARIABLES)}, " \
                    f"{json.dumps(state, default=str)}, {json.dumps(answers, default=str)})"
-            out = _result(await self._in_thread(
+            # What the handler left (its result, the globals, a host call's arguments) is data like
+            # any other, no deeper than the bound; two levels are __run's envelope around it.
+            out = nesting.loads(await self._in_thread(
                 self._eval, f"the {level.name} script's {event}", f"JSON.stringify({call})", remaining),
-                f"what the {level.name} script's {event} left")
+                f"what the {level.name} script's {event} left", envelope=2)
             if "error" in out:
                 line = f" at line {out['line']}" if out.get("line") else ""
                 raise ScriptError(f"the {level.name} script's {event} failed{line}: {out['error']}")
@@ -240,15 +242,6 @@ class ScriptSession:
 
     async def _in_thread(self, work: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(_threads, work, *args)
-
-
-def _result(text: str, what: str) -> dict[str, Any]:
-    """A handler's outcome as __run gives it: {"result", "state"}, {"error"} or {"pending"},
-    the data in it no deeper than any other data (its two levels of envelope aside)."""
-    try:
-        return nesting.loads(text, what, envelope=2)
-    except nesting.TooDeep as err:
-        raise ScriptError(err.reason) from None
 
 
 class ScriptHostError(Exception):

@@ -125,7 +125,7 @@ def _refused(err: ConnectorError) -> ApiError | None:
     if isinstance(err, EgressRefused | ConfigurationError):
         return ApiError(422, "The call cannot be sent.", [Problem("upstream", err.reason)])
     if isinstance(err, TooDeep):
-        return ApiError(422, "The upstream's answer cannot be used.", [Problem("upstream", str(err))])
+        return ApiError(422, "The call's answer is nested too deeply to use.", [Problem("upstream", str(err))])
     return None
 
 
