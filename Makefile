@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/ondemand.py
 	$(VENV)/bin/python bench/large.py
 	$(VENV)/bin/python bench/webhooks.py
+	$(VENV)/bin/python bench/graph.py
 
 clean:
 	rm -rf $(VENV) .data
