@@ -124,6 +124,7 @@ def import_openapi(
 ) -> None:
     """Turn an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) into a connector file; list what it skips."""
     from connectors import ConnectorInvalid, parse_connector
+    from connectors.nesting import TooDeep
     from connectors.openapi import NotOpenApi, import_openapi, load
 
     try:
@@ -131,7 +132,7 @@ def import_openapi(
     except OSError as err:
         console.print(f"[red]{file}: cannot read it: {err}[/red]")
         raise typer.Exit(1) from None
-    except NotOpenApi as err:
+    except (NotOpenApi, TooDeep) as err:
         console.print(f"[red]{file}: {err}[/red]")
         raise typer.Exit(1) from None
     try:
