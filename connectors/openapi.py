@@ -153,8 +153,10 @@ def endless_refs(document: dict[str, Any]) -> dict[Place, str]:
     hops: dict[int, int] = {}  # an object holding a $ref: how many $refs in a row it starts
     cuts: dict[Place, str] = {}
     for start, (_, node) in found.items():
+        if start in hops:  # followed already, from an earlier one
+            continue
         path, on_path, loops = [], set(), False  # the objects followed from `start`, by id
-        while start not in hops:
+        while True:
             path.append(id(node))
             on_path.add(id(node))
             try:

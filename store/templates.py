@@ -44,13 +44,13 @@ def create(db: Session, spec: TemplateSpec) -> Template:
     return template
 
 
-Releases = dict[tuple[str, str | None], Connector | None]  # (connector name, Version) -> its release, if any
+NamedConnectors = dict[tuple[str, str | None], Connector | None]  # (Connector, Version) -> that release, if any
 
 
-def _methods(db: Session, spec: TemplateSpec) -> tuple[dict[str, Method | None], Releases]:
+def _methods(db: Session, spec: TemplateSpec) -> tuple[dict[str, Method | None], NamedConnectors]:
     """Each step's connector method (None where the step calls none, or names one not found),
     and the releases named. Each release is looked up and read once, however many steps use it."""
-    connectors: Releases = {}
+    connectors: NamedConnectors = {}
     found: dict[str, Method | None] = {}
     for step in spec.Steps:
         name = getattr(step, "Connector", None)
@@ -85,7 +85,7 @@ def check(db: Session, spec: TemplateSpec) -> list[Problem]:
 
 
 def _method_problems(path: str, step: StepSpec, methods: dict[str, Method | None],
-                     connectors: Releases) -> list[Problem]:
+                     connectors: NamedConnectors) -> list[Problem]:
     name = getattr(step, "Connector", None)
     if name is None:
         return []
