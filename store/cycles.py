@@ -275,7 +275,7 @@ def _variable_problems(step: CycleStep, spec: StepSpec, variables: dict[str, str
     if right and right.MappingType == "Variable" and right.Variable in variables \
             and (problem := patterns.problem(variables[right.Variable])) is not None:
         found.append(Prerequisite(step.id, "InvalidPattern", f"step '{step.name}': variable '{right.Variable}', "
-                                                             f"its Matches pattern, is {problem}"))
+                                                             f"its Matches pattern: {problem}"))
     return found
 
 

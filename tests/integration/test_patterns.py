@@ -61,5 +61,5 @@ def test_a_pattern_set_before_the_cycle_was_installed_blocks_activation(db, acco
     cycle = db.get(cycles.Cycle, install(db, account))
     invalid = [p for p in cycles.prerequisites(db, cycle) if p.reason == "InvalidPattern"]
     assert [p.message for p in invalid] == [(
-        "step 'wanted?': variable 'Wanted', its Matches pattern, is not a regular expression RE2 accepts: "
+        "step 'wanted?': variable 'Wanted', its Matches pattern: not a regular expression RE2 accepts: "
         "missing ): ( (RE2 has no lookaround and no backreferences)")]
