@@ -71,9 +71,9 @@ def loads(text: str | bytes, what: str, envelope: int = 0) -> Any:
 
 
 def check(value: Any, what: str) -> Any:
-    """`value` (parsed already: YAML, XML, a provider's token) if it nests no deeper than the
-    bound; TooDeep otherwise. Iterative, and linear even where YAML aliases share a container
-    many times or make it contain itself (a loop is too deep)."""
+    """`value` (parsed already: YAML, XML) if it nests no deeper than the bound; TooDeep
+    otherwise. Iterative; a container is walked again only when met deeper than before, so a
+    YAML alias shared a million times costs little, and one that contains itself is too deep."""
     deepest: dict[int, int] = {}  # each container, by id: the deepest level it was checked at
     todo = [(value, 1)]
     while todo:
