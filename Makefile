@@ -39,6 +39,7 @@ bench: $(BENCH_STAMP)
 	$(VENV)/bin/python bench/large.py
 	$(VENV)/bin/python bench/webhooks.py
 	$(VENV)/bin/python bench/api_load.py
+	$(VENV)/bin/python bench/graph.py
 
 clean:
 	rm -rf $(VENV) .data

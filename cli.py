@@ -77,11 +77,11 @@ def upgrade() -> None:
 
 
 def _load(file: Path):
-    from connectors import ConnectorInvalid, parse_connector
+    from connectors import ConnectorInvalid, nesting, parse_connector
 
     try:
-        document = json.loads(file.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+        document = nesting.loads(file.read_text(), "the file")
+    except (OSError, json.JSONDecodeError, nesting.TooDeep) as err:
         console.print(f"[red]{file}: cannot read JSON: {err}[/red]")
         raise typer.Exit(1) from None
     try:
@@ -126,6 +126,7 @@ def import_openapi(
 ) -> None:
     """Turn an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) into a connector file; list what it skips."""
     from connectors import ConnectorInvalid, parse_connector
+    from connectors.nesting import TooDeep
     from connectors.openapi import NotOpenApi, import_openapi, load
 
     try:
@@ -133,7 +134,7 @@ def import_openapi(
     except OSError as err:
         console.print(f"[red]{file}: cannot read it: {err}[/red]")
         raise typer.Exit(1) from None
-    except NotOpenApi as err:
+    except (NotOpenApi, TooDeep) as err:
         console.print(f"[red]{file}: {err}[/red]")
         raise typer.Exit(1) from None
     try:

@@ -13,6 +13,7 @@ from prometheus_client import start_http_server
 from temporalio.worker import Worker
 
 from activities import bookkeeping, retention
+from activities.failures import RecursionIsFinal
 from activities.steps import StepActivities
 from activities.trigger import TriggerActivities
 from activities.upstream import Upstream
@@ -43,7 +44,7 @@ def build_worker(client, http: httpx.AsyncClient) -> Worker:
         activities=[*bookkeeping.ALL, TriggerActivities(upstream).fetch_trigger,
                     StepActivities(upstream).run_step, retention.purge_expired, pending_events,
                     webhooks.take_events, webhooks.subscribe_webhooks, webhooks.unsubscribe_webhooks],
-        interceptors=[ContextInterceptor()],  # inside the client's tracing interceptor
+        interceptors=[ContextInterceptor(), RecursionIsFinal()],  # inside the client's tracing interceptor
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
 

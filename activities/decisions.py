@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any
 
 from activities.mappings import Records, converted, value_of
 from connectors.errors import FieldValueError
+from store import patterns
 from store.template_spec import Condition
-
-MATCHED_LENGTH = 10_000  # a record's value is searched this far: bounded work per transaction
 
 
 def decide(condition: Condition, records: Records, variables: dict[str, str]) -> bool:
@@ -29,7 +26,7 @@ def decide(condition: Condition, records: Records, variables: dict[str, str]) ->
     if operator == "Contains":
         return _contains(left, right)
     if operator == "Matches":
-        return _pattern(str(right)).search(str(left)[:MATCHED_LENGTH]) is not None
+        return _pattern(str(right)).search(str(left)) is not None  # RE2: linear in the value, however long
     kind = condition.DataType or _kind(left)
     try:
         a, b = _typed(left, kind), _typed(right, kind)
@@ -67,9 +64,9 @@ def _contains(left: Any, right: Any) -> bool:
     return str(right) in str(left)
 
 
-@lru_cache(maxsize=256)
-def _pattern(text: str) -> re.Pattern[str]:
+def _pattern(text: str) -> Any:
     try:
-        return re.compile(text)
-    except re.error as err:
-        raise FieldValueError(f"'{text}' is not a regular expression: {err}") from None
+        return patterns.compiled(text)
+    except patterns.BadPattern as err:  # a variable's, or a field's, value
+        shown = text if len(text) <= 100 else f"{text[:100]}…"
+        raise FieldValueError(f"the pattern {shown!r}: {err}") from None

@@ -1,12 +1,16 @@
-"""Connector errors as Temporal failures: typed, retryable or not, with 429 back-off delays."""
+"""Connector errors as Temporal failures: typed, retryable or not, with 429 back-off delays;
+and a RecursionError as a failure that is never retried."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from connectors import ConnectorError, RetryableError
+from connectors.nesting import MAX_DEPTH
 
 # After the first 429 (Retry-After, or a minute), each further one in a row waits longer.
 THROTTLE_MINUTES = (1, 3, 7, 15, 30)
@@ -42,3 +46,20 @@ def as_failure(step_name: str, err: ConnectorError, throttled_in_a_row: int = 0,
         non_retryable=not err.retryable,
         next_retry_delay=delay,
     )
+
+
+class RecursionIsFinal(Interceptor):
+    """An activity that recursed too deeply fails for good, naming why: the data that made it
+    (nested beyond what the checks on the way in caught) recurses as deeply on every retry."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _RecursionIsFinal(next)
+
+
+class _RecursionIsFinal(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        try:
+            return await self.next.execute_activity(input)
+        except RecursionError:
+            raise ApplicationError(f"the data is nested too deeply to process (the limit is {MAX_DEPTH} levels)",
+                                   type="RecursionError", non_retryable=True) from None

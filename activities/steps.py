@@ -55,11 +55,7 @@ class StepActivities:
         elif step.type == "Storage":
             await asyncio.to_thread(_store_each, request, step, todo, result)
         else:
-            outcomes = [o for o in (_routed(request, step, row, result) for row in todo) if o is not None]
-            if outcomes:
-                await asyncio.to_thread(_save, outcomes)
-            for outcome in outcomes:
-                _count(result, outcome)
+            await asyncio.to_thread(_route_each, request, step, todo, result)
         return result
 
     async def _call_each(self, request: RangeRequest, todo: list[Waiting], result: RangeResult) -> None:
@@ -144,6 +140,16 @@ def _failed(request: RangeRequest, step: StepPlan, row: Waiting, err: ConnectorE
     if policy == "Retry":
         message = f"{message} (after {request.attempt + 1} tries)"
     return Outcome(request.run_id, row.seq, request.step, status, step.id, row.path, row.records, message, exchange)
+
+
+def _route_each(request: RangeRequest, step: StepPlan, todo: list[Waiting], result: RangeResult) -> None:
+    """Each transaction's outcome at a Decision, Delay or WaitUntil, saved. In a thread: a Matches
+    over a long value is work, and RE2 lets the event loop (other accounts' calls) go on meanwhile."""
+    outcomes = [o for o in (_routed(request, step, row, result) for row in todo) if o is not None]
+    if outcomes:
+        _save(outcomes)
+    for outcome in outcomes:
+        _count(result, outcome)
 
 
 def _routed(request: RangeRequest, step: StepPlan, row: Waiting, result: RangeResult) -> Outcome | None:

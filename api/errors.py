@@ -16,7 +16,10 @@ from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from connectors import ConnectorInvalid, Problem
+from connectors.nesting import MAX_DEPTH, TooDeep
 from store.problems import Conflict, Forbidden, Invalid, json_path, plain
+
+log = logging.getLogger("cyclewright.api")
 
 
 class ErrorItem(BaseModel):
@@ -123,6 +126,18 @@ def install(app: FastAPI) -> None:
     async def request_invalid(_: Request, err: RequestValidationError) -> JSONResponse:
         problems = [Problem(_location(tuple(e["loc"])), plain(e["msg"])) for e in err.errors()]
         return error_response(422, "The request is invalid.", problems)
+
+    @app.exception_handler(TooDeep)
+    async def too_deep(_: Request, err: TooDeep) -> JSONResponse:
+        return error_response(422, "The request is invalid.", [Problem("$", err.reason)])
+
+    @app.exception_handler(RecursionError)
+    async def recursed(request: Request, err: RecursionError) -> JSONResponse:
+        # Data deeper than any check caught: input, so 422, but logged to find where it got through.
+        route = getattr(request.scope.get("route"), "path", "?")  # its template: a webhook's path is a secret
+        log.warning("%s %s recursed too deeply", request.method, route, exc_info=err)
+        return error_response(422, "The request could not be processed: its data is nested too deeply.",
+                              [Problem("$", f"nested too deeply (the limit is {MAX_DEPTH} levels)")])
 
     @app.exception_handler(RPCError)
     async def temporal_unavailable(_: Request, err: RPCError) -> JSONResponse:

@@ -15,6 +15,8 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+from connectors import nesting
+
 KEYS_KEPT_FOR = 300.0  # seconds: a provider's rotated key is fetched within this, or at its first use
 REFETCH_AT_MOST_EVERY = 30.0  # an unknown key id refetches, but tokens made up cannot hammer the provider
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
@@ -60,8 +62,8 @@ class SsoTokens:
                 async with httpx.AsyncClient(timeout=10) as client:
                     response = await client.get(self.jwks_url)
                     response.raise_for_status()
-                    self._keys = KeySet.import_key_set(response.json())
-            except (httpx.HTTPError, ValueError):
+                    self._keys = KeySet.import_key_set(nesting.loads(response.content, "the JWKS"))
+            except (httpx.HTTPError, ValueError, nesting.TooDeep):
                 pass  # the provider is away: keys already known still serve
             self._fetched = time.monotonic()
         return self._keys

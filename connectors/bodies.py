@@ -13,6 +13,7 @@ from xml.parsers.expat import ExpatError
 import httpx
 import xmltodict
 
+from connectors import nesting
 from connectors.paths import parse_path, read
 from connectors.spec import Connector, Method
 
@@ -43,13 +44,13 @@ def decode(method: Method, response: httpx.Response) -> Any:
     kind = response.headers.get("content-type", "")
     if method.DataType == "Xml" or "xml" in kind:
         try:
-            return xmltodict.parse(response.text)
+            return nesting.check(xmltodict.parse(response.text), "the response body")
         except ExpatError:
             return {"text": response.text}
     if method.DataType == "PlainText":
         return {"text": response.text}
     try:
-        return response.json()
+        return nesting.loads(response.content, "the response body")
     except ValueError:
         return {"text": response.text}
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from connectors import hooks, metering
+from connectors import hooks, metering, nesting
 from connectors.auth import (
     AUTH_MERGEFIELDS,
     Credentials,
@@ -391,7 +391,7 @@ async def _script_request(client: httpx.AsyncClient, call: _Call, request: dict[
     content: Any = response.text
     if "json" in response.headers.get("content-type", ""):
         try:
-            content = response.json()
+            content = nesting.loads(response.content, "the response to a script's http_request")
         except ValueError:
             pass
     return {"status": response.status_code, "headers": dict(response.headers), "content": content}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -39,4 +40,24 @@ def as_utc(value: datetime) -> datetime:
 
 def parse_datetime(text: str, pattern: str | None = None) -> datetime:
     """`text` in `pattern` (ISO 8601 when None), as an aware datetime (UTC when it names no zone)."""
-    return as_utc(datetime.strptime(text, _strftime(pattern)) if pattern else datetime.fromisoformat(text))
+    if not pattern:
+        return as_utc(datetime.fromisoformat(text))
+    try:
+        return as_utc(datetime.strptime(text, _strftime(pattern)))
+    except re.error:  # strptime makes the format a regular expression: a part named twice fails it
+        raise BadFormat(f"the format '{pattern}' names a part of the date twice: no date reads in it") from None
+
+
+class BadFormat(ValueError):
+    """A format no date can be read in."""
+
+
+def format_problem(pattern: str) -> str | None:
+    """Why no date can be read in `pattern` (one naming a part twice, as 'dd dd'); None if one can."""
+    try:
+        parse_datetime("", pattern)
+    except BadFormat as err:
+        return str(err)
+    except ValueError:  # "" is no date: the format itself is fine
+        pass
+    return None

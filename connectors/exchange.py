@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
+from connectors import nesting
 from connectors.errors import redact
 
 BODY_LIMIT = 4000
@@ -74,7 +75,9 @@ def _masked_fields(content: bytes, headers: httpx.Headers, masked: set[str]) -> 
             return content
         return urlencode([(k, MASK if k.lower() in masked else v) for k, v in pairs], safe="*").encode()
     try:
-        data = json.loads(content)
+        data = nesting.loads(content, "the body")
+    except nesting.TooDeep as err:
+        return f"({err.reason}: not shown, as its fields cannot be masked)".encode()
     except ValueError:
         return content
     shown = _masked_json(data, masked)

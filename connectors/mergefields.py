@@ -10,7 +10,10 @@ from typing import Any
 from connectors.dates import ISO, format_datetime, parse_datetime
 from connectors.errors import MissingMergefield
 
-PATTERN = re.compile(r"\{\{\s*([A-Za-z_][\w]*)(?:\s+format=([^}]*))?\s*\}\}")
+# Both patterns read what partners and accounts write (endpoints, values, Expressions), so each
+# leaves Python's re one way to match, and no backtracking to do: linear in the text. (A step id
+# has no dot where a reference splits: the first dot splits it, as a lazy id would.)
+PATTERN = re.compile(r"\{\{\s*([A-Za-z_]\w*)(?:\s+format=([^}]*)|\s*)\}\}")
 BUILT_INS = {"LastSuccessfulRunDate", "Auth_ApiKey", "Auth_Username", "Auth_Password", "Webhook_Url",
              "Webhook_Id"}
 
@@ -39,7 +42,7 @@ def render(text: str, values: Mapping[str, Any]) -> str:
 
 # In template Expressions a mergefield names an earlier step's field: {{StepId.Field}}, with
 # the same optional format= for dates. Step ids and fields may hold any character but braces.
-FIELD_PATTERN = re.compile(r"\{\{\s*([^\s{}.][^\s{}]*?)\.([^\s{}]+)(?:\s+format=([^}]*))?\s*\}\}")
+FIELD_PATTERN = re.compile(r"\{\{\s*([^\s{}.]+)\.([^\s{}]+)(?:\s+format=([^}]*)|\s*)\}\}")
 
 
 def field_references(text: str) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ with warnings.catch_warnings():  # authlib announces a move to "httpx2"; nothing
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+from connectors import nesting
 from connectors.auth import Credentials
 from connectors.client import borrowed_transport
 from connectors.errors import ConnectorError, RetryableError
@@ -74,11 +75,23 @@ class TokenStore(Protocol):
 
 def _client(auth: Authentication, credentials: Credentials, transport_client: httpx.AsyncClient) -> AsyncOAuth2Client:
     properties = credentials.properties
-    return AsyncOAuth2Client(
+    return bounded(AsyncOAuth2Client(
         client_id=properties.get("ClientId"), client_secret=properties.get("ClientSecret"),
         scope=" ".join(auth.Scopes) or None, timeout=transport_client.timeout,
         transport=borrowed_transport(transport_client),  # token requests pass the egress policy too
-    )
+    ))
+
+
+def bounded(client: AsyncOAuth2Client) -> AsyncOAuth2Client:
+    """authlib's client, its token responses checked for depth before authlib parses them."""
+    for kind in ("access_token_response", "refresh_token_response"):
+        client.register_compliance_hook(kind, _token_response)
+    return client
+
+
+def _token_response(response: httpx.Response) -> httpx.Response:
+    nesting.check_text(response.content, "the token response")
+    return response
 
 
 def _user_password(credentials: Credentials) -> tuple[str, str]:

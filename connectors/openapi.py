@@ -18,19 +18,21 @@ make it plain. Anything else is reported, never silently dropped.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from jsonschema_path import SchemaPath
 from jsonschema_path.accessors import SchemaAccessor
+from jsonschema_path.utils import is_ref
 from referencing import Registry
 from referencing.exceptions import PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from connectors import nesting
 from connectors.validation import Problem
 
 VERBS = ("get", "put", "post", "delete", "patch")
@@ -55,6 +57,10 @@ NEXT_URL = {"next", "nexturl", "nextlink", "odatanextlink", "nextpage", "nextpag
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when there: specs run to megabytes
 
 
+DOCUMENT = "the OpenAPI document"
+Place = tuple[Any, ...]  # keys and indexes from the document's root
+
+
 class NotOpenApi(ValueError):
     """The document is not an OpenAPI 3.x or Swagger 2.0 document."""
 
@@ -70,16 +76,28 @@ class Imported:
 
 
 def load(text: str | bytes) -> dict[str, Any]:
-    """An OpenAPI document from JSON or YAML text (JSON first: it is faster, and stricter)."""
+    """An OpenAPI document from JSON or YAML text (JSON first: it is faster, and stricter), no
+    deeper than any other data (nesting.TooDeep otherwise)."""
     try:
-        document = json.loads(text)
-    except ValueError:
+        document = nesting.loads(text, DOCUMENT)
+    except ValueError:  # not JSON
+        document = _yaml(text)
+    except nesting.TooDeep as too_deep:  # deep JSON; or YAML, whose quoted text may hold brackets
         try:
-            document = yaml.load(text, Loader=SAFE_LOADER)
-        except yaml.YAMLError as err:
-            raise NotOpenApi(f"the document is neither JSON nor YAML: {err}") from None
+            document = _yaml(text)
+        except NotOpenApi:
+            raise too_deep from None
     check(document)
     return document
+
+
+def _yaml(text: str | bytes) -> Any:
+    try:
+        return nesting.check(yaml.load(text, Loader=SAFE_LOADER), DOCUMENT)
+    except yaml.YAMLError as err:  # libyaml stops at a depth of its own too
+        raise NotOpenApi(f"the document is neither JSON nor YAML: {err}") from None
+    except RecursionError:  # PyYAML's own loader, where libyaml is missing, recurses
+        raise nesting.TooDeep(DOCUMENT) from None
 
 
 def check(document: Any) -> None:
@@ -96,7 +114,9 @@ def check(document: Any) -> None:
 def import_openapi(document: dict[str, Any], base_url: str | None = None) -> Imported:
     """The connector `document` describes; `base_url` replaces the document's server URL."""
     check(document)
-    importer = _Importer(document, base_url)
+    cuts = endless_refs(document)
+    importer = _Importer(_cut(document, cuts) if cuts else document, base_url)
+    importer.skipped += [Problem(_pointer(place), message) for place, message in cuts.items()]
     try:
         return Imported(importer.connector(), importer.skipped)
     except MALFORMED as err:
@@ -111,13 +131,75 @@ def _brief(err: Exception) -> str:
     return f"{type(err).__name__} {str(err)[:200]}"
 
 
+def _registry(document: dict[str, Any]) -> Registry:
+    """Where only references inside the document resolve: a registry with nothing to retrieve
+    from (SchemaPath.from_dict would read file: and http: references, and a document an API
+    caller sends must not read the server's files or reach its network)."""
+    return Registry().with_resource("", DRAFT202012.create_resource(document))
+
+
 def _readable(document: dict[str, Any]) -> SchemaPath:
-    """The document's root, where only references inside the document resolve: a registry with
-    nothing to retrieve from (SchemaPath.from_dict would read file: and http: references, and a
-    document an API caller sends must not read the server's files or reach its network)."""
-    registry = Registry().with_resource("", DRAFT202012.create_resource(document))
-    accessor = SchemaAccessor(document, registry.resolver(base_uri=""), resolved_cache_maxsize=4096)
+    """The document's root, its references resolved as the walk reaches them."""
+    accessor = SchemaAccessor(document, _registry(document).resolver(base_uri=""), resolved_cache_maxsize=4096)
     return SchemaPath(accessor, separator="\0")  # a key may hold the default separator, #
+
+
+def endless_refs(document: dict[str, Any]) -> dict[Place, str]:
+    """The `$ref`s whose resolving would never be done, by their place in the document, with
+    why: each that closes a loop of references to references (A → B → A), and each that would
+    be the next after nesting.MAX_DEPTH of them in a row. Each reference is followed once."""
+    resolver = _registry(document).resolver(base_uri="")
+    found = {id(node): (place, node) for place, node in _refs(document)}
+    hops: dict[int, int] = {}  # an object holding a $ref: how many $refs in a row it starts
+    cuts: dict[Place, str] = {}
+    for start, (_, node) in found.items():
+        if start in hops:  # followed already, from an earlier one
+            continue
+        path, on_path, loops = [], set(), False  # the objects followed from `start`, by id
+        while True:
+            path.append(id(node))
+            on_path.add(id(node))
+            try:
+                node = resolver.lookup(node["$ref"]).contents
+            except MALFORMED:  # a $ref to nothing: reported where the walk meets it
+                break
+            loops = is_ref(node) and id(node) in on_path
+            if loops or not is_ref(node) or id(node) in hops:
+                break
+        after = hops.get(id(node), 0)
+        if loops:  # the last one followed leads back: cut there
+            loop = [_pointer(found[i][0]) for i in path[path.index(id(node)):]]
+            cuts[found[path[-1]][0]] = f"a loop of $refs ({' → '.join([*loop, loop[0]])}): not converted"
+            hops[path.pop()], after = 0, 0
+        for i in reversed(path):
+            after += 1
+            if after > nesting.MAX_DEPTH:
+                cuts[found[i][0]] = f"more than {nesting.MAX_DEPTH} $refs in a row: not followed further"
+                after = 0
+            hops[i] = after
+    return cuts
+
+
+def _cut(document: dict[str, Any], cuts: dict[Place, str]) -> dict[str, Any]:
+    """A copy of the document without the `$ref`s at the places cut."""
+    copy = deepcopy(document)
+    for place in cuts:
+        node: Any = copy
+        for part in place:
+            node = node[part]
+        node.pop("$ref")
+    return copy
+
+
+def _refs(document: Any) -> Iterator[tuple[Place, dict[str, Any]]]:
+    """Each object holding a `$ref` (one jsonschema-path follows), with its place."""
+    todo: list[tuple[Place, Any]] = [((), document)]
+    while todo:
+        place, node = todo.pop()
+        if is_ref(node):
+            yield place, node
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        todo.extend(((*place, key), child) for key, child in children)
 
 
 def _node(path: SchemaPath) -> Any:
@@ -138,7 +220,11 @@ def _children(path: SchemaPath, key: str) -> Iterator[tuple[Any, SchemaPath]]:
 
 def pointer(path: SchemaPath) -> str:
     """Where `path` is in the document, as a JSON pointer (through `$ref`s, as the walk went)."""
-    return "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in path.parts)
+    return _pointer(path.parts)
+
+
+def _pointer(place: Sequence[Any]) -> str:
+    return "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in place)
 
 
 def mergefield(name: str) -> str:
@@ -228,6 +314,7 @@ class _Importer:
         self.base_url = base_url
         self.skipped: list[Problem] = []
         self.identifiers: set[str] = set()
+        self.shapes: dict[int, dict[str, tuple[SchemaPath, bool]] | None] = {}  # properties(), by schema
 
     def skip(self, where: SchemaPath | str, message: str) -> None:
         self.skipped.append(Problem(where if isinstance(where, str) else pointer(where), message))
@@ -616,7 +703,18 @@ class _Importer:
     def properties(self, schema: SchemaPath, node: dict, ancestors: frozenset[int]
                    ) -> dict[str, tuple[SchemaPath, bool]] | None:
         """An object schema's properties (name → schema, required): its own, its allOf parts', and
-        those common to all its oneOf/anyOf variants. None when the schema is not an object."""
+        those common to all its oneOf/anyOf variants. None when the schema is not an object.
+        Worked out once a schema, however many others compose it: linear in the document."""
+        if id(node) not in self.shapes:
+            if len(ancestors) > nesting.MAX_DEPTH:
+                self.skip(schema, f"schemas composed (allOf, oneOf, anyOf) more than {nesting.MAX_DEPTH} deep: "
+                                  "not expanded")
+                return None
+            self.shapes[id(node)] = self._properties(schema, node, ancestors)
+        return self.shapes[id(node)]
+
+    def _properties(self, schema: SchemaPath, node: dict, ancestors: frozenset[int]
+                    ) -> dict[str, tuple[SchemaPath, bool]] | None:
         required = _required(node)
         is_object = _type(node) == "object" or "properties" in node
         found = {str(name): (child, False) for name, child in _children(schema, "properties")}
@@ -630,8 +728,8 @@ class _Importer:
                     found |= inner
         variants = [p for key in ("oneOf", "anyOf") for _, p in _children(schema, key)
                     if _type(_node(p) or {}) != "null"]
-        shapes = [self.properties(v, _node(v), ancestors) if isinstance(_node(v), dict) and id(_node(v))
-                  not in ancestors else None for v in variants]
+        shapes = [self.properties(v, _node(v), ancestors | {id(_node(v))}) if isinstance(_node(v), dict)
+                  and id(_node(v)) not in ancestors else None for v in variants]
         if shapes and all(shape is not None for shape in shapes):
             is_object = True
             common = [n for n in shapes[0] if all(n in s for s in shapes)]

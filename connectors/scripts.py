@@ -29,6 +29,7 @@ from py_mini_racer import (
     MiniRacer,
 )
 
+from connectors import nesting
 from connectors.errors import StepError
 
 EVENTS = ("before_action", "after_action", "after_action_paging", "after_error", "before_webhook",
@@ -202,8 +203,11 @@ class ScriptSession:
                 raise self._timed_out(f"the {level.name} script's {event}")
             call = f"__run({json.dumps(level.name)}, {json.dumps(event)}, {json.dumps(VARIABLES)}, " \
                    f"{json.dumps(state, default=str)}, {json.dumps(answers, default=str)})"
-            out = json.loads(await self._in_thread(
-                self._eval, f"the {level.name} script's {event}", f"JSON.stringify({call})", remaining))
+            # What the handler left (its result, the globals, a host call's arguments) is data like
+            # any other, no deeper than the bound; two levels are __run's envelope around it.
+            out = nesting.loads(await self._in_thread(
+                self._eval, f"the {level.name} script's {event}", f"JSON.stringify({call})", remaining),
+                f"what the {level.name} script's {event} left", envelope=2)
             if "error" in out:
                 line = f" at line {out['line']}" if out.get("line") else ""
                 raise ScriptError(f"the {level.name} script's {event} failed{line}: {out['error']}")

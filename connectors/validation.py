@@ -10,6 +10,7 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from connectors import cyclr, mergefields
+from connectors.dates import format_problem
 from connectors.paths import parse_path
 from connectors.scripts import check_syntax
 from connectors.spec import Connector, Spec
@@ -153,6 +154,8 @@ def _semantic_problems(doc: dict) -> Iterator[Problem]:
             fields = _list(fmt.get("Fields"))
             for j, field in enumerate(fields):
                 yield from _path_problems(f"{path}.{kind}.Fields[{j}].ConnectorField", field.get("ConnectorField"))
+                if isinstance(field.get("Format"), str) and (problem := format_problem(field["Format"])):
+                    yield Problem(f"{path}.{kind}.Fields[{j}].Format", problem)
                 yield from _unknown_mergefields(f"{path}.{kind}.Fields[{j}].DefaultValue", field.get("DefaultValue"),
                                                 method_known)
             yield from _trigger_name_problems(f"{path}.{kind}.Fields", fields, triggers)

@@ -13,12 +13,14 @@ from sqlmodel import Session, col, select
 from connectors import Connector, Method, Problem
 from connectors.call import call_parameters, settable
 from connectors.mergefields import names
+from store import patterns
 from store import variables as variable_store
 from store.connections import load_release
 from store.connectors import release_by_name
 from store.crypto import decrypt_json
 from store.custom_fields import release_for
 from store.problems import Forbidden, Invalid, plain
+from store.step_graph import StepGraph
 from store.tables import (
     AccountConnector,
     ConnectorRelease,
@@ -33,14 +35,22 @@ from store.tables import (
     Transaction,
     Variable,
 )
-from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
-from store.templates import ancestors_of, check_mapping, version_document
+from store.template_spec import (
+    MAX_MAPPINGS,
+    DecisionStep,
+    FieldMappingSpec,
+    MappingSpec,
+    StepSpec,
+    TemplateSpec,
+)
+from store.templates import check_mapping, version_document
 
 
 @dataclass(frozen=True)
 class Prerequisite:
     step_id: str
-    reason: str  # ConnectorNotInstalled | NotAuthenticated | MissingProperty | MissingMapping | MissingVariable
+    # ConnectorNotInstalled | NotAuthenticated | MissingProperty | MissingMapping | MissingVariable | InvalidPattern
+    reason: str
     message: str
 
 
@@ -117,10 +127,14 @@ def methods(db: Session, rows: list[CycleStep], releases: dict[str, str] | None 
     (custom fields too), on the step's release or on the one `releases` names for it (cycle step
     id -> release id); None where the step calls no method, or the release has not the step's."""
     found: dict[str, Method | None] = {}
+    seen: dict[tuple[str, str | None], Connector] = {}  # each release as each account connector sees it, once
     for row in rows:
         release_id = (releases or {}).get(row.id, row.release_id)
         account_id = db.get(Cycle, row.cycle_id).account_id
-        connector = release_for(db, release_id, account_connector_of(db, account_id, row)) if release_id else None
+        connector = None
+        if release_id:
+            key = (release_id, account_connector_of(db, account_id, row))
+            connector = seen[key] if key in seen else seen.setdefault(key, release_for(db, *key))
         found[row.template_step_id] = next(
             (m for m in connector.Methods if m.UniqueIdentifier == row.method), None) if connector else None
     return found
@@ -140,6 +154,9 @@ def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
         raise Forbidden(f"the mapping of '{field}' is not user-configurable: only the partner may set it")
     if by_account:
         mapping = mapping.model_copy(update={"UserConfigurable": True})  # it stays the account's to change
+    if existing is None and len(mappings(db, step.id)) >= MAX_MAPPINGS:
+        raise Invalid([Problem("path:field", f"step '{step.name}' has {MAX_MAPPINGS} field mappings already, "
+                                             "the most a step may have")])
     spec = template_of(db, step.cycle_id)
     template_step = next(s for s in spec.Steps if s.Id == step.template_step_id)
     if template_step.Type != "Method":
@@ -149,8 +166,7 @@ def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
         target = FieldMappingSpec(Field=field, **mapping.model_dump(exclude_none=True))
     except ValidationError as err:  # the body is valid already: the field's name (from the path) is not
         raise Invalid([Problem("path:field", plain(e["msg"])) for e in err.errors()]) from None
-    problems = check_mapping("$", spec, template_step, target, methods(db, steps(db, step.cycle_id)),
-                             ancestors_of(spec)[template_step.Id])
+    problems = check_mapping("$", StepGraph.of(spec), template_step, target, methods(db, steps(db, step.cycle_id)))
     if problems:
         raise Invalid(problems)
     if existing is not None:
@@ -187,7 +203,7 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
     for step in steps(db, cycle.id):
         rows = mappings(db, step.id)
         spec = step_spec(step, rows)
-        found += _variables_missing(step, spec, variables)
+        found += _variable_problems(step, spec, variables)
         if step.release_id is None:
             continue
         bound = account_connector_of(db, cycle.account_id, step)
@@ -249,11 +265,18 @@ def _connector_unready(db: Session, step: CycleStep, bound: str | None) -> list[
     return found
 
 
-def _variables_missing(step: CycleStep, spec: StepSpec, variables: dict[str, str]) -> list[Prerequisite]:
-    return [Prerequisite(step.id, "MissingVariable",
-                         f"step '{step.name}': variable '{m.Variable}' is set neither for the cycle nor "
-                         "for the account")
-            for _, m in spec.sources() if m.MappingType == "Variable" and m.Variable not in variables]
+def _variable_problems(step: CycleStep, spec: StepSpec, variables: dict[str, str]) -> list[Prerequisite]:
+    """Variables the step reads that are not set, or (a Decision's Matches pattern) not a pattern."""
+    found = [Prerequisite(step.id, "MissingVariable",
+                          f"step '{step.name}': variable '{m.Variable}' is set neither for the cycle nor "
+                          "for the account")
+             for _, m in spec.sources() if m.MappingType == "Variable" and m.Variable not in variables]
+    right = spec.Condition.Right if isinstance(spec, DecisionStep) and spec.Condition.Operator == "Matches" else None
+    if right and right.MappingType == "Variable" and right.Variable in variables \
+            and (problem := patterns.problem(variables[right.Variable])) is not None:
+        found.append(Prerequisite(step.id, "InvalidPattern", f"step '{step.name}': variable '{right.Variable}', "
+                                                             f"its Matches pattern: {problem}"))
+    return found
 
 
 def delete(db: Session, cycle: Cycle) -> None:

@@ -19,9 +19,10 @@ from store import cycles
 from store.connections import load_release
 from store.connectors import at_once_refused, draft_release, live_release, published_release
 from store.problems import Conflict, Invalid
+from store.step_graph import StepGraph
 from store.tables import AccountConnector, Connector, ConnectorRelease, Cycle, CycleStep
 from store.template_spec import MappingSpec, StepSpec
-from store.templates import ancestors_of, check_mapping
+from store.templates import check_mapping
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def _problems(db: Session, cycle_id: str, rows: list[CycleStep], specs: list[Ste
               releases: dict[str, str]) -> list[Problem]:
     template = cycles.template_of(db, cycle_id).model_copy(update={"Steps": specs})
     methods = cycles.methods(db, rows, releases)
-    ancestors = ancestors_of(template)
+    graph = StepGraph.of(template)
     found = []
     for row, spec in zip(rows, specs, strict=True):
         if row.method is not None and row.release_id is not None and methods[row.template_step_id] is None:
@@ -137,7 +138,7 @@ def _problems(db: Session, cycle_id: str, rows: list[CycleStep], specs: list[Ste
             found.append(Problem(f"steps/{row.id}.Method", f"release {release.version} of '{row.connector_name}' "
                                                            f"has no method '{row.method}'"))
         for where, mapping in _sources(spec):
-            found += check_mapping(f"steps/{row.id}/{where}", template, spec, mapping, methods, ancestors[spec.Id])
+            found += check_mapping(f"steps/{row.id}/{where}", graph, spec, mapping, methods)
     return found
 
 

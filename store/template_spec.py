@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -18,7 +17,7 @@ from pydantic import (
 
 from connectors.spec import FieldDataType
 from connectors.types import as_type
-from store import text
+from store import patterns, text
 
 MappingType = Literal["StaticValue", "StepField", "Variable", "ValueList", "Expression", "Ignore"]
 ErrorPolicy = Literal["Ignore", "Retry", "StopTransaction", "StopCycle"]
@@ -30,6 +29,11 @@ UNARY = {"Exists", "NotExists"}
 MAX_DELAY_SECONDS = 8 * 7 * 24 * 3600  # eight weeks
 STORAGE_KEY_LENGTH = 128
 VALUE_LIST_ENTRIES = 1_000
+# Bounds on a template, so that checking one (and planning its runs) stays small work: both
+# checks are linear in steps and mappings (bench/graph.py), and the nesting of any JSON is
+# bounded by connectors/nesting.py.
+MAX_STEPS = 1_000
+MAX_MAPPINGS = 500  # field mappings of one step
 VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
@@ -115,7 +119,7 @@ class MethodStep(_Step):
     Connector: text.Name
     Version: text.Name | None = None
     Method: text.Name
-    FieldMappings: list[FieldMappingSpec] = []
+    FieldMappings: list[FieldMappingSpec] = Field(default=[], description=f"at most {MAX_MAPPINGS}")
     CollectionSplit: Split | None = Field(
         default=None, description="overrides the template's for the records this step returns")
     Script: str | None = Field(default=None, max_length=100_000,
@@ -124,6 +128,11 @@ class MethodStep(_Step):
 
     def sources(self) -> list[tuple[str, MappingSpec]]:
         return [(f"FieldMappings[{i}]", m) for i, m in enumerate(self.FieldMappings)]
+
+    @field_validator("FieldMappings", mode="before")
+    @classmethod
+    def _few_enough_mappings(cls, value: Any) -> Any:
+        return _at_most(value, MAX_MAPPINGS, "field mappings", "a step")
 
     @model_validator(mode="wrap")
     @classmethod
@@ -157,12 +166,20 @@ class Condition(_Strict):
             raise ValueError(f"{operator} takes no Right operand")
         if operator not in UNARY and right is None:
             raise ValueError(f"{operator} needs a Right operand")
-        if operator == "Matches" and right.MappingType == "StaticValue":
-            try:
-                re.compile(right.Value or "")
-            except re.error as err:
-                raise ValueError(f"not a regular expression: {err}") from None
+        if operator == "Matches":
+            for pattern in _static_values(right):
+                if (problem := patterns.problem(pattern)) is not None:
+                    raise ValueError(problem)
         return right
+
+
+def _static_values(mapping: MappingSpec) -> list[str]:
+    """The values a mapping can give, where they are in the template: a StaticValue's, a ValueList's."""
+    if mapping.MappingType == "StaticValue":
+        return [mapping.Value or ""]
+    if mapping.MappingType == "ValueList":
+        return [*(mapping.Values or {}).values(), *([mapping.Default] if mapping.Default is not None else [])]
+    return []
 
 
 class DecisionStep(_Step):
@@ -277,4 +294,16 @@ class TemplateSpec(_Strict):
     Name: text.Name
     Description: text.Value = ""
     CollectionSplit: Split = "First"
-    Steps: list[StepSpec] = Field(min_length=1)
+    Steps: list[StepSpec] = Field(min_length=1, description=f"at most {MAX_STEPS}")
+
+    @field_validator("Steps", mode="before")
+    @classmethod
+    def _few_enough_steps(cls, value: Any) -> Any:
+        return _at_most(value, MAX_STEPS, "steps", "a template")
+
+
+def _at_most(value: Any, limit: int, what: str, owner: str) -> Any:
+    """Refused before its items are looked at, naming the limit."""
+    if isinstance(value, list) and len(value) > limit:
+        raise ValueError(f"{owner} has at most {limit:,} {what}; this one has {len(value):,}")
+    return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,8 +14,10 @@ from connectors import Connector, Method, Problem
 from connectors.call import settable
 from connectors.mergefields import field_references
 from connectors.scripts import check_syntax
-from store.connectors import refuse_while_cycles, release_by_name, spec_of
+from store.connections import load_release
+from store.connectors import refuse_while_cycles, release_by_name
 from store.problems import Invalid, json_path, plain
+from store.step_graph import StepGraph
 from store.tables import Cycle, Template, TemplateVersion
 from store.template_spec import FieldMappingSpec, MappingSpec, StepSpec, TemplateSpec
 
@@ -42,45 +44,52 @@ def create(db: Session, spec: TemplateSpec) -> Template:
     return template
 
 
-def methods_of(db: Session, spec: TemplateSpec) -> dict[str, Method | None]:
-    """Each step's connector method: None where the step calls none, or names one not found."""
+NamedConnectors = dict[tuple[str, str | None], Connector | None]  # (Connector, Version) -> that release, if any
+
+
+def _methods(db: Session, spec: TemplateSpec) -> tuple[dict[str, Method | None], NamedConnectors]:
+    """Each step's connector method (None where the step calls none, or names one not found),
+    and the releases named. Each release is looked up and read once, however many steps use it."""
+    connectors: NamedConnectors = {}
     found: dict[str, Method | None] = {}
     for step in spec.Steps:
-        connector = _connector(db, step)
+        name = getattr(step, "Connector", None)
+        if name is None:
+            found[step.Id] = None
+            continue
+        if (name, step.Version) not in connectors:
+            release = release_by_name(db, name, step.Version)
+            connectors[(name, step.Version)] = load_release(db, release.id) if release else None
+        connector = connectors[(name, step.Version)]
         found[step.Id] = next((m for m in connector.Methods if m.UniqueIdentifier == step.Method), None) \
             if connector else None
-    return found
-
-
-def _connector(db: Session, step: StepSpec) -> Connector | None:
-    name = getattr(step, "Connector", None)
-    release = release_by_name(db, name, step.Version) if name else None
-    return spec_of(release) if release else None
+    return found, connectors
 
 
 def check(db: Session, spec: TemplateSpec) -> list[Problem]:
     problems = graph_problems(spec)
-    methods = methods_of(db, spec)
-    ancestors = ancestors_of(spec)
+    methods, connectors = _methods(db, spec)
+    graph = StepGraph.of(spec)
     for i, step in enumerate(spec.Steps):
         path = f"$.Steps[{i}]"
         if i > 0 and step.Type == "Webhook":
             problems.append(Problem(f"{path}.Type", "only the first step (the trigger) may be a Webhook"))
         if i == 0 and step.Type not in ("Method", "Webhook"):
             problems.append(Problem(f"{path}.Type", "the first step (the trigger) must be a Method or a Webhook"))
-        problems += _method_problems(db, path, step, methods)
+        problems += _method_problems(path, step, methods, connectors)
         if (script := getattr(step, "Script", None)) and (problem := check_syntax(script)):
             problems.append(Problem(f"{path}.Script", f"the script does not parse: {problem}"))
         for where, mapping in step.sources():
-            problems += check_mapping(f"{path}.{where}", spec, step, mapping, methods, ancestors[step.Id])
+            problems += check_mapping(f"{path}.{where}", graph, step, mapping, methods)
     return problems
 
 
-def _method_problems(db: Session, path: str, step: StepSpec, methods: dict[str, Method | None]) -> list[Problem]:
+def _method_problems(path: str, step: StepSpec, methods: dict[str, Method | None],
+                     connectors: NamedConnectors) -> list[Problem]:
     name = getattr(step, "Connector", None)
     if name is None:
         return []
-    if release_by_name(db, name, step.Version) is None:
+    if connectors[(name, step.Version)] is None:
         version = f" with version {step.Version}" if step.Version else ""
         return [Problem(f"{path}.Connector", f"no connector named '{name}'{version}")]
     method = methods[step.Id]
@@ -93,95 +102,66 @@ def _method_problems(db: Session, path: str, step: StepSpec, methods: dict[str, 
     return []
 
 
-def ancestors_of(spec: TemplateSpec) -> dict[str, set[str]]:
-    """For each step, the steps a transaction may have passed before reaching it."""
-    ids = {s.Id for s in spec.Steps}
-    exits = {s.Id: [(n, t) for n, t in s.exits() if t in ids] for s in spec.Steps}
-    return {s.Id: {o.Id for o in spec.Steps if o.Id != s.Id and s.Id in _reachable_from(o.Id, exits)}
-            for s in spec.Steps}
-
-
 def graph_problems(spec: TemplateSpec) -> list[Problem]:
     """The step graph: ids unique, every exit names a step, no step reachable from itself,
-    every step reachable from the trigger (the first step)."""
+    every step reachable from the trigger (the first step). Linear in steps and exits."""
     problems: list[Problem] = []
-    ids = [s.Id for s in spec.Steps]
+    uses = Counter(s.Id for s in spec.Steps)
     for i, step in enumerate(spec.Steps):
-        if ids.count(step.Id) > 1:
+        if uses[step.Id] > 1:
             problems.append(Problem(f"$.Steps[{i}].Id", f"step id '{step.Id}' is used more than once"))
         for name, target in step.exits():
-            if target not in ids:
+            if target not in uses:
                 problems.append(Problem(f"$.Steps[{i}].{name}", f"no step has the id '{target}'"))
-    if len(set(ids)) < len(ids):
+    if len(uses) < len(spec.Steps):
         return problems  # which step an exit leads to is ambiguous until the ids are unique
-    position = {step.Id: i for i, step in enumerate(spec.Steps)}
-    exits = {step.Id: [(n, t) for n, t in step.exits() if t in position] for step in spec.Steps}
-    for step in spec.Steps:
-        loop = _loop_from(step.Id, exits)
-        if loop:
-            last, name = loop[-1]
-            route = " → ".join([s for s, _ in loop] + [step.Id])
-            problems.append(Problem(f"$.Steps[{position[last]}].{name}",
-                                    f"step '{step.Id}' is reachable from itself ({route})"))
+    graph = StepGraph.of(spec)
+    for hops in graph.loops():
+        last, name = hops[-1]
+        first = spec.Steps[hops[0][0]].Id
+        route = _route([spec.Steps[i].Id for i, _ in hops] + [first])
+        problems.append(Problem(f"$.Steps[{last}].{name}", f"step '{first}' is reachable from itself ({route})"))
+    reached = set(graph.reached_from(0))
     trigger = spec.Steps[0].Id
-    reached = _reachable_from(trigger, exits)
     for i, step in enumerate(spec.Steps):
-        if step.Id not in reached:
+        if i not in reached:
             problems.append(Problem(f"$.Steps[{i}].Id",
                                     f"step '{step.Id}' cannot be reached from the trigger step '{trigger}'"))
     return problems
 
 
-def _loop_from(start: str, exits: dict[str, list[tuple[str, str]]]) -> list[tuple[str, str]] | None:
-    """The shortest way from a step back to itself, as (step id, exit taken) hops; None if none."""
-    seen = {start}
-    queue: deque[tuple[str, list[tuple[str, str]]]] = deque([(start, [])])
-    while queue:
-        step, hops = queue.popleft()
-        for name, target in exits[step]:
-            route = [*hops, (step, name)]
-            if target == start:
-                return route
-            if target not in seen:
-                seen.add(target)
-                queue.append((target, route))
-    return None
+ROUTE_SHOWN = 10  # steps of a loop named in its problem; a longer one is shortened in the middle
 
 
-def _reachable_from(start: str, exits: dict[str, list[tuple[str, str]]]) -> set[str]:
-    reached, todo = {start}, [start]
-    while todo:
-        for _, target in exits[todo.pop()]:
-            if target not in reached:
-                reached.add(target)
-                todo.append(target)
-    return reached
+def _route(ids: list[str]) -> str:
+    if len(ids) > ROUTE_SHOWN:
+        ids = [*ids[:ROUTE_SHOWN // 2], f"… {len(ids) - ROUTE_SHOWN} more …", *ids[-(ROUTE_SHOWN // 2):]]
+    return " → ".join(ids)
 
 
-def check_mapping(path: str, spec: TemplateSpec, step: StepSpec, mapping: MappingSpec,
-                  methods: dict[str, Method | None], earlier: set[str]) -> list[Problem]:
+def check_mapping(path: str, graph: StepGraph, step: StepSpec, mapping: MappingSpec,
+                  methods: dict[str, Method | None]) -> list[Problem]:
     """A mapping must fill a field the step takes, from fields of steps a transaction passed."""
     problems = []
     method = methods.get(step.Id)
     if isinstance(mapping, FieldMappingSpec) and method is not None and mapping.Field not in target_fields(method):
         problems.append(Problem(f"{path}.Field", f"method '{method.UniqueIdentifier}' has no field '{mapping.Field}'"))
-    steps = {s.Id: s for s in spec.Steps}
     if mapping.MappingType in ("StepField", "ValueList"):
-        problems += _source_problems(path, mapping.SourceStep, mapping.SourceField, steps, methods, earlier)
+        problems += _source_problems(path, mapping.SourceStep, mapping.SourceField, graph, step, methods)
     if mapping.MappingType == "Expression":
         for source, field in field_references(mapping.Expression or ""):
             problems += [Problem(f"{path}.Expression", p.message)
-                         for p in _source_problems(path, source, field, steps, methods, earlier)]
+                         for p in _source_problems(path, source, field, graph, step, methods)]
     return problems
 
 
-def _source_problems(path: str, source: str | None, field: str | None, steps: dict[str, StepSpec],
-                     methods: dict[str, Method | None], earlier: set[str]) -> list[Problem]:
-    if source not in steps:
+def _source_problems(path: str, source: str | None, field: str | None, graph: StepGraph, step: StepSpec,
+                     methods: dict[str, Method | None]) -> list[Problem]:
+    if source not in graph.position:
         return [Problem(f"{path}.SourceStep", f"no step has the id '{source}'")]
-    if source not in earlier:
+    if not graph.comes_before(source, step.Id):
         return [Problem(f"{path}.SourceStep", f"step '{source}' does not come before this step on any path")]
-    fields = source_fields(steps[source], methods.get(source))
+    fields = source_fields(graph.steps[graph.position[source]], methods.get(source))
     if fields is not None and field not in fields:
         return [Problem(f"{path}.SourceField", f"step '{source}' gives no field '{field}'")]
     return []

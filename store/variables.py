@@ -9,6 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from connectors import Problem
+from store import patterns
+from store.problems import Invalid
 from store.tables import Variable, utcnow
 
 TABLE = Variable.__table__
@@ -17,6 +20,12 @@ _DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
 
 
 def put(db: Session, owner_id: str, name: str, value: str) -> None:
+    """Set the variable of the cycle or account `owner_id`; Invalid, saving nothing, when a
+    Decision reads its Matches pattern from it and the value is no pattern RE2 takes."""
+    uses = patterns.variable_uses(db, owner_id, name)
+    if uses and (problem := patterns.problem(value)) is not None:
+        raise Invalid([Problem("$.Value", f"variable '{name}' is the Matches pattern of step '{uses[0].step_name}' "
+                                          f"of cycle {uses[0].cycle_id}: {problem}")])
     # An upsert: two callers setting a new variable at once both succeed (the last one wins).
     insert = _DIALECTS[db.get_bind().dialect.name].insert(TABLE)
     db.execute(insert.values(owner_id=owner_id, name=name, value=value, updated_at=utcnow())

@@ -28,7 +28,8 @@ from connectors import Authentication, Credentials
 from connectors.client import borrowed_transport
 from connectors.dates import as_utc  # SQLite drops the zone of stored times
 from connectors.mergefields import render
-from connectors.oauth import AsyncOAuth2Client, Token, token_url
+from connectors.nesting import TooDeep
+from connectors.oauth import AsyncOAuth2Client, Token, bounded, token_url
 from runtime.settings import settings
 from store.connections import load_credentials, load_owned, load_release
 from store.crypto import decrypt, encrypt
@@ -84,11 +85,11 @@ def _oauth_client(authentication, properties: dict[str, str], engine: httpx.Asyn
                   ) -> AsyncOAuth2Client:
     """authlib's client for the consent; its token request goes through the engine's transport."""
     transport = borrowed_transport(engine) if engine is not None else None
-    return AsyncOAuth2Client(
+    return bounded(AsyncOAuth2Client(
         client_id=properties.get("ClientId"), client_secret=properties.get("ClientSecret"),
         scope=" ".join(authentication.Scopes) or None, redirect_uri=_callback_url(),
         code_challenge_method="S256", transport=transport,
-    )
+    ))
 
 
 @router.get("/connectorauth/updateaccountconnectoroauth", status_code=302, response_class=RedirectResponse,
@@ -146,5 +147,7 @@ async def finish_consent(request: Request, db: Db, state: str, code: str | None 
                                             code_verifier=decrypt(pending.code_verifier))
     except OAuthError as err:
         return _back(target, status="error", id=id, message=f"{err.error}: {err.description or ''}")
+    except TooDeep as err:
+        return _back(target, status="error", id=id, message=err.reason)
     await run_in_threadpool(save_token, id, Token.of(dict(body)))
     return _back(target, status="success", id=id)

@@ -31,6 +31,7 @@ from connectors import (
 from connectors.dates import EPOCH
 from connectors.egress import EgressRefused
 from connectors.errors import UnknownParameter
+from connectors.nesting import TooDeep
 from store.connections import call_options, load_owned
 from store.custom_fields import release_for
 from store.database import session
@@ -123,6 +124,8 @@ def _refused(err: ConnectorError) -> ApiError | None:
         return ApiError(422, "The call's input is invalid.", [Problem("$.Parameters", err.reason)])
     if isinstance(err, EgressRefused | ConfigurationError):
         return ApiError(422, "The call cannot be sent.", [Problem("upstream", err.reason)])
+    if isinstance(err, TooDeep):
+        return ApiError(422, "The call's answer is nested too deeply to use.", [Problem("upstream", str(err))])
     return None
 
 

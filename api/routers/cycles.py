@@ -93,7 +93,7 @@ class UpgradeableOut(BaseModel):
 class PrerequisiteOut(BaseModel):
     StepId: str
     Reason: Literal["ConnectorNotInstalled", "NotAuthenticated", "MissingProperty", "MissingMapping",
-                    "MissingVariable"]
+                    "MissingVariable", "InvalidPattern"]
     Message: str
 
 

@@ -23,7 +23,7 @@ from temporalio.service import RPCError
 from api.dependencies import TEMPORAL_TIMEOUT
 from api.errors import ApiError, not_found, responses
 from api.routers.connector_calls import limiter
-from connectors import ConnectorError, hooks
+from connectors import ConnectorError, hooks, nesting
 from connectors.call import event_scripts
 from runtime.metrics import WEBHOOK_EVENTS
 from store import inbound
@@ -152,7 +152,7 @@ async def receive(webhook_id: str, request: Request, box: Annotated[Inbox, Depen
         return await _scripted(request, box, hook, body)
     try:
         text = body.decode()
-        json.loads(text)
+        nesting.loads(text, "the event")
     except ValueError:
         raise ApiError(422, "the body is not JSON (UTF-8)") from None
     return await _queue(box, hook, text)
@@ -171,7 +171,7 @@ async def _scripted(request: Request, box: Inbox, hook: inbound.Webhook, body: b
     answered, a bad signature refused), with the answer they set."""
     raw = body.decode(errors="replace")
     try:
-        parsed: Any = json.loads(raw)
+        parsed: Any = nesting.loads(raw, "the event")
     except ValueError:
         parsed = raw
     received = hooks.Received(str(request.url), dict(request.headers), dict(request.query_params), raw, parsed)
@@ -181,7 +181,7 @@ async def _scripted(request: Request, box: Inbox, hook: inbound.Webhook, body: b
     event = answer.event
     if isinstance(event, str) and event == raw:
         try:  # untouched by the scripts: the body as it came, which must be JSON
-            event = json.loads(event)
+            event = nesting.loads(event, "the event")
         except ValueError:
             raise ApiError(422, "the body is not JSON (UTF-8), and no before_webhook script made it JSON") from None
     accepted = await _queue(box, hook, json.dumps(event))

@@ -22,6 +22,7 @@ from connectors import (
     parse_connector,
 )
 from connectors.hooks import Scripting
+from connectors.nesting import MAX_DEPTH, TooDeep
 from connectors.scripts import ScriptError, ScriptLimits, check_syntax
 from demo.app import LEDGER_SECRET
 from tests.walkthrough import catalog_document
@@ -158,6 +159,18 @@ async def test_a_script_allocating_without_bound_fails_with_a_memory_error(demo)
         await call(demo.url, document, "list-entries", scripting=Scripting(limits=ScriptLimits(memory_mb=32)))
     # The same worker goes on: the next call is served.
     assert len((await call(demo.url, ledger(), "list-entries")).records) == 2
+
+
+async def test_data_a_script_nests_too_deeply_fails_its_call_not_retried(demo):
+    document = ledger()
+    document["Methods"][0]["Script"] = (  # far deeper than Python's json recursion could read
+        "function after_action() {\n  var o = {};\n  for (var i = 0; i < 200000; i++) o = {a: o};\n"
+        "  method_response = o;\n}")
+    with pytest.raises(TooDeep) as raised:
+        await call(demo.url, document, "list-entries")
+    assert not raised.value.retryable
+    assert str(raised.value) == (f"Demo Ledger list-entries: what the method script's after_action left is nested "
+                                 f"deeper than {MAX_DEPTH} levels (the limit)")
 
 
 async def test_after_action_paging_runs_once_after_the_last_page(demo):

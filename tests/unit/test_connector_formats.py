@@ -12,6 +12,7 @@ import pytest
 from connectors import ConnectorInvalid, Credentials, FieldValueError, call_method, parse_connector
 from connectors.paths import body_from_values
 from connectors.spec import FieldSpec
+from connectors.types import from_response
 
 
 def connector(method: dict, **top) -> dict:
@@ -70,6 +71,21 @@ def test_datetime_formats_both_ways():
     assert body_from_values([field], {"Due": "2026-11-22T09:05:00+00:00"}) == {"due": "22/11/2026 09:05"}
     with pytest.raises(FieldValueError, match="'Due'.*DateTime"):
         body_from_values([field], {"Due": "next tuesday"})
+
+
+def test_a_date_format_no_date_reads_in_is_refused_where_it_is_written_and_fails_plainly():
+    # strptime makes a format a regular expression: one naming a part twice cannot compile, which
+    # was an re.error no caller expected (a 500, or a run's step retried as if the upstream failed).
+    document = connector({"HttpMethod": "Get", "ResponseFormat": {"Fields": [
+        {"ConnectorField": "[].at", "SystemField": "At", "DataType": "DateTime", "Format": "dd dd"}]}})
+    with pytest.raises(ConnectorInvalid) as refused:
+        parse_connector(document)
+    assert [(p.path, p.message) for p in refused.value.problems] == [(
+        "$.Methods[0].ResponseFormat.Fields[0].Format", ("the format 'dd dd' names a part of the date twice: "
+                                                         "no date reads in it"))]
+    # One saved before it was refused: a response's value is kept as it came, as any that does not convert.
+    field = FieldSpec(ConnectorField="at", SystemField="At", DataType="DateTime", Format="yyyy yyyy")
+    assert from_response("2026 2026", field) == "2026 2026"
 
 
 async def test_datetime_in_a_response_becomes_iso():

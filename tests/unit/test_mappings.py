@@ -9,6 +9,7 @@ import pytest
 
 from activities.mappings import field_value, mapped, value_of
 from connectors.errors import FieldValueError
+from connectors.mergefields import field_references, render, render_fields
 from connectors.spec import Connector
 from store.plans import StepPlan
 from store.template_spec import MappingSpec, MethodStep
@@ -85,6 +86,19 @@ def test_expression_renders_a_missing_field_empty_and_a_non_date_as_it_is():
     assert value(MappingType="Expression", Expression="[{{contacts.Phone}}|{{nowhere.X}}]") == "[|]"
     assert value(MappingType="Expression", Expression="{{contacts.Status format=yyyy}}") == "active"
     assert value(MappingType="Expression", Expression="{{hook.order.id}}/{{Region}}") == "o1/{{Region}}"
+
+
+def test_an_expression_written_to_make_a_backtracking_pattern_work_is_read_in_one_pass():
+    # An account may write a user-configurable mapping's Expression. "{{a.a.a…" made the earlier
+    # pattern try every dot with every end: 3.6 s for the 10,000 characters an Expression may
+    # have, quadratic beyond; these take hours that way, and one pass this way.
+    dots = "{{contacts" + ".Email" * 40_000
+    assert render_fields(dots, lambda step, field: "x") == dots  # no closing braces: no reference
+    assert render_fields(dots + "}}", lambda step, field: f"{step}:{field[:5]}") == "contacts:Email"
+    spaces = "{{contacts.Created format=" + " " * 200_000 + "}"
+    assert render_fields(spaces, lambda step, field: "x") == spaces
+    assert render("{{Region format=" + " " * 200_000 + "}", VARIABLES).startswith("{{Region")
+    assert field_references("{{a.b.c}} {{ab {{c.d}} {{a..b format= x }}") == [("a", "b.c"), ("c", "d"), ("a", ".b")]
 
 
 def test_ignore_has_no_value():

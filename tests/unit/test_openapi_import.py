@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from connectors import parse_connector
+from connectors.nesting import MAX_DEPTH, TooDeep
 from connectors.openapi import NotOpenApi, import_openapi, load
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
@@ -374,3 +375,67 @@ def test_a_malformed_operation_is_listed_and_the_rest_converts(paths):
 def test_a_document_of_the_wrong_shape_is_refused_plainly(document):
     with pytest.raises(NotOpenApi, match="the shape OpenAPI describes"):
         import_openapi(document)
+
+
+HEADER = "openapi: 3.0.3\ninfo: {title: T, version: '1'}\npaths: {}\n"
+
+
+@pytest.mark.parametrize("text", [
+    '{"openapi": "3.0.3", "paths": {}, "x-deep": ' + "[" * 100_000 + "]" * 100_000 + "}",  # JSON
+    HEADER + "x-deep: " + "[" * 100_000 + "]" * 100_000 + "\n",  # YAML, flow style
+    HEADER + "".join(f"{'  ' * i}x{i}:\n" for i in range(MAX_DEPTH + 1)) + "  " * (MAX_DEPTH + 1) + "end: 1\n",
+])
+def test_a_document_nested_too_deeply_is_refused_by_the_one_bound(text):
+    with pytest.raises(TooDeep, match=f"the OpenAPI document is nested deeper than {MAX_DEPTH} levels"):
+        load(text)
+
+
+def test_brackets_in_yaml_text_are_not_nesting():
+    text = HEADER + "info: {title: '" + "[" * 200 + "', version: '1'}\n"
+    assert load(text)["info"]["title"] == "[" * 200
+
+
+def schemas_document(schemas: dict, root: str) -> dict:
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{root}"}}}
+    return {"openapi": "3.0.3", "info": {"title": "T", "version": "1"}, "components": {"schemas": schemas},
+            "paths": {"/x": {"get": {"operationId": "x", "responses": {"200": {"description": "ok",
+                                                                               "content": content}}}}}}
+
+
+OBJECT = {"type": "object", "properties": {"id": {"type": "string"}}}
+
+
+def test_a_loop_of_refs_is_reported_and_cut_and_the_rest_converts():
+    document = schemas_document({"A": {"$ref": "#/components/schemas/B"}, "B": {"$ref": "#/components/schemas/A"},
+                                 "C": {"$ref": "#/components/schemas/C"}}, "A")
+    document["paths"]["/y"] = schemas_document({}, "Item")["paths"]["/x"]
+    document["paths"]["/y"]["get"]["operationId"] = "y"
+    document["components"]["schemas"]["Item"] = OBJECT
+    _, connector, skipped = imported(document)
+    assert skipped["#/components/schemas/C"] == ("a loop of $refs (#/components/schemas/C → #/components/schemas/C): "
+                                                 "not converted")
+    (loop,) = [m for p, m in skipped.items() if p in ("#/components/schemas/A", "#/components/schemas/B")]
+    assert loop.startswith("a loop of $refs (#/components/schemas/") and loop.endswith("): not converted")
+    assert [f.ConnectorField for f in connector.method("y").response_fields] == ["id"]
+    import_openapi(document)
+    assert document["components"]["schemas"]["A"] == {"$ref": "#/components/schemas/B"}  # the caller's is intact
+
+
+def test_a_chain_of_refs_longer_than_the_bound_is_cut():
+    count = 1_000  # each ref a frame or more of jsonschema-path's resolving: past the recursion limit
+    chain = {f"S{i}": {"$ref": f"#/components/schemas/S{i + 1}"} for i in range(count)} | {f"S{count}": OBJECT}
+    _, _, skipped = imported(schemas_document(chain, "S0"))
+    cuts = [p for p, m in skipped.items() if m == f"more than {MAX_DEPTH} $refs in a row: not followed further"]
+    assert count // (MAX_DEPTH + 1) <= len(cuts) <= count // MAX_DEPTH  # one in every 65, or so
+
+
+def test_schemas_composed_in_long_chains_or_diamonds_are_worked_out_once_each():
+    chain = {f"S{i}": {"allOf": [{"$ref": f"#/components/schemas/S{i + 1}"}],
+                       "properties": {f"p{i}": {"type": "string"}}} for i in range(1_000)} | {"S1000": OBJECT}
+    _, connector, skipped = imported(schemas_document(chain, "S0"))
+    assert any("composed (allOf, oneOf, anyOf) more than" in m for m in skipped.values())
+    # Two variants a level, 40 levels: 2**40 ways down, 80 schemas.
+    diamond = {f"{n}{i}": {"oneOf": [{"$ref": f"#/components/schemas/S{i + 1}"},
+                                     {"$ref": f"#/components/schemas/T{i + 1}"}]} for i in range(40) for n in "ST"}
+    _, connector, _ = imported(schemas_document(diamond | {"S40": OBJECT, "T40": OBJECT}, "S0"))
+    assert [f.ConnectorField for f in connector.method("x").response_fields] == ["id"]

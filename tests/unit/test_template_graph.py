@@ -10,7 +10,7 @@ from store import connectors, templates
 from store.database import make_engine
 from store.problems import Invalid
 from store.tables import Template
-from store.template_spec import MethodStep, TemplateSpec
+from store.template_spec import MAX_STEPS, DecisionStep, MethodStep, TemplateSpec
 from store.templates import graph_problems
 from tests.walkthrough import catalog_document
 
@@ -40,20 +40,44 @@ def test_a_step_naming_itself_is_a_loop():
     ]
 
 
-def test_a_two_step_loop_names_each_step_at_the_exit_that_closes_it():
+def test_a_loop_is_named_once_from_its_first_step_at_the_exit_that_closes_it():
     problems = graph_problems(template(("contacts", "lead"), ("lead", "note"), ("note", "lead")))
-    assert problems == [
-        Problem("$.Steps[2].Next", "step 'lead' is reachable from itself (lead → note → lead)"),
-        Problem("$.Steps[1].Next", "step 'note' is reachable from itself (note → lead → note)"),
-    ]
+    assert problems == [Problem("$.Steps[2].Next", "step 'lead' is reachable from itself (lead → note → lead)")]
 
 
 def test_an_exit_back_to_the_trigger_is_a_loop():
     problems = graph_problems(template(("contacts", "lead"), ("lead", "contacts")))
     assert problems == [
         Problem("$.Steps[1].Next", "step 'contacts' is reachable from itself (contacts → lead → contacts)"),
-        Problem("$.Steps[0].Next", "step 'lead' is reachable from itself (lead → contacts → lead)"),
     ]
+
+
+def test_each_loop_is_reported_and_a_long_one_is_named_in_short():
+    steps = [("s0", "a0")] + [(f"a{i}", f"a{i + 1}") for i in range(29)] + [("a29", "a0")]
+    problems = graph_problems(template(*steps, ("b", "b")))
+    assert problems == [
+        Problem("$.Steps[30].Next", "step 'a0' is reachable from itself (a0 → a1 → a2 → a3 → a4 → … 21 more … → "
+                                    "a26 → a27 → a28 → a29 → a0)"),
+        Problem("$.Steps[31].Next", "step 'b' is reachable from itself (b → b)"),
+        Problem("$.Steps[31].Id", "step 'b' cannot be reached from the trigger step 's0'"),
+    ]
+
+
+def test_the_loop_named_is_the_shortest_way_back_from_its_first_step():
+    spec = TemplateSpec(Name="t", Steps=[
+        MethodStep(Id="contacts", Connector="Demo CRM", Method="m", Next="d"),
+        DecisionStep(Id="d", Type="Decision", Condition={"Left": {"MappingType": "StaticValue", "Value": "x"},
+                                                         "Operator": "Exists"}, TrueNext="long", FalseNext="d"),
+        MethodStep(Id="long", Connector="Demo CRM", Method="m", Next="d"),
+    ])
+    assert graph_problems(spec) == [Problem("$.Steps[1].FalseNext", "step 'd' is reachable from itself (d → d)")]
+
+
+def test_a_chain_far_longer_than_the_recursion_limit_is_walked():
+    count = MAX_STEPS  # as many as a template may have: a recursive walk would stop at Python's limit
+    steps = [(f"s{i}", f"s{i + 1}" if i + 1 < count else None) for i in range(count)]
+    assert graph_problems(template(*steps)) == []
+    assert graph_problems(template(*steps[:-1], (f"s{count - 1}", "s0")))[0].path == f"$.Steps[{count - 1}].Next"
 
 
 def test_a_dangling_next():

@@ -46,10 +46,20 @@ def test_operands_are_checked_at_the_right_operand():
         "$.Steps[1].Condition.Operator"
 
 
-def test_matches_with_a_bad_regular_expression():
-    (problem,) = problems(decision("Matches", {"MappingType": "StaticValue", "Value": "(["}))
+@pytest.mark.parametrize(("pattern", "why"), [
+    ("([", "missing ]"),  # invalid anywhere
+    ("(?=a)b", "invalid perl operator: (?="),  # lookaround: Python's re takes it, RE2 does not
+    (r"(a)\1", r"invalid escape sequence: \1"),  # a backreference
+    (".{1000}x", "RE2 instructions; the limit is 5,000"),  # too large a program
+])
+def test_matches_with_a_pattern_re2_does_not_take_is_refused_at_its_operand(pattern, why):
+    (problem,) = problems(decision("Matches", {"MappingType": "StaticValue", "Value": pattern}))
     assert problem.path == "$.Steps[1].Condition.Right"
-    assert problem.message.startswith("not a regular expression:")
+    assert why in problem.message, problem.message
+    values = {"MappingType": "ValueList", "SourceStep": "contacts", "SourceField": "Status",
+              "Values": {"active": "^a", "other": pattern}}
+    (problem,) = problems(decision("Matches", values))
+    assert problem.path == "$.Steps[1].Condition.Right" and why in problem.message
 
 
 def test_storage_operations_and_their_value():
