@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from runtime.codec import SETTING as PAYLOAD_KEY_SETTING
+
 SCENARIOS = Path(__file__).with_name("scenarios.py")
 
 
@@ -26,6 +28,7 @@ def main() -> None:
     parser.add_argument("-k", dest="scenarios", help="only the scenarios this pytest -k expression selects")
     args = parser.parse_args()
     os.environ["CYCLEWRIGHT_REPLAY_RELEASE"] = args.release
+    os.environ.pop(PAYLOAD_KEY_SETTING, None)  # recorded in the clear: the tests replay them without a key
     selected = ["-k", args.scenarios] if args.scenarios else []
     sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", str(SCENARIOS), *selected]))
 
