@@ -21,7 +21,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from runtime.schedules import RETENTION_SCHEDULE
 from tests.e2e.test_on_error import refuse, template
 from tests.e2e.test_webhooks import SUBSCRIBED_TEMPLATE, leads, post_events, webhook_url
-from tests.templating import contacts_trigger, create_lead, field, install_template
+from tests.templating import contacts_trigger, create_lead, field, histories, install_template
 from tests.walkthrough import Installed, eventually, install_demo_cycle
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -146,17 +146,12 @@ async def _runs(cycle: Installed) -> list[str]:
 
 
 async def _histories(client: Client, workflow_id: str) -> list[WorkflowHistory]:
-    """Every history of the workflow id, oldest first, once the last has closed: a continue-as-new
-    starts another, which names the one it continues."""
-    handle = client.get_workflow_handle(workflow_id)
+    """Every history of the workflow id, oldest first, once the last has closed."""
     try:
-        await handle.result()
+        await client.get_workflow_handle(workflow_id).result()
     except WorkflowFailureError:
         pass  # a failed run is a history like any other
-    histories = [await handle.fetch_history()]
-    while previous := _started(histories[0]).continued_execution_run_id:
-        histories.insert(0, await client.get_workflow_handle(workflow_id, run_id=previous).fetch_history())
-    return histories
+    return await histories(client, workflow_id)
 
 
 def _started(history: WorkflowHistory):
@@ -177,8 +172,8 @@ async def _save(client: Client, name: str, workflow_id: str, *, updates: Sequenc
                 signals_sent: Sequence[str] = ()) -> None:
     """Write each of the workflow's histories, after checking that together they hold the shapes
     named: Updates accepted, a continue-as-new, timers, signals received and sent."""
-    histories = await _histories(client, workflow_id)
-    events = [e for h in histories for e in h.events]
+    recorded = await _histories(client, workflow_id)
+    events = [e for h in recorded for e in h.events]
     accepted = {e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
                 for e in events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED}
     received = {e.workflow_execution_signaled_event_attributes.signal_name for e in events
@@ -187,12 +182,12 @@ async def _save(client: Client, name: str, workflow_id: str, *, updates: Sequenc
             if e.event_type == EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED}
     started_timers = sum(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in events)
     assert set(updates) <= accepted, f"{name}: Updates {accepted}"
-    assert not continued or len(histories) > 1, f"{name}: no continue-as-new"
+    assert not continued or len(recorded) > 1, f"{name}: no continue-as-new"
     assert started_timers >= timers, f"{name}: {started_timers} timers"
     assert set(signals) <= received, f"{name}: signals {received}"
     assert set(signals_sent) <= sent, f"{name}: signals sent {sent}"
     folder = HISTORIES / RELEASE
     folder.mkdir(parents=True, exist_ok=True)
-    for number, history in enumerate(histories, 1):
-        stem = name if len(histories) == 1 else f"{name}-{number}"
+    for number, history in enumerate(recorded, 1):
+        stem = name if len(recorded) == 1 else f"{name}-{number}"
         (folder / f"{stem}.json").write_text(history.to_json() + "\n")
