@@ -9,6 +9,7 @@ named test_*.py: the normal test run does not collect it.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from importlib.metadata import version
@@ -44,6 +45,15 @@ async def test_interval_cycle(api, demo, temporal):
     await _save(temporal.client, "interval-cycle", workflow_id, updates=["pause", "resume", "run_now", "stop"],
                 continued=True)
     await _save(temporal.client, "interval-cycle-run", f"{workflow_id}-run-1")
+
+
+async def test_long_run(api, demo, temporal):
+    """A run long enough to continue as new mid-run, handing on its progress."""
+    cycle = await install_demo_cycle(api, demo.url, contacts=200)
+    assert (await cycle.activate(RunOnce=True)).status_code == 200
+    (run,) = await cycle.wait_for_runs(1)
+    assert run["Transactions"]["Success"] == 200
+    await _save(temporal.client, "long-run", run["WorkflowId"], continued=True)
 
 
 async def test_webhook_cycle(api, demo, temporal):
@@ -190,4 +200,10 @@ async def _save(client: Client, name: str, workflow_id: str, *, updates: Sequenc
     folder.mkdir(parents=True, exist_ok=True)
     for number, history in enumerate(recorded, 1):
         stem = name if len(recorded) == 1 else f"{name}-{number}"
-        (folder / f"{stem}.json").write_text(history.to_json() + "\n")
+        (folder / f"{stem}.json").write_text(_one_event_a_line(history))
+
+
+def _one_event_a_line(history: WorkflowHistory) -> str:
+    """The history as Temporal writes it (WorkflowHistory.from_json reads it), an event a line."""
+    events = (json.dumps(event, separators=(",", ":")) for event in history.to_json_dict()["events"])
+    return '{"events": [\n' + ",\n".join(events) + "\n]}\n"
