@@ -24,6 +24,7 @@ from tests.e2e.test_on_error import refuse, template
 from tests.e2e.test_webhooks import SUBSCRIBED_TEMPLATE, leads, post_events, webhook_url
 from tests.templating import contacts_trigger, create_lead, field, histories, install_template
 from tests.walkthrough import Installed, eventually, install_demo_cycle
+from workflows import names
 
 HISTORIES = Path(__file__).parent / "histories"
 RELEASE = os.environ.get("CYCLEWRIGHT_REPLAY_RELEASE", version("cyclewright"))
@@ -64,7 +65,7 @@ async def test_webhook_cycle(api, demo, temporal):
     assert await post_events(webhook_url(cycle), 3) == [202] * 3
     await cycle.wait_for_runs(1)
     workflow_id = f"cycle-{cycle.cycle_id}"
-    await eventually(lambda: _has_activity(temporal.client, workflow_id, "pending_events"),
+    await eventually(lambda: _has_activity(temporal.client, workflow_id, names.PENDING_EVENTS),
                      "the cycle to look for events on its timer", 120)
     await cycle.demo("hold")
     assert await post_events(webhook_url(cycle), 2, start=3) == [202] * 2
