@@ -13,7 +13,6 @@ import json
 import os
 from collections.abc import Sequence
 from importlib.metadata import version
-from pathlib import Path
 
 import httpx
 from temporalio.api.enums.v1 import EventType
@@ -22,11 +21,11 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from runtime.schedules import RETENTION_SCHEDULE
 from tests.e2e.test_on_error import refuse, template
 from tests.e2e.test_webhooks import SUBSCRIBED_TEMPLATE, leads, post_events, webhook_url
+from tests.replay.recorded import HISTORIES
 from tests.templating import contacts_trigger, create_lead, field, histories, install_template
 from tests.walkthrough import Installed, eventually, install_demo_cycle
 from workflows import names
 
-HISTORIES = Path(__file__).parent / "histories"
 RELEASE = os.environ.get("CYCLEWRIGHT_REPLAY_RELEASE", version("cyclewright"))
 ONE_SECOND = 1 / 60  # an Interval, in minutes
 

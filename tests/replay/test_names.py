@@ -11,7 +11,7 @@ import httpx
 import temporalio.activity
 import temporalio.workflow
 
-from tests.replay.test_replay import FIXTURES, history
+from tests.replay.recorded import FIXTURES, history
 from worker import WORKFLOWS, build_worker
 from workflows import names
 

@@ -7,10 +7,7 @@ for months, so the worker that replays them may be one deployed long after they 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
@@ -18,15 +15,9 @@ from temporalio.workflow import NondeterminismError
 from runtime.context import ContextInterceptor
 from runtime.telemetry import tracing_interceptor
 from tests.replay.changed import CHANGED
+from tests.replay.recorded import FIXTURES, HISTORIES, fixture_id, history, workflow_type
 from worker import WORKFLOWS
 from workflows import names
-
-HISTORIES = Path(__file__).parent / "histories"
-FIXTURES = sorted(HISTORIES.glob("*/*.json"))
-
-
-def history(path: Path) -> WorkflowHistory:
-    return WorkflowHistory.from_json(f"{path.parent.name}/{path.stem}", path.read_text())
 
 
 def replayer(*workflows: type) -> Replayer:
@@ -36,11 +27,7 @@ def replayer(*workflows: type) -> Replayer:
                     interceptors=[tracing_interceptor(), ContextInterceptor()])
 
 
-def workflow_type(path: Path) -> str:
-    return history(path).events[0].workflow_execution_started_event_attributes.workflow_type.name
-
-
-@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+@pytest.mark.parametrize("path", FIXTURES, ids=fixture_id)
 async def test_a_recorded_history_replays(path):
     result = await replayer().replay_workflow(history(path), raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.relative_to(HISTORIES)}: {result.replay_failure}"
@@ -55,7 +42,7 @@ def test_the_fixtures_hold_every_workflow_and_a_continue_as_new():
 
 
 @pytest.mark.parametrize("path", [p for p in FIXTURES if workflow_type(p) in CHANGED],
-                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+                         ids=fixture_id)
 async def test_a_changed_workflow_replays_only_behind_a_patch(path):
     recorded = history(path)
     changed, patched = CHANGED[workflow_type(path)]
