@@ -14,7 +14,9 @@ from store.locks import exclusive
 from store.tables import RateCall
 
 # Calls are counted when a permit is granted but limited where they arrive: the slack absorbs
-# what happens in between (a busy event loop, the network), so a limit is never overshot.
+# up to this much of what happens in between (a busy event loop, the network). A worker slower
+# than that from permit to request (seen: 0.5 s on a loaded machine) can let an upstream count
+# one call more than its limit in a window; its 429 is then retried as throttling.
 SLACK = 0.2
 
 
