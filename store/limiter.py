@@ -16,7 +16,7 @@ from store.tables import RateCall
 # Calls are counted when a permit is granted but limited where they arrive: the slack absorbs
 # up to this much of what happens in between (a busy event loop, the network). A worker slower
 # than that from permit to request (seen: 0.5 s on a loaded machine) can let an upstream count
-# one call more than its limit in a window; its 429 is then retried as throttling.
+# more calls than its limit in one of its windows; its 429s are then retried as throttling.
 SLACK = 0.2
 
 
