@@ -22,7 +22,7 @@ SCENARIOS = Path(__file__).with_name("scenarios.py")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.replay.record", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.replay.record", description=__doc__.split("\n\n")[1])
     parser.add_argument("--release", default=version("cyclewright"),
                         help="the folder under tests/replay/histories (default: the package's version)")
     parser.add_argument("-k", dest="scenarios", help="only the scenarios this pytest -k expression selects")
