@@ -32,6 +32,7 @@ from workflows.retry import TransactionRetryWorkflow
 from workflows.run import RunWorkflow
 
 log = logging.getLogger("cyclewright.worker")
+WORKFLOWS = [CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow]
 
 
 def build_worker(client, http: httpx.AsyncClient) -> Worker:
@@ -40,7 +41,7 @@ def build_worker(client, http: httpx.AsyncClient) -> Worker:
     return Worker(
         client,
         task_queue=TASK_QUEUE,
-        workflows=[CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow],
+        workflows=WORKFLOWS,
         activities=[*bookkeeping.ALL, TriggerActivities(upstream).fetch_trigger,
                     StepActivities(upstream).run_step, retention.purge_expired, pending_events,
                     webhooks.take_events, webhooks.subscribe_webhooks, webhooks.unsubscribe_webhooks],

@@ -13,6 +13,7 @@ from store import runs, transactions
 from store.database import session
 from store.plans import StepPlan, create_plan, steps_of
 from store.tables import Plan, Transaction
+from workflows import names
 from workflows.messages import (
     CloseRetry,
     CloseRun,
@@ -43,7 +44,7 @@ def _open_run(request: OpenRun) -> RunPlan:
         return _run_plan(run.id, db.get(Plan, run.plan_id))
 
 
-@activity.defn
+@activity.defn(name=names.OPEN_RUN)
 async def open_run(request: OpenRun) -> RunPlan:
     """Record the run and freeze the cycle's steps for it (mapping edits apply next run)."""
     return await asyncio.to_thread(_open_run, request)
@@ -55,7 +56,7 @@ def _close_run(request: CloseRun) -> RunSummary:
         return RunSummary(run.id, run.status, run.succeeded, run.errored, run.stopped, run.message)
 
 
-@activity.defn
+@activity.defn(name=names.CLOSE_RUN)
 async def close_run(request: CloseRun) -> RunSummary:
     """How the run ended, its unfinished transactions closed, its totals from the store."""
     summary = await asyncio.to_thread(_close_run, request)
@@ -70,7 +71,7 @@ def _save_cycle_status(change: StatusChange) -> None:
         runs.save_cycle_status(db, change.cycle_id, change.status, change.owner, change.seq, change.reason)
 
 
-@activity.defn
+@activity.defn(name=names.SAVE_CYCLE_STATUS)
 async def save_cycle_status(change: StatusChange) -> None:
     await asyncio.to_thread(_save_cycle_status, change)
 
@@ -88,7 +89,7 @@ def _reopen_transaction(transaction_id: str) -> RetryPlan:
         return RetryPlan(_run_plan(transaction.run_id, plan), transaction.seq, transaction.step)
 
 
-@activity.defn
+@activity.defn(name=names.REOPEN_TRANSACTION)
 async def reopen_transaction(transaction_id: str) -> RetryPlan:
     """Set an errored or stopped transaction to wait again where it ended, under the cycle's
     steps as they are now (the fix may have been a mapping)."""
@@ -106,7 +107,7 @@ def _close_retry(request: CloseRetry) -> str:
         return transaction.status
 
 
-@activity.defn
+@activity.defn(name=names.CLOSE_RETRY)
 async def close_retry(request: CloseRetry) -> str:
     """The retried transaction's status, and its run's totals counted again."""
     status = await asyncio.to_thread(_close_retry, request)
@@ -119,7 +120,7 @@ def _collect_records(request: CollectRequest) -> None:
         transactions.collect(db, request.run_id, request.trigger, request.next_step)
 
 
-@activity.defn
+@activity.defn(name=names.COLLECT_RECORDS)
 async def collect_records(request: CollectRequest) -> None:
     """CollectionSplit None: the trigger's records, one transaction each as they were read,
     become one transaction holding them all."""

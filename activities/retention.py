@@ -11,6 +11,7 @@ from activities.upstream import heartbeating
 from runtime.settings import settings
 from store import retention
 from store.database import session
+from workflows import names
 from workflows.messages import PurgeCounts
 
 
@@ -20,7 +21,7 @@ def _purge() -> PurgeCounts:
     return PurgeCounts(result.runs, result.transactions, result.plans)
 
 
-@activity.defn
+@activity.defn(name=names.PURGE_EXPIRED)
 async def purge_expired() -> PurgeCounts:
     """One retention pass. It heartbeats while the thread deletes, so a long purge is not
     mistaken for a dead worker; each batch is committed, so a retry carries on from there."""

@@ -29,6 +29,7 @@ from store import storage, transactions
 from store.database import session
 from store.plans import StepPlan, load_step
 from store.transactions import Outcome, Waiting
+from workflows import names
 from workflows.messages import RangeRequest, RangeResult
 
 KEPT_ERRORS = 3
@@ -38,7 +39,7 @@ class StepActivities:
     def __init__(self, upstream: Upstream) -> None:
         self.upstream = upstream
 
-    @activity.defn(name="run_step")
+    @activity.defn(name=names.RUN_STEP)
     async def run_step(self, request: RangeRequest) -> RangeResult:
         """The transactions of the range that wait at this step, each through it once; returns
         where they went (counting those an earlier attempt already moved on)."""

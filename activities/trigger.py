@@ -18,6 +18,7 @@ from connectors.paths import split_nested
 from store import transactions
 from store.database import session
 from store.runs import run_ref
+from workflows import names
 from workflows.messages import FetchRequest, FetchResult
 
 
@@ -28,7 +29,7 @@ class TriggerActivities:
         # can start on what it read and a retry never has far to go back.
         self.max_seconds = max_seconds
 
-    @activity.defn(name="fetch_trigger")
+    @activity.defn(name=names.FETCH_TRIGGER)
     async def fetch_trigger(self, request: FetchRequest) -> FetchResult:
         """Pages from `request.cursor` on, each page's records written as transactions
         `first`, `first + 1`, … before the next page's are.

@@ -30,6 +30,7 @@ from store.plans import StepPlan, load_step
 from store.runs import run_ref
 from store.tables import CycleStep
 from store.transactions import RunRef
+from workflows import names
 from workflows.messages import FetchRequest, FetchResult
 
 # A run takes up to this many events at once, waiting up to the window for a batch to fill.
@@ -42,7 +43,7 @@ class WebhookActivities:
     def __init__(self, upstream: Upstream) -> None:
         self.upstream = upstream
 
-    @activity.defn(name="take_events")
+    @activity.defn(name=names.TAKE_EVENTS)
     async def take_events(self, request: FetchRequest) -> FetchResult:
         """The cycle's oldest waiting events as transactions `first`…, each read by its
         after_webhook scripts; the cursor is None once the queue was found empty (the run then
@@ -85,7 +86,7 @@ class WebhookActivities:
                              **call_options(scripts.account_connector_id, scripts.credentials, self.upstream.limiter,
                                             cycle_id=cycle_id, step_script=scripts.step_script))
 
-    @activity.defn(name="subscribe_webhooks")
+    @activity.defn(name=names.SUBSCRIBE_WEBHOOKS)
     async def subscribe_webhooks(self, cycle_id: str) -> None:
         """Each Webhook step whose method names a CreateWebhookMethod, subscribed at the connector
         with {{Webhook_Url}}; the id it answers is kept as {{Webhook_Id}}. Idempotent."""
@@ -93,7 +94,7 @@ class WebhookActivities:
             if step.webhook_subscription is None:
                 await self._subscribe(step)
 
-    @activity.defn(name="unsubscribe_webhooks")
+    @activity.defn(name=names.UNSUBSCRIBE_WEBHOOKS)
     async def unsubscribe_webhooks(self, cycle_id: str) -> None:
         for step in await asyncio.to_thread(_webhook_steps, cycle_id):
             if step.webhook_subscription is not None:
@@ -206,7 +207,7 @@ def _save_subscription(step_id: str, subscription: str | None) -> None:
         db.commit()
 
 
-@activity.defn(name="pending_events")
+@activity.defn(name=names.PENDING_EVENTS)
 async def pending_events(cycle_id: str) -> int:
     """How many events wait for the cycle: the timer's look, in case a wake-up was lost."""
     return await asyncio.to_thread(_pending, cycle_id)

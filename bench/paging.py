@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 from stack import finished, reset_demo, running_stack, temporal
 
+from workflows import names
+
 CATALOG = Path(__file__).resolve().parent.parent / "catalog"
 
 
@@ -27,7 +29,7 @@ async def trigger_seconds(workflow_id: str) -> float:
     client = await temporal()
     history = await client.get_workflow_handle(workflow_id).fetch_history()
     fetches = {e.event_id for e in history.events
-               if e.activity_task_scheduled_event_attributes.activity_type.name == "fetch_trigger"}
+               if e.activity_task_scheduled_event_attributes.activity_type.name == names.FETCH_TRIGGER}
     times = [e.event_time.ToDatetime() for e in history.events
              if e.event_id in fetches or e.activity_task_completed_event_attributes.scheduled_event_id in fetches]
     if os.environ.get("BENCH_TIMELINE"):

@@ -54,6 +54,9 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 
 TEMPORAL_BIN = str(Path(sys.executable).parent / "temporal")
 SUGGEST_CONTINUE_AS_NEW = 100  # history events; the server's default is 4,096
+# How long a process may take to start before the test gives up: only a hung start should
+# reach it, and a machine busy with other work can take minutes to import and bind.
+STARTUP_SECONDS = 300
 
 
 def free_port() -> int:
@@ -124,7 +127,7 @@ class Process:
 def api_process(port: int, env: dict[str, str] | None = None, log: str | None = None) -> Process:
     process = Process("-m", "uvicorn", "api.app:app", "--host", "127.0.0.1", "--port", str(port),
                       env=env, log=log or "-m.log")
-    wait_until(lambda: process.exited() or answers(f"http://127.0.0.1:{port}/healthz"), "the API")
+    wait_until(lambda: process.exited() or answers(f"http://127.0.0.1:{port}/healthz"), "the API", STARTUP_SECONDS)
     assert not process.exited(), f"the API exited: see {DATA_DIR / (log or '-m.log')}"
     return process
 
@@ -154,7 +157,7 @@ class PrivateStack:
         with open(self.folder / "temporal.log", "ab") as out:
             self.temporal = subprocess.Popen(temporal_command(self.folder, self.port, ui_port=None),
                                              stdout=out, stderr=subprocess.STDOUT)
-        wait_until(lambda: self.temporal.poll() is not None or temporal_serves(self.port), "a Temporal dev server")
+        wait_until(lambda: self.temporal.poll() is not None or temporal_serves(self.port), "a Temporal dev server", STARTUP_SECONDS)
         log = (self.folder / "temporal.log").read_text(errors="replace")[-2000:]
         assert self.temporal.poll() is None, f"the Temporal dev server exited: {log}"
 
@@ -180,6 +183,11 @@ class PrivateStack:
     def start_processes(self) -> None:
         self.processes.append(Process("worker.py", env=self.env, log=f"{self.name}-worker.log"))
         self.processes.append(api_process(self.api_port, self.env, f"{self.name}-api.log"))
+
+    def add_worker(self) -> Process:
+        """One more worker process on this stack, stopped with it."""
+        self.processes.append(Process("worker.py", env=self.env, log=f"{self.name}-worker-{len(self.processes)}.log"))
+        return self.processes[-1]
 
     def restart_processes(self, **env: str) -> None:
         """Stops the worker and API and starts them again with `env` changed (Temporal keeps running)."""

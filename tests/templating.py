@@ -133,10 +133,11 @@ async def ended_runs(cycle: Installed) -> list[dict] | None:
 
 
 async def histories(client: Client, workflow_id: str) -> list[WorkflowHistory]:
-    """Every history of a workflow id: a run continues as new, so its events span several."""
-    found = []
-    async for execution in client.list_workflows(f'WorkflowId = "{workflow_id}"'):
-        found.append(await client.get_workflow_handle(workflow_id, run_id=execution.run_id).fetch_history())
+    """Every history of a workflow id, oldest first: a run continues as new, so its events span
+    several; each names the one it continues (read from history, not from the lagging list)."""
+    found = [await client.get_workflow_handle(workflow_id).fetch_history()]
+    while previous := found[0].events[0].workflow_execution_started_event_attributes.continued_execution_run_id:
+        found.insert(0, await client.get_workflow_handle(workflow_id, run_id=previous).fetch_history())
     return found
 
 

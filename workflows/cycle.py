@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ChildWorkflowError, FailureError
 
+from workflows import names
 from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS, failure_reason
 from workflows.messages import (
     CycleInput,
@@ -52,7 +53,7 @@ def run_attributes(account_id: str, cycle_id: str, template_id: str) -> TypedSea
                              SearchAttributePair(ERRORED_TRANSACTIONS, 0))
 
 
-@workflow.defn
+@workflow.defn(name=names.CYCLE_WORKFLOW)
 class CycleWorkflow:
     def __init__(self) -> None:
         self.input: CycleInput | None = None
@@ -108,7 +109,7 @@ class CycleWorkflow:
     async def _subscribe(self) -> bool:
         """A webhook cycle's subscriptions at its connectors; a failure leaves it Errored, with why."""
         try:
-            await workflow.execute_activity("subscribe_webhooks", self.input.cycle_id, **upstream(SUBSCRIBE_SECONDS),
+            await workflow.execute_activity(names.SUBSCRIBE_WEBHOOKS, self.input.cycle_id, **upstream(SUBSCRIBE_SECONDS),
                                             summary="subscribe the cycle's webhooks")
         except ActivityError as err:
             await self._set_status("Errored", f"the webhook subscription failed: "
@@ -120,7 +121,7 @@ class CycleWorkflow:
     async def _unsubscribe(self) -> str | None:
         """The cycle's subscriptions removed; if one could not be, why (the cycle stops all the same)."""
         try:
-            await workflow.execute_activity("unsubscribe_webhooks", self.input.cycle_id,
+            await workflow.execute_activity(names.UNSUBSCRIBE_WEBHOOKS, self.input.cycle_id,
                                             **upstream(SUBSCRIBE_SECONDS), summary="unsubscribe the cycle's webhooks")
         except ActivityError as err:
             return f"the webhook subscription could not be removed: {failure_reason(err, SUBSCRIBE_SECONDS)}"
@@ -139,12 +140,12 @@ class CycleWorkflow:
                 lambda: self.events or self.run_now_requested or self.paused or self.stop_request is not None,
                 timeout=EVENTS_LOOKED_FOR_EVERY)
         except TimeoutError:
-            waiting: int = await workflow.execute_activity("pending_events", self.input.cycle_id, result_type=int,
+            waiting: int = await workflow.execute_activity(names.PENDING_EVENTS, self.input.cycle_id, result_type=int,
                                                            **BOOKKEEPING)
             return waiting > 0 and self.stop_request is None
         return (self.events or self.run_now_requested) and self.stop_request is None
 
-    @workflow.signal
+    @workflow.signal(name=names.PAUSE_FOR)
     async def pause_for(self, reason: str) -> None:
         """A StopCycle step failed: Paused, with the reason, as soon as the run says so (the run
         goes on to finish what it has in flight)."""
@@ -237,7 +238,7 @@ class CycleWorkflow:
             workflow.set_current_details(f"{status}: {reason}" if reason else status)
             change = StatusChange(self.input.cycle_id, status, workflow.info().first_execution_run_id,
                                   self.status_writes, reason)
-            await workflow.execute_activity("save_cycle_status", change, **BOOKKEEPING)
+            await workflow.execute_activity(names.SAVE_CYCLE_STATUS, change, **BOOKKEEPING)
 
     @workflow.query
     def state(self) -> CycleState:

@@ -21,6 +21,7 @@ from temporalio.exceptions import (
     TimeoutType,
 )
 
+from workflows import names
 from workflows.messages import RangeRequest, RangeResult, RunPlan, StepView
 from workflows.options import upstream
 
@@ -68,7 +69,7 @@ class Flows:
             self.activities += 1
             try:
                 result: RangeResult = await workflow.execute_activity(
-                    "run_step",
+                    names.RUN_STEP,
                     RangeRequest(self.plan.run_id, self.plan.plan_id, step.id, first, end, attempt, due),
                     result_type=RangeResult,
                     summary=step.summary(transactions(first, end) + (f" · try {attempt + 1}" if attempt else "")),

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from workflows import names
 from workflows.messages import PurgeCounts
 from workflows.options import PURGE
 
 
-@workflow.defn
+@workflow.defn(name=names.RETENTION_WORKFLOW)
 class RetentionWorkflow:
     @workflow.run
     async def run(self) -> PurgeCounts:
         counts: PurgeCounts = await workflow.execute_activity(
-            "purge_expired", result_type=PurgeCounts, **PURGE)
+            names.PURGE_EXPIRED, result_type=PurgeCounts, **PURGE)
         workflow.set_current_details(counts.summary())
         return counts

@@ -6,24 +6,25 @@ from __future__ import annotations
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows import names
 from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS, Flows, failure_reason
 from workflows.messages import CloseRetry, RetryInput, RetryPlan
 from workflows.options import BOOKKEEPING
 
 
-@workflow.defn
+@workflow.defn(name=names.TRANSACTION_RETRY_WORKFLOW)
 class TransactionRetryWorkflow:
     @workflow.run
     async def run(self, input: RetryInput) -> str:
         retry: RetryPlan = await workflow.execute_activity(
-            "reopen_transaction", input.transaction_id, result_type=RetryPlan, **BOOKKEEPING)
+            names.REOPEN_TRANSACTION, input.transaction_id, result_type=RetryPlan, **BOOKKEEPING)
         flows, failure = Flows(retry.plan), None
         try:
             await flows.through(retry.step, retry.seq, retry.seq + 1)
         except ActivityError as err:
             failure = failure_reason(err, retry.plan.retry_seconds)
         status: str = await workflow.execute_activity(
-            "close_retry", CloseRetry(input.transaction_id, failure), result_type=str, **BOOKKEEPING)
+            names.CLOSE_RETRY, CloseRetry(input.transaction_id, failure), result_type=str, **BOOKKEEPING)
         workflow.upsert_search_attributes([
             RUN_STATUS.value_set("Failed" if failure else "Succeeded"),
             ERRORED_TRANSACTIONS.value_set(1 if status == "Errored" else 0),

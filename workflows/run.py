@@ -12,6 +12,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows import names
 from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS, Flows, failure_reason, was_cancelled
 from workflows.messages import (
     CloseRun,
@@ -38,7 +39,7 @@ HISTORY_BYTES = 1_000_000
 ATTRIBUTE_EVERY = timedelta(seconds=5)
 
 
-@workflow.defn
+@workflow.defn(name=names.RUN_WORKFLOW)
 class RunWorkflow:
     def __init__(self) -> None:
         self.paused = False
@@ -93,7 +94,7 @@ class RunWorkflow:
         self.progress, self.batch = input.progress or RunProgress(), input.batch_size
         self.paused = self.paused or self.progress.paused
         self.plan = await workflow.execute_activity(
-            "open_run", OpenRun(input.cycle_id, input.number, workflow.info().workflow_id),
+            names.OPEN_RUN, OpenRun(input.cycle_id, input.number, workflow.info().workflow_id),
             result_type=RunPlan, **BOOKKEEPING,
         )
         self.flows = Flows(self.plan, self.progress.succeeded, self.progress.errored)
@@ -138,7 +139,7 @@ class RunWorkflow:
             parent = workflow.info().parent
             if parent is not None:
                 await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                    "pause_for", self.flows.stop_cycle)
+                    names.PAUSE_FOR, self.flows.stop_cycle)
 
     def _stop_cycle_unreported(self) -> bool:
         return self.flows.stop_cycle is not None and not self.stop_reported
@@ -183,7 +184,7 @@ class RunWorkflow:
 
     async def _collect(self, first_step: str | None) -> None:
         try:
-            await workflow.execute_activity("collect_records", CollectRequest(self.plan.run_id, self.plan.steps[0].id,
+            await workflow.execute_activity(names.COLLECT_RECORDS, CollectRequest(self.plan.run_id, self.plan.steps[0].id,
                                                                             first_step), **BOOKKEEPING)
             if first_step:
                 await self.flows.through(first_step, 0, 1)
@@ -203,7 +204,7 @@ class RunWorkflow:
         p, trigger = self.progress, self.plan.steps[0]
         try:
             result: FetchResult = await workflow.execute_activity(
-                "take_events" if trigger.type == "Webhook" else "fetch_trigger",
+                names.TAKE_EVENTS if trigger.type == "Webhook" else names.FETCH_TRIGGER,
                 FetchRequest(self.plan.run_id, self.plan.plan_id, trigger.id, p.fetched + 1, p.cursor,
                              FETCH_RECORDS if p.fetched else FIRST_FETCH_RANGES * self.batch),
                 result_type=FetchResult,
@@ -254,7 +255,7 @@ class RunWorkflow:
 
     async def _close(self, status: str, message: str | None) -> RunSummary:
         summary: RunSummary = await workflow.execute_activity(
-            "close_run", CloseRun(self.plan.run_id, status, message, self.progress.warnings),
+            names.CLOSE_RUN, CloseRun(self.plan.run_id, status, message, self.progress.warnings),
             result_type=RunSummary, **BOOKKEEPING,
         )
         workflow.upsert_search_attributes([RUN_STATUS.value_set(status),

@@ -7,6 +7,7 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 
 from tests.walkthrough import catalog_document, install_demo_cycle
+from workflows import names
 
 
 async def sent_to(demo_url: str, prefix: str) -> list[dict]:
@@ -20,7 +21,7 @@ async def batch_attempts(temporal, cycle_id: str) -> list[tuple[float, int, str]
     scheduled, found = {}, []
     for event in history.events:
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            if event.activity_task_scheduled_event_attributes.activity_type.name == "run_step":
+            if event.activity_task_scheduled_event_attributes.activity_type.name == names.RUN_STEP:
                 scheduled[event.event_id] = event.event_time.ToDatetime()
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             started = event.activity_task_started_event_attributes
