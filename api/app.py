@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,8 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from api import errors
 from api.auth import router as auth_router
@@ -35,10 +38,14 @@ from api.routers import (
 from connectors.client import http_client
 from runtime import logs
 from runtime.metrics import count_upstream_calls
+from runtime.namespace import NamespaceNotReady, prepare
 from runtime.settings import settings
 from runtime.telemetry import instrument_app, instrument_http, start_tracing
 from runtime.temporal import connect
 from store.database import engine
+
+log = logging.getLogger("cyclewright.api")
+NAMESPACE_CHECK_SECONDS = 10  # at start; /readyz checks again whenever it is asked
 
 DESCRIPTION = """The partner API of Cyclewright, an embedded integration platform on Temporal.
 
@@ -62,6 +69,19 @@ def _forbid_blocking_calls(database: Engine) -> None:
         raise RuntimeError("a blocking database call on the API's event loop")
 
 
+async def _prepare_namespace(client: Client) -> None:
+    """The namespace's missing search attributes added, or no API (runtime/namespace.py); a
+    Temporal that does not answer yet is left to /readyz, which says when it does."""
+    try:
+        async with asyncio.timeout(NAMESPACE_CHECK_SECONDS):
+            await prepare(client)
+    except NamespaceNotReady as err:
+        log.error("the API cannot start: %s (Temporal at %s)", err, settings().temporal_address)
+        raise
+    except (RPCError, RuntimeError, TimeoutError) as err:
+        log.warning("the namespace is not checked (Temporal does not answer: %s); /readyz checks it", err)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings().log_format == "json":  # text: uvicorn's logging, as configured
@@ -72,6 +92,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings().strict_event_loop:
         _forbid_blocking_calls(database)
     app.state.temporal = await connect(settings(), lazy=True)  # the API starts (and answers 503) without it
+    await _prepare_namespace(app.state.temporal)
     async with http_client(settings().http_timeout, settings().egress) as http:
         app.state.http = instrument_http(http)  # upstream calls made by the API itself (data on demand)
         yield

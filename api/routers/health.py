@@ -10,6 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.service import RPCError
 
 from api.errors import ApiError, responses
+from connectors import Problem
+from runtime.namespace import lacking
 from store.database import session
 
 router = APIRouter(tags=["operations"])
@@ -29,11 +31,17 @@ def healthz() -> HealthOut:
     return HealthOut(Status="ok")
 
 
-@router.get("/readyz", summary="The database and Temporal answer", responses=responses(503))
+@router.get("/readyz", summary="The database and Temporal answer, and Temporal's namespace has what the "
+            "workflows use", responses=responses(503))
 async def readyz(request: Request) -> HealthOut:
+    client = request.app.state.temporal
     try:
         await run_in_threadpool(_database_answers)
-        await request.app.state.temporal.service_client.check_health()
+        await client.service_client.check_health()
+        lacks = await lacking(client)
     except (SQLAlchemyError, RPCError, RuntimeError) as err:
         raise ApiError(503, f"not ready: {type(err).__name__}") from None
+    if lacks:
+        raise ApiError(503, f"not ready: Temporal's namespace {lacks.namespace} lacks what the workflows use",
+                       [Problem("temporal.namespace", str(lacks))])
     return HealthOut(Status="ready")
