@@ -63,9 +63,8 @@ async def _prepare_namespace(client) -> None:
     try:
         added = await prepare(client)
     except NamespaceNotReady as err:
-        message = f"the worker cannot start: {err} (Temporal at {settings().temporal_address})"
-        log.error(message)
-        raise SystemExit(message) from None
+        log.error("the worker cannot start: %s (Temporal at %s)", err, settings().temporal_address)
+        raise SystemExit(1) from None
     if added:
         log.info("added search attribute(s) %s to namespace %s", ", ".join(added), client.namespace)
 

@@ -73,6 +73,7 @@ async def test_the_processes_add_what_is_missing_and_a_run_that_cannot_start_err
     worker = _start(processes, bare_temporal, log="adding-worker")
     await eventually(lambda: _has_all(client), "the worker to add the search attributes")
     assert not worker.exited()
+    assert f"added search attribute(s) {', '.join(SEARCH_ATTRIBUTES)} to namespace default" in _said(worker)
     api_port = free_port()
     _start(processes, bare_temporal, api_port, log="adding-api")
     api_url = f"http://127.0.0.1:{api_port}"
@@ -119,8 +120,16 @@ async def test_the_processes_refuse_to_start_on_a_namespace_they_cannot_prepare(
     wait_until(lambda: worker.exited() or "worker polling task queue" in _said(worker), "the worker to poll")
     assert not worker.exited()
 
-    # Attributes the server will not add (SQL visibility has three Int slots, all taken here).
+    # An attribute of another type: adding cannot mend it.
     client = await Client.connect(bare_temporal)
+    await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace="default", search_attributes={"RunStatus": IndexedValueType.INDEXED_VALUE_TYPE_TEXT}))
+    assert ("has the search attribute(s) RunStatus (Text, not Keyword): remove them, then run `cyclewright setup`"
+            in _refused(_start(processes, bare_temporal, log="mistyped-worker")))
+    await client.operator_service.remove_search_attributes(RemoveSearchAttributesRequest(
+        namespace="default", search_attributes=["RunStatus"]))
+
+    # Attributes the server will not add (SQL visibility has three Int slots, all taken here).
     await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
         namespace="default", search_attributes={f"Other{i}": IndexedValueType.INDEXED_VALUE_TYPE_INT
                                                 for i in range(3)}))
