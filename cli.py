@@ -41,25 +41,33 @@ def worker() -> None:
 
 @app.command()
 def setup() -> None:
-    """Register Cyclewright's search attributes on TEMPORAL_ADDRESS's namespace (those it lacks; safe to rerun)."""
+    """Create TEMPORAL_ADDRESS's namespace if it does not exist, and register Cyclewright's search
+    attributes on it (those it lacks; safe to rerun)."""
     from temporalio.service import RPCError
 
+    from runtime.namespace import NamespaceNotReady, SetUp
+    from runtime.namespace import setup as set_up
     from runtime.settings import settings
-    from runtime.temporal import connect, register_search_attributes
+    from runtime.temporal import connect
 
-    async def go() -> list[str]:
-        return await register_search_attributes(await connect(settings()))
+    async def go() -> SetUp:
+        return await set_up(await connect(settings()))
 
     config = settings()
     where = f"namespace {config.temporal_namespace} at {config.temporal_address}"
     try:
-        added = asyncio.run(go())
+        done = asyncio.run(go())
+    except NamespaceNotReady as err:
+        console.print(f"[red]{err} (Temporal at {config.temporal_address})[/red]", markup=True)
+        raise typer.Exit(1) from None
     except (RPCError, RuntimeError) as err:  # RuntimeError: the client could not connect
         console.print(f"[red]{where}: cannot register the search attributes: {err}[/red]", markup=True)
         raise typer.Exit(1) from None
-    if added:
-        console.print(f"[green]{where}: added search attribute(s) {', '.join(added)}[/green]")
-    else:
+    if done.created:
+        console.print(f"[green]created {where}[/green]")
+    if done.added:
+        console.print(f"[green]{where}: added search attribute(s) {', '.join(done.added)}[/green]")
+    elif not done.created:
         console.print(f"{where}: every search attribute was already there")
 
 

@@ -12,7 +12,7 @@ import httpx
 from prometheus_client import start_http_server
 from temporalio.worker import Worker
 
-from activities import bookkeeping, retention
+from activities import bookkeeping, namespace, retention
 from activities.failures import RecursionIsFinal
 from activities.steps import StepActivities
 from activities.trigger import TriggerActivities
@@ -22,6 +22,7 @@ from connectors.client import http_client
 from runtime import logs
 from runtime.context import ContextInterceptor
 from runtime.metrics import count_upstream_calls, temporal_metrics
+from runtime.namespace import NamespaceNotReady, prepare
 from runtime.schedules import ensure_retention_schedule
 from runtime.settings import TASK_QUEUE, settings
 from runtime.telemetry import instrument_http, start_tracing
@@ -42,7 +43,7 @@ def build_worker(client, http: httpx.AsyncClient) -> Worker:
         client,
         task_queue=TASK_QUEUE,
         workflows=WORKFLOWS,
-        activities=[*bookkeeping.ALL, TriggerActivities(upstream).fetch_trigger,
+        activities=[*bookkeeping.ALL, namespace.namespace_lacks, TriggerActivities(upstream).fetch_trigger,
                     StepActivities(upstream).run_step, retention.purge_expired, pending_events,
                     webhooks.take_events, webhooks.subscribe_webhooks, webhooks.unsubscribe_webhooks],
         interceptors=[ContextInterceptor(), RecursionIsFinal()],  # inside the client's tracing interceptor
@@ -58,6 +59,18 @@ def serve_metrics() -> None:
         log.info("worker metrics on port %d", settings().metrics_port)
 
 
+async def _prepare_namespace(client) -> None:
+    """The namespace's missing search attributes added, or no worker: it would only log each
+    rejected workflow task while cycles sat Active without runs."""
+    try:
+        added = await prepare(client)
+    except NamespaceNotReady as err:
+        log.error("the worker cannot start: %s (Temporal at %s)", err, settings().temporal_address)
+        raise SystemExit(1) from None
+    if added:
+        log.info("added search attribute(s) %s to namespace %s", ", ".join(added), client.namespace)
+
+
 async def main() -> None:
     logs.configure(settings().log_format)
     start_tracing("cyclewright-worker")
@@ -68,6 +81,7 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
     async with temporal_metrics() as runtime:
         client = await connect(settings(), runtime=runtime)
+        await _prepare_namespace(client)
         await ensure_retention_schedule(client)
         async with http_client(settings().http_timeout, settings().egress) as http:
             worker = build_worker(client, instrument_http(http))

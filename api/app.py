@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,8 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from api import errors
 from api.admission import ADMITTED, WEBHOOK_ADMITTED, Lanes
@@ -37,10 +40,14 @@ from api.routers import (
 from connectors.client import http_client
 from runtime import logs
 from runtime.metrics import count_upstream_calls, report_capacity
+from runtime.namespace import NamespaceNotReady, prepare
 from runtime.settings import settings
 from runtime.telemetry import instrument_app, instrument_http, start_tracing
 from runtime.temporal import BRIEF_RETRIES, connect
 from store.database import engine
+
+log = logging.getLogger("cyclewright.api")
+NAMESPACE_CHECK_SECONDS = 10  # at start; /readyz checks again whenever it is asked
 
 DESCRIPTION = """The partner API of Cyclewright, an embedded integration platform on Temporal.
 
@@ -64,6 +71,19 @@ def _forbid_blocking_calls(database: Engine) -> None:
         raise RuntimeError("a blocking database call on the API's event loop")
 
 
+async def _prepare_namespace(client: Client) -> None:
+    """The namespace's missing search attributes added, or no API (runtime/namespace.py); a
+    Temporal that does not answer yet is left to /readyz, which says when it does."""
+    try:
+        async with asyncio.timeout(NAMESPACE_CHECK_SECONDS):
+            await prepare(client)
+    except NamespaceNotReady as err:
+        log.error("the API cannot start: %s (Temporal at %s)", err, settings().temporal_address)
+        raise
+    except (RPCError, RuntimeError, TimeoutError) as err:
+        log.warning("the namespace is not checked (Temporal does not answer: %s); /readyz checks it", err)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings().log_format == "json":  # text: uvicorn's logging, as configured
@@ -79,6 +99,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     report_capacity(database.pool, settings().db_pool_size + settings().db_max_overflow, threads)
     # The API starts (and answers 503) without Temporal; its calls give up in about 2 s.
     app.state.temporal = await connect(settings(), lazy=True, retry_config=BRIEF_RETRIES)
+    await _prepare_namespace(app.state.temporal)
     async with http_client(settings().http_timeout, settings().egress) as http:
         app.state.http = instrument_http(http)  # upstream calls made by the API itself (data on demand)
         yield

@@ -80,9 +80,9 @@ def not_found(what: str, id: str) -> ApiError:
     return ApiError(404, f"{what} '{id}' was not found")
 
 
-def unavailable(message: str) -> ApiError:
+def unavailable(message: str, problems: Iterable[Problem] = ()) -> ApiError:
     """503 with Retry-After: nothing was done; the same request may be sent again."""
-    return ApiError(503, message, headers=RETRY_AFTER)
+    return ApiError(503, message, problems, headers=RETRY_AFTER)
 
 
 def _body(message: str, problems: Iterable[Problem]) -> dict:

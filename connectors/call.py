@@ -41,6 +41,7 @@ from connectors.mergefields import names, render
 from connectors.oauth import TokenStore, bearer
 from connectors.paging import Cursor, Paging, control, digest
 from connectors.paths import body_from_values, count_records, records_from_body
+from connectors.redirects import follow, redirect_reason
 from connectors.scripts import ScriptError, ScriptSession, levels_of, mentions
 from connectors.spec import Authentication, Connector, Method, Parameter
 from connectors.urls import checked_url, endpoint_origin, origin_of
@@ -164,13 +165,16 @@ def _secret_names(authentication: Authentication | None, params: list[Parameter]
 
 
 def _status_error(response: httpx.Response, call: _Call, masked: set[str]) -> ConnectorError | None:
-    """The error an HTTP error status makes, or None for a success."""
+    """The error an HTTP status other than 2xx makes, or None for a success."""
     status = response.status_code
-    if status < 400:
+    if status < 300:
         return None
     exchange = exchange_of(response.request, response, call.secrets, masked)
     details = {**call.context, "status": status, "excerpt": exchange.response_body, "exchange": exchange}
     reason = response.reason_phrase or "error"
+    if status < 400:  # a redirect the method does not follow: never a success without records
+        return StepError(redirect_reason(response, call.method, lambda url: shown_url(url, call.secrets, masked)),
+                         **details)
     if status == 401:
         return Unauthorized(reason, **details)
     if status in RETRYABLE_STATUSES or status >= 500:
@@ -449,6 +453,12 @@ def _unsendable_header(headers: Mapping[str, str], secrets: list[str]) -> Connec
 
 
 async def _send(client: httpx.AsyncClient, call: _Call, request: httpx.Request, masked: set[str]) -> httpx.Response:
+    """`request`, and the redirects the method follows after it."""
+    return await follow(partial(_send_one, client, call, masked=masked), request, call.method)
+
+
+async def _send_one(client: httpx.AsyncClient, call: _Call, request: httpx.Request, masked: set[str]
+                    ) -> httpx.Response:
     request.extensions[SHOWN_URL] = shown_url(request.url, call.secrets, masked)  # what a trace may record
     start = time.perf_counter()
     try:

@@ -99,6 +99,7 @@ class Method(Spec):
     RequestFormat: Format | None = None
     ResponseFormat: Format | None = None
     IdempotencyKeyHeader: str | None = None
+    FollowRedirects: bool = False  # follow redirects within the method's origin (connectors/redirects.py)
     PagedInbound: bool | None = None
     PageSizeInbound: int | None = Field(default=None, gt=0)
     PagedOutbound: bool | None = None

@@ -160,6 +160,12 @@ def create_app(contacts: int | None = None) -> FastAPI:
         """A redirect to `to`: what an upstream that sends its caller elsewhere does."""
         return RedirectResponse(to, status_code=302)
 
+    @app.api_route("/moved/{status}/{path:path}", methods=["GET", "POST"])
+    def moved(status: int, path: str, request: Request) -> RedirectResponse:
+        """A redirect with `status` to /`path` (its query kept): an endpoint that moved within the API."""
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/{path}{query}", status_code=status)
+
     @app.get("/whoami/{service}")
     def whoami(service: Literal["crm", "leads"], x_api_key: Annotated[str | None, Header()] = None,
                authorization: Annotated[str | None, Header()] = None) -> dict:

@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import (
-    AddSearchAttributesRequest,
-    ListSearchAttributesRequest,
-)
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
@@ -17,7 +12,7 @@ from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig, TLSConfig
 
 from runtime.codec import EncryptionCodec
-from runtime.settings import SEARCH_ATTRIBUTES, Settings
+from runtime.settings import Settings
 from runtime.telemetry import tracing_interceptor
 
 
@@ -58,17 +53,3 @@ async def connect(settings: Settings, lazy: bool = False, runtime: Runtime | Non
         runtime=runtime,
         retry_config=retry_config,
     )
-
-
-async def register_search_attributes(client: Client) -> list[str]:
-    """Adds those of SEARCH_ATTRIBUTES the client's namespace lacks; returns their names."""
-    namespace = client.namespace
-    existing = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
-    known = {*existing.custom_attributes, *existing.system_attributes}
-    missing = {name: kind for name, kind in SEARCH_ATTRIBUTES.items() if name not in known}
-    if missing:
-        await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-            namespace=namespace,
-            search_attributes={name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
-                               for name, kind in missing.items()}))
-    return list(missing)

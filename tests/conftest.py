@@ -104,7 +104,8 @@ class Process:
 
     def __init__(self, *command: str, env: dict[str, str] | None = None, log: str | None = None) -> None:
         self.command = [sys.executable, *command]
-        with open(DATA_DIR / (log or f"{command[0].replace('/', '_')}.log"), "ab") as out:
+        self.log = DATA_DIR / (log or f"{command[0].replace('/', '_')}.log")  # what it writes
+        with open(self.log, "ab") as out:
             self.popen = subprocess.Popen(self.command, cwd=ROOT, env={**os.environ, **(env or {})},
                                           stdout=out, stderr=subprocess.STDOUT)
 
@@ -228,6 +229,22 @@ def private_stack() -> Iterator[Callable[..., PrivateStack]]:
     yield start
     for stack in started:
         stack.stop()
+
+
+@pytest.fixture
+def bare_temporal() -> Iterator[str]:
+    """A dev server started without Cyclewright's search attributes; yields its address."""
+    port = free_port()
+    with open(DATA_DIR / f"bare-temporal-{port}.log", "ab") as out:
+        server = subprocess.Popen([TEMPORAL_BIN, "server", "start-dev", "--headless", "--port", str(port),
+                                   "--log-level", "error"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: server.poll() is not None or temporal_serves(port), "a Temporal dev server")
+        assert server.poll() is None, "the Temporal dev server exited"
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 @pytest.fixture

@@ -15,12 +15,13 @@ from workflows.flow import ERRORED_TRANSACTIONS, RUN_STATUS, failure_reason
 from workflows.messages import (
     CycleInput,
     CycleState,
+    NamespaceLacks,
     RunInput,
     RunSummary,
     StatusChange,
     StopRequest,
 )
-from workflows.options import BOOKKEEPING, upstream
+from workflows.options import BOOKKEEPING, NAMESPACE_CHECK, upstream
 from workflows.run import RunWorkflow
 
 ACCOUNT_ID = SearchAttributeKey.for_keyword("AccountId")
@@ -28,6 +29,10 @@ CYCLE_ID = SearchAttributeKey.for_keyword("CycleId")
 TEMPLATE_ID = SearchAttributeKey.for_keyword("TemplateId")
 CYCLE_STATUS = SearchAttributeKey.for_keyword("CycleStatus")
 SUBSCRIBE_SECONDS = 120  # how long a failing (un)subscription is retried
+# Patch: each run is started only once the namespace is seen to have the search attributes runs
+# are started with, and a run that cannot start ends the cycle Errored, with why (before it, the
+# server rejected the start and the cycle stalled Active without runs).
+RUNS_CHECKED = "runs-checked-before-start"
 EVENTS_LOOKED_FOR_EVERY = timedelta(seconds=30)  # a lost wake-up delays events at most this long
 
 
@@ -45,6 +50,10 @@ def search_attributes(account_id: str, cycle_id: str, template_id: str, *more: S
 def cycle_attributes(input: CycleInput, status: str) -> TypedSearchAttributes:
     return search_attributes(input.account_id, input.cycle_id, input.template_id,
                              SearchAttributePair(CYCLE_STATUS, status))
+
+
+class RunNotStarted(Exception):
+    """A run that cannot start: the cycle can go no further."""
 
 
 def run_attributes(account_id: str, cycle_id: str, template_id: str) -> TypedSearchAttributes:
@@ -71,6 +80,7 @@ class CycleWorkflow:
         self.pause_reported = False  # the run in progress has said a StopCycle step failed
         self.ready = False
         self.status_writes = 0
+        self.unusable_attributes: list[str] = []  # search attributes the namespace lacks
 
     @workflow.run
     async def run(self, input: CycleInput) -> str:
@@ -91,7 +101,10 @@ class CycleWorkflow:
             if not await (self._wait_for_events() if input.webhook else self._wait_for_run(due)):
                 continue
             self.run_now_requested = self.events = False
-            stopped_by_a_step = await self._run(number)
+            try:
+                stopped_by_a_step = await self._run(number)
+            except RunNotStarted as err:
+                return await self._end_errored(str(err))
             number += 1
             if input.run_once and not input.webhook:
                 if not stopped_by_a_step:
@@ -100,6 +113,12 @@ class CycleWorkflow:
             due = self._next_due(due)
         await self._set_status("Stopped", await self._unsubscribe() if input.webhook else None)
         return await self._finish("Stopped")
+
+    async def _end_errored(self, reason: str) -> str:
+        """The cycle can go no further: Errored, with why (its webhooks unsubscribed first)."""
+        unsubscribed = await self._unsubscribe() if self.input.webhook else None
+        await self._set_status("Errored", f"{reason}; {unsubscribed}" if unsubscribed else reason)
+        return await self._finish("Errored")
 
     async def _finish(self, status: str) -> str:
         self.finished = True
@@ -195,14 +214,22 @@ class CycleWorkflow:
         input = self.input
         self.pause_reported = False
         run_id = f"cycle-{input.cycle_id}-run-{number}"
+        checked = workflow.patched(RUNS_CHECKED)
+        if checked:
+            await self._check_namespace(number)
+        try:
+            self.child = await workflow.start_child_workflow(
+                RunWorkflow.run,
+                RunInput(input.cycle_id, input.account_id, input.template_id, number, input.batch_size),
+                id=run_id,
+                search_attributes=run_attributes(input.account_id, input.cycle_id, input.template_id),
+                static_summary=f"Run {number} of cycle {input.cycle_id}",
+            )
+        except FailureError as err:  # a workflow of the run's id is running already, say
+            if not checked:
+                raise
+            raise RunNotStarted(f"run {number} could not start as workflow {run_id}: {err.message}") from None
         self.runs_started += 1
-        self.child = await workflow.start_child_workflow(
-            RunWorkflow.run,
-            RunInput(input.cycle_id, input.account_id, input.template_id, number, input.batch_size),
-            id=run_id,
-            search_attributes=run_attributes(input.account_id, input.cycle_id, input.template_id),
-            static_summary=f"Run {number} of cycle {input.cycle_id}",
-        )
         if self.paused:
             await self._tell_run(RunWorkflow.pause)
         try:
@@ -216,6 +243,19 @@ class CycleWorkflow:
         if summary.pause_reason and not self.pause_reported:  # its signal may have been lost
             await self.pause_for(summary.pause_reason)
         return summary.pause_reason is not None
+
+    async def _check_namespace(self, number: int) -> None:
+        """RunNotStarted, with why, when the namespace lacks search attributes the run is started
+        with: the server would reject its start, again and again, with only a worker log line."""
+        try:
+            lacks: NamespaceLacks | None = await workflow.execute_local_activity(
+                names.NAMESPACE_LACKS, result_type=NamespaceLacks | None, **NAMESPACE_CHECK)
+        except ActivityError as err:  # Temporal would not say: the run's start will tell
+            workflow.logger.warning("the namespace could not be checked before run %d: %s", number, err.cause)
+            return
+        if lacks is not None:
+            self.unusable_attributes = lacks.attributes
+            raise RunNotStarted(f"run {number} cannot start: {lacks.reason}")
 
     async def _tell_run(self, signal) -> None:
         """Signal the run in progress; one that has just ended (its end not yet seen here)
@@ -234,7 +274,8 @@ class CycleWorkflow:
         async with self.status_lock:
             self.status, self.reason = status, reason
             self.status_writes += 1
-            workflow.upsert_search_attributes([CYCLE_STATUS.value_set(status)])
+            if CYCLE_STATUS.name not in self.unusable_attributes:  # the server would reject the workflow task
+                workflow.upsert_search_attributes([CYCLE_STATUS.value_set(status)])
             workflow.set_current_details(f"{status}: {reason}" if reason else status)
             change = StatusChange(self.input.cycle_id, status, workflow.info().first_execution_run_id,
                                   self.status_writes, reason)

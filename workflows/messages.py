@@ -211,3 +211,11 @@ class PurgeCounts:
 
     def summary(self) -> str:
         return f"purged {self.runs} runs, {self.transactions} transactions, {self.plans} plans"
+
+
+@dataclass
+class NamespaceLacks:
+    """What the Temporal namespace lacks that a cycle's runs need: why, and which attributes."""
+
+    reason: str
+    attributes: list[str] = field(default_factory=list)

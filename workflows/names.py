@@ -30,6 +30,8 @@ SUBSCRIBE_WEBHOOKS = "subscribe_webhooks"
 UNSUBSCRIBE_WEBHOOKS = "unsubscribe_webhooks"
 # Activities: retention (activities/retention.py)
 PURGE_EXPIRED = "purge_expired"
+# The namespace check before each run (activities/namespace.py; a local activity)
+NAMESPACE_LACKS = "namespace_lacks"
 
 # The signal a run sends its cycle (RunWorkflow cannot import CycleWorkflow, which imports it)
 PAUSE_FOR = "pause_for"
@@ -37,4 +39,4 @@ PAUSE_FOR = "pause_for"
 WORKFLOWS = (CYCLE_WORKFLOW, RUN_WORKFLOW, TRANSACTION_RETRY_WORKFLOW, RETENTION_WORKFLOW)
 ACTIVITIES = (OPEN_RUN, CLOSE_RUN, COLLECT_RECORDS, SAVE_CYCLE_STATUS, REOPEN_TRANSACTION, CLOSE_RETRY,
               FETCH_TRIGGER, RUN_STEP, TAKE_EVENTS, PENDING_EVENTS, SUBSCRIBE_WEBHOOKS, UNSUBSCRIBE_WEBHOOKS,
-              PURGE_EXPIRED)
+              PURGE_EXPIRED, NAMESPACE_LACKS)

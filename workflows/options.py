@@ -19,6 +19,14 @@ BOOKKEEPING: dict[str, Any] = {
 }
 
 
+# The namespace checked before a run (a local activity): retried briefly, then the run starts unchecked.
+NAMESPACE_CHECK: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=10),
+    "schedule_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
+}
+
+
 def upstream(retry_seconds: float) -> dict[str, Any]:
     """Calls to third-party APIs: retried with backoff (429s with their own delays) until
     `retry_seconds` after the first try, then given up; a stopped run waits for its

@@ -59,7 +59,8 @@ class CycleOut(BaseModel):
     Id: str
     Name: str
     Status: Literal["Paused", "Active", "Stopping", "Stopped", "Errored"]
-    StatusReason: str | None = Field(description="why the cycle paused or errored by itself (a StopCycle step)")
+    StatusReason: str | None = Field(description="why the cycle paused or errored by itself (a StopCycle step, a "
+                                                 "webhook subscription that failed, a run that could not start)")
     TemplateId: str
     TemplateVersion: int = Field(description="the template version the cycle was installed from")
     UpdateAvailable: bool = Field(description="the template has a newer version than the cycle's")

@@ -14,6 +14,8 @@ from temporalio.service import RPCError
 from api.control import control
 from api.dependencies import TEMPORAL_TIMEOUT
 from api.errors import responses, unavailable
+from connectors import Problem
+from runtime.namespace import lacking
 from store.database import control_session
 
 router = APIRouter(tags=["operations"])
@@ -33,11 +35,17 @@ async def healthz() -> HealthOut:
     return HealthOut(Status="ok")
 
 
-@router.get("/readyz", summary="The database and Temporal answer", responses=responses(503))
+@router.get("/readyz", summary="The database and Temporal answer, and Temporal's namespace has what the "
+            "workflows use", responses=responses(503))
 async def readyz(request: Request) -> HealthOut:
+    client = request.app.state.temporal
     try:
         await control(_database_answers)
-        await request.app.state.temporal.service_client.check_health(timeout=TEMPORAL_TIMEOUT)
+        await client.service_client.check_health(timeout=TEMPORAL_TIMEOUT)
+        lacks = await lacking(client)
     except (SQLAlchemyError, RPCError, RuntimeError) as err:
         raise unavailable(f"not ready: {type(err).__name__}") from None
+    if lacks:
+        raise unavailable(f"not ready: Temporal's namespace {lacks.namespace} lacks what the workflows use",
+                          [Problem("temporal.namespace", str(lacks))])
     return HealthOut(Status="ready")

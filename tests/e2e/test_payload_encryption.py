@@ -14,6 +14,7 @@ import httpx
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.history.v1 import MarkerRecordedEventAttributes
 from temporalio.client import Client
 
 from runtime.codec import ENCODING, KEY_ID
@@ -29,14 +30,21 @@ OLD, NEW = _key("old"), _key("new")
 UI_ORIGIN = "http://localhost:8233"
 
 
+# What the SDK writes into its own markers, as plain JSON no codec sees: a patch's id
+# (workflow.patched); a local activity's id, type and timing (its result is encoded).
+SDK_MARKER_DATA = {"patch-data", "data"}
+
+
 def _payloads(message: Message) -> Iterator[Payload]:
     """Every payload anywhere in a history event, except search attributes (plain by design: the
-    server indexes them, and they hold only ids)."""
+    server indexes them, and they hold only ids) and the SDK's own marker data."""
     for field, value in message.ListFields():
         if field.message_type is None or field.name == "search_attributes":
             continue
         if field.message_type.GetOptions().map_entry:
             values = value.values() if field.message_type.fields_by_name["value"].message_type else []
+            if isinstance(message, MarkerRecordedEventAttributes):
+                values = [v for k, v in value.items() if k not in SDK_MARKER_DATA]
         else:
             values = value if field.is_repeated else [value]
         for item in values:

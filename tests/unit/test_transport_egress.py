@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
 
@@ -13,7 +15,7 @@ from connectors.egress import EgressPolicy, EgressRefused
 from connectors.errors import StepError
 from connectors.oauth import obtain_token
 from connectors.spec import Authentication
-from connectors.transport import AiohttpTransport
+from connectors.transport import AiohttpTransport, _PolicyResolver
 from demo.oauth import CLIENT_ID, CLIENT_SECRET
 
 STRICT = EgressPolicy.parse("", setting="CYCLEWRIGHT_EGRESS_ALLOW")
@@ -38,13 +40,56 @@ async def _status(policy: EgressPolicy, url: str, **options) -> int | str:
 @pytest.mark.parametrize("host, named", [
     ("127.0.0.1", "127.0.0.1, a non-public address (loopback)"),
     ("localhost", "'localhost' resolves to 127.0.0.1, a non-public address (loopback)"),
-    ("[::ffff:127.0.0.1]", "127.0.0.1, a non-public address (loopback)"),
+    ("[::ffff:127.0.0.1]", "embedding 127.0.0.1, a non-public address (loopback)"),
     ("0x7f000001", "'0x7f000001' resolves to 127.0.0.1"),  # an address spelled as a name
 ])
 async def test_loopback_is_refused_by_address_and_by_name(demo, host, named):
     refusal = await _status(STRICT, f"http://{host}:{demo.port}/crm/contacts")
     assert named in refusal and "CYCLEWRIGHT_EGRESS_ALLOW" in refusal
     assert await _reached(demo.url) == []
+
+
+@pytest.mark.parametrize("host, named", [
+    ("[::ffff:127.0.0.1]", "an IPv4-mapped address embedding 127.0.0.1, a non-public address (loopback)"),
+    ("[::127.0.0.1]", "an IPv4-compatible address embedding 127.0.0.1, a non-public address (loopback)"),
+    ("[64:ff9b::a9fe:a9fe]", "a NAT64 address embedding 169.254.169.254, a non-public address (link-local)"),
+    ("[64:ff9b:1::7f00:1]", "a local-use NAT64 address embedding 127.0.0.1, a non-public address (loopback)"),
+    ("[2002:7f00:1::1]", "a 6to4 address embedding 127.0.0.1, a non-public address (loopback)"),
+    ("[2001:0:4136:e378:8000:63bf:80ff:fffe]", "a Teredo address embedding 127.0.0.1, a non-public address"),
+    ("[fec0::1]", "fec0::1, a non-public address (site-local)"),
+])
+async def test_ipv6_forms_of_non_public_addresses_are_refused_before_any_connection(demo, host, named):
+    """Refused, not tried: a connection attempt would fail otherwise (ConnectError) or reach
+    the demo (the IPv4-mapped form does, when allowed: see below)."""
+    refusal = await _status(STRICT, f"http://{host}:{demo.port}/crm/contacts")
+    assert named in refusal and "CYCLEWRIGHT_EGRESS_ALLOW" in refusal
+    assert await _reached(demo.url) == []
+
+
+async def test_an_ipv4_mapped_address_reaches_its_ipv4_address_when_that_is_allowed(demo):
+    assert await _status(EgressPolicy.parse("127.0.0.0/8"), f"http://[::ffff:127.0.0.1]:{demo.port}/crm/contacts") == 401
+    assert await _reached(demo.url) == ["/crm/contacts"]
+
+
+class _Answers:
+    """A DNS that answers with the given addresses (getaddrinfo cannot be told to)."""
+
+    def __init__(self, *hosts: str) -> None:
+        self.hosts = hosts
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET6) -> list[dict]:
+        return [{"hostname": host, "host": h, "port": port, "family": socket.AF_INET6, "proto": 0, "flags": 0}
+                for h in self.hosts]
+
+
+async def test_names_resolving_to_ipv6_forms_of_non_public_addresses_are_refused():
+    resolver = _PolicyResolver(STRICT)
+    resolver.inner = _Answers("64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1")
+    with pytest.raises(EgressRefused, match="'metadata.example' resolves to 64:ff9b::a9fe:a9fe, a NAT64 address "
+                                            "embedding 169.254.169.254, a non-public address"):
+        await resolver.resolve("metadata.example", 80)
+    resolver.inner = _Answers("64:ff9b::a9fe:a9fe", "64:ff9b::808:808", "2002:808:808::1")
+    assert [r["host"] for r in await resolver.resolve("dns64.example", 80)] == ["64:ff9b::808:808"]
 
 
 async def test_an_allowed_network_admits_names_in_it_and_an_allowed_name_only_itself(demo):
