@@ -142,9 +142,11 @@ class CycleStep(SQLModel, table=True):
     account_connector_id: str | None = Field(default=None, foreign_key="accountconnector.id")
     last_successful_run_at: datetime | None = None  # {{LastSuccessfulRunDate}}
     # A Webhook step: the unguessable id of its URL, the HMAC secret (encrypted) events are
-    # signed with, and the id the connector gave its subscription ({{Webhook_Id}}).
+    # signed with, whether it also takes the bare (untimestamped, replayable) signature, and the
+    # id the connector gave its subscription ({{Webhook_Id}}).
     webhook_id: str | None = Field(default=None, unique=True)
     webhook_secret: str | None = None
+    webhook_bare_signatures: bool = False
     webhook_subscription: str | None = None
 
 
@@ -192,6 +194,15 @@ class InboundEvent(SQLModel, table=True):
     step_id: str  # the cycle's Webhook step
     body: str  # the raw JSON, as posted
     received_at: datetime = Field(default_factory=utcnow)
+
+
+class WebhookSignature(SQLModel, table=True):
+    """A timestamped webhook signature an accepted event came with, kept until its window closes
+    so that a replay of the request is refused (see store/signatures.py)."""
+
+    step_id: str = Field(primary_key=True)  # the cycle's Webhook step
+    signature: str = Field(primary_key=True)  # the hex HMAC (v1)
+    expires_at: float = Field(index=True)  # epoch seconds: its timestamp plus the tolerance
 
 
 class Lease(SQLModel, table=True):

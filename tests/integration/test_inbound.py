@@ -35,9 +35,9 @@ def test_events_are_accepted_for_active_cycles_and_taken_once(db):
     event = lambda i: inbound.Event(cycle.id, step.id, json.dumps({"email": f"e{i}@example.com"}))
 
     connection = db.get_bind().connect()  # as the API's writer: a connection of its own
-    assert inbound.accept(connection, [event(0)]) == [False]  # installed, never activated
+    assert inbound.accept(connection, [event(0)]) == ["closed"]  # installed, never activated
     runs.save_cycle_status(db, cycle.id, "Active", "owner", 1)
-    assert inbound.accept(connection, [event(i) for i in range(1, 6)]) == [True] * 5
+    assert inbound.accept(connection, [event(i) for i in range(1, 6)]) == ["queued"] * 5
     assert inbound.pending(db, cycle.id) == 5
 
     run = runs.open_run(db, cycle.id, 1, "run-1")
@@ -57,7 +57,7 @@ def test_events_are_accepted_for_active_cycles_and_taken_once(db):
         (i, f"e{i}@example.com", "lead") for i in range(1, 6)]  # each event once, in order
 
     runs.save_cycle_status(db, cycle.id, "Stopped", "owner", 2)
-    assert inbound.accept(connection, [event(9)]) == [False]
+    assert inbound.accept(connection, [event(9)]) == ["closed"]
     connection.close()
 
 
@@ -67,7 +67,7 @@ def test_an_event_taken_by_another_attempt_is_not_taken_twice_and_errors_do_not_
     runs.save_cycle_status(db, cycle.id, "Active", "owner", 1)
     connection = db.get_bind().connect()
     bodies = [{"email": "a@example.com"}, {"poison": True}, {"ping": True}, {"email": "b@example.com"}]
-    assert inbound.accept(connection, [inbound.Event(cycle.id, step.id, json.dumps(b)) for b in bodies]) == [True] * 4
+    assert inbound.accept(connection, [inbound.Event(cycle.id, step.id, json.dumps(b)) for b in bodies]) == ["queued"] * 4
     connection.close()
     ref = RunRef(runs.open_run(db, cycle.id, 1, "run-1").id, cycle.id, cycle.account_id)
     a, poison, ping, b = inbound.oldest(db, cycle.id, 10)
