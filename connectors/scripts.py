@@ -185,9 +185,19 @@ class ScriptSession:
         return fired
 
     async def _open(self) -> None:
-        """On the isolates' loop: the isolate, with the prelude and every level's handlers."""
-        isolate = self._isolate = MiniRacer()
-        isolate.set_hard_memory_limit(self.limits.memory_mb * 2**20)
+        """On the isolates' loop: the isolate, with the prelude and every level's handlers (closed
+        again when a script does not load)."""
+        self._isolate = MiniRacer()
+        try:
+            await self._load()
+        except BaseException:
+            self._isolate.close()
+            self._isolate = None
+            raise
+
+    async def _load(self) -> None:
+        assert self._isolate is not None
+        self._isolate.set_hard_memory_limit(self.limits.memory_mb * 2**20)
         library = _library("prelude.js")
         if any(USES_CRYPTO.search(level.source) for level in self.levels):
             library += ";\n" + _library("crypto-js.js")
