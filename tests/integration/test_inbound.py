@@ -4,8 +4,10 @@ transaction however often a take is retried."""
 from __future__ import annotations
 
 import json
+import time
 
 from store import connectors, cycles, inbound, runs, templates
+from store.signatures import Signature
 from store.tables import Account, AccountConnector, Cycle, Transaction
 from store.transactions import RunRef
 from tests.walkthrough import catalog_document
@@ -92,3 +94,21 @@ def test_an_event_taken_by_another_attempt_is_not_taken_twice_and_errors_do_not_
     assert inbound.requeue(db, cycle, rows[1]) is True
     assert [json.loads(e.body) for e in inbound.oldest(db, cycle.id, 10)] == [{"poison": True}]
     assert (rows[1].status, rows[1].message) == ("Success", inbound.REQUEUED)
+
+
+def test_a_signed_event_is_queued_with_its_signature_taken_in_one_commit(db):
+    """A replay in the same group commit, or a later one, is refused while the other events of
+    the batch are queued; an event its closed cycle refused leaves its signature untaken."""
+    cycle = _webhook_cycle(db)
+    step = cycles.steps(db, cycle.id)[0]
+    later = time.time() + 300
+    signed = lambda n, value: inbound.Event(cycle.id, step.id, json.dumps({"n": n}),
+                                            Signature(step.id, value, later))
+    connection = db.get_bind().connect()
+    assert inbound.accept(connection, [signed(0, "aa" * 32)]) == ["closed"]  # installed, never activated
+    runs.save_cycle_status(db, cycle.id, "Active", "owner", 1)
+    batch = [signed(1, "aa" * 32), signed(1, "aa" * 32), inbound.Event(cycle.id, step.id, "{}"), signed(2, "bb" * 32)]
+    assert inbound.accept(connection, batch) == ["queued", "replayed", "queued", "queued"]
+    assert inbound.accept(connection, [signed(2, "bb" * 32), signed(3, "cc" * 32)]) == ["replayed", "queued"]
+    connection.close()
+    assert [json.loads(e.body) for e in inbound.oldest(db, cycle.id, 10)] == [{"n": 1}, {}, {"n": 2}, {"n": 3}]
