@@ -19,7 +19,9 @@ from sqlalchemy.engine import Connection
 from store.tables import WebhookSignature
 
 TABLE = WebhookSignature.__table__
-_DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
+# Compiled once: an executemany with RETURNING is sent as one INSERT of many rows.
+_TAKE = {name: dialect.insert(TABLE).on_conflict_do_nothing().returning(TABLE.c.step_id, TABLE.c.signature)
+         for name, dialect in {"sqlite": sqlite, "postgresql": postgresql}.items()}
 PURGE_EVERY = 10.0  # seconds: each purge deletes what expired meanwhile, a few thousand rows at most
 _purged_at = 0.0  # monotonic: this process's last purge
 
@@ -44,8 +46,7 @@ def take(connection: Connection, signatures: Sequence[Signature]) -> list[bool]:
         first.setdefault((signature.step_id, signature.value), i)
     rows = [{"step_id": s.step_id, "signature": s.value, "expires_at": s.expires_at}
             for s in (signatures[i] for i in first.values())]
-    inserted = connection.execute(_DIALECTS[connection.dialect.name].insert(TABLE).values(rows)
-                                  .on_conflict_do_nothing().returning(TABLE.c.step_id, TABLE.c.signature))
+    inserted = connection.execute(_TAKE[connection.dialect.name], rows)  # one statement, many rows
     new = {tuple(row) for row in inserted}
     return [first[key] == i and key in new
             for i, key in enumerate((s.step_id, s.value) for s in signatures)]

@@ -99,3 +99,23 @@ async def test_script_timeouts_leave_the_api_log_clean(demo, private_stack):
     # The premise: this is the log of the API that served the timeouts, to its end.
     assert log.count('/methods/list-entries HTTP/1.1" 422') == TIMEOUTS and "Finished server process" in log, log
     assert "Event loop is closed" not in log and "Traceback" not in log and "Exception ignored" not in log, log
+
+
+async def test_a_failing_script_leaves_credentials_unverified_rather_than_refused(api, demo):
+    """The AuthTestMethod's script failing says nothing of the credentials: they are saved,
+    not verified, and the reason names the script."""
+    document = ledger("Ledger whose test method's script throws", THROWING)
+    document["AuthTestMethod"] = "list-entries"
+    document["Authentication"] = [{"Name": "Signing secret", "AuthType": "ApiKey", "ApiKeyLocation": "Header",
+                                   "ApiKeyName": "X-Unused", "IsDefault": True}]
+    uploaded = await api.post("/v1.0/connectors", json=document)
+    assert uploaded.status_code == 201, uploaded.text
+    account = (await api.post("/v1.0/accounts", json={"Name": document["Name"]})).json()["Id"]
+    installed = await api.post("/v1.0/account/connectors", headers={"X-Account-Id": account}, json={
+        "ConnectorId": uploaded.json()["Id"], "AuthValue": LEDGER_SECRET,
+        "Properties": [{"Name": "BaseUrl", "Value": demo.url}]})
+    assert installed.status_code == 201, installed.text
+    assert installed.json()["Status"] == "CredentialsSet"
+    assert installed.json()["StatusReason"] == (
+        "NotVerified: the connector's AuthTestMethod 'list-entries' could not complete (script failed: "
+        "the method script's after_action failed at line 3: Error: no rows today: 0)")
