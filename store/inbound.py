@@ -63,7 +63,7 @@ class Event:
 
 # What became of an event offered to the queue: queued; refused, its cycle taking no events; or
 # refused, its signature taken already (a replay).
-Outcome = Literal["queued", "closed", "replayed"]
+Admission = Literal["queued", "closed", "replayed"]
 
 
 def webhook(db: Session, webhook_id: str) -> Webhook | None:
@@ -96,25 +96,25 @@ def takes_events(status: str, owner: str | None) -> bool:
     return status == "Active" or (status == "Paused" and owner is not None)
 
 
-def accept(connection: Connection, events: Sequence[Event]) -> list[Outcome]:
+def accept(connection: Connection, events: Sequence[Event]) -> list[Admission]:
     """Queue the events of cycles that take events, each signature taken with its event, in one
     commit; what became of each."""
     ids = {e.cycle_id for e in events}
     found = connection.execute(select(CYCLES.c.id, CYCLES.c.status, CYCLES.c.status_owner)
                                .where(CYCLES.c.id.in_(ids))).all()
     open_cycles = {row.id for row in found if takes_events(row.status, row.status_owner)}
-    outcomes: list[Outcome] = ["queued" if e.cycle_id in open_cycles else "closed" for e in events]
-    signed = [i for i, e in enumerate(events) if e.signature is not None and outcomes[i] == "queued"]
+    admissions: list[Admission] = ["queued" if e.cycle_id in open_cycles else "closed" for e in events]
+    signed = [i for i, e in enumerate(events) if e.signature is not None and admissions[i] == "queued"]
     new = signatures.take(connection, [events[i].signature for i in signed])
     for i, taken in zip(signed, new):
-        outcomes[i] = "queued" if taken else "replayed"
+        admissions[i] = "queued" if taken else "replayed"
     now = utcnow()
     rows = [{"cycle_id": e.cycle_id, "step_id": e.step_id, "body": e.body, "received_at": now}
-            for e, outcome in zip(events, outcomes) if outcome == "queued"]
+            for e, admission in zip(events, admissions) if admission == "queued"]
     if rows:
         connection.execute(insert(EVENTS), rows)
     connection.commit()
-    return outcomes
+    return admissions
 
 
 REQUEUED = "re-queued: the cycle's next run reads the event again"

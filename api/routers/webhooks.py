@@ -104,7 +104,7 @@ class _EventWriter:
     def __init__(self) -> None:
         self.connection: Connection | None = None
 
-    def __call__(self, events: Sequence[inbound.Event]) -> list[inbound.Outcome]:
+    def __call__(self, events: Sequence[inbound.Event]) -> list[inbound.Admission]:
         self.connection = self.connection or engine().connect()
         try:
             return inbound.accept(self.connection, events)
@@ -153,10 +153,10 @@ async def receive(webhook_id: str, request: Request, box: Annotated[Inbox, Depen
 
 
 async def _queue(box: Inbox, hook: inbound.Webhook, text: str, signature: Signature | None) -> Response:
-    outcome = await box.commits.add(inbound.Event(hook.cycle_id, hook.step_id, text, signature))
-    if outcome == "closed":
+    admission = await box.commits.add(inbound.Event(hook.cycle_id, hook.step_id, text, signature))
+    if admission == "closed":
         raise ApiError(409, "the cycle is not active: activate it to receive events")
-    if outcome == "replayed":
+    if admission == "replayed":
         raise replayed()
     WEBHOOK_EVENTS.inc()
     box.wake(hook.cycle_id)
