@@ -3,7 +3,8 @@ posted again within its window is refused (after the window its timestamp refuse
 
 A signature is remembered in the same commit as its event (store/inbound.py accept), so an
 event is queued if and only if its signature is taken, whatever process or crash comes between.
-Signatures past their window are purged, every PURGE_EVERY seconds, in one of those commits.
+Every PURGE_EVERY seconds one of those commits also forgets the signatures past the window
+(CYCLEWRIGHT_WEBHOOK_TOLERANCE_SECONDS: the same on every API process).
 """
 
 from __future__ import annotations
@@ -16,23 +17,24 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from runtime.settings import settings
 from store.tables import WebhookSignature
 
 TABLE = WebhookSignature.__table__
 # Compiled once: an executemany with RETURNING is sent as one INSERT of many rows.
-_TAKE = {name: dialect.insert(TABLE).on_conflict_do_nothing().returning(TABLE.c.step_id, TABLE.c.signature)
+_TAKE = {name: dialect.insert(TABLE).on_conflict_do_nothing().returning(*TABLE.primary_key.columns)
          for name, dialect in {"sqlite": sqlite, "postgresql": postgresql}.items()}
-PURGE_EVERY = 10.0  # seconds: each purge deletes what expired meanwhile, a few thousand rows at most
+PURGE_EVERY = 10.0  # seconds: each purge deletes what left the window meanwhile
 _purged_at = 0.0  # monotonic: this process's last purge
 
 
 @dataclass(frozen=True)
 class Signature:
-    """The signature an event came with, for a Webhook step, and until when it is remembered."""
+    """The signature an event came with, for a Webhook step."""
 
     step_id: str
     value: str  # the hex HMAC
-    expires_at: float  # epoch seconds: its timestamp plus the tolerance
+    signed_at: int  # its timestamp: epoch seconds, by the sender's clock
 
 
 def take(connection: Connection, signatures: Sequence[Signature]) -> list[bool]:
@@ -41,24 +43,22 @@ def take(connection: Connection, signatures: Sequence[Signature]) -> list[bool]:
     if not signatures:
         return []
     _purge_when_due(connection)
-    first: dict[tuple[str, str], int] = {}
-    for i, signature in enumerate(signatures):
-        first.setdefault((signature.step_id, signature.value), i)
-    rows = [{"step_id": s.step_id, "signature": s.value, "expires_at": s.expires_at}
-            for s in (signatures[i] for i in first.values())]
-    inserted = connection.execute(_TAKE[connection.dialect.name], rows)  # one statement, many rows
-    new = {tuple(row) for row in inserted}
-    return [first[key] == i and key in new
-            for i, key in enumerate((s.step_id, s.value) for s in signatures)]
+    keys = [(s.signed_at, s.step_id, s.value) for s in signatures]
+    first: dict[tuple[int, str, str], int] = {}
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    rows = [{"signed_at": at, "step_id": step, "signature": value} for at, step, value in first]
+    new = {tuple(row) for row in connection.execute(_TAKE[connection.dialect.name], rows)}
+    return [first[key] == i and key in new for i, key in enumerate(keys)]
 
 
-def purge(connection: Connection, now: float) -> int:
-    """Forget the signatures whose window closed before `now`; how many."""
-    return connection.execute(delete(TABLE).where(TABLE.c.expires_at < now)).rowcount
+def purge(connection: Connection, before: float) -> int:
+    """Forget the signatures made before `before` (epoch seconds); how many."""
+    return connection.execute(delete(TABLE).where(TABLE.c.signed_at < before)).rowcount
 
 
 def _purge_when_due(connection: Connection) -> None:
     global _purged_at
     if time.monotonic() - _purged_at >= PURGE_EVERY:
-        purge(connection, time.time())
+        purge(connection, time.time() - settings().webhook_tolerance)
         _purged_at = time.monotonic()

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -198,11 +198,13 @@ class InboundEvent(SQLModel, table=True):
 
 class WebhookSignature(SQLModel, table=True):
     """A timestamped webhook signature an accepted event came with, kept until its window closes
-    so that a replay of the request is refused (see store/signatures.py)."""
+    so that a replay of the request is refused (see store/signatures.py). Keyed by its time
+    first: each commit's signatures land together in the key, not at random places, and those
+    past the window are one range to delete."""
 
+    signed_at: int = Field(sa_type=BigInteger, primary_key=True)  # its timestamp: epoch seconds
     step_id: str = Field(primary_key=True)  # the cycle's Webhook step
     signature: str = Field(primary_key=True)  # the hex HMAC (v1)
-    expires_at: float = Field(index=True)  # epoch seconds: its timestamp plus the tolerance
 
 
 class Lease(SQLModel, table=True):

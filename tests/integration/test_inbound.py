@@ -101,9 +101,8 @@ def test_a_signed_event_is_queued_with_its_signature_taken_in_one_commit(db):
     the batch are queued; an event its closed cycle refused leaves its signature untaken."""
     cycle = _webhook_cycle(db)
     step = cycles.steps(db, cycle.id)[0]
-    later = time.time() + 300
-    signed = lambda n, value: inbound.Event(cycle.id, step.id, json.dumps({"n": n}),
-                                            Signature(step.id, value, later))
+    now = int(time.time())
+    signed = lambda n, value: inbound.Event(cycle.id, step.id, json.dumps({"n": n}), Signature(step.id, value, now))
     connection = db.get_bind().connect()
     assert inbound.accept(connection, [signed(0, "aa" * 32)]) == ["closed"]  # installed, never activated
     runs.save_cycle_status(db, cycle.id, "Active", "owner", 1)

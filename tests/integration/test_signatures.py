@@ -8,6 +8,7 @@ import time
 
 from sqlalchemy import func, select, text
 
+from runtime.settings import settings
 from store import signatures
 from store.signatures import TABLE, Signature
 
@@ -18,9 +19,9 @@ def _count(engine) -> int:
 
 
 def test_a_signature_is_taken_once(engine):
-    later = time.time() + 300
-    first, second = Signature("step-1", "aa" * 32, later), Signature("step-1", "bb" * 32, later)
-    elsewhere = Signature("step-2", "aa" * 32, later)  # the same value at another step is another signature
+    now = int(time.time())
+    first, second = Signature("step-1", "aa" * 32, now), Signature("step-1", "bb" * 32, now)
+    elsewhere = Signature("step-2", "aa" * 32, now)  # the same value at another step is another signature
     with engine.connect() as connection:
         assert signatures.take(connection, [first, second, first, elsewhere]) == [True, True, False, True]
         connection.commit()
@@ -33,7 +34,7 @@ def test_a_signature_is_taken_once(engine):
 def test_writers_racing_for_one_signature_take_it_once(engine):
     """The second writer's insert meets the first's uncommitted row: it waits for the commit,
     then finds the signature taken (PostgreSQL shows it waiting on the row's lock)."""
-    signature = Signature("step-1", "cc" * 32, time.time() + 300)
+    signature = Signature("step-1", "cc" * 32, int(time.time()))
     first = engine.connect()
     assert signatures.take(first, [signature]) == [True]  # not yet committed
     results: list[list[bool]] = []
@@ -64,21 +65,21 @@ def _wait_for_lock_wait(engine) -> None:
 
 
 def test_signatures_past_their_window_are_purged(engine, monkeypatch):
-    now = time.time()
-    closed, open_ = Signature("step-1", "dd" * 32, now - 1), Signature("step-1", "ee" * 32, now + 300)
+    now, window = int(time.time()), settings().webhook_tolerance
+    closed, open_ = Signature("step-1", "dd" * 32, int(now - window - 1)), Signature("step-1", "ee" * 32, now)
     with engine.connect() as connection:
         assert signatures.take(connection, [closed, open_]) == [True, True]
         connection.commit()
-        assert signatures.purge(connection, now) == 1
+        assert signatures.purge(connection, now - window) == 1
         connection.commit()
     assert _count(engine) == 1
 
     # Taking signatures purges too, once every PURGE_EVERY seconds, in the same transaction.
     with engine.connect() as connection:
-        signatures.take(connection, [Signature("step-1", "ff" * 32, now - 1)])
+        signatures.take(connection, [Signature("step-1", "ff" * 32, int(now - window - 1))])
         connection.commit()
     monkeypatch.setattr(signatures, "_purged_at", time.monotonic() - signatures.PURGE_EVERY)
     with engine.connect() as connection:
-        assert signatures.take(connection, [Signature("step-1", "01" * 32, now + 300)]) == [True]
+        assert signatures.take(connection, [Signature("step-1", "01" * 32, now)]) == [True]
         connection.commit()
     assert _count(engine) == 2  # the open one and the new one: the closed one is gone

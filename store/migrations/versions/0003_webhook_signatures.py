@@ -24,12 +24,11 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "webhooksignature",
+        sa.Column("signed_at", sa.BigInteger(), nullable=False),
         sa.Column("step_id", sa.String(), nullable=False),
         sa.Column("signature", sa.String(), nullable=False),
-        sa.Column("expires_at", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("step_id", "signature"),
+        sa.PrimaryKeyConstraint("signed_at", "step_id", "signature"),
     )
-    op.create_index(op.f("ix_webhooksignature_expires_at"), "webhooksignature", ["expires_at"], unique=False)
     with op.batch_alter_table("cyclestep") as batch:
         batch.add_column(sa.Column("webhook_bare_signatures", sa.Boolean(), nullable=False,
                                    server_default=sa.false()))
@@ -39,5 +38,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("cyclestep") as batch:
         batch.drop_column("webhook_bare_signatures")
-    op.drop_index(op.f("ix_webhooksignature_expires_at"), table_name="webhooksignature")
     op.drop_table("webhooksignature")
