@@ -10,6 +10,7 @@ from connectors.errors import (
     InvalidUrl,
     MissingMergefield,
     RetryableError,
+    ScriptError,
     StepError,
     Unauthorized,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "Problem",
     "RateLimited",
     "RetryableError",
+    "ScriptError",
     "StepError",
     "Unauthorized",
     "call_method",

@@ -28,6 +28,7 @@ from connectors.errors import (
     ConnectorError,
     InvalidCredentials,
     RetryableError,
+    ScriptError,
     StepError,
     Unauthorized,
     UnknownParameter,
@@ -42,7 +43,7 @@ from connectors.oauth import TokenStore, bearer
 from connectors.paging import Cursor, Paging, control, digest
 from connectors.paths import body_from_values, count_records, records_from_body
 from connectors.redirects import follow, redirect_reason
-from connectors.scripts import ScriptError, ScriptSession, levels_of, mentions
+from connectors.scripts import ScriptSession, levels_of, mentions
 from connectors.spec import Authentication, Connector, Method, Parameter
 from connectors.urls import checked_url, endpoint_origin, origin_of
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -142,9 +142,11 @@ class CycleStep(SQLModel, table=True):
     account_connector_id: str | None = Field(default=None, foreign_key="accountconnector.id")
     last_successful_run_at: datetime | None = None  # {{LastSuccessfulRunDate}}
     # A Webhook step: the unguessable id of its URL, the HMAC secret (encrypted) events are
-    # signed with, and the id the connector gave its subscription ({{Webhook_Id}}).
+    # signed with, whether it also takes the bare (untimestamped, replayable) signature, and the
+    # id the connector gave its subscription ({{Webhook_Id}}).
     webhook_id: str | None = Field(default=None, unique=True)
     webhook_secret: str | None = None
+    webhook_bare_signatures: bool = False
     webhook_subscription: str | None = None
 
 
@@ -192,6 +194,17 @@ class InboundEvent(SQLModel, table=True):
     step_id: str  # the cycle's Webhook step
     body: str  # the raw JSON, as posted
     received_at: datetime = Field(default_factory=utcnow)
+
+
+class WebhookSignature(SQLModel, table=True):
+    """A timestamped webhook signature an accepted event came with, kept until its window closes
+    so that a replay of the request is refused (see store/signatures.py). Keyed by its time
+    first: each commit's signatures land together in the key, not at random places, and those
+    past the window are one range to delete."""
+
+    signed_at: int = Field(sa_type=BigInteger, primary_key=True)  # its timestamp: epoch seconds
+    step_id: str = Field(primary_key=True)  # the cycle's Webhook step
+    signature: str = Field(primary_key=True)  # the hex HMAC (v1)
 
 
 class Lease(SQLModel, table=True):

@@ -11,7 +11,14 @@ from sqlmodel import select
 from api.dependencies import CurrentAccount, Db, found, release
 from api.errors import COMMON, ApiError, responses
 from api.routers.connector_calls import limiter
-from connectors import Authentication, ConnectorError, Credentials, Problem, call_method
+from connectors import (
+    Authentication,
+    ConnectorError,
+    Credentials,
+    Problem,
+    ScriptError,
+    call_method,
+)
 from connectors import Connector as ConnectorSpec
 from connectors.auth import auth_value_problem, secrets_of
 from connectors.dates import EPOCH
@@ -74,8 +81,9 @@ def view(row: AccountConnector) -> AccountConnectorOut:
 
 async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) -> None:
     """Run the connector's AuthTestMethod with the credentials about to be saved: 422 (and
-    nothing saved) when the upstream refuses them. An upstream that is down or busy cannot
-    tell: the credentials are saved unverified, with the reason, rather than refused for its outage."""
+    nothing saved) when the upstream refuses them. An upstream that is down or busy, or a
+    connector script that fails, cannot tell: the credentials are saved unverified, with the
+    reason, rather than refused for a fault that is not theirs."""
     auth = spec.authentication(row.authentication)
     # Without authentication there is nothing to prove; OAuth2 is proven when a token is issued.
     if not spec.AuthTestMethod or not row.authenticated or auth is None or auth.AuthType in ("None", "OAuth2"):
@@ -86,9 +94,10 @@ async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) 
                           authentication=row.authentication, limiter=limiter, limit_key=row.id,
                           mergefields={"LastSuccessfulRunDate": EPOCH})
     except ConnectorError as err:
-        if err.retryable:
+        if err.retryable or isinstance(err, ScriptError):
+            cause = f"script failed: {err.reason}" if isinstance(err, ScriptError) else err.brief()
             row.status_reason = (f"NotVerified: the connector's AuthTestMethod '{spec.AuthTestMethod}' "
-                                 f"could not complete ({err.brief()})")
+                                 f"could not complete ({cause})")
             return
         answered = f"answered {err.brief().split(': ', 1)[-1]}" if err.status else f"failed: {err.reason}"
         raise ApiError(422, "The credentials do not work; nothing was saved.", [Problem(

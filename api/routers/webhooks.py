@@ -4,8 +4,6 @@ wake-up of the cycle for many events."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -23,13 +21,15 @@ from temporalio.service import RPCError
 from api.dependencies import TEMPORAL_TIMEOUT
 from api.errors import ApiError, not_found, responses
 from api.routers.connector_calls import limiter
-from connectors import ConnectorError, hooks, nesting
+from api.webhook_signatures import checked, replayed
+from connectors import ConnectorError, ScriptError, hooks, nesting
 from connectors.call import event_scripts
 from runtime.metrics import WEBHOOK_EVENTS
 from store import inbound
 from store.connections import call_options
 from store.database import engine, session
 from store.group_commit import GroupCommit
+from store.signatures import Signature
 from workflows.cycle import CycleWorkflow
 
 router = APIRouter(prefix="/v1.0/webhooks", tags=["webhooks"], responses=responses(401, 404, 409, 413, 422))
@@ -104,7 +104,7 @@ class _EventWriter:
     def __init__(self) -> None:
         self.connection: Connection | None = None
 
-    def __call__(self, events: Sequence[inbound.Event]) -> list[bool]:
+    def __call__(self, events: Sequence[inbound.Event]) -> list[inbound.Admission]:
         self.connection = self.connection or engine().connect()
         try:
             return inbound.accept(self.connection, events)
@@ -126,47 +126,45 @@ async def inbox(request: Request) -> Inbox:  # async: no thread pool hop on the 
     return state.inbox
 
 
-def signed(secret: str, body: bytes, signature: str | None) -> bool:
-    """X-Signature: the hex HMAC-SHA256 of the raw body (a `sha256=` prefix is allowed)."""
-    if not signature:
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().removeprefix("sha256="))
-
-
 @router.post("/{webhook_id}", status_code=202, response_model=Accepted,
              summary="Receive an event for a webhook-driven cycle",
              description="The event is a durable transaction before this answers 202. Bodies are JSON, "
-                         "at most 256 KiB; with a secret set on the step, `X-Signature` must be the hex "
-                         "HMAC-SHA256 of the raw body. A connector's `before_webhook` script may check, "
-                         "reshape or refuse the event, and set the answer (a handshake's, say).")
+                         "at most 256 KiB; with a secret set on the step, `X-Signature` must be "
+                         "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">` (401 otherwise), made "
+                         "within `CYCLEWRIGHT_WEBHOOK_TOLERANCE_SECONDS` (300), and is taken once (409 for a "
+                         "replay); the bare hex HMAC of the body only where the step opts in. A connector's "
+                         "`before_webhook` script may check, reshape or refuse the event, and set the answer "
+                         "(a handshake's, say).")
 async def receive(webhook_id: str, request: Request, box: Annotated[Inbox, Depends(inbox)],
                   x_signature: Annotated[str | None, Header()] = None) -> Response:
     body = await request.body()
     hook = await box.webhook(webhook_id)
     if hook is None:
         raise not_found("webhook", webhook_id)
-    if hook.secret is not None and not signed(hook.secret, body, x_signature):
-        raise ApiError(401, "the X-Signature header is missing or does not match the body")
+    signature = checked(hook, body, x_signature)
     if hook.scripts is not None:
-        return await _scripted(request, box, hook, body)
+        return await _scripted(request, box, hook, body, signature)
     try:
         text = body.decode()
         nesting.loads(text, "the event")
     except ValueError:
         raise ApiError(422, "the body is not JSON (UTF-8)") from None
-    return await _queue(box, hook, text)
+    return await _queue(box, hook, text, signature)
 
 
-async def _queue(box: Inbox, hook: inbound.Webhook, text: str) -> Response:
-    if not await box.commits.add(inbound.Event(hook.cycle_id, hook.step_id, text)):
+async def _queue(box: Inbox, hook: inbound.Webhook, text: str, signature: Signature | None) -> Response:
+    admission = await box.commits.add(inbound.Event(hook.cycle_id, hook.step_id, text, signature))
+    if admission == "closed":
         raise ApiError(409, "the cycle is not active: activate it to receive events")
+    if admission == "replayed":
+        raise replayed()
     WEBHOOK_EVENTS.inc()
     box.wake(hook.cycle_id)
     return Response(ACCEPTED, 202, media_type="application/json")
 
 
-async def _scripted(request: Request, box: Inbox, hook: inbound.Webhook, body: bytes) -> Response:
+async def _scripted(request: Request, box: Inbox, hook: inbound.Webhook, body: bytes,
+                    signature: Signature | None) -> Response:
     """The event through its before_webhook scripts: queued as they left it, or not (a handshake
     answered, a bad signature refused), with the answer they set."""
     raw = body.decode(errors="replace")
@@ -184,7 +182,7 @@ async def _scripted(request: Request, box: Inbox, hook: inbound.Webhook, body: b
             event = nesting.loads(event, "the event")
         except ValueError:
             raise ApiError(422, "the body is not JSON (UTF-8), and no before_webhook script made it JSON") from None
-    accepted = await _queue(box, hook, json.dumps(event))
+    accepted = await _queue(box, hook, json.dumps(event), signature)
     return _answer(answer, 202) if answer.status or answer.response is not None else accepted
 
 
@@ -201,8 +199,9 @@ async def _before_webhook(http: httpx.AsyncClient, hook: inbound.Webhook,
                 return hooks.WebhookAnswer(True, received.body)
             return await hooks.before_webhook(session, received, scripts.mergefields)
     except ConnectorError as err:
-        log.warning("webhook of cycle %s: before_webhook failed: %s", hook.cycle_id, err.reason)
-        raise ApiError(500, f"the event was not accepted: {err.reason}") from None
+        failed = f"script failed: {err.reason}" if isinstance(err, ScriptError) else err.reason
+        log.warning("webhook of cycle %s: before_webhook failed: %s", hook.cycle_id, failed)
+        raise ApiError(500, f"the event was not accepted: {failed}") from None
 
 
 def _answer(answer: hooks.WebhookAnswer, default_status: int) -> Response:

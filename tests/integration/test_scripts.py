@@ -15,6 +15,7 @@ import pytest
 
 from connectors import (
     Credentials,
+    ScriptError,
     StepError,
     Unauthorized,
     call_method,
@@ -23,7 +24,7 @@ from connectors import (
 )
 from connectors.hooks import Scripting
 from connectors.nesting import MAX_DEPTH, TooDeep
-from connectors.scripts import ScriptError, ScriptLimits, check_syntax
+from connectors.scripts import ScriptLimits, check_syntax
 from demo.app import LEDGER_SECRET
 from tests.walkthrough import catalog_document
 
