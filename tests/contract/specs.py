@@ -1,0 +1,114 @@
+"""The vendors' own OpenAPI documents (from the npm packages in package.json), and each cut to
+the operations a catalog connector calls, with every `$ref` those need, so that prism starts on
+it in seconds (Stripe's whole document takes minutes, GitHub's more).
+
+A catalog method is matched to an operation by its verb and its endpoint's path after
+`{{BaseUrl}}`: literal segments equal, each `{{mergefield}}` against one `{parameter}`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from connectors.spec import Connector
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_MODULES = ROOT / "node_modules"
+VERBS = ("get", "put", "post", "delete", "patch")
+
+Operation = tuple[str, str]
+# What a cut document keeps of the whole besides its paths and what they refer to (not its
+# webhooks, tags or extensions).
+KEPT = ("openapi", "swagger", "info", "servers", "security", "host", "basePath", "schemes", "consumes", "produces",
+        "securityDefinitions")  # (verb, path as the document writes it)
+
+
+@cache
+def document(path: str) -> dict[str, Any]:
+    """A document under node_modules/, parsed once per session."""
+    return json.loads((NODE_MODULES / path).read_text())
+
+
+def _segments(path: str, template: str) -> list[str | None]:
+    """A path's segments, None for each templated one."""
+    return [None if re.fullmatch(template, s) else s for s in path.strip("/").split("/")]
+
+
+def operation_of(spec: dict[str, Any], verb: str, endpoint: str) -> Operation | None:
+    """The operation a method's endpoint calls (literal segments preferred over parameters)."""
+    path = endpoint.removeprefix("{{BaseUrl}}").split("?")[0]
+    wanted = _segments(path, r"\{\{\s*\w+\s*\}\}")
+    best: tuple[int, Operation] | None = None
+    for route, item in spec["paths"].items():
+        if verb not in item:
+            continue
+        segments = _segments(route, r"\{[^{}/]+\}")
+        if len(segments) != len(wanted):
+            continue
+        if all(s is None or w is None or s == w for s, w in zip(segments, wanted, strict=True)):
+            if any(s is not None and w is None for s, w in zip(segments, wanted, strict=True)):
+                continue  # a parameter of ours where the document has a literal: another route
+            literal = sum(s is not None for s in segments)
+            if best is None or literal > best[0]:
+                best = (literal, (verb, route))
+    return best[1] if best else None
+
+
+def operations(spec: dict[str, Any], connector: Connector) -> dict[str, Operation | None]:
+    """Each Action method's operation in `spec` (None where the document has none)."""
+    return {m.UniqueIdentifier: operation_of(spec, m.HttpMethod.lower(), m.Endpoint)
+            for m in connector.Methods if m.MethodType == "Action"}
+
+
+def _refs(node: Any) -> Iterator[str]:
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/"):
+                yield ref
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+
+
+def _unescape(part: str) -> str:
+    return part.replace("~1", "/").replace("~0", "~")
+
+
+def cut(spec: dict[str, Any], kept: Iterable[Operation]) -> dict[str, Any]:
+    """`spec` with only the operations `kept`, and what their `$ref`s reach (transitively)."""
+    paths: dict[str, Any] = {}
+    for verb, route in kept:
+        item = spec["paths"][route]
+        paths.setdefault(route, {k: v for k, v in item.items() if k not in VERBS})[verb] = item[verb]
+    out = {k: v for k, v in spec.items() if k in KEPT} | {"paths": paths}
+    if "components" in spec:
+        schemes = spec["components"].get("securitySchemes")
+        out["components"] = {"securitySchemes": schemes} if schemes else {}
+    todo, seen = list(_refs(paths)), set()
+    while todo:
+        ref = todo.pop()
+        if ref in seen:
+            continue
+        seen.add(ref)
+        parts = [_unescape(p) for p in ref[2:].split("/")]
+        source, target = spec, out
+        for part in parts[:-1]:
+            source = source[part]
+            target = target.setdefault(part, {})
+        target[parts[-1]] = source[parts[-1]]
+        todo.extend(_refs(source[parts[-1]]))
+    return out
+
+
+# Each catalog connector's document: (the file under node_modules/, the path the document puts
+# before the catalog's endpoints, because its server URL ends earlier than the connector's BaseUrl).
+SOURCES: dict[str, tuple[str, str]] = {
+    "github": ("@octokit/openapi/generated/api.github.com.json", ""),
+}
