@@ -23,6 +23,7 @@ from api.limits import BodyLimit
 from api.routers import (
     account_connectors,
     accounts,
+    catalog,
     codec,
     connector_auth,
     connector_calls,
@@ -117,7 +118,7 @@ def create_app() -> FastAPI:
     # turn in a lane (api/admission.py), except health, metrics and tokens: they must answer
     # however busy the rest is.
     app.include_router(webhooks.router, dependencies=[WEBHOOK_ADMITTED])
-    for module in (accounts, connectors, account_connectors, connector_calls, lookups, connector_auth,
+    for module in (accounts, connectors, catalog, account_connectors, connector_calls, lookups, connector_auth,
                    templates, cycles, transactions, steps, variables, codec):
         app.include_router(module.router, dependencies=[ADMITTED])
     app.include_router(codec.signin, dependencies=[ADMITTED])
