@@ -38,9 +38,10 @@ def _segments(path: str, template: str) -> list[str | None]:
     return [None if re.fullmatch(template, s) else s for s in path.strip("/").split("/")]
 
 
-def operation_of(spec: dict[str, Any], verb: str, endpoint: str) -> Operation | None:
-    """The operation a method's endpoint calls (literal segments preferred over parameters)."""
-    path = endpoint.removeprefix("{{BaseUrl}}").split("?")[0]
+def operation_of(spec: dict[str, Any], verb: str, endpoint: str, prefix: str = "") -> Operation | None:
+    """The operation a method's endpoint calls (literal segments preferred over parameters);
+    `prefix` is what the document's paths have before the connector's."""
+    path = prefix + endpoint.removeprefix("{{BaseUrl}}").split("?")[0]
     wanted = _segments(path, r"\{\{\s*\w+\s*\}\}")
     best: tuple[int, Operation] | None = None
     for route, item in spec["paths"].items():
@@ -58,9 +59,9 @@ def operation_of(spec: dict[str, Any], verb: str, endpoint: str) -> Operation | 
     return best[1] if best else None
 
 
-def operations(spec: dict[str, Any], connector: Connector) -> dict[str, Operation | None]:
+def operations(spec: dict[str, Any], connector: Connector, prefix: str = "") -> dict[str, Operation | None]:
     """Each Action method's operation in `spec` (None where the document has none)."""
-    return {m.UniqueIdentifier: operation_of(spec, m.HttpMethod.lower(), m.Endpoint)
+    return {m.UniqueIdentifier: operation_of(spec, m.HttpMethod.lower(), m.Endpoint, prefix)
             for m in connector.Methods if m.MethodType == "Action"}
 
 
