@@ -18,7 +18,8 @@ def resolve(spec: dict[str, Any], node: Any, depth: int = 0) -> Any:
     while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/") and depth < 64:
         target: Any = spec
         for part in node["$ref"][2:].split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
+            part = part.replace("~1", "/").replace("~0", "~")
+            target = target[int(part)] if isinstance(target, list) else target[part]
         node, depth = target, depth + 1
     return node
 
