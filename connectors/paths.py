@@ -58,6 +58,38 @@ def _segment(raw: str, text: str) -> Segment:
     return Segment(raw)
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """A path that reads `name` ('' for the root) as an array (or an object) where an earlier
+    path of the same body, `earlier`, reads it as the other: both cannot match."""
+
+    name: str
+    as_array: bool
+    earlier: int
+
+
+def shape_conflicts(paths: Sequence[str]) -> dict[int, Conflict]:
+    """Paths of one body that cannot all match it, by index (unparsable paths are skipped)."""
+    seen: dict[tuple[str, ...], tuple[bool, int]] = {}  # a property's names from the root: array?, by whom
+    conflicts: dict[int, Conflict] = {}
+    for index, text in enumerate(paths):
+        try:
+            path = parse_path(text)
+        except ValueError:
+            continue
+        shapes = [((), path[0].is_array and path[0].name == "")]  # the root: an array, or an object
+        names = tuple(s.name for s in path)
+        shapes += [(names[: i + 1], s.is_array) for i, s in enumerate(path[:-1]) if s.name]
+        if path[-1].is_array and path[-1].name:  # [tags]: the value read is an array
+            shapes.append((names, True))
+        for key, is_array in shapes:
+            earlier = seen.setdefault(key, (is_array, index))
+            if earlier[0] != is_array:
+                conflicts[index] = Conflict(key[-1] if key else "", is_array, earlier[1])
+                break
+    return conflicts
+
+
 def read(node: Any, path: Sequence[Segment]) -> Any:
     if len(path) == 1 and not path[0].is_array:  # the common case, kept fast
         return node.get(path[0].name) if isinstance(node, dict) else None
