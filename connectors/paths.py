@@ -28,6 +28,19 @@ class Segment:
 Path = tuple[Segment, ...]
 
 
+def _grammar() -> str:
+    """The paths parse_path accepts, as a regular expression (for the JSON Schema; the same in
+    ECMA-262 and Python, so the end is a lookahead: Python's $ also matches before a final newline)."""
+    char, quote = r"[^.\\\[\]]", r"\\[^\\\[\]]*\\"  # a character as it is; a \quoted\ run (dots too)
+    name = rf"(?:{quote})*(?:{char}|\\[^\\\[\]]+\\)(?:{char}|{quote})*"  # one character at least
+    array = rf"(?:\\\\)*\[{name}\](?:\\\\)*"  # an empty quote is nothing
+    root = rf"(?:\\\\)*\[(?:{char}|{quote})*\](?:\\\\)*"  # the first segment may be [] as well
+    return rf"^(?:{name}|{root})(?:\.(?:{name}|{array}))*(?![\s\S])"
+
+
+PATTERN = _grammar()
+
+
 @lru_cache(maxsize=4096)
 def parse_path(text: str) -> Path:
     segments, current, quoted = [], "", False
@@ -36,6 +49,8 @@ def parse_path(text: str) -> Path:
     for char in text:
         if char == "\\":
             quoted = not quoted
+        elif quoted and char in "[]":
+            raise ValueError(f"'{text}': a \\ quote cannot hold [ or ] (they mark arrays)")
         elif char == "." and not quoted:
             segments.append(_segment(current, text))
             current = ""
@@ -51,11 +66,11 @@ def parse_path(text: str) -> Path:
 
 
 def _segment(raw: str, text: str) -> Segment:
-    if raw.startswith("[") and raw.endswith("]"):
-        return Segment(raw[1:-1], is_array=True)
-    if not raw or "[" in raw or "]" in raw:
+    array = len(raw) >= 2 and raw[0] == "[" and raw[-1] == "]"
+    name = raw[1:-1] if array else raw
+    if (not name and not array) or "[" in name or "]" in name:
         raise ValueError(f"'{text}' is not a valid field path")
-    return Segment(raw)
+    return Segment(name, is_array=array)
 
 
 @dataclass(frozen=True)

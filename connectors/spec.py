@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 FieldDataType = Literal["Text", "Integer", "Decimal", "Float", "Boolean", "DateTime"]
+Verb = Literal["Get", "Post", "Put", "Patch", "Delete"]
+# Cyclr's files write GET: a verb is read in its three spellings (Get, GET, get), and only those.
+VERB_SPELLINGS = [spelling for verb in get_args(Verb) for spelling in (verb, verb.upper(), verb.lower())]
+HttpMethodName = Annotated[
+    Verb,
+    BeforeValidator(lambda value: value.capitalize() if value in VERB_SPELLINGS else value),
+    WithJsonSchema({"type": "string", "enum": VERB_SPELLINGS}),
+]
 
 
 class Spec(BaseModel):
@@ -92,7 +100,7 @@ class Method(Spec):
     Description: str = ""
     Category: str = ""
     MethodType: Literal["Action", "Webhook"] = "Action"
-    HttpMethod: Literal["Get", "Post", "Put", "Patch", "Delete"]
+    HttpMethod: HttpMethodName
     Endpoint: str
     DataType: Literal["Json", "Form", "Xml", "PlainText", "None"] = "Json"
     Parameters: list[Parameter] = []
@@ -112,11 +120,6 @@ class Method(Spec):
     CreateWebhookMethod: str | None = None
     DeleteWebhookMethod: str | None = None
     Script: str | None = None
-
-    @field_validator("HttpMethod", mode="before")
-    @classmethod
-    def _capitalised(cls, value: Any) -> Any:
-        return value.capitalize() if isinstance(value, str) else value
 
     @property
     def request_fields(self) -> list[FieldSpec]:

@@ -36,19 +36,27 @@ def json_path(loc: tuple) -> str:
 
 
 def parse_connector(document: Any) -> Connector:
-    """The connector a document describes; Cyclr properties it does not use are left out, and
-    those Cyclewright names otherwise are read under its name."""
+    """The connector a document describes, checked against every rule (catalog/connector.schema.json
+    says as many of them as JSON Schema can); Cyclr properties it does not use are left out, and
+    those Cyclewright names otherwise are read under its name. JSON types are taken as they are:
+    "true" is not a boolean, nor "10" a number."""
     if not isinstance(document, dict):
         raise ConnectorInvalid([Problem("$", "a connector must be a JSON object")])
     problems = list(_semantic_problems(document))
     try:
-        connector = Connector.model_validate(_as_cyclewright(Connector, document, "$", []))
+        connector = Connector.model_validate(_as_cyclewright(Connector, document, "$", []), strict=True)
     except ValidationError as err:
         problems = [_problem(e) for e in err.errors(include_url=False)] + problems
         connector = None
     if problems:
         raise ConnectorInvalid(_unique(problems))
     return connector
+
+
+def load_connector(document: dict[str, Any]) -> Connector:
+    """A stored connector document (parse_connector accepted it once) as it was accepted: not held
+    to rules added since, so that a release cycles run on keeps loading."""
+    return Connector.model_validate(_as_cyclewright(Connector, document, "$", []))
 
 
 def ignored_properties(document: Any) -> list[Problem]:
@@ -243,15 +251,11 @@ def _paging_reads(applying: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
 
 
 def _paging_problems(applying: list[tuple[str, dict]], paged: bool) -> Iterator[Problem]:
-    """Cursor parameters of a paged method that cannot work together; paths paging cannot read."""
+    """Cursor parameters of a paged method that cannot work together."""
     if paged:
         unpaired = paging.unpaired_tokens((p.get("TargetType"), c) for _, p in applying for c in _controls(p))
         for place, param in applying:
             yield from (Problem(f"{place}.Values", unpaired[c]) for c in _controls(param) if c in unpaired)
-    for place, param in _paging_reads(applying):
-        if "[" in param["TargetName"]:
-            yield Problem(f"{place}.TargetName", f"'{param['TargetName']}' passes through an array, but paging "
-                                                 "reads one value from each response")
 
 
 def _parameter_problems(path: str, params: list[dict], known: set) -> Iterator[Problem]:
@@ -264,6 +268,10 @@ def _parameter_problems(path: str, params: list[dict], known: set) -> Iterator[P
         for control in _controls(param):
             if problem := paging.placement_problem(str(param.get("TargetType")), control):
                 yield Problem(f"{path}[{i}].Values", problem)
+        read = param.get("TargetName") if param.get("TargetType") == "ResponseField" and _controls(param) else None
+        if isinstance(read, str) and "[" in read:
+            yield Problem(f"{path}[{i}].TargetName", f"'{read}' passes through an array, but paging reads one "
+                                                     "value from each response")
 
 
 def _shape_problems(paths: list[tuple[str, Any]]) -> Iterator[Problem]:

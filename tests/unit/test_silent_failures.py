@@ -37,8 +37,8 @@ NEXT = {"TargetType": "ResponseField", "TargetName": "next_cursor"}
     ("PAGE_NUMBR", "'PAGE_NUMBR' is not a paging value; did you mean 'PAGE_NUMBER'?"),
     ("PAGE_OFSET", "'PAGE_OFSET' is not a paging value; did you mean 'PAGE_OFFSET'?"),
     ("CYCLR_NEXT_PAGE_TOKEN", "'CYCLR_NEXT_PAGE_TOKEN' is not a paging value; did you mean 'CYCLR_PAGE_TOKEN'?"),
-    ("CYCLR_CURSOR", "'CYCLR_CURSOR' is not a paging value (they are PAGE_NUMBER, PAGE_OFFSET, PAGE_SIZE, "
-                     "PAGE_NEXT_URL, PAGE_TOKEN and PAGE_TOKEN_<suffix>, each also with CYCLR_ before it)"),
+    ("CYCLR_CURSOR", ("'CYCLR_CURSOR' is not a paging value (they are PAGE_NUMBER, PAGE_OFFSET, PAGE_SIZE, "
+                     "PAGE_NEXT_URL, PAGE_TOKEN and PAGE_TOKEN_<suffix>, each also with CYCLR_ before it)")),
 ])
 def test_a_misspelt_paging_value_is_refused_with_the_nearest(value, message):
     assert problems(paged([{**PAGE, "Values": [value]}])) == [("$.Methods[0].Parameters[0].Values[0]", message)]
@@ -70,8 +70,8 @@ def test_an_allowed_value_that_only_mentions_pages_is_a_value():
 
 def test_a_token_read_but_never_sent_or_sent_but_never_read_is_refused():
     read_only = paged([{**NEXT, "Values": ["PAGE_TOKEN"]}])
-    assert problems(read_only) == [("$.Methods[0].Parameters[0].Values", "PAGE_TOKEN is read from each response "
-                                                                         "but no QueryString or HttpHeader parameter sends it")]
+    assert problems(read_only) == [("$.Methods[0].Parameters[0].Values", ("PAGE_TOKEN is read from each response "
+                                                                         "but no QueryString or HttpHeader parameter sends it"))]
     mismatched = paged([{**NEXT, "Values": ["PAGE_TOKEN_AFTER"]}, {**CURSOR, "Values": ["PAGE_TOKEN"]}])
     assert [path for path, _ in problems(mismatched)] == ["$.Methods[0].Parameters[0].Values",
                                                           "$.Methods[0].Parameters[1].Values"]
@@ -84,10 +84,10 @@ def test_a_token_read_but_never_sent_or_sent_but_never_read_is_refused():
 def test_a_paging_value_where_it_does_nothing_is_refused():
     assert problems(paged([{"TargetType": "MergeField", "Name": "page", "Values": ["PAGE_NUMBER"]},
                            {"TargetType": "QueryString", "TargetName": "next", "Values": ["PAGE_NEXT_URL"]}])) == [
-        ("$.Methods[0].Parameters[0].Values", "PAGE_NUMBER is sent with each page's request: put it on a "
-                                              "QueryString or HttpHeader parameter"),
-        ("$.Methods[0].Parameters[1].Values", "PAGE_NEXT_URL is read from each response: put it on a "
-                                              "ResponseField parameter")]
+        ("$.Methods[0].Parameters[0].Values", ("PAGE_NUMBER is sent with each page's request: put it on a "
+                                              "QueryString or HttpHeader parameter")),
+        ("$.Methods[0].Parameters[1].Values", ("PAGE_NEXT_URL is read from each response: put it on a "
+                                              "ResponseField parameter"))]
 
 
 @pytest.mark.parametrize(("script", "name", "event"), [
@@ -112,11 +112,11 @@ def test_field_paths_that_can_never_match_are_refused():
               {"ConnectorField": "[].total", "SystemField": "Total"}]
     assert problems(paged([], fields)) == [
         ("$.Methods[0].ResponseFormat.Fields[1].ConnectorField",
-         "'records.name' reads 'records' as an object, but '[records].id' "
-         "($.Methods[0].ResponseFormat.Fields[0].ConnectorField) reads it as an array: both cannot match"),
+         ("'records.name' reads 'records' as an object, but '[records].id' "
+         "($.Methods[0].ResponseFormat.Fields[0].ConnectorField) reads it as an array: both cannot match")),
         ("$.Methods[0].ResponseFormat.Fields[2].ConnectorField",
-         "'[].total' reads the body as an array, but '[records].id' "
-         "($.Methods[0].ResponseFormat.Fields[0].ConnectorField) reads it as an object: both cannot match")]
+         ("'[].total' reads the body as an array, but '[records].id' "
+         "($.Methods[0].ResponseFormat.Fields[0].ConnectorField) reads it as an object: both cannot match"))]
 
 
 def test_a_cursor_read_from_the_response_must_be_one_value_where_the_fields_agree():
@@ -126,8 +126,8 @@ def test_a_cursor_read_from_the_response_must_be_one_value_where_the_fields_agre
     assert ("$.Methods[0].Parameters[1].TargetName",
             "'[meta].next' passes through an array, but paging reads one value from each response") in found
     assert ("$.Methods[0].Parameters[1].TargetName",
-            "'[meta].next' reads 'meta' as an array, but 'meta.count' "
-            "($.Methods[0].ResponseFormat.Fields[1].ConnectorField) reads it as an object: both cannot match") in found
+            ("'[meta].next' reads 'meta' as an array, but 'meta.count' "
+            "($.Methods[0].ResponseFormat.Fields[1].ConnectorField) reads it as an object: both cannot match")) in found
 
 
 def test_request_paths_and_lookup_keys_are_held_to_one_shape_too():
