@@ -41,7 +41,7 @@ def _grammar() -> str:
 PATTERN = _grammar()
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)  # the paths of a large connector (an imported one) at once
 def parse_path(text: str) -> Path:
     segments, current, quoted = [], "", False
     if not text:

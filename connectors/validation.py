@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, get_args
 
 from pydantic import ValidationError
@@ -73,17 +74,25 @@ def _as_cyclewright(model: type[Spec], node: Any, path: str, ignored: list[Probl
         return [_as_cyclewright(model, item, f"{path}[{i}]", ignored) for i, item in enumerate(node)]
     if not isinstance(node, dict):
         return node
+    left_out, renamed, children = _reading(model)
     kept = {}
-    renamed = cyclr.renamed(model)
     for key, value in node.items():
-        if key in cyclr.ignored(model) or (key in renamed and renamed[key] in node):
+        if key in left_out or (key in renamed and renamed[key] in node):
             ignored.append(Problem(f"{path}.{key}", cyclr.MESSAGE if key not in renamed else
                                    cyclr.both_given(renamed[key])))
             continue
         key = renamed.get(key, key)
-        child = _child_model(model, key)
+        child = children.get(key)
         kept[key] = _as_cyclewright(child, value, f"{path}.{key}", ignored) if child else value
     return kept
+
+
+@cache
+def _reading(model: type[Spec]) -> tuple[frozenset[str], dict[str, str], dict[str, type[Spec]]]:
+    """What reading an object of `model` takes: the Cyclr properties it leaves out, those it
+    renames, and the model of each property that holds objects."""
+    children = {name: child for name in model.model_fields if (child := _child_model(model, name))}
+    return cyclr.ignored(model), cyclr.renamed(model), children
 
 
 def _child_model(model: type[Spec], name: Any) -> type[Spec] | None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, Field, HttpUrl
@@ -98,16 +98,54 @@ _OPENAPI_BODY = {"requestBody": {"required": True, "description": "An OpenAPI 3.
 }}}
 
 
+class ImportQuery(BaseModel):
+    """What the partner chooses at import: where the API is, and an authentication."""
+
+    baseUrl: HttpUrl | None = Field(None, description="the BaseUrl property's default, instead of the "
+                                                      "document's first server")
+    authType: Literal["None", "ApiKey", "Basic", "Bearer", "OAuth2"] | None = Field(
+        None, description="an authentication, the connector's default (before any the document declares): "
+                          "for a document that declares none, GitHub's say")
+    apiKeyName: str | None = Field(None, description="ApiKey: the header or query parameter")
+    apiKeyLocation: Literal["Header", "QueryString", "Body"] | None = None
+    oauth2Type: Literal["AuthorisationCode", "ClientCredentials", "PasswordCredentials"] | None = None
+    authoriseUrl: str | None = None
+    accessTokenUrl: str | None = None
+    scope: list[str] = Field(default_factory=list, description="OAuth2 scopes, one each")
+
+    # Each choice's Authentication property (the connector format's name).
+    PROPERTIES: ClassVar[dict[str, str]] = {
+        "authType": "AuthType", "apiKeyName": "ApiKeyName", "apiKeyLocation": "ApiKeyLocation",
+        "oauth2Type": "OAuth2Type", "authoriseUrl": "AuthoriseUrl", "accessTokenUrl": "AccessTokenUrl",
+        "scope": "Scopes"}
+
+    def options(self) -> openapi.Options:
+        """The import's options; 422 naming the query parameter when the authentication cannot be."""
+        chosen = {self.PROPERTIES[k]: v for k, v in self.model_dump(exclude_defaults=True).items()
+                  if k in self.PROPERTIES}
+        if chosen and "AuthType" not in chosen:
+            raise ApiError(422, "Choose the authentication's authType too; nothing was saved.",
+                           [Problem("query:authType", "is required with " + ", ".join(sorted(
+                               k for k, v in self.PROPERTIES.items() if v in chosen)))])
+        if problems := openapi.authentication_problems(chosen) if chosen else []:
+            names = {v: k for k, v in self.PROPERTIES.items()}
+            raise ApiError(422, "The authentication chosen cannot be used; nothing was saved.",
+                           [Problem(f"query:{names.get(p.path.partition('[')[0], 'authType')}", p.message)
+                            for p in problems])
+        return openapi.Options(str(self.baseUrl) if self.baseUrl else None, chosen or None)
+
+
 @router.post("/import/openapi", status_code=201, openapi_extra=_OPENAPI_BODY,
              summary="Import an OpenAPI document as a Draft connector (partner token)")
 def import_openapi(
-    db: Db, _: PartnerClaims, document: Annotated[bytes, Depends(_body)],
-    baseUrl: Annotated[HttpUrl | None, Query(description="the API's base URL, instead of the document's server")] = None,
+    db: Db, _: PartnerClaims, document: Annotated[bytes, Depends(_body)], query: Annotated[ImportQuery, Query()],
 ) -> ImportOut:
     """A connector made of the document, saved as a Draft to review and publish, with what could not be
-    converted. A connector of the same name gets a new Draft (its Live release stays)."""
+    converted. A connector of the same name gets a new Draft (its Live release stays). Its endpoints
+    start with the BaseUrl property, which an account connector may set (a sandbox, a region)."""
+    options = query.options()
     try:
-        imported = openapi.import_openapi(openapi.load(document), str(baseUrl) if baseUrl else None)
+        imported = openapi.import_openapi(openapi.load(document), options)
     except openapi.NotOpenApi as err:
         raise ApiError(422, "The document is not an OpenAPI 3.x or Swagger 2.0 document; nothing was saved.",
                        [Problem("$", str(err))]) from None
