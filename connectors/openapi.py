@@ -1,19 +1,22 @@
 """OpenAPI import: an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) as a connector document,
 with a list of what could not be converted, each item with its place in the document.
 
-The document is read through jsonschema-path (python-openapi, Apache-2.0: the document layer
-of openapi-core and openapi-spec-validator, on python-jsonschema's `referencing`). It resolves
-each `$ref` when the walk reaches it, so a large spec is never inlined whole and a circular
-schema is seen (the same schema object again among its own ancestors) and cut instead of
-followed; prance, the other candidate, resolves eagerly and needs a recursion handler for
-cycles. Being format-agnostic, it reads Swagger 2.0 and OpenAPI 3.x alike; the differences
-between them are in this module.
+The document is walked as it was parsed, each `$ref` resolved (by python-jsonschema's
+`referencing`, within the document only) when the walk reaches it (At), so a large spec is never
+inlined whole and a circular schema is seen (the same schema object again among its own
+ancestors) and cut instead of followed. jsonschema-path, which did this before, cost most of an
+import's time; prance, the other candidate, resolves eagerly and needs a recursion handler for
+cycles. Swagger 2.0 and OpenAPI 3.x are read alike; the differences between them are in this
+module.
 
-What maps to what (DESIGN §2): one method per operation; path parameters become MergeField
-parameters, query and header parameters QueryString and HttpHeader ones; the JSON (or plain
-form) request body and the first 2xx response's JSON body become fields; security schemes
-become Authentication entries; paging is recognised where parameter and response field names
-make it plain. Anything else is reported, never silently dropped.
+What maps to what (DESIGN §2): one method per operation, its endpoint under the BaseUrl
+property (the first server by default, its variables properties too); path parameters become
+MergeField parameters, query and header parameters QueryString and HttpHeader ones; the JSON
+(or form) request body and the first 2xx response's JSON body become fields, breadth first, to
+MAX_DEPTH levels and MAX_FIELDS fields (oneOf/anyOf: the union of the variants' fields); security
+schemes become Authentication entries, after one the partner chose; paging is recognised where
+parameter and response field names make it plain. Anything else is reported, never silently
+dropped.
 """
 
 from __future__ import annotations
@@ -166,8 +169,7 @@ def _is_ref(node: Any) -> bool:
 class At:
     """A place in the document as the walk reached it (its keys from the root, through `$refs`
     as they were followed) and what is there, its `$ref` resolved when first read: a `$ref` to
-    nowhere is met where the walk uses it, as with jsonschema-path's SchemaPath, at a fraction of
-    the cost (a large spec walks a million places)."""
+    nowhere is met where the walk uses it."""
 
     __slots__ = ("_node", "_raw", "_refs", "place")
 
@@ -569,7 +571,8 @@ class _Importer:
         slug = re.sub(r"[^a-z0-9]+", "-", f"{verb} {route}".lower()).strip("-")
         tags = node.get("tags") or []
         method = _without_none({
-            "UniqueIdentifier": self.identifier(str(node.get("operationId") or slug)),
+            # GitHub's users/get-authenticated is users-get-authenticated: the API names methods in URLs.
+            "UniqueIdentifier": self.identifier(str(node.get("operationId") or slug).replace("/", "-")),
             "Name": str(node.get("summary") or node.get("operationId") or f"{verb.upper()} {route}"),
             "Description": str(node.get("description") or ""), "Category": str(tags[0]) if tags else None,
             "HttpMethod": verb.capitalize(),

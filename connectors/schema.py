@@ -54,6 +54,7 @@ def connector_json_schema() -> dict:
     # One line with no control character (the model's pattern, without an end anchor: see _END).
     schema["properties"]["Name"] = {"type": "string", "minLength": 1, "maxLength": 200,
                                     "not": {"pattern": r"[\x00-\x1f\x7f]"}}
+    defs["Method"]["properties"]["UniqueIdentifier"]["pattern"] = "^[^/]*$"  # the API names methods in URLs
     for model, name in (("FieldSpec", "ConnectorField"), ("Trigger", "IdentifierKey"), ("Trigger", "HumanReadableKey")):
         defs[model]["properties"][name]["pattern"] = paths.PATTERN
 

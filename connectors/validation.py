@@ -160,6 +160,9 @@ def _semantic_problems(doc: dict) -> Iterator[Problem]:
         uid = method.get("UniqueIdentifier")
         if uid in seen:
             yield Problem(f"{path}.UniqueIdentifier", f"'{uid}' is used by another method")
+        if isinstance(uid, str) and "/" in uid:
+            yield Problem(f"{path}.UniqueIdentifier", f"'{uid}' holds a '/': the API names a method in its URLs "
+                                                      f"(/methods/{{UniqueIdentifier}}), so it could not be called")
         seen.add(uid)
         params = _list(method.get("Parameters"))
         method_known = known | {p.get("Name") or p.get("TargetName") for p in params}

@@ -446,7 +446,7 @@ def test_a_loop_of_refs_is_reported_and_cut_and_the_rest_converts():
 
 
 def test_a_chain_of_refs_longer_than_the_bound_is_cut():
-    count = 1_000  # each ref a frame or more of jsonschema-path's resolving: past the recursion limit
+    count = 1_000  # past the recursion limit, were each ref a frame of resolving
     chain = {f"S{i}": {"$ref": f"#/components/schemas/S{i + 1}"} for i in range(count)} | {f"S{count}": OBJECT}
     _, _, skipped = imported(schemas_document(chain, "S0"))
     cuts = [p for p, m in skipped.items() if m == f"more than {MAX_DEPTH} $refs in a row: not followed further"]
