@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -124,11 +124,16 @@ def check(document: Any) -> None:
         raise NotOpenApi("'paths' must be an object")
 
 
-def import_openapi(document: dict[str, Any], options: Options = Options()) -> Imported:
-    """The connector `document` describes, with what the partner chose."""
+Progress = Callable[[int, int], None]  # operations converted so far, of how many
+
+
+def import_openapi(document: dict[str, Any], options: Options = Options(), progress: Progress | None = None
+                   ) -> Imported:
+    """The connector `document` describes, with what the partner chose; `progress` hears of each
+    operation converted."""
     check(document)
     cuts = endless_refs(document)
-    importer = _Importer(_cut(document, cuts) if cuts else document, options)
+    importer = _Importer(_cut(document, cuts) if cuts else document, options, progress)
     importer.skipped += [Problem(_pointer(place), message) for place, message in cuts.items()]
     try:
         return Imported(importer.connector(), importer.skipped)
@@ -302,7 +307,7 @@ def mergefield(name: str) -> str:
 
 @lru_cache(maxsize=1 << 14)  # specs repeat their property names
 def _words(name: str) -> tuple[str, ...]:
-    return re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name) or [name]
+    return tuple(re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)) or (name,)
 
 
 def _pascal(names: list[str]) -> str:
@@ -413,9 +418,16 @@ class _Visit:
     order: tuple[int, ...]
 
 
+def operations(document: dict[str, Any]) -> int:
+    """How many operations the document's paths hold (what becomes a method, or is listed)."""
+    paths = document.get("paths") if isinstance(document.get("paths"), dict) else {}
+    return sum(verb in VERBS for item in paths.values() if isinstance(item, dict) for verb in item)
+
+
 class _Importer:
-    def __init__(self, document: dict[str, Any], options: Options) -> None:
+    def __init__(self, document: dict[str, Any], options: Options, progress: Progress | None) -> None:
         self.document = document
+        self.progress = progress
         self.swagger = "swagger" in document
         self.root = At(document, (), _Refs(document))
         self.options = options
@@ -545,6 +557,7 @@ class _Importer:
     # Methods
 
     def methods(self) -> Iterator[dict[str, Any]]:
+        total, done = operations(self.document), 0
         for route, item in _children(self.root, "paths"):
             if "servers" in item:
                 self.skip(item / "servers", "servers of one path are not used: every method uses the document's")
@@ -556,6 +569,9 @@ class _Importer:
                         yield self.method(str(route), verb, item)
                     except MALFORMED as err:
                         self.skip(item / verb, f"the operation is not converted: {_brief(err)}")
+                    done += 1
+                    if self.progress:
+                        self.progress(done, max(done, total))  # a $ref'd path item is counted as it comes
 
     def identifier(self, wanted: str) -> str:
         unique, n = wanted, 1
@@ -662,7 +678,7 @@ class _Importer:
     # Request bodies
 
     def request_body(self, operation: At) -> tuple[str, list[dict[str, Any]]] | None:
-        """OpenAPI 3.x: (DataType, fields) of a JSON or plain form body."""
+        """OpenAPI 3.x: (DataType, fields) of a JSON or form body."""
         if "requestBody" not in operation:
             return None
         body = operation / "requestBody"
@@ -674,15 +690,15 @@ class _Importer:
         if FORM in media_types:  # nested values too: a[b]=c, as the engine encodes a form
             return "Form", self.fields(body / "content" / FORM, "request", required)
         if media_types:
-            self.skip(body, f"request body {', '.join(media_types)} is not converted (only JSON and plain "
-                            "forms are)")
+            self.skip(body, f"request body {', '.join(media_types)} is not converted (only JSON and form "
+                            "bodies are)")
         return None
 
     def swagger_body(self, operation: At, parameter: At) -> tuple[str, list[dict[str, Any]]] | None:
         consumes = self._media(operation, "consumes")
         if consumes and not any(_is_json(m) for m in consumes):
-            self.skip(parameter, f"request body {', '.join(consumes)} is not converted (only JSON and plain "
-                                 "forms are)")
+            self.skip(parameter, f"request body {', '.join(consumes)} is not converted (only JSON and form "
+                                 "bodies are)")
             return None
         return "Json", self.fields(parameter, "request", bool(_node(parameter).get("required", False)))
 

@@ -1,12 +1,13 @@
 """Imports worth using (issue 17, acceptance 5 and 6): an imported connector is pointed at a second
 server through its BaseUrl property without importing it again; GitHub's document, which declares
 no security scheme, gets the authentication chosen at import and sends it; GitHub's whole document
-imports within a few seconds of one API request."""
+is imported in the background, its request answered at once and its progress shown."""
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,23 +16,23 @@ import yaml
 from fastapi import FastAPI, Header
 
 from demo.app import create_app
-from tests.conftest import ThreadedServer
+from tests.conftest import Process, ThreadedServer
 from tests.vendor_specs import GITHUB, missing, path
+from tests.walkthrough import eventually, import_openapi
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
 IMPORT = "/v1.0/connectors/import/openapi"
 
 
 async def imported(api: httpx.AsyncClient, document: dict, title: str, **query: str) -> dict:
-    """The document imported (under `title`) and published: its connector."""
-    body = json.dumps({**document, "info": {**document["info"], "title": title}})
-    response = await api.post(IMPORT, params=query, content=body, headers={"Content-Type": "application/json"},
-                              timeout=60)
-    assert response.status_code == 201, response.text
-    connector = response.json()
-    published = await api.post(f"/v1.0/connectors/{connector['Id']}/releases/publish", json={"Major": False})
+    """The document imported (under `title`) and published: its connector, with its Document and
+    what the import skipped."""
+    job = await import_openapi(api, json.dumps({**document, "info": {**document["info"], "title": title}}), **query)
+    assert job["Status"] == "Succeeded", job
+    published = await api.post(f"/v1.0/connectors/{job['ConnectorId']}/releases/publish", json={"Major": False})
     assert published.status_code == 200, published.text
-    return connector
+    connector = (await api.get(f"/v1.0/connectors/{job['ConnectorId']}")).json()
+    return {**connector, "Skipped": job["Skipped"]}
 
 
 async def account(api: httpx.AsyncClient, name: str) -> dict[str, str]:
@@ -126,18 +127,73 @@ async def test_an_authentication_that_cannot_be_chosen_is_refused_naming_the_que
     assert "GitHub v3 REST API" not in names  # nothing was saved
 
 
-BOUND = 10.0  # seconds: "a few", on a machine shared with other work
+BOUND = 5.0  # seconds the import's request may take: it saves the document and starts the import
 
 
 @pytest.mark.skipif(bool(missing(GITHUB)), reason=missing(GITHUB) or "")
-async def test_githubs_whole_document_imports_within_a_few_seconds_of_one_request(api):
+async def test_githubs_whole_document_is_imported_in_the_background_its_request_answered_at_once(api):
     body = path(GITHUB).read_bytes()
     started = time.perf_counter()
     response = await api.post(IMPORT, params={"authType": "Bearer"}, content=body,
-                              headers={"Content-Type": "application/json"}, timeout=120)
+                              headers={"Content-Type": "application/json"}, timeout=60)
     held = time.perf_counter() - started
-    assert response.status_code == 201, response.text
-    print(f"GitHub's document ({len(body) / 1e6:.1f} MB): the import request took {held:.1f} s")
-    imported = response.json()
-    assert len(imported["Document"]["Methods"]) > 1_000 and imported["Document"]["Authentication"][0]["IsDefault"]
-    assert held < BOUND, f"the import held its request {held:.1f} s (bound {BOUND} s)"
+    assert response.status_code == 202, response.text
+    assert held < BOUND, f"the import's request took {held:.1f} s (bound {BOUND} s)"
+    answered = datetime.now(UTC)
+    location, seen = response.headers["Location"], []
+
+    async def ended() -> dict | None:
+        state = (await api.get(location)).json()
+        seen.append(f"{state['Status']} {state['Converted']}/{state['Operations']}")
+        return state if state["Status"] != "Running" else None
+
+    job = await eventually(ended, "GitHub's import to end", 600)
+    print(f"GitHub's document ({len(body) / 1e6:.1f} MB): the request took {held:.1f} s; then {', '.join(seen)}")
+    assert job["Status"] == "Succeeded", job
+    assert datetime.fromisoformat(job["FinishedAt"]).replace(tzinfo=UTC) > answered  # answered before it was done
+    assert job["Converted"] == job["Operations"] > 1_000
+    document = (await api.get(f"/v1.0/connectors/{job['ConnectorId']}")).json()["Document"]
+    assert len(document["Methods"]) > 1_000 and document["Authentication"][0]["AuthType"] == "Bearer"
+
+
+def large_document(operations: int) -> dict:
+    """A document of `operations` operations, each answering an object of 40 fields: seconds to
+    convert, so that a worker can be stopped in the middle."""
+    record = {"type": "object", "properties": {f"field_{i}": {"type": "string"} for i in range(40)}}
+    return {"openapi": "3.0.3", "info": {"title": "Large (worker crash)", "version": "1"},
+            "servers": [{"url": "https://large.example.com"}],
+            "paths": {f"/things{n}": {"get": {"operationId": f"things{n}", "responses": {"200": {
+                "description": "ok", "content": {"application/json": {"schema": {
+                    "type": "array", "items": record}}}}}}} for n in range(operations)}}
+
+
+async def test_an_import_whose_worker_is_killed_midway_is_finished_by_the_next_one(api, worker, temporal):
+    """Nothing accepted is lost: the import goes on in another worker (Temporal retries the activity
+    once it stops hearing from the dead one)."""
+    response = await api.post(IMPORT, content=json.dumps(large_document(6_000)),
+                              headers={"Content-Type": "application/json"})
+    assert response.status_code == 202, response.text
+    location = response.headers["Location"]
+
+    async def midway() -> dict | None:
+        state = (await api.get(location)).json()
+        return state if state["Operations"] and 0 < state["Converted"] < state["Operations"] else None
+
+    before = await eventually(midway, "the import to be under way", 120)
+    worker["process"].kill()  # SIGKILL, mid-import
+    worker["process"] = Process("worker.py")
+
+    async def ended() -> dict | None:
+        state = (await api.get(location)).json()
+        return state if state["Status"] != "Running" else None
+
+    job = await eventually(ended, "the import to end", 300)
+    assert job["Status"] == "Succeeded" and job["Converted"] == job["Operations"] == 6_000, (before, job)
+    handle = temporal.client.get_workflow_handle(f"import-{job['Id']}")
+    await handle.result()  # the outcome is recorded before the activity's end is
+    history = await handle.fetch_history()
+    attempts = [e.activity_task_started_event_attributes.attempt for e in history.events
+                if e.HasField("activity_task_started_event_attributes")]
+    assert attempts == [2]  # the first try died with its worker (a started event is written once it ends)
+    releases = (await api.get(f"/v1.0/connectors/{job['ConnectorId']}/releases")).json()
+    assert len(releases) == 1

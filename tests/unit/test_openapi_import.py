@@ -19,6 +19,7 @@ from connectors.openapi import (
     authentication_problems,
     import_openapi,
     load,
+    operations,
 )
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
@@ -587,3 +588,10 @@ def test_schemas_that_hold_no_field_are_read_a_bounded_number_of_times():
     found, skipped = fields_of(document)
     assert found == {}
     assert "whose schemas take more than" in skipped["#/paths/~1x/post/requestBody/content/application~1json"]
+
+
+def test_progress_is_heard_operation_by_operation():
+    heard: list[tuple[int, int]] = []
+    import_openapi(json.loads(json.dumps(OPENAPI_31)), Options(), lambda done, total: heard.append((done, total)))
+    assert heard == [(n, operations(OPENAPI_31)) for n in range(1, operations(OPENAPI_31) + 1)]
+    assert operations(OPENAPI_31) == 7  # the HEAD operation is listed, not counted
