@@ -11,6 +11,7 @@ from typing import Any, get_args
 from pydantic import ValidationError
 
 from connectors import cyclr, mergefields, paging, scripts
+from connectors.call import IGNORE
 from connectors.dates import format_problem
 from connectors.paths import parse_path, shape_conflicts
 from connectors.spec import Connector, Spec
@@ -244,7 +245,7 @@ def _applying(connector_params: list[dict], params: list[dict], path: str) -> li
     the method does not override by name, then the method's own (unless IGNORE_PARAMETER)."""
     own = {_key(p) for p in params}
     return [(f"$.Parameters[{i}]", p) for i, p in enumerate(connector_params) if _key(p) not in own] + \
-        [(f"{path}[{i}]", p) for i, p in enumerate(params) if p.get("DefaultValue") != "IGNORE_PARAMETER"]
+        [(f"{path}[{i}]", p) for i, p in enumerate(params) if p.get("DefaultValue") != IGNORE]
 
 
 def _key(param: dict) -> Any:
