@@ -97,8 +97,7 @@ def _check_parameters(parameters: Mapping[str, str], params: list[Parameter]) ->
 def _trusted(connector: Connector, credentials: Credentials) -> dict[str, str]:
     """The values that decide where credentials may go: connector defaults and the account
     connector's properties; nothing a caller or a record supplies."""
-    known = {p.Name: p.DefaultValue for p in connector.Parameters if p.Name and p.DefaultValue is not None}
-    return known | dict(credentials.properties)
+    return connector.property_values(credentials.properties)
 
 
 def _authorized(target: httpx.URL, connector: Connector, method: Method, trusted: Mapping[str, str]) -> bool:

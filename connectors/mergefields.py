@@ -40,6 +40,12 @@ def render(text: str, values: Mapping[str, Any]) -> str:
     return PATTERN.sub(replace, text)
 
 
+def fill(text: str, values: Mapping[str, Any]) -> str:
+    """`text` with the mergefields `values` has replaced, the others left for later."""
+    return PATTERN.sub(lambda m: _text(values[m.group(1)], m.group(2) and m.group(2).strip())
+                       if m.group(1) in values else m.group(0), text)
+
+
 # In template Expressions a mergefield names an earlier step's field: {{StepId.Field}}, with
 # the same optional format= for dates. Step ids and fields may hold any character but braces.
 FIELD_PATTERN = re.compile(r"\{\{\s*([^\s{}.]+)\.([^\s{}]+)(?:\s+format=([^}]*)|\s*)\}\}")

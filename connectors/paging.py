@@ -10,8 +10,9 @@ plus "pages" (fetched so far) and "digest" (of the last page, to catch a repeate
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +23,60 @@ from connectors.spec import Connector, Method, Parameter
 
 Cursor = dict[str, Any]
 
+CONTROLS = ("PAGE_NUMBER", "PAGE_OFFSET", "PAGE_SIZE", "PAGE_NEXT_URL", "PAGE_TOKEN")
+SENT = ("QueryString", "HttpHeader")  # where a control sent with each page's request goes
+
+
+def known_control(value: str) -> str | None:
+    """The control `value` names (PAGE_TOKEN and PAGE_TOKEN_<suffix>; each also CYCLR_-prefixed)."""
+    bare = value.removeprefix("CYCLR_")
+    return bare if bare in CONTROLS or (bare.startswith("PAGE_TOKEN_") and bare != "PAGE_TOKEN_") else None
+
 
 def control(param: Parameter) -> str | None:
     """The paging control value a parameter carries, `CYCLR_` aliases normalised."""
-    for value in param.Values:
-        value = value.removeprefix("CYCLR_")
-        if value.startswith("PAGE_"):
-            return value
+    return next((c for c in map(known_control, param.Values) if c), None)
+
+
+def value_problem(value: str) -> str | None:
+    """Why a parameter value is a paging control misspelt (so paging would silently stop after
+    page 1, or never send the cursor), naming the nearest; None for a control, or for a value
+    nowhere near one (an allowed value such as PAGE_VIEWS). CYCLR_ words are all Cyclr's."""
+    if known_control(value):
+        return None
+    close = difflib.get_close_matches(value, [p + c for p in ("", "CYCLR_") for c in CONTROLS], n=1, cutoff=0.8)
+    if close:
+        return f"'{value}' is not a paging value; did you mean '{close[0]}'?"
+    if value.startswith("CYCLR_"):
+        return f"'{value}' is not a paging value (they are {', '.join(CONTROLS)} and PAGE_TOKEN_<suffix>, " \
+               "each also with CYCLR_ before it)"
     return None
+
+
+def placement_problem(target_type: str, value: str) -> str | None:
+    """Why a known paging control does nothing on a parameter of `target_type`, or None."""
+    if value == "PAGE_NEXT_URL" and target_type != "ResponseField":
+        return "PAGE_NEXT_URL is read from each response: put it on a ResponseField parameter"
+    if value.startswith("PAGE_TOKEN") and target_type not in (*SENT, "ResponseField"):
+        return (f"{value} is read from each response (a ResponseField parameter) and sent with the next "
+                "request (a QueryString or HttpHeader parameter)")
+    if value in ("PAGE_NUMBER", "PAGE_OFFSET", "PAGE_SIZE") and target_type not in SENT:
+        return f"{value} is sent with each page's request: put it on a QueryString or HttpHeader parameter"
+    return None
+
+
+def unpaired_tokens(controls: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Of one method's (TargetType, control) pairs, the token controls only one side carries,
+    each with why: a token read and never sent makes every request ask for the first page."""
+    controls = list(controls)
+    read = {c for kind, c in controls if kind == "ResponseField"}
+    sent = {c for kind, c in controls if kind in SENT}
+    found = {}
+    for value in sorted(c for c in read ^ sent if c and c.startswith("PAGE_TOKEN")):
+        found[value] = (f"{value} is read from each response but no QueryString or HttpHeader parameter sends it"
+                        if value in read else
+                        f"{value} is sent but no ResponseField parameter reads it from the response")
+    return found
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,7 @@ def endpoint_problems(
     neither known nor defaulted is skipped: its scheme and host are not the properties' doing.
     """
     secrets = list(secrets)
-    known = {p.Name: p.DefaultValue for p in connector.Parameters if p.Name and p.DefaultValue is not None}
-    known.update(properties)
+    known = connector.property_values(properties)
     found: dict[str, str] = {}
     for method in connector.Methods:
         used = names(method.Endpoint) & set(checked) - set(found)

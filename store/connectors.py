@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from connectors import Connector as ConnectorSpec
-from connectors import Problem, parse_connector
+from connectors import Problem, load_connector, parse_connector
 from store.problems import Conflict
 from store.tables import (
     AccountConnector,
@@ -113,7 +113,7 @@ def published_release(db: Session, connector_id: str, version: str) -> Connector
 
 
 def spec_of(release: ConnectorRelease) -> ConnectorSpec:
-    return parse_connector(release.document)
+    return load_connector(release.document)
 
 
 def delete_connector(db: Session, connector: Connector) -> None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -277,3 +277,23 @@ class TemplateVersion(SQLModel, table=True):
     version: int = Field(primary_key=True)
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class OpenApiImport(SQLModel, table=True):
+    """An OpenAPI document imported in the background (store/imports.py): the document, until the
+    import ends, then what came of it."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    status: str = "Running"  # Running | Succeeded | Failed
+    document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # emptied once it ends
+    options: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # what the partner chose
+    operations: int | None = None  # in the document, once it is read
+    converted: int = 0  # operations made methods so far
+    connector_id: str | None = None
+    release_id: str | None = None  # the Draft it made
+    message: str | None = None  # why it failed
+    problems: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    skipped: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)  # the import's last sign of life
+    finished_at: datetime | None = None

@@ -140,3 +140,18 @@ async def install_demo_cycle(
                              json={"MappingType": "StaticValue", "Value": "crm"})
     assert response.status_code == 200, response.text
     return Installed(api, account["Id"], cycle, demo_url)
+
+
+async def import_openapi(api: httpx.AsyncClient, content: bytes | str, content_type: str = "application/json",
+                         **query: str) -> dict:
+    """An OpenAPI import through the API, waited for: its last state (Succeeded or Failed)."""
+    response = await api.post("/v1.0/connectors/import/openapi", params=query, content=content,
+                              headers={"Content-Type": content_type}, timeout=60)
+    assert response.status_code == 202, response.text
+    location = response.headers["Location"]
+
+    async def ended() -> dict | None:
+        state = (await api.get(location)).json()
+        return state if state["Status"] != "Running" else None
+
+    return await eventually(ended, f"the import {location} to end", 300)
