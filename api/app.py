@@ -34,6 +34,7 @@ from api.routers import (
     steps,
     templates,
     transactions,
+    upgrades,
     variables,
     webhooks,
 )
@@ -117,8 +118,9 @@ def create_app() -> FastAPI:
     # turn in a lane (api/admission.py), except health, metrics and tokens: they must answer
     # however busy the rest is.
     app.include_router(webhooks.router, dependencies=[WEBHOOK_ADMITTED])
+    # upgrades before cycles: its /v1.0/cycles/upgradeable is not a cycle's id.
     for module in (accounts, connectors, account_connectors, connector_calls, lookups, connector_auth,
-                   templates, cycles, transactions, steps, variables, codec):
+                   templates, upgrades, cycles, transactions, steps, variables, codec):
         app.include_router(module.router, dependencies=[ADMITTED])
     app.include_router(codec.signin, dependencies=[ADMITTED])
     for router in (health.router, metrics.router, auth_router):
