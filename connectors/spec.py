@@ -25,6 +25,9 @@ class Authentication(Spec):
     RefreshUrl: str | None = None
     Scopes: list[str] = []
     IsDefault: bool = False
+    # OAuth2 AuthorisationCode: fields of the token response (Salesforce's instance_url) that
+    # fill the account connector properties their SystemFields name, at each consent.
+    TokenResponseFields: list[FieldSpec] = []
 
 
 # The name Connector.Authentication would shadow inside that class.
@@ -143,6 +146,9 @@ class Connector(Spec):
     Triggers: list[Trigger] = []
     Script: str | None = None
     AuthTestMethod: str | None = None  # the method that tests an account connector's credentials
+    # Run once credentials are set (and after each OAuth consent): its response fields fill the
+    # account connector properties their SystemFields name (connectors/post_install.py).
+    PostInstallLookupMethod: str | None = None
 
     def test_method(self) -> Method | None:
         """The named test method, else the first GET: a read that proves the credentials work."""

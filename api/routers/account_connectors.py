@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
+from api import post_install
 from api.dependencies import CurrentAccount, Db, found, release
 from api.errors import COMMON, ApiError, responses
 from api.routers.connector_calls import limiter
@@ -191,7 +192,21 @@ async def install_connector(body: AccountConnectorIn, request: Request, account:
     spec, row = await run_in_threadpool(_new_row, db, account.id, body)
     await release(db)  # no pooled connection held while the upstream answers
     await _verify(request, spec, row)
-    return await run_in_threadpool(_save, db, row)
+    saved = await run_in_threadpool(_save, db, row)
+    return await _looked_up(request, db, row) if post_install.due(spec, row) else saved
+
+
+async def _looked_up(request: Request, db: Db, row: AccountConnector) -> AccountConnectorOut:
+    """Credentials saved: the connector's post-install lookup fills the properties it names
+    (or says why it could not, in the StatusReason)."""
+    await release(db)
+    await post_install.fill(request.app.state.http, row.id)
+    return await run_in_threadpool(_reread, db, row)
+
+
+def _reread(db: Db, row: AccountConnector) -> AccountConnectorOut:
+    db.refresh(row)
+    return view(row)
 
 
 @router.get("", summary="The account's connectors")
@@ -238,7 +253,8 @@ async def update_installed(id: str, body: AccountConnectorUpdate, request: Reque
         db.expunge(row)  # set aside with its changes: the session gives its connection back meanwhile
         await release(db)
         await _verify(request, spec, row)  # refused: the row is never saved
-    return await run_in_threadpool(_save, db, row)
+    saved = await run_in_threadpool(_save, db, row)
+    return await _looked_up(request, db, row) if credentials_changed and post_install.due(spec, row) else saved
 
 
 @router.delete("/{id}", status_code=204, responses=responses(409),
