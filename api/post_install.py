@@ -14,6 +14,7 @@ from api.routers.connector_calls import limiter
 from connectors import Authentication, Connector, ConnectorError, Credentials, post_install
 from connectors.auth import secrets_of
 from connectors.urls import endpoint_problems
+from store import partner_webhooks
 from store.connections import call_options, load_credentials, load_release
 from store.crypto import decrypt_json, encrypt_json
 from store.database import session
@@ -72,7 +73,9 @@ def _save(account_connector_id: str, filled: dict[str, str], reason: str | None)
     with session() as db:
         row = db.get(AccountConnector, account_connector_id)
         if filled:
-            row.properties = encrypt_json({**decrypt_json(row.properties), **filled})
+            properties = {**decrypt_json(row.properties), **filled}
+            row.properties = encrypt_json(properties)
+            partner_webhooks.keep_key(row, load_release(db, row.release_id), properties)
         if reason is not None or (row.status_reason or "").startswith(NOT_LOOKED_UP):
             row.status_reason = reason
         db.commit()

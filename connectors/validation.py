@@ -40,7 +40,7 @@ def parse_connector(document: Any) -> Connector:
     """The connector a document describes; Cyclr properties it does not use are left out."""
     if not isinstance(document, dict):
         raise ConnectorInvalid([Problem("$", "a connector must be a JSON object")])
-    from connectors import post_install  # it calls methods, which needs this module
+    from connectors import partner_webhooks, post_install  # they need this module
 
     problems = list(_semantic_problems(document))
     try:
@@ -49,7 +49,7 @@ def parse_connector(document: Any) -> Connector:
         problems = [_problem(e) for e in err.errors(include_url=False)] + problems
         connector = None
     else:
-        problems += post_install.problems(connector)
+        problems += [*post_install.problems(connector), *partner_webhooks.problems(connector)]
     if problems:
         raise ConnectorInvalid(_unique(problems))
     return connector

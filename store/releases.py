@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from connectors import Problem
-from store import cycles, upgrades
+from store import cycles, partner_webhooks, upgrades
 from store.connections import load_release
 from store.connectors import at_once_refused, draft_release, live_release, published_release
 from store.problems import Conflict, Invalid
@@ -82,9 +82,12 @@ def _follow(db: Session, connector_id: str, live: ConnectorRelease) -> None:
     """The connector's account connectors to the Live release, except one whose Authentication
     entry the release lacks: it stays on its release, which goes on working."""
     names = {a.Name for a in load_release(db, live.id).Authentication}
-    for row in db.exec(select(AccountConnector).where(AccountConnector.connector_id == connector_id)):
+    rows = db.exec(select(AccountConnector).where(AccountConnector.connector_id == connector_id)).all()
+    for row in rows:
         if row.authentication is None or row.authentication in names:
             row.release_id = live.id
+    if any(load_release(db, r.release_id).PartnerWebhook or r.partner_webhook_key for r in rows):
+        partner_webhooks.rekey(db, connector_id)  # its AccountProperty may be another one now
 
 
 def moves(db: Session, cycle_ids: list[str]) -> dict[str, list[Move]]:

@@ -24,7 +24,7 @@ from connectors import Connector as ConnectorSpec
 from connectors.auth import auth_value_problem, secrets_of
 from connectors.dates import EPOCH
 from connectors.urls import endpoint_problems
-from store import text
+from store import partner_webhooks, text
 from store.connections import load_release
 from store.connectors import live_release, spec_of, uninstall
 from store.crypto import decrypt, decrypt_json, encrypt, encrypt_json
@@ -171,11 +171,13 @@ def _new_row(db: Db, account_id: str, body: AccountConnectorIn) -> tuple[Connect
                                                            f"no connector with id '{body.ConnectorId}'")])
     spec = spec_of(release)
     _check(spec, body.AuthenticationId, body.Properties, body.AuthValue)
+    properties = {p.Name: p.Value for p in body.Properties}
     row = AccountConnector(
         account_id=account_id, connector_id=connector.id, release_id=release.id,
         name=body.Name or connector.name, authentication=body.AuthenticationId,
-        auth_value=encrypt(body.AuthValue), properties=encrypt_json({p.Name: p.Value for p in body.Properties}),
+        auth_value=encrypt(body.AuthValue), properties=encrypt_json(properties),
     )
+    partner_webhooks.keep_key(row, spec, properties)
     _set_credentials(spec, row)
     return spec, row
 
@@ -237,8 +239,9 @@ def _changed_row(db: Db, account_id: str, id: str, body: AccountConnectorUpdate
     if body.AuthValue is not None:
         row.auth_value = encrypt(body.AuthValue)
     if body.Properties is not None:
-        row.properties = encrypt_json({**decrypt_json(row.properties),
-                                       **{p.Name: p.Value for p in body.Properties}})
+        properties = {**decrypt_json(row.properties), **{p.Name: p.Value for p in body.Properties}}
+        row.properties = encrypt_json(properties)
+        partner_webhooks.keep_key(row, spec, properties)
     changed = body.AuthValue is not None or body.Properties is not None or body.AuthenticationId is not None
     if changed:
         _set_credentials(spec, row)
