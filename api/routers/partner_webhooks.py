@@ -16,7 +16,6 @@ import logging
 import time
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
@@ -120,7 +119,7 @@ async def receive(webhook_id: str, request: Request, box: Annotated[Inbox, Depen
         parsed: Any = nesting.loads(raw, "the event")
     except ValueError:
         parsed = None
-    answer = await _before_webhook(request.app.state.http, hook, hooks.Received(
+    answer = await _before_webhook(hook, hooks.Received(
         str(request.url), dict(request.headers), dict(request.query_params), raw, raw if parsed is None else parsed))
     if answer is not None and not answer.accepted:
         return _answer(answer, 200)  # a handshake answered, or an event refused, as the script said
@@ -160,8 +159,7 @@ async def _refuse_requests(_: dict[str, Any]) -> dict[str, Any]:
     raise ScriptHostError("http_request is not available at a partner webhook: no account is known yet")
 
 
-async def _before_webhook(http: httpx.AsyncClient, hook: store.PartnerHook,
-                          received: hooks.Received) -> hooks.WebhookAnswer | None:
+async def _before_webhook(hook: store.PartnerHook, received: hooks.Received) -> hooks.WebhookAnswer | None:
     """The connector's own before_webhook (no account's, none of a method or step: no account is
     known yet); None when it has none."""
     script = hook.connector.Script

@@ -164,3 +164,41 @@ async def test_slacks_handshake_signature_and_replay(api):
         return await recorded(team)
     assert await eventually(taken, "the message in team T1's cycle") == [{"Text": "hello"}]
     assert await recorded(other) == []
+
+
+SHOP_DOMAIN = """
+function before_webhook() {
+  method_request = {shop: method_request_headers['x-shopify-shop-domain'], order: method_request};
+}
+"""
+SHOPS = {
+    "Name": "Demo Shop Events", "Version": "1.0", "Script": SHOP_DOMAIN,
+    "Authentication": [{"Name": "Token", "AuthType": "ApiKey", "ApiKeyName": "X-Shopify-Access-Token",
+                        "IsDefault": True}],
+    "Parameters": [{"Name": "Shop", "TargetType": "MergeField", "IsAccountConnectorProperty": True}],
+    # As Shopify's: the shop is named in a header, not in the order: the script puts it in the event.
+    "PartnerWebhook": {"AccountProperty": "Shop", "AccountField": "shop", "Signature": {
+        "Scheme": "HmacSha256", "Header": "X-Shopify-Hmac-Sha256", "Encoding": "Base64"}},
+    "Methods": [{"UniqueIdentifier": "order-created", "Name": "Order created", "MethodType": "Webhook",
+                 "HttpMethod": "Post", "Endpoint": "https://{{Shop}}/admin/unused",
+                 "ResponseFormat": {"Fields": [{"ConnectorField": "order.id", "SystemField": "OrderId"},
+                                               {"ConnectorField": "shop", "SystemField": "Shop"}]}}],
+}
+
+
+async def test_a_before_webhook_script_names_the_account_from_a_header(api):
+    connector, template, url = await set_up(api, SHOPS)
+    cycles = {shop: await account_with_cycle(api, connector, template, shop, {"Shop": shop})
+              for shop in ("one.myshopify.com", "two.myshopify.com")}
+    async with httpx.AsyncClient() as shopify:
+        for shop, order in (("two.myshopify.com", 1), ("one.myshopify.com", 2), ("two.myshopify.com", 3)):
+            body = json.dumps({"id": order, "total_price": "10.00"}).encode()
+            response = await shopify.post(url, content=body, headers={
+                "X-Shopify-Hmac-Sha256": portal_signature(body), "X-Shopify-Shop-Domain": shop})
+            assert response.status_code == 202 and response.json()["Queued"] == 1, response.text
+
+    async def taken() -> bool:
+        return [len(await recorded(c)) for c in cycles.values()] == [1, 2]
+    await eventually(taken, "the orders in their shops' cycles")
+    assert await recorded(cycles["one.myshopify.com"]) == [{"OrderId": "2", "Shop": "one.myshopify.com"}]
+    assert sorted(r["OrderId"] for r in await recorded(cycles["two.myshopify.com"])) == ["1", "3"]
