@@ -5,8 +5,8 @@ Revises: 0003
 Create Date: 2026-12-08 10:00:00
 
 A connector with a PartnerWebhook gets a URL of its own (and the partner's secret its vendor
-signs with); each account connector keeps the value that routes events to it, indexed. Account
-connectors saved before have none: they get it when their credentials or properties are set.
+signs with); each account connector keeps the value that routes events to it, indexed. No
+connector could have a PartnerWebhook before, so no account connector saved before needs one.
 """
 
 from __future__ import annotations
