@@ -31,9 +31,11 @@ from api.routers import (
     health,
     lookups,
     metrics,
+    partner_webhooks,
     steps,
     templates,
     transactions,
+    upgrades,
     variables,
     webhooks,
 )
@@ -117,8 +119,10 @@ def create_app() -> FastAPI:
     # turn in a lane (api/admission.py), except health, metrics and tokens: they must answer
     # however busy the rest is.
     app.include_router(webhooks.router, dependencies=[WEBHOOK_ADMITTED])
-    for module in (accounts, connectors, account_connectors, connector_calls, lookups, connector_auth,
-                   templates, cycles, transactions, steps, variables, codec):
+    app.include_router(partner_webhooks.intake, dependencies=[WEBHOOK_ADMITTED])
+    # upgrades before cycles: its /v1.0/cycles/upgradeable is not a cycle's id.
+    for module in (accounts, connectors, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
+                   templates, upgrades, cycles, transactions, steps, variables, codec):
         app.include_router(module.router, dependencies=[ADMITTED])
     app.include_router(codec.signin, dependencies=[ADMITTED])
     for router in (health.router, metrics.router, auth_router):

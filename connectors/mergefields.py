@@ -56,6 +56,18 @@ def field_references(text: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in FIELD_PATTERN.finditer(text or "")]
 
 
+def rename_field(text: str, step: str, old: str, new: str) -> str:
+    """`text` with each {{step.old}} (and {{step.old format=…}}) naming {{step.new}} instead."""
+
+    def replace(match: re.Match) -> str:
+        if (match.group(1), match.group(2)) != (step, old):
+            return match.group(0)
+        start, end = match.start(2) - match.start(0), match.end(2) - match.start(0)
+        return match.group(0)[:start] + new + match.group(0)[end:]
+
+    return FIELD_PATTERN.sub(replace, text)
+
+
 def render_fields(text: str, lookup: Callable[[str, str], Any]) -> str:
     """`text` with each {{StepId.Field}} replaced by `lookup(step, field)`; a value that is
     missing renders empty, and a date-time value in its format= (ISO 8601 by default)."""

@@ -36,6 +36,9 @@ class Authentication(Spec):
     RefreshUrl: str | None = None
     Scopes: list[str] = Field(default_factory=list)
     IsDefault: bool = False
+    # OAuth2 AuthorisationCode: fields of the token response (Salesforce's instance_url) that
+    # fill the account connector properties their SystemFields name, at each consent.
+    TokenResponseFields: list[FieldSpec] = []
 
 
 # The name Connector.Authentication would shadow inside that class.
@@ -133,6 +136,30 @@ class Method(Spec):
         return self.ResponseFormat.Fields if self.ResponseFormat else []
 
 
+class WebhookSignature(Spec):
+    """How a vendor signs the events it posts to a partner webhook, with the partner's secret."""
+
+    # HmacSha256: the HMAC-SHA256 of the body in `Header` (Shopify, GitHub); SlackV0: Slack's
+    # v0 scheme over its timestamp and the body (X-Slack-Signature, X-Slack-Request-Timestamp).
+    Scheme: Literal["HmacSha256", "SlackV0"]
+    Header: str | None = None
+    Encoding: Literal["Hex", "Base64"] = "Hex"
+    Prefix: str = ""  # before the digest in the header, e.g. "sha256="
+
+
+class PartnerWebhook(Spec):
+    """One inbound URL for the whole partner, for vendors whose app registers one webhook for
+    every install (api/routers/partner_webhooks.py): each event reaches the Webhook steps of the
+    accounts whose account connector property `AccountProperty` equals its `AccountField`."""
+
+    AccountProperty: str = Field(min_length=1)
+    AccountField: str = Field(min_length=1)  # a ConnectorField path in each event
+    Signature: WebhookSignature | None = None
+
+
+PartnerWebhookSpec = PartnerWebhook  # as AuthenticationSpec: the property's name would shadow it
+
+
 class Connector(Spec):
     # Shown in every listing: one line, bounded (like every name the API stores).
     Name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
@@ -149,6 +176,10 @@ class Connector(Spec):
     Triggers: list[Trigger] = Field(default_factory=list)
     Script: str | None = None
     AuthTestMethod: str | None = None  # the method that tests an account connector's credentials
+    # Run once credentials are set (and after each OAuth consent): its response fields fill the
+    # account connector properties their SystemFields name (connectors/post_install.py).
+    PostInstallLookupMethod: str | None = None
+    PartnerWebhook: PartnerWebhookSpec | None = None
 
     def test_method(self) -> Method | None:
         """The named test method, else the first GET: a read that proves the credentials work."""

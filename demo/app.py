@@ -114,12 +114,15 @@ class FaultIn(BaseModel):
     body_contains: str | None = None
 
 
-def create_app(contacts: int | None = None) -> FastAPI:
+def create_app(contacts: int | None = None, oauth: AuthServer | None = None) -> FastAPI:
+    """The demo APIs; `oauth`: the authorization server of another demo app, whose tokens this
+    one's OAuth-protected API then takes (an API "instance" apart from the login server)."""
     app = FastAPI(title="Cyclewright demo APIs")
     state = State(make_contacts(contacts or int(os.environ.get("DEMO_CONTACTS", "25"))))
     app.state.demo = state
+    app.state.oauth = oauth = oauth or AuthServer()
     app.include_router(paging_router(state))
-    app.include_router(oauth_router(AuthServer()))
+    app.include_router(oauth_router(oauth))
     app.include_router(hooks_router(LEADS_TOKEN))
     app.include_router(ledger_router(LEDGER_SECRET))
     app.include_router(lookups_router(LEADS_TOKEN))

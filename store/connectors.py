@@ -21,6 +21,7 @@ from store.tables import (
     AccountConnector,
     Connector,
     ConnectorRelease,
+    ConnectorWebhook,
     CustomFieldSet,
     Cycle,
     CycleStep,
@@ -123,6 +124,7 @@ def delete_connector(db: Session, connector: Connector) -> None:
     refuse_while_cycles(db, _stepping(col(CycleStep.release_id).in_(release_ids)),
                         lambda n: f"connector '{connector.name}' is used by {n} cycle(s): delete them first", "uses it")
     delete_account_connectors(db, AccountConnector.connector_id == connector.id)
+    db.execute(delete(ConnectorWebhook).where(ConnectorWebhook.connector_id == connector.id))
     db.execute(delete(ConnectorRelease).where(ConnectorRelease.connector_id == connector.id))
     db.delete(connector)
     db.commit()

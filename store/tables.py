@@ -51,8 +51,21 @@ class ConnectorRelease(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class ConnectorWebhook(SQLModel, table=True):
+    """A connector's partner webhook (its PartnerWebhook): the unguessable id of its one URL
+    for every account, and the partner's secret (encrypted) its vendor signs events with."""
+
+    connector_id: str = Field(foreign_key="connector.id", primary_key=True)
+    webhook_id: str = Field(unique=True)
+    secret: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class AccountConnector(SQLModel, table=True):
     """A connector installed into an account, with its credentials encrypted at rest."""
+
+    # Events at the connector's partner webhook find their account connectors by it.
+    __table_args__ = (Index("ix_accountconnector_partner_webhook_key", "connector_id", "partner_webhook_key"),)
 
     id: str = Field(default_factory=new_id, primary_key=True)
     account_id: str = Field(foreign_key="account.id", index=True)
@@ -66,6 +79,8 @@ class AccountConnector(SQLModel, table=True):
     authenticated: bool = False  # the credentials are all there (what activation needs)
     verified: bool = False  # a call proved them: the AuthTestMethod, or an OAuth2 token issued
     status_reason: str | None = None  # why it is not authenticated or not verified
+    # The value of its connector's PartnerWebhook AccountProperty (an id at the vendor, in the clear)
+    partner_webhook_key: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydantic import AnyHttpUrl, BaseModel
 
+from api import post_install
 from api.auth import Claims
 from api.dependencies import Db, release
 from api.errors import COMMON, ApiError, not_found, responses
@@ -150,4 +151,6 @@ async def finish_consent(request: Request, db: Db, state: str, code: str | None 
     except TooDeep as err:
         return _back(target, status="error", id=id, message=err.reason)
     await run_in_threadpool(save_token, id, Token.of(dict(body)))
+    if reason := await post_install.fill(request.app.state.http, id, dict(body)):
+        return _back(target, status="error", id=id, message=reason)  # authorised; its properties are not all there
     return _back(target, status="success", id=id)
