@@ -13,7 +13,6 @@ import time
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
@@ -25,6 +24,7 @@ from api.errors import ApiError, not_found, responses
 from api.routers.connector_calls import limiter
 from connectors import ConnectorError, hooks, nesting
 from connectors.call import event_scripts
+from connectors.transport import HttpClient
 from runtime.metrics import WEBHOOK_EVENTS
 from store import inbound
 from store.connections import call_options
@@ -188,7 +188,7 @@ async def _scripted(request: Request, box: Inbox, hook: inbound.Webhook, body: b
     return _answer(answer, 202) if answer.status or answer.response is not None else accepted
 
 
-async def _before_webhook(http: httpx.AsyncClient, hook: inbound.Webhook,
+async def _before_webhook(http: HttpClient, hook: inbound.Webhook,
                           received: hooks.Received) -> hooks.WebhookAnswer:
     scripts = hook.scripts
     try:
