@@ -23,6 +23,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Self
 from urllib.parse import urlencode
 
@@ -31,7 +32,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from connectors.egress import EgressPolicy, EgressRefused
+from connectors.egress import SCHEMES, EgressPolicy, EgressRefused
 from connectors.framing import TolerantConnector
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -176,12 +177,15 @@ class _PolicyResolver(AbstractResolver):
         await self.inner.close()
 
 
-def _is_address(host: str) -> bool:
+@lru_cache(maxsize=1024)
+def _address_refusal(policy: EgressPolicy, host: str) -> str | None:
+    """Why the policy refuses `host` when it is an address (None for a name, or an allowed
+    address). Cached: most calls go to the hosts of a few connectors."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        return False
-    return True
+        return None
+    return policy.refusal(host)
 
 
 class HttpClient:
@@ -221,9 +225,9 @@ class HttpClient:
 
     def _check(self, url: URL) -> None:
         """The scheme, and a host given as an address (aiohttp connects to those unresolved)."""
-        self.policy.check_scheme(url.scheme, str(url.with_query(None).with_fragment(None)))
-        host = url.raw_host or ""
-        if _is_address(host) and (refusal := self.policy.refusal(host)):
+        if url.scheme not in SCHEMES:
+            self.policy.check_scheme(url.scheme, str(url.with_query(None).with_fragment(None)))
+        if refusal := _address_refusal(self.policy, url.raw_host or ""):
             raise EgressRefused(refusal)
 
     async def _send(self, request: Request) -> Response:

@@ -49,6 +49,12 @@ def origin_of(url: URL) -> Origin:
 def endpoint_origin(endpoint: str, known: Mapping[str, str]) -> Origin | None:
     """The origin `endpoint` calls, rendered with `known` values (a placeholder for the rest):
     None when the known values do not fix it."""
+    return _endpoint_origin(endpoint, tuple((name, known[name]) for name in names(endpoint) if name in known))
+
+
+@lru_cache(maxsize=4096)
+def _endpoint_origin(endpoint: str, known: tuple[tuple[str, str], ...]) -> Origin | None:
+    """Cached: every call asks it for its method's endpoint with its account's values."""
     parsed = _parsed(render(endpoint, {name: PLACEHOLDER for name in names(endpoint)} | dict(known)))
     return origin_of(parsed) if isinstance(parsed, URL) else None
 
