@@ -6,8 +6,11 @@ Starts its own Temporal dev server, demo APIs, worker and API (free ports, tempo
 folder), installs one webhook cycle whose step creates a lead at the demo leads service per
 event, posts N events with `--concurrency` in flight, and prints: events acknowledged (202)
 per second, the seconds until every acknowledged event is a lead, the runs that took them,
-and the lost and duplicated counts (both must be 0). For reference, n8n 2.8 on this machine
-kind accepts and processes 69–79 webhook events/s (webhook → HTTP request, 5,000 events).
+and the lost and duplicated counts (both must be 0). Then plain scripts make the same leads
+(one per acknowledged event, as many in flight as the worker's step concurrency) on aiohttp,
+the worker's HTTP client, and on httpx (bench/plain.py): the end-to-end time's ratio against
+the fastest. For reference, n8n 2.8 on this machine kind accepts and processes 69–79 webhook
+events/s (webhook → HTTP request, 5,000 events).
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import time
 import aiohttp
 import httpx
 import uvloop
+from plain import CLIENTS, create_leads, fastest
 from stack import running_stack
 
 from runtime.catalog import load_catalog
+from runtime.settings import settings
 
 
 def install(api: httpx.Client, demo: str) -> tuple[str, str, str]:
@@ -81,11 +86,23 @@ def main() -> None:
         lost = sum(1 for i in acknowledged if f"event{i}@example.com" not in emails)
         duplicated = stats["leads_created"] - stats["distinct_emails"]
         runs = len(api.get(f"/cycles/{cycle}/runs", headers={"X-Account-Id": account}).json())
+        plain: dict[str, float] = {}
+        for kind in CLIENTS:
+            httpx.post(f"{demo}/admin/reset", json={"contacts": 0}).raise_for_status()
+            events = [f"event{i}@example.com" for i in acknowledged]
+            plain[kind] = asyncio.run(create_leads(kind, demo, settings().step_concurrency, events))
+            assert httpx.get(f"{demo}/admin/stats").json()["distinct_emails"] == len(events)
     print(f"events posted:          {args.events} (concurrency {args.concurrency})")
     print(f"acknowledged (202):     {len(acknowledged)} in {acked_in:.1f} s = {len(acknowledged) / acked_in:,.0f} events/s")
     print(f"all processed after:    {processed_in:.1f} s = {len(acknowledged) / processed_in:,.0f} events/s end to end")
     print(f"runs that took them:    {runs}")
     print(f"lost: {lost}   duplicated: {duplicated}")
+    for kind in CLIENTS:
+        print(f"plain script ({kind}):  the same leads in {plain[kind]:.1f} s = "
+              f"{len(acknowledged) / plain[kind]:,.0f} leads/s")
+    best, best_seconds = fastest(plain)
+    print(f"ratio end to end / fastest plain ({best}):  {processed_in / best_seconds:.2f};"
+          f"  / plain httpx:  {processed_in / plain['httpx']:.2f}")
     print("reference: n8n 2.8 on this machine kind, 69–79 events/s accepted and processed")
 
 
