@@ -19,6 +19,9 @@ import httpx
 
 CLIENTS = ("aiohttp", "httpx")  # the fastest first
 READ_AHEAD_PAGES = 4  # pages a sync script holds before its posts catch up
+# Idle connections are dropped before the demo APIs' uvicorn drops them (after 5 s): a request
+# on a connection the server is closing fails, and a plain script has no retries.
+KEEPALIVE_SECONDS = 2.0
 
 Get = Callable[[str, dict[str, Any], dict[str, str]], Awaitable[Any]]  # path, params, headers → JSON
 Post = Callable[[str, Any, dict[str, str]], Awaitable[None]]  # path, JSON body, headers
@@ -29,7 +32,7 @@ async def plain_client(kind: str, base_url: str, connections: int = 100) -> Asyn
     """`get` and `post` on one client of `kind` ("aiohttp" or "httpx"), each raising for an
     error status as a script would."""
     if kind == "aiohttp":
-        limit = aiohttp.TCPConnector(limit=connections)
+        limit = aiohttp.TCPConnector(limit=connections, keepalive_timeout=KEEPALIVE_SECONDS)
         async with aiohttp.ClientSession(base_url, connector=limit, timeout=aiohttp.ClientTimeout(30)) as session:
             async def get(path: str, params: dict[str, Any], headers: dict[str, str]) -> Any:
                 async with session.get(path, params=params, headers=headers, raise_for_status=True) as response:
@@ -41,7 +44,7 @@ async def plain_client(kind: str, base_url: str, connections: int = 100) -> Asyn
 
             yield get, post
         return
-    limits = httpx.Limits(max_connections=connections)
+    limits = httpx.Limits(max_connections=connections, keepalive_expiry=KEEPALIVE_SECONDS)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         async def get(path: str, params: dict[str, Any], headers: dict[str, str]) -> Any:
             return (await client.get(path, params=params, headers=headers)).raise_for_status().json()
