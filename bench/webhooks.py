@@ -8,8 +8,11 @@ event, posts N events with `--concurrency` in flight, and prints: events acknowl
 per second, the seconds until every acknowledged event is a lead, the runs that took them,
 and the lost and duplicated counts (both must be 0). `--sign` gives the step a secret and signs
 each event: `timestamped` (X-Signature t=…,v1=…, each signature then taken once) or `bare` (the
-hex HMAC of the body, for a step that opts in). For reference, n8n 2.8 on this machine kind
-accepts and processes 69–79 webhook events/s (webhook → HTTP request, 5,000 events).
+hex HMAC of the body, for a step that opts in). Then plain scripts make the same leads (one per
+acknowledged event, as many in flight as the worker's step concurrency) on aiohttp, the worker's
+HTTP client, and on httpx (bench/plain.py): the end-to-end time's ratio against the fastest. For
+reference, n8n 2.8 on this machine kind accepts and processes 69–79 webhook events/s (webhook →
+HTTP request, 5,000 events).
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ import time
 import aiohttp
 import httpx
 import uvloop
+from plain import CLIENTS, create_leads, fastest
 from stack import running_stack
 
 from runtime.catalog import load_catalog
+from runtime.settings import settings
 
 SECRET = "bench-signing-secret"
 
@@ -104,11 +109,23 @@ def main() -> None:
         lost = sum(1 for i in acknowledged if f"event{i}@example.com" not in emails)
         duplicated = stats["leads_created"] - stats["distinct_emails"]
         runs = len(api.get(f"/cycles/{cycle}/runs", headers={"X-Account-Id": account}).json())
+        plain: dict[str, float] = {}
+        for kind in CLIENTS:
+            httpx.post(f"{demo}/admin/reset", json={"contacts": 0}).raise_for_status()
+            events = [f"event{i}@example.com" for i in acknowledged]
+            plain[kind] = asyncio.run(create_leads(kind, demo, settings().step_concurrency, events))
+            assert httpx.get(f"{demo}/admin/stats").json()["distinct_emails"] == len(events)
     print(f"events posted:          {args.events} (concurrency {args.concurrency}, signed: {args.sign})")
     print(f"acknowledged (202):     {len(acknowledged)} in {acked_in:.1f} s = {len(acknowledged) / acked_in:,.0f} events/s")
     print(f"all processed after:    {processed_in:.1f} s = {len(acknowledged) / processed_in:,.0f} events/s end to end")
     print(f"runs that took them:    {runs}")
     print(f"lost: {lost}   duplicated: {duplicated}")
+    for kind in CLIENTS:
+        print(f"plain script ({kind}):  the same leads in {plain[kind]:.1f} s = "
+              f"{len(acknowledged) / plain[kind]:,.0f} leads/s")
+    best, best_seconds = fastest(plain)
+    print(f"ratio end to end / fastest plain ({best}):  {processed_in / best_seconds:.2f};"
+          f"  / plain httpx:  {processed_in / plain['httpx']:.2f}")
     print("reference: n8n 2.8 on this machine kind, 69–79 events/s accepted and processed")
 
 

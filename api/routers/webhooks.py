@@ -11,7 +11,6 @@ import time
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-import httpx
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.engine import Connection
@@ -24,6 +23,7 @@ from api.routers.connector_calls import limiter
 from api.webhook_signatures import checked, replayed
 from connectors import ConnectorError, ScriptError, hooks, nesting
 from connectors.call import event_scripts
+from connectors.transport import HttpClient
 from runtime.metrics import WEBHOOK_EVENTS
 from store import inbound
 from store.connections import call_options
@@ -186,7 +186,7 @@ async def _scripted(request: Request, box: Inbox, hook: inbound.Webhook, body: b
     return _answer(answer, 202) if answer.status or answer.response is not None else accepted
 
 
-async def _before_webhook(http: httpx.AsyncClient, hook: inbound.Webhook,
+async def _before_webhook(http: HttpClient, hook: inbound.Webhook,
                           received: hooks.Received) -> hooks.WebhookAnswer:
     scripts = hook.scripts
     try:
