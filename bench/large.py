@@ -64,13 +64,18 @@ def peak_rss_mib(process_id: int) -> tuple[float, float]:
     return kib["VmHWM"] / 1024, kib["VmRSS"] / 1024
 
 
+def exited(stack: Stack) -> str | None:
+    """The name of a stack process that has exited, if any."""
+    return next((name for name, process in stack.processes if process.poll() is not None), None)
+
+
 async def wait_for_cycle(cycle_id: str, stack: Stack, timeout: float) -> None:
     """Until the (run-once) cycle workflow ends; gives up at `timeout` or when a stack process exits."""
     client = await temporal()
     result = asyncio.ensure_future(client.get_workflow_handle(f"cycle-{cycle_id}").result())
     deadline = time.monotonic() + timeout
     while not result.done():
-        if (failed := stack.failed()) is not None or time.monotonic() > deadline:
+        if (failed := exited(stack)) is not None or time.monotonic() > deadline:
             result.cancel()
             raise TimeoutError(f"{failed} exited" if failed else f"not finished within {timeout:.0f} s")
         await asyncio.wait([result], timeout=1)
@@ -86,7 +91,7 @@ def through_cycle(api: httpx.Client, demo: str, stack: Stack, timeout: float) ->
     try:
         asyncio.run(wait_for_cycle(cycle, stack, timeout))
     except TimeoutError as err:
-        runs = api.get(f"/cycles/{cycle}/runs", headers=headers).json() if stack.failed() != "api" else "?"
+        runs = api.get(f"/cycles/{cycle}/runs", headers=headers).json() if exited(stack) != "api" else "?"
         raise SystemExit(f"the cycle run did not finish: {err}; runs: {runs}; "
                          f"worker log: the stack's output above; data folder {data_dir()}") from None
     seconds = time.perf_counter() - started
