@@ -26,7 +26,7 @@ from connectors.types import as_type
 from runtime import context
 from runtime.settings import settings
 from store import storage, transactions
-from store.database import session
+from store.database import engine, session
 from store.plans import StepPlan, load_step
 from store.transactions import Outcome, Waiting
 from workflows import names
@@ -275,5 +275,5 @@ def _read(request: RangeRequest) -> list[Waiting]:
 
 
 def _save(outcomes: list[Outcome]) -> None:
-    with session() as db:
-        transactions.save_outcomes(db, outcomes)
+    with engine().begin() as connection:
+        transactions.save_outcomes(connection, outcomes)

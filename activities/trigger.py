@@ -16,7 +16,7 @@ from connectors import ConnectorError, iter_pages
 from connectors.dates import EPOCH
 from connectors.paths import split_nested
 from store import transactions
-from store.database import session
+from store.database import engine, session
 from store.runs import run_ref
 from workflows import names
 from workflows.messages import FetchRequest, FetchResult
@@ -81,8 +81,8 @@ class TriggerActivities:
 
 def _write(run: transactions.RunRef, first: int, trigger: str, next_step: str | None,
            records: list[dict[str, Any]]) -> None:
-    with session() as db:
-        transactions.write_page(db, run, first, trigger, next_step, records)
+    with engine().begin() as connection:
+        transactions.write_page(connection, run, first, trigger, next_step, records)
 
 
 def _drop_after(run_id: str, last: int) -> None:

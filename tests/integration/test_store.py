@@ -42,8 +42,10 @@ def test_connector_template_install_and_run_bookkeeping(db):
 
     # A retried fetch rewrites the rows of its page rather than adding to them.
     page = [{"Email": f"c{i}@example.com"} for i in range(1, 6)]
-    transactions.write_page(db, ref, 1, "contacts", "lead", page)
-    transactions.write_page(db, ref, 1, "contacts", "lead", page[:4])
+    transactions.write_page(db.connection(), ref, 1, "contacts", "lead", page)
+    db.commit()
+    transactions.write_page(db.connection(), ref, 1, "contacts", "lead", page[:4])
+    db.commit()
     transactions.drop_after(db, run.id, 4)
     waiting = transactions.read_range(db, run.id, 1, 10)
     assert [(w.seq, w.status, w.step, w.path) for w in waiting] == [
@@ -53,8 +55,9 @@ def test_connector_template_install_and_run_bookkeeping(db):
     ok = Outcome(run.id, 1, "lead", "Success", "lead", ["contacts", "lead"], {**waiting[0].records, "lead": {"LeadId": "l1"}})
     failed = Outcome(run.id, 2, "lead", "Errored", "lead", ["contacts", "lead"], waiting[1].records, "HTTP 400",
                      {"method": "POST", "status": 400})
-    transactions.save_outcomes(db, [ok, failed])
-    transactions.save_outcomes(db, [replace(failed, status="Success")])  # too late
+    transactions.save_outcomes(db.connection(), [ok, failed])
+    transactions.save_outcomes(db.connection(), [replace(failed, status="Success")])  # too late
+    db.commit()
     assert transactions.counts(db, run.id) == {"Success": 1, "Errored": 1, "Pending": 2}
 
     seen = []  # what another connection reads at each commit: never an end without its counts
@@ -71,6 +74,7 @@ def test_connector_template_install_and_run_bookkeeping(db):
     assert seen and all(status == "Running" or total == 4 for status, total in seen), seen
     stored = {t.seq: t for t in db.exec(select(Transaction).where(Transaction.run_id == run.id))}
     assert stored[1].records["lead"] == {"LeadId": "l1"} and stored[2].exchange["status"] == 400
+    assert stored[1].records["contacts"] == page[0] and stored[1].created_at <= stored[1].updated_at
     assert stored[3].status == "Stopped" and "the cycle was stopped" in stored[3].message
 
     second = runs.open_run(db, cycle.id, 2, f"cycle-{cycle.id}-run-2")
