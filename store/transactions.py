@@ -92,7 +92,7 @@ def _statement(db: Connection, sql: str) -> str:
 
 def _timestamp(db: Connection, when: datetime) -> Any:
     """A time as the driver takes it for a timestamp column (SQLite: SQLAlchemy's text form)."""
-    process = TABLE.c.updated_at.type.bind_processor(db.dialect)
+    process = TABLE.c.updated_at.type.dialect_impl(db.dialect).bind_processor(db.dialect)
     return process(when) if process else when
 
 

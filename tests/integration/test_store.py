@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -50,6 +51,9 @@ def test_connector_template_install_and_run_bookkeeping(db):
     waiting = transactions.read_range(db, run.id, 1, 10)
     assert [(w.seq, w.status, w.step, w.path) for w in waiting] == [
         (i, "Pending", "lead", ["contacts", "lead"]) for i in range(1, 5)]
+    if db.get_bind().dialect.name == "sqlite":  # times as SQLAlchemy writes them, so they compare as text
+        written = db.execute(text('SELECT created_at FROM "transaction" WHERE run_id = :r'), {"r": run.id}).scalars()
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", t) for t in written)
 
     # An outcome applies once, to a transaction still waiting at that step.
     ok = Outcome(run.id, 1, "lead", "Success", "lead", ["contacts", "lead"], {**waiting[0].records, "lead": {"LeadId": "l1"}})
