@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 from stack import CRM_PAGE_SIZE, Stack, data_dir, pid, reset_demo, running_stack_processes, temporal
 from sync import crm_pages, worker_transport
 from temporalio.client import WorkflowExecutionStatus
@@ -67,6 +68,12 @@ def peak_rss_mib(process_id: int) -> tuple[float, float]:
 def exited(stack: Stack) -> str | None:
     """The name of a stack process that has exited, if any."""
     return next((name for name, process in stack.processes if process.poll() is not None), None)
+
+
+def cpu_seconds(process_id: int) -> float:
+    """CPU time (user and system) a process has used: what a run costs, however busy the machine."""
+    times = psutil.Process(process_id).cpu_times()
+    return times.user + times.system
 
 
 async def wait_for_cycle(cycle_id: str, stack: Stack, timeout: float) -> None:
@@ -159,8 +166,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=10, help="the worker's calls per step activity")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds the cycle run may take")
+    parser.add_argument("--range-size", type=int, help="transactions per step activity (default: the product's)")
     args = parser.parse_args()
     os.environ["CYCLEWRIGHT_STEP_CONCURRENCY"] = str(args.concurrency)  # read by the worker at start
+    if args.range_size:
+        os.environ["CYCLEWRIGHT_BATCH_SIZE"] = str(args.range_size)  # read by the API at activation
     n = args.records
     with running_stack_processes() as (api, demo, stack):
         worker = pid(stack, "worker")
@@ -168,8 +178,10 @@ def main() -> None:
         reset_demo(demo, n, note_bytes)
         size = record_bytes(demo, n)
         worker_before, _ = peak_rss_mib(worker)
+        cpu_before = {name: cpu_seconds(pid(stack, name)) for name in ("worker", "temporal")}
         cycle_seconds, cycle, runs = through_cycle(api, demo, stack, args.timeout)
         worker_peak, worker_now = peak_rss_mib(worker)
+        cpu = {name: cpu_seconds(pid(stack, name)) - before for name, before in cpu_before.items()}
         check_delivered(demo, n, "cycle run")
         found = asyncio.run(histories(cycle))
         reset_demo(demo, n, note_bytes)
@@ -191,6 +203,8 @@ def main() -> None:
           "   (httpx over aiohttp, the worker's transport)")
     print(f"  ratio (cycle / plain httpx)  {cycle_seconds / plain_seconds:.2f};"
           f"  same transport  {cycle_seconds / same_transport:.2f}")
+    print(f"  CPU during the cycle run  worker {cpu['worker']:.1f} s ({cpu['worker'] / n * 1e6:.0f} µs a record),"
+          f"  Temporal {cpu['temporal']:.1f} s ({cpu['temporal'] / n * 1e6:.0f} µs a record)")
     print(f"  worker peak RSS (VmHWM)  {worker_peak:.1f} MiB after the run"
           f"  ({worker_before:.1f} MiB before it; VmRSS now {worker_now:.1f} MiB)")
     print(f"  workflow executions of the cycle  {len(found)}"
