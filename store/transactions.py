@@ -119,7 +119,7 @@ def collect(db: Session, run_id: str, trigger: str, next_step: str | None) -> No
     db.commit()
 
 
-def read_range(db: Session, run_id: str, first: int, end: int) -> list[Waiting]:
+def read_range(db: Session | Connection, run_id: str, first: int, end: int) -> list[Waiting]:
     """Transactions `first` ≤ seq < `end` of the run, in order."""
     columns = (TABLE.c.seq, TABLE.c.status, TABLE.c.step, TABLE.c.path, TABLE.c.records, TABLE.c.retries)
     query = select(*columns).where(TABLE.c.run_id == run_id, TABLE.c.seq >= first, TABLE.c.seq < end)
