@@ -6,11 +6,13 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import event, text
 from sqlmodel import func, select
 
 from store import connectors, cycles, retention, runs, templates, transactions
 from store.crypto import decrypt, encrypt, encrypt_json
+from store.locks import exclusive
 from store.retention import PurgeResult
 from store.tables import Account, AccountConnector, Cycle, Plan, Run, Template, Transaction
 from store.transactions import Outcome, RunRef
@@ -133,3 +135,13 @@ def test_purge_deletes_what_each_account_keeps_no_longer(db, monkeypatch):
     remaining = db.exec(select(Run.number, func.count()).join(Transaction).group_by(Run.id, Run.number)).all()
     assert sorted(count for _, count in remaining) == [2, 2, 3, 4]
     assert retention.purge(db, now, default_days=31) == PurgeResult()  # nothing left to do
+
+
+def test_every_sqlite_connection_writes_ahead_and_commits_without_a_sync(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's own settings")
+
+    with engine.connect() as one, engine.connect() as two, exclusive(["x"], engine) as locking:
+        for connection in (one, two, locking):  # the pool's, and the lock's own engine's
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
