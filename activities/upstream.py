@@ -82,6 +82,7 @@ class OutcomeWriter:
         self.connection = self.connection or engine().connect()
         try:
             transactions.save_outcomes(self.connection, outcomes)
+            self.connection.commit()
         except Exception:
             self.connection.close()  # broken, or mid-transaction: the next write starts afresh
             self.connection = None

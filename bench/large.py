@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 from plain import CLIENTS, fastest, sync_contacts
 from stack import CRM_PAGE_SIZE, Stack, data_dir, pid, reset_demo, running_stack_processes, temporal
 from temporalio.client import WorkflowExecutionStatus
@@ -64,13 +65,24 @@ def peak_rss_mib(process_id: int) -> tuple[float, float]:
     return kib["VmHWM"] / 1024, kib["VmRSS"] / 1024
 
 
+def exited(stack: Stack) -> str | None:
+    """The name of a stack process that has exited, if any."""
+    return next((name for name, process in stack.processes if process.poll() is not None), None)
+
+
+def cpu_seconds(process_id: int) -> float:
+    """CPU time (user and system) a process has used: what a run costs, however busy the machine."""
+    times = psutil.Process(process_id).cpu_times()
+    return times.user + times.system
+
+
 async def wait_for_cycle(cycle_id: str, stack: Stack, timeout: float) -> None:
     """Until the (run-once) cycle workflow ends; gives up at `timeout` or when a stack process exits."""
     client = await temporal()
     result = asyncio.ensure_future(client.get_workflow_handle(f"cycle-{cycle_id}").result())
     deadline = time.monotonic() + timeout
     while not result.done():
-        if (failed := stack.failed()) is not None or time.monotonic() > deadline:
+        if (failed := exited(stack)) is not None or time.monotonic() > deadline:
             result.cancel()
             raise TimeoutError(f"{failed} exited" if failed else f"not finished within {timeout:.0f} s")
         await asyncio.wait([result], timeout=1)
@@ -86,7 +98,7 @@ def through_cycle(api: httpx.Client, demo: str, stack: Stack, timeout: float) ->
     try:
         asyncio.run(wait_for_cycle(cycle, stack, timeout))
     except TimeoutError as err:
-        runs = api.get(f"/cycles/{cycle}/runs", headers=headers).json() if stack.failed() != "api" else "?"
+        runs = api.get(f"/cycles/{cycle}/runs", headers=headers).json() if exited(stack) != "api" else "?"
         raise SystemExit(f"the cycle run did not finish: {err}; runs: {runs}; "
                          f"worker log: the stack's output above; data folder {data_dir()}") from None
     seconds = time.perf_counter() - started
@@ -128,8 +140,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=10, help="the worker's calls per step activity")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds the cycle run may take")
+    parser.add_argument("--range-size", type=int, help="transactions per step activity (default: the product's)")
     args = parser.parse_args()
     os.environ["CYCLEWRIGHT_STEP_CONCURRENCY"] = str(args.concurrency)  # read by the worker at start
+    if args.range_size:
+        os.environ["CYCLEWRIGHT_BATCH_SIZE"] = str(args.range_size)  # read by the API at activation
     n = args.records
     with running_stack_processes() as (api, demo, stack):
         worker = pid(stack, "worker")
@@ -137,8 +152,10 @@ def main() -> None:
         reset_demo(demo, n, note_bytes)
         size = record_bytes(demo, n)
         worker_before, _ = peak_rss_mib(worker)
+        cpu_before = {name: cpu_seconds(pid(stack, name)) for name in ("worker", "temporal")}
         cycle_seconds, cycle, runs = through_cycle(api, demo, stack, args.timeout)
         worker_peak, worker_now = peak_rss_mib(worker)
+        cpu = {name: cpu_seconds(pid(stack, name)) - before for name, before in cpu_before.items()}
         check_delivered(demo, n, "cycle run")
         found = asyncio.run(histories(cycle))
         plain: dict[str, float] = {}
@@ -159,6 +176,8 @@ def main() -> None:
     best, best_seconds = fastest(plain)
     print(f"  ratio (cycle / fastest plain, {best})  {cycle_seconds / best_seconds:.2f};"
           f"  (cycle / plain httpx)  {cycle_seconds / plain['httpx']:.2f}")
+    print(f"  CPU during the cycle run  worker {cpu['worker']:.1f} s ({cpu['worker'] / n * 1e6:.0f} µs a record),"
+          f"  Temporal {cpu['temporal']:.1f} s ({cpu['temporal'] / n * 1e6:.0f} µs a record)")
     print(f"  worker peak RSS (VmHWM)  {worker_peak:.1f} MiB after the run"
           f"  ({worker_before:.1f} MiB before it; VmRSS now {worker_now:.1f} MiB)")
     print(f"  workflow executions of the cycle  {len(found)}"

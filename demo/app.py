@@ -48,7 +48,7 @@ def make_contacts(count: int, note_bytes: int = 0, notes: str | None = None) -> 
 @dataclass
 class Fault:
     """The next `remaining` calls under `path` (whose body contains `body_contains`, if set)
-    fail: an error status, or a hang (`delay`)."""
+    fail, once `after` such calls have passed: an error status, or a hang (`delay`)."""
 
     path: str
     status: int
@@ -57,11 +57,15 @@ class Fault:
     headers: dict[str, str]
     delay: float
     body_contains: str | None = None
+    after: int = 0
 
     async def applies(self, request: Request) -> bool:
         if self.remaining <= 0 or not request.url.path.startswith(self.path):
             return False
-        return self.body_contains is None or self.body_contains.encode() in await request.body()
+        if self.body_contains is not None and self.body_contains.encode() not in await request.body():
+            return False
+        self.after -= 1
+        return self.after < 0
 
 
 @dataclass
@@ -112,6 +116,7 @@ class FaultIn(BaseModel):
     headers: dict[str, str] = {}
     delay: float = 0
     body_contains: str | None = None
+    after: int = 0  # calls let through first
 
 
 def create_app(contacts: int | None = None, oauth: AuthServer | None = None) -> FastAPI:
@@ -268,7 +273,7 @@ def create_app(contacts: int | None = None, oauth: AuthServer | None = None) -> 
     @app.post("/admin/faults")
     def inject(body: FaultIn) -> dict:
         state.faults.append(Fault(body.path, body.status, body.count, body.message, body.headers, body.delay,
-                                  body.body_contains))
+                                  body.body_contains, body.after))
         return {"status": body.status, "count": body.count}
 
     @app.delete("/admin/faults")
