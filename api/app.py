@@ -19,6 +19,7 @@ from api import errors
 from api.admission import ADMITTED, WEBHOOK_ADMITTED, Lanes
 from api.auth import router as auth_router
 from api.context import request_ids
+from api.intake import WebhookIntake
 from api.limits import BodyLimit
 from api.routers import (
     account_connectors,
@@ -32,9 +33,11 @@ from api.routers import (
     health,
     lookups,
     metrics,
+    partner_webhooks,
     steps,
     templates,
     transactions,
+    upgrades,
     variables,
     webhooks,
 )
@@ -113,13 +116,16 @@ def create_app() -> FastAPI:
                          swagger_ui_parameters={"persistAuthorization": True}, dependencies=[Depends(request_ids)])
     errors.install(app)
     app.add_middleware(BodyLimit)
-    app.add_middleware(codec.CodecCors)  # outermost: a preflight is answered before anything else
+    app.add_middleware(codec.CodecCors)  # a preflight is answered before anything else
+    app.add_middleware(WebhookIntake)  # outermost: webhook events skip the rest (api/intake.py)
     # Webhooks first: routes are matched in order, and theirs is the busiest. Each waits its
     # turn in a lane (api/admission.py), except health, metrics and tokens: they must answer
     # however busy the rest is.
     app.include_router(webhooks.router, dependencies=[WEBHOOK_ADMITTED])
-    for module in (accounts, connectors, catalog, account_connectors, connector_calls, lookups, connector_auth,
-                   templates, cycles, transactions, steps, variables, codec):
+    app.include_router(partner_webhooks.intake, dependencies=[WEBHOOK_ADMITTED])
+    # upgrades before cycles: its /v1.0/cycles/upgradeable is not a cycle's id.
+    for module in (accounts, connectors, catalog, partner_webhooks, account_connectors, connector_calls, lookups,
+                   connector_auth, templates, upgrades, cycles, transactions, steps, variables, codec):
         app.include_router(module.router, dependencies=[ADMITTED])
     app.include_router(codec.signin, dependencies=[ADMITTED])
     for router in (health.router, metrics.router, auth_router):

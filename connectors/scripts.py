@@ -16,6 +16,7 @@ must outlive every isolate (one closed with its isolate logs "Event loop is clos
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import re
 import threading
@@ -119,6 +120,38 @@ def _message(err: JSEvalException) -> tuple[int | None, str]:
     first = str(err).splitlines()[0] if str(err) else ""
     match = ERROR_LINE.match(first)
     return (int(match[1]), match[2]) if match else (None, first or type(err).__name__)
+
+
+# The names a script gives functions: `function name(`, and `name = function` or an arrow.
+_FUNCTION_NAMES = re.compile(r"\bfunction\s*\*?\s*([A-Za-z_$][\w$]*)\s*\("
+                             r"|\b([A-Za-z_$][\w$]*)\s*=\s*(?:async\s+)?(?:function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)")
+
+
+def _words(name: str) -> list[str]:
+    return sorted(w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name))
+
+
+def misnamed_events(source: str) -> dict[str, str]:
+    """Functions a script defines whose names are near an event's but not one (action_before,
+    beforeAction, before_acton): they would never run. Each, with the event it is near."""
+    found = {}
+    for match in _FUNCTION_NAMES.finditer(source):
+        name = match[1] or match[2]
+        if name in EVENTS or name in found:
+            continue
+        near = [e for e in EVENTS if _words(e) == _words(name)] or difflib.get_close_matches(name, EVENTS, n=1,
+                                                                                            cutoff=0.85)
+        if near:
+            found[name] = near[0]
+    return found
+
+
+def problems(source: str) -> list[str]:
+    """What keeps a script from running as written: its syntax, or a handler misnamed."""
+    if syntax := check_syntax(source):
+        return [f"the script does not parse: {syntax}"]
+    return [f"function '{name}' is not a script event, so it never runs; did you mean '{event}'?"
+            for name, event in misnamed_events(source).items()]
 
 
 @cache

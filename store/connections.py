@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from connectors import Connector, Credentials, parse_connector
+from connectors import Connector, Credentials, load_connector
 from connectors.hooks import Scripting
 from connectors.limits import Limiter
 from runtime.settings import settings
@@ -20,7 +20,7 @@ def load_release(db: Session, release_id: str) -> Connector:
     """A release's connector. Parsing is the costly part of loading one, and a release's document
     never changes under its id (an upload is a new release): each is parsed once a process."""
     if release_id not in _parsed:
-        _parsed[release_id] = parse_connector(db.get(ConnectorRelease, release_id).document)
+        _parsed[release_id] = load_connector(db.get(ConnectorRelease, release_id).document)
     return _parsed[release_id]
 
 
