@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-import httpx
-
+from connectors.egress import EgressPolicy
+from connectors.transport import HttpClient, Request, Response, Send
 from runtime.launcher import answers, wait_until
 from tests.conftest import DATA_DIR, STARTUP_SECONDS, free_port
 from tests.contract.specs import NODE_MODULES
@@ -29,7 +30,7 @@ class Violation:
         return f"{self.request}: {self.location}: {self.message}"
 
 
-def request_violations(response: httpx.Response) -> list[Violation]:
+def request_violations(response: Response) -> list[Violation]:
     """What prism found wrong with the request `response` answers (its response's own faults,
     which prism also reports, are the document's, not the caller's)."""
     found: list[dict[str, Any]] = []
@@ -37,7 +38,7 @@ def request_violations(response: httpx.Response) -> list[Violation]:
         found += json.loads(response.headers["sl-violations"])
     if response.status_code >= 500 and "problem+json" in response.headers.get("content-type", ""):
         found += json.loads(response.content).get("validation") or []
-    request = f"{response.request.method} {response.request.url.raw_path.decode()}"
+    request = f"{response.request.method} {response.request.url.raw_path}"
     return [Violation(request, ".".join(str(p) for p in v.get("location") or []), str(v.get("message")))
             for v in found if (v.get("location") or ["request"])[0] == "request"]
 
@@ -75,7 +76,24 @@ class Prism:
             self.process.terminate()
             self.process.wait(timeout=30)
 
-    async def record(self, response: httpx.Response) -> None:
-        """An httpx response hook: keep the violations prism reports."""
-        await response.aread()
+    def record(self, response: Response) -> None:
+        """A `client` response hook: keep the violations prism reports."""
         self.seen += request_violations(response)
+
+
+def client(*, sent: Callable[[Request], None] | None = None,
+           answered: Callable[[Response], None] | None = None) -> HttpClient:
+    """The engine's HTTP client, allowed to call the local mocks, telling `sent` each request
+    and `answered` each response."""
+    http = HttpClient(EgressPolicy.parse("127.0.0.0/8"), 60)
+
+    async def observe(request: Request, send: Send) -> Response:
+        if sent:
+            sent(request)
+        response = await send(request)
+        if answered:
+            answered(response)
+        return response
+
+    http.observe = observe
+    return http

@@ -9,15 +9,15 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors import ConnectorError, Credentials, call_method
 from connectors.catalog import entries
 from connectors.oauth import Token
+from connectors.transport import Request
 from tests.conftest import DATA_DIR
 from tests.contract import samples
-from tests.contract.prism import Prism
+from tests.contract.prism import Prism, client
 from tests.contract.specs import SOURCES, UNDOCUMENTED, cut, document, operations
 
 WEBHOOK_URL = "https://hooks.example.com/cycle/1"
@@ -122,14 +122,10 @@ async def test_the_vendors_document_accepts_what_the_method_sends(mocks, vendor,
     connector = entries()[vendor].connector
     given = inputs(vendor, method_id)
     seen_before = len(prism.seen)
-    sent: list[httpx.Request] = []
-
-    async def sending(request: httpx.Request) -> None:
-        sent.append(request)
-
-    async with httpx.AsyncClient(event_hooks={"request": [sending], "response": [prism.record]}) as client:
+    sent: list[Request] = []
+    async with client(sent=sent.append, answered=prism.record) as http:
         try:
-            result = await call_method(client, connector, method_id, credentials=Credentials(
+            result = await call_method(http, connector, method_id, credentials=Credentials(
                 auth_value(connector, AUTHENTICATION.get(vendor)), {"BaseUrl": prism.url + prefix}),
                 authentication=AUTHENTICATION.get(vendor), tokens=FixedToken(), **given)
             status = result.status

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,6 +17,7 @@ from starlette.routing import Route
 from connectors import Credentials, call_method
 from connectors.catalog import entries
 from tests.conftest import ThreadedServer
+from tests.contract.prism import client
 from tests.contract.test_catalog import FixedToken
 
 received: list[dict] = []
@@ -54,13 +54,13 @@ async def test_crm_objects_are_created_updated_and_read_as_hubspot_documents(hub
     connector = entries()["hubspot"].connector
     credentials = Credentials("pat-na1-test", {"BaseUrl": hubspot.url})
     received.clear()
-    async with httpx.AsyncClient() as client:
-        created = await call_method(client, connector, f"create-{single}", credentials=credentials,
+    async with client() as http:
+        created = await call_method(http, connector, f"create-{single}", credentials=credentials,
                                     authentication="Private app token", fields=fields, tokens=FixedToken())
-        updated = await call_method(client, connector, f"update-{single}", credentials=credentials,
+        updated = await call_method(http, connector, f"update-{single}", credentials=credentials,
                                     authentication="Private app token", parameters={f"{single}Id": "501"},
                                     fields=dict(list(fields.items())[:1]), tokens=FixedToken())
-        read = await call_method(client, connector, f"get-{single}", credentials=credentials,
+        read = await call_method(http, connector, f"get-{single}", credentials=credentials,
                                  authentication="Private app token", parameters={f"{single}Id": "501"},
                                  tokens=FixedToken())
     assert [(r["method"], r["path"]) for r in received] == [

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import httpx
 import pytest
 from jsonschema import Draft4Validator
 from referencing import Registry, Resource
@@ -25,7 +24,7 @@ from connectors.openapi import import_openapi, mergefield
 from connectors.paths import parse_path, read
 from tests.conftest import DATA_DIR
 from tests.contract import samples
-from tests.contract.prism import Prism, Violation
+from tests.contract.prism import Prism, Violation, client
 from tests.contract.specs import VERBS, cut, document
 from tests.contract.test_catalog import FixedToken
 
@@ -262,11 +261,11 @@ async def run(name: str) -> Run:
     prism.document.write_text(json.dumps(cut(spec, {(v, r) for v, r, _, _ in calls})))
     credentials, authentication = _credentials(imported, prism.url)
     with prism:
-        async with httpx.AsyncClient(event_hooks={"response": [prism.record]}) as client:
+        async with client(answered=prism.record) as http:
             for verb, route, method, given in calls:
                 before = len(prism.seen)
                 try:
-                    await call_method(client, imported, method.UniqueIdentifier, credentials=credentials,
+                    await call_method(http, imported, method.UniqueIdentifier, credentials=credentials,
                                       authentication=authentication, tokens=FixedToken(),
                                       parameters=given["parameters"], fields=given["fields"])
                 except ConnectorError:

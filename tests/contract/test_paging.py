@@ -7,15 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from connectors import Credentials, fetch_pages
 from connectors.catalog import entries
 from connectors.paging import Paging
 from connectors.paths import parse_path
+from connectors.transport import Request
 from tests.conftest import ThreadedServer
 from tests.contract import pager
+from tests.contract.prism import client
 from tests.contract.test_catalog import FixedToken, auth_value
 
 
@@ -45,13 +46,9 @@ async def test_a_paged_method_reads_every_page(pages, vendor, method_id):
     key = parse_path(first.ConnectorField)[0].name or "_"
     parameters = {p.key: "x" for p in method.Parameters
                   if p.TargetType == "MergeField" or (p.TargetType == "QueryString" and not p.IsOptional and not p.Hide)}
-    requests: list[httpx.Request] = []
-
-    async def sent(request: httpx.Request) -> None:
-        requests.append(request)
-
-    async with httpx.AsyncClient(event_hooks={"request": [sent]}) as client:
-        read = await fetch_pages(client, connector, method_id, credentials=Credentials(
+    requests: list[Request] = []
+    async with client(sent=requests.append) as http:
+        read = await fetch_pages(http, connector, method_id, credentials=Credentials(
             auth_value(connector, None), {"BaseUrl": f"{pages.url}/{vendor}/{key}"}), tokens=FixedToken(),
             parameters=parameters)
     size = method.PageSizeInbound or connector.PageSizeInbound or 2
