@@ -20,7 +20,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from connectors import ConnectorError, Credentials, call_method, parse_connector
-from connectors.openapi import import_openapi, mergefield
+from connectors.openapi import Options, import_openapi, mergefield
 from connectors.paths import parse_path, read
 from tests.conftest import DATA_DIR
 from tests.contract import samples
@@ -230,7 +230,7 @@ async def run(name: str) -> Run:
     started = time.monotonic()
     spec = document(SPECS[name])
     prism = Prism(DATA_DIR / f"imported-{name}.json", f"imported-{name}")
-    imported = parse_connector(import_openapi(spec, prism.url).document)
+    imported = parse_connector(import_openapi(spec, Options(base_url=prism.url)).document)
     result = Run()
     secured = bool(spec.get("security")) or bool((spec.get("components") or {}).get("securitySchemes")
                                                   or spec.get("securityDefinitions"))
@@ -240,7 +240,7 @@ async def run(name: str) -> Run:
             if verb not in item:
                 continue
             result.operations += 1
-            endpoint = prism.url + "/" + "/".join(
+            endpoint = "{{BaseUrl}}/" + "/".join(
                 "{{" + mergefield(s[1:-1]) + "}}" if s.startswith("{") and s.endswith("}") else s
                 for s in route.strip("/").split("/"))
             method = next((m for m in imported.Methods if m.HttpMethod.lower() == verb and m.Endpoint.rstrip("/") ==
