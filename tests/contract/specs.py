@@ -116,6 +116,32 @@ def _without_deep_objects(body: Any) -> Any:
     return {**body, "content": content}
 
 
+def _absent_deep_objects_allowed(spec: dict[str, Any], parameters: list[Any]) -> list[Any]:
+    """Parameters with each optional deepObject query parameter's schema not requiring its
+    properties: prism 5.16 parses such a parameter as an empty object when the query omits it,
+    then reports that object's required properties missing (Stripe's GET /v1/invoices/upcoming
+    with no query at all gets a violation about `automatic_tax.enabled`). What is sent is
+    still checked against the rest of the schema."""
+    out = []
+    for parameter in parameters:
+        resolved = _resolved(spec, parameter)
+        if resolved.get("in") == "query" and resolved.get("style") == "deepObject" and not resolved.get("required") \
+                and isinstance(resolved.get("schema"), dict):
+            schema = {k: v for k, v in _resolved(spec, resolved["schema"]).items() if k != "required"}
+            parameter = {**resolved, "schema": schema}
+        out.append(parameter)
+    return out
+
+
+def _resolved(spec: dict[str, Any], node: Any) -> Any:
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+        target: Any = spec
+        for part in node["$ref"][2:].split("/"):
+            target = target[_unescape(part)]
+        node = target
+    return node
+
+
 def cut(spec: dict[str, Any], kept: Iterable[Operation]) -> dict[str, Any]:
     """`spec` with only the operations `kept` and what their requests' `$ref`s reach
     (transitively); their responses inlined a few `$ref`s deep. Prism validates requests
@@ -128,6 +154,8 @@ def cut(spec: dict[str, Any], kept: Iterable[Operation]) -> dict[str, Any]:
         operation = {**item[verb], "responses": _inlined(spec, item[verb].get("responses") or {})}
         if "requestBody" in operation:
             operation["requestBody"] = _without_deep_objects(operation["requestBody"])
+        if "parameters" in operation:
+            operation["parameters"] = _absent_deep_objects_allowed(spec, operation["parameters"])
         paths.setdefault(route, {k: v for k, v in item.items() if k not in VERBS})[verb] = operation
     out = {k: v for k, v in spec.items() if k in KEPT} | {"paths": paths}
     if "components" in spec:
