@@ -74,6 +74,14 @@ def test_datetime_formats_both_ways():
         body_from_values([field], {"Due": "next tuesday"})
 
 
+def test_a_boolean_sent_as_text_is_spelled_as_json_spells_it():
+    # GitHub's POST /gists "public" is oneOf boolean or "true"/"false": imported as Text, a
+    # record's False was sent as "False", which neither allows.
+    field = FieldSpec(ConnectorField="public", SystemField="Public", DataType="Text")
+    assert body_from_values([field], {"Public": False}) == {"public": "false"}
+    assert body_from_values([field], {"Public": True}) == {"public": "true"}
+
+
 def test_an_array_element_without_a_fields_value_leaves_the_field_out():
     # SendGrid's POST /contactdb/recipients example has "first_name": "" in one element: the
     # engine took "" as no value and sent "first_name": null, which the schema refuses.
