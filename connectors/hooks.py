@@ -51,7 +51,7 @@ class Outgoing:
 
     target: URL
     headers: dict[str, str]
-    query: dict[str, str]
+    query: dict[str, str | list[str]]
     body: Any
     warnings: list[str] = field(default_factory=list)
 

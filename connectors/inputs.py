@@ -1,0 +1,91 @@
+"""A call's input checked before anything is sent: the caller's error, not the upstream's.
+
+Required path, query and header parameters and required request fields must have a value
+(a parameter or field with a DefaultValue, or marked IsOptional, need not); a value must be
+one of the connector's Values where it lists them, and of its DataType where it declares one.
+Every problem is named at once, by where the caller gives it: `$.Parameters.<name>` or
+`$.Fields.<SystemField>`. Messages name fields and allowed values, never a given value (it
+may be a record's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.errors import InvalidInput
+from connectors.mergefields import names
+from connectors.spec import FieldSpec, Method, Parameter
+from connectors.types import as_type
+
+KINDS = {"MergeField": "path parameter", "QueryString": "query parameter", "HttpHeader": "header parameter"}
+
+
+@dataclass(frozen=True)
+class Required:
+    """One parameter a call (or a step's mapping) must give."""
+
+    key: str
+    kind: str  # "path parameter", "query parameter", "header parameter"
+
+
+def required_parameters(method: Method, params: Iterable[Parameter], settable: Collection[str]) -> list[Required]:
+    """The parameters among `params` (those a caller may set: `settable`) that need a value:
+    path parameters the Endpoint names, and query and header parameters, that are neither
+    optional nor defaulted."""
+    in_url = names(method.Endpoint)
+    return [Required(p.key, KINDS[p.TargetType]) for p in params
+            if p.key in settable and p.TargetType in KINDS and not p.IsOptional and p.DefaultValue is None
+            and (p.TargetType != "MergeField" or p.key in in_url)]
+
+
+def check(method: Method, params: list[Parameter], settable: Collection[str], parameters: Mapping[str, Any],
+          fields: Mapping[str, Any], known: Collection[str]) -> None:
+    """InvalidInput naming every missing or unacceptable parameter and field; `known` are the
+    mergefields the call has values for without the caller (properties, built-ins)."""
+    problems: list[tuple[str, str]] = []
+    for need in required_parameters(method, params, settable):
+        if _blank(parameters.get(need.key)) and need.key not in known:
+            problems.append((f"$.Parameters.{need.key}", f"required {need.kind} '{need.key}' has no value"))
+    for param in params:
+        value = parameters.get(param.key, parameters.get(param.TargetName or ""))
+        if param.key in settable and not _blank(value):
+            problems += [(f"$.Parameters.{param.key}", f"parameter '{param.key}': {problem}")
+                         for problem in _value_problems(value, param.DataType, param.Values)]
+    for field in method.request_fields:
+        value = fields.get(field.SystemField)
+        if _blank(value):
+            if not field.IsOptional and field.DefaultValue is None:
+                problems.append((f"$.Fields.{field.SystemField}", f"required field '{field.SystemField}' has no value"))
+            continue
+        problems += [(f"$.Fields.{field.SystemField}", f"field '{field.SystemField}': {problem}")
+                     for problem in _field_problems(value, field)]
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def _field_problems(value: Any, field: FieldSpec) -> list[str]:
+    if isinstance(value, dict) and field.DataType != "File":
+        return []  # an object the API takes as it is
+    return _value_problems(value, field.DataType, field.Values)
+
+
+def _value_problems(value: Any, data_type: str | None, allowed: list[Any]) -> list[str]:
+    """What is wrong with a value (each item of a list): not of `data_type`, not one of `allowed`."""
+    found: list[str] = []
+    for item in value if isinstance(value, list) else [value]:
+        converted = item
+        if data_type and data_type != "Text":
+            try:
+                converted = as_type(item, data_type)
+            except ValueError:
+                found.append(f"a value is not a valid {data_type}")
+                continue
+        if allowed and converted not in allowed and str(converted) not in {str(a) for a in allowed}:
+            found.append(f"a value is not one of the allowed values: {', '.join(repr(str(a)) for a in allowed)}")
+    return list(dict.fromkeys(found))
