@@ -143,3 +143,20 @@ async def test_a_file_field_refuses_what_is_not_a_file():
     fields = {"Fields": [{"ConnectorField": "file", "SystemField": "File", "DataType": "File"}]}
     with pytest.raises(InvalidInput, match="'File': a value is not a valid File"):
         await sent(connector(DataType="Multipart", RequestFormat=fields), fields={"File": "not a file"})
+
+
+def test_the_importer_declares_query_styles_and_file_bodies():
+    from tests.unit.test_openapi_import import body_document, imported
+
+    document = body_document({"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}, "purpose": {"type": "string", "enum": ["a", "b"]}}},
+        "multipart/form-data")
+    document["paths"]["/x"]["post"]["parameters"] = [
+        {"name": "ids", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}},
+        {"name": "tags", "in": "query", "explode": False, "schema": {"type": "array", "items": {"type": "string"}}}]
+    _, connector, _ = imported(document)
+    method = connector.method("x")
+    assert [(p.TargetName, p.Explode) for p in method.Parameters] == [("ids", True), ("tags", False)]
+    assert method.DataType == "Multipart"
+    assert [(f.ConnectorField, f.DataType, f.IsOptional, f.Values) for f in method.request_fields] == [
+        ("file", "File", False, []), ("purpose", "Text", True, ["a", "b"])]
