@@ -111,6 +111,16 @@ async def test_stripe_products_are_sent_as_stripe_reads_them(api):
                                               "Message": "required path parameter 'id' has no value"}]
         assert len(record.seen) == before
 
+        # A cycle lists it among its prerequisites.
+        template = await api.post("/v1.0/templates", json={"Name": "Delete products", "Steps": [
+            {"Id": "delete", "Connector": connector["Name"], "Method": "DeleteProductsId"}]})
+        assert template.status_code == 201, template.text
+        cycle = await api.post(f"/v1.0/templates/{template.json()['Id']}/install", headers=headers, json={})
+        assert cycle.status_code == 201, cycle.text
+        needs = await api.get(f"/v1.0/cycles/{cycle.json()['Id']}/prerequisites", headers=headers)
+        assert [(n["Reason"], n["Message"]) for n in needs.json()] == [
+            ("MissingMapping", "step 'delete': required path parameter 'id' has no mapping")]
+
 
 async def test_an_imported_multipart_upload_sends_the_file_intact(api):
     record = Recorder()
