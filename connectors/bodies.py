@@ -38,7 +38,10 @@ def encode(method: Method, body: Any) -> dict[str, Any]:
         case "Multipart":
             if not isinstance(body, dict):
                 raise StepError("a Multipart body is made of named parts: its request fields must make an object")
-            content, kind = multipart(body)
+            try:
+                content, kind = multipart(body)
+            except ValueError as err:  # a file a script set
+                raise StepError(f"the Multipart body: {err}") from None
             return {"content": content, "headers": {"Content-Type": kind}}
         case "Binary":
             try:

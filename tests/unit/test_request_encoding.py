@@ -15,7 +15,7 @@ import pytest
 
 from connectors import Credentials, call_method, parse_connector
 from connectors.encoding import form_pairs, path_segment, query_value
-from connectors.errors import InvalidInput
+from connectors.errors import InvalidInput, RetryableError, StepError
 from tests.mock_http import mock_client
 
 PDF = b"%PDF-1.4\x00\xff binary \r\n--not-a-boundary\r\n"
@@ -160,3 +160,16 @@ def test_the_importer_declares_query_styles_and_file_bodies():
     assert method.DataType == "Multipart"
     assert [(f.ConnectorField, f.DataType, f.IsOptional, f.Values) for f in method.request_fields] == [
         ("file", "File", False, []), ("purpose", "Text", True, ["a", "b"])]
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (InvalidInput([("$.Parameters.id", "required path parameter 'id' has no value")]), 422),
+    (StepError("the URL would carry the credentials elsewhere"), 422),  # the engine's own: no status
+    (StepError("Bad Request", status=400), None),  # the upstream's answer: a 502
+    (RetryableError("connection failed"), None),
+])
+def test_only_the_upstreams_errors_are_reported_as_the_upstreams(error, status):
+    from api.routers.connector_calls import _refused
+
+    refused = _refused(error)
+    assert (refused.status if refused else None) == status
