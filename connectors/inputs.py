@@ -50,9 +50,14 @@ def check(method: Method, params: list[Parameter], settable: Collection[str], pa
             problems.append((f"$.Parameters.{need.key}", f"required {need.kind} '{need.key}' has no value"))
     for param in params:
         value = parameters.get(param.key, parameters.get(param.TargetName or ""))
-        if param.key in settable and not _blank(value):
-            problems += [(f"$.Parameters.{param.key}", f"parameter '{param.key}': {problem}")
-                         for problem in _value_problems(value, param.DataType, param.Values)]
+        if param.key not in settable or _blank(value):
+            continue
+        if isinstance(value, list) and param.TargetType not in ("QueryString", "HttpHeader"):
+            only = "a list is only for a query or header parameter"
+            problems.append((f"$.Parameters.{param.key}", f"parameter '{param.key}': {only}"))
+            continue
+        problems += [(f"$.Parameters.{param.key}", f"parameter '{param.key}': {problem}")
+                     for problem in _value_problems(value, param.DataType, param.Values)]
     for field in method.request_fields:
         value = fields.get(field.SystemField)
         if _blank(value):

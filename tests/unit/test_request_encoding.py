@@ -134,6 +134,9 @@ async def test_missing_and_unacceptable_input_is_named_and_nothing_is_sent():
         ("$.Fields.Caption", "required field 'Caption' has no value"),
         ("$.Fields.Kind", "field 'Kind': a value is not one of the allowed values: 'IMAGE', 'VIDEO'"),
     ]
+    with pytest.raises(InvalidInput, match="'media_id': a list is only for a query or header parameter"):
+        await sent(document, parameters={"media_id": ["1", "2"], "fields": "id", "X-Version": "2"},
+                   fields={"Caption": "c", "Kind": "IMAGE"})
     # the premise: the same call with its input right is sent
     assert len(await sent(document, parameters={"media_id": "1", "fields": "id", "X-Version": "2", "limit": "5"},
                           fields={"Caption": "c", "Kind": "IMAGE"})) == 1
