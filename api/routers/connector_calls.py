@@ -39,6 +39,7 @@ from connectors.errors import (
     UnknownParameter,
 )
 from connectors.nesting import TooDeep
+from connectors.oauth import NeedsReauthentication
 from store.connections import call_options, load_owned
 from store.custom_fields import release_for
 from store.database import session
@@ -140,7 +141,7 @@ def _refused(err: ConnectorError) -> ApiError | None:
         return ApiError(422, "The call's answer is nested too deeply to use.", [Problem("upstream", str(err))])
     if isinstance(err, ScriptError):
         return ApiError(422, f"script failed: {err.reason}", [Problem("script", str(err))])
-    if err.status is None and not err.retryable and not isinstance(err, Unauthorized):
+    if err.status is None and not err.retryable and not isinstance(err, Unauthorized | NeedsReauthentication):
         return ApiError(422, "The call cannot be sent.", [Problem("engine", err.brief())])
     return None
 
