@@ -149,3 +149,25 @@ async def test_an_imported_multipart_upload_sends_the_file_intact(api):
         assert parts["file"].get_content_type() == "application/pdf"
         assert parts["file"].get_payload(decode=True) == PDF  # every byte as it was
         assert parts["purpose"].get_payload(decode=True) == b"dispute_evidence"
+
+
+async def test_a_test_method_missing_its_own_input_leaves_the_credentials_unverified_not_refused(api):
+    """The connector's defect, not the credentials': nothing is sent, the credentials are kept."""
+    record = Recorder()
+    with ThreadedServer(record.app) as server:
+        document = {"Name": "Needs a query", "AuthTestMethod": "me",
+                    "Authentication": [{"Name": "Key", "AuthType": "Bearer"}],
+                    "Parameters": [{"Name": "BaseUrl", "TargetType": "MergeField", "IsAccountConnectorProperty": True}],
+                    "Methods": [{"UniqueIdentifier": "me", "Name": "Me", "HttpMethod": "Get",
+                                 "Endpoint": "{{BaseUrl}}/me",
+                                 "Parameters": [{"TargetType": "QueryString", "TargetName": "fields"}]}]}
+        uploaded = await api.post("/v1.0/connectors", json=document)
+        assert uploaded.status_code in (200, 201), uploaded.text
+        account = (await api.post("/v1.0/accounts", json={"Name": "Needs a query"})).json()["Id"]
+        response = await api.post("/v1.0/account/connectors", headers={"X-Account-Id": account}, json={
+            "ConnectorId": uploaded.json()["Id"], "AuthValue": "a-token",
+            "Properties": [{"Name": "BaseUrl", "Value": server.url}]})
+        assert response.status_code == 201, response.text
+        assert response.json()["Status"] == "CredentialsSet"
+        assert "required query parameter 'fields' has no value" in response.json()["StatusReason"]
+        assert record.seen == []
