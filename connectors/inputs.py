@@ -10,14 +10,18 @@ may be a record's).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.errors import InvalidInput
 from connectors.mergefields import names
-from connectors.spec import FieldSpec, Method, Parameter
+from connectors.spec import Connector, FieldSpec, Method, Parameter
 from connectors.types import as_type
+
+FILE_BODIES = ("Multipart", "Binary")
+if TYPE_CHECKING:
+    from connectors.validation import Problem
 
 KINDS = {"MergeField": "path parameter", "QueryString": "query parameter", "HttpHeader": "header parameter"}
 
@@ -94,3 +98,26 @@ def _value_problems(value: Any, data_type: str | None, allowed: list[Any]) -> li
         if allowed and converted not in allowed and str(converted) not in {str(a) for a in allowed}:
             found.append(f"a value is not one of the allowed values: {', '.join(repr(str(a)) for a in allowed)}")
     return list(dict.fromkeys(found))
+
+
+def problems(connector: Connector) -> Iterator[Problem]:
+    """Declarations that would send something other than what they say: a File field in a body
+    that cannot carry a file, a Binary method that is not one File field, an Explode that
+    changes nothing."""
+    from connectors.validation import Problem  # it needs this module
+
+    for i, method in enumerate(connector.Methods):
+        at = f"$.Methods[{i}]"
+        for j, field in enumerate(method.request_fields):
+            if field.DataType == "File" and method.DataType not in FILE_BODIES:
+                yield Problem(f"{at}.RequestFormat.Fields[{j}].DataType",
+                              f"a File field is sent only by a Multipart or Binary method, not a {method.DataType} one")
+        if method.DataType == "Binary" and [f.DataType for f in method.request_fields] != ["File"]:
+            yield Problem(f"{at}.DataType", "a Binary method sends one file as its body: it needs exactly one request "
+                                            "field, of DataType File")
+        for j, param in enumerate(method.Parameters):
+            if not param.Explode and param.TargetType != "QueryString":
+                yield Problem(f"{at}.Parameters[{j}].Explode", "Explode is for a QueryString parameter given a list")
+    for j, param in enumerate(connector.Parameters):
+        if not param.Explode and param.TargetType != "QueryString":
+            yield Problem(f"$.Parameters[{j}].Explode", "Explode is for a QueryString parameter given a list")

@@ -35,6 +35,7 @@ from referencing.exceptions import PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from connectors import nesting
+from connectors.inputs import FILE_BODIES
 from connectors.validation import ConnectorInvalid, Problem, parse_connector
 
 VERBS = ("get", "put", "post", "delete", "patch")
@@ -353,6 +354,11 @@ def data_type(node: Any) -> tuple[str, str | None]:
     return "Text", None
 
 
+def _as_text(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fields outside a Multipart or Binary body: a binary string there is a string like another."""
+    return [{**f, "DataType": "Text"} if f.get("DataType") == "File" else f for f in fields]
+
+
 def _binary(media_types: list[str]) -> str | None:
     """The media type of a file sent as it is, among a body's."""
     return next((m for m in media_types if m.startswith(BINARY_BODIES)), None)
@@ -615,10 +621,10 @@ class _Importer:
         if request is not None:
             method["DataType"], fields = request
             if fields:
-                method["RequestFormat"] = {"Fields": fields}
+                method["RequestFormat"] = {"Fields": fields if method["DataType"] in FILE_BODIES else _as_text(fields)}
         response = self.response(operation)
         if response:
-            method["ResponseFormat"] = {"Fields": response}
+            method["ResponseFormat"] = {"Fields": _as_text(response)}
         if verb == "get" and response:
             parameters, method = self.paging(parameters, method, maxima)
         method["Parameters"] = parameters

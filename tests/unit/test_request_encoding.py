@@ -176,3 +176,22 @@ def test_only_the_upstreams_errors_are_reported_as_the_upstreams(error, status):
 
     refused = _refused(error)
     assert (refused.status if refused else None) == status
+
+
+def test_declarations_that_would_send_something_else_are_refused_at_upload():
+    from connectors import ConnectorInvalid
+
+    file = {"ConnectorField": "file", "SystemField": "File", "DataType": "File"}
+    for method, path, message in [
+        ({"RequestFormat": {"Fields": [file]}}, "$.Methods[0].RequestFormat.Fields[0].DataType",
+         "a File field is sent only by a Multipart or Binary method, not a Json one"),
+        ({"DataType": "Binary", "RequestFormat": {"Fields": [file, {"ConnectorField": "a", "SystemField": "A"}]}},
+         "$.Methods[0].DataType", ("a Binary method sends one file as its body: it needs exactly one request "
+                                   "field, of DataType File")),
+        ({"Parameters": [{"TargetType": "HttpHeader", "TargetName": "X", "Explode": False}]},
+         "$.Methods[0].Parameters[0].Explode", "Explode is for a QueryString parameter given a list"),
+    ]:
+        with pytest.raises(ConnectorInvalid) as raised:
+            parse_connector(connector(**method))
+        assert [(p.path, p.message) for p in raised.value.problems] == [(path, message)]
+    parse_connector(connector(DataType="Multipart", RequestFormat={"Fields": [file]}))  # the right one loads
