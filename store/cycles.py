@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from connectors import Connector, Method, Problem
 from connectors.call import call_parameters, settable
-from connectors.mergefields import names
+from connectors.inputs import Required, required_parameters
 from store import patterns
 from store import variables as variable_store
 from store.connections import load_release
@@ -225,18 +225,19 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
             if not f.IsOptional and f.DefaultValue is None and f.SystemField not in given:
                 found.append(Prerequisite(step.id, "MissingMapping",
                                           f"step '{step.name}': required field '{f.SystemField}' has no mapping"))
-        for name in _unfilled_mergefields(connector, method, given) if step.type == "Method" else []:
+        for need in _unfilled_parameters(connector, method, given) if step.type == "Method" else []:
             found.append(Prerequisite(step.id, "MissingMapping",
-                                      f"step '{step.name}': parameter '{name}' of the URL has no mapping"))
+                                      f"step '{step.name}': required {need.kind} '{need.key}' has no mapping"))
     return found
 
 
-def _unfilled_mergefields(connector: Connector, method: Method, given: set[str]) -> list[str]:
-    """A step's URL parameters that nothing fills: every call would fail for want of them."""
-    in_url = names(method.Endpoint)
-    return [p.key for p in call_parameters(connector, method)
-            if p.TargetType == "MergeField" and p.key in in_url and settable(p) and not p.IsOptional
-            and p.DefaultValue is None and p.key not in given]
+def _unfilled_parameters(connector: Connector, method: Method, given: set[str]) -> list[Required]:
+    """A step's required path, query and header parameters that nothing fills: every call would
+    fail for want of them."""
+    params = call_parameters(connector, method)
+    by_key = {p.key: p for p in params}
+    return [need for need in required_parameters(method, params, {p.key for p in params if settable(p)})
+            if need.key not in given and by_key[need.key].TargetName not in given]
 
 
 def account_connector_of(db: Session, account_id: str, step: CycleStep) -> str | None:
