@@ -11,6 +11,7 @@ import base64
 import binascii
 import secrets
 import time
+from functools import cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Header
@@ -116,7 +117,12 @@ def new_token(client_id: str, claims: dict) -> str:
 
 
 def _key() -> OctKey:
-    return OctKey.import_key(settings().token_signing_key)
+    return _imported(settings().token_signing_key)
+
+
+@cache
+def _imported(secret: str) -> OctKey:
+    return OctKey.import_key(secret)
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -140,13 +146,28 @@ def bearer_token(authorization: str | None) -> str:
 
 
 def verified_claims(token: str) -> dict:
-    """A partner or account token's claims; 401 when it is not one of ours, or expired."""
+    """A partner or account token's claims; 401 when it is not one of ours, or expired.
+
+    A token verified is remembered, by its exact text, until it expires (VERIFIED_KEPT tokens
+    at most, the oldest forgotten first): a client sends the same token with every request,
+    and checking its signature each time is most of what authentication costs. A token that
+    fails is not remembered (made-up tokens must not grow the memory)."""
+    known = _verified.get(token)
+    if known is not None and known["exp"] > time.time():
+        return known
     try:
         claims = jwt.decode(token, _key(), algorithms=["HS256"]).claims
         jwt.JWTClaimsRegistry(exp={"essential": True}).validate(claims)
     except (JoseError, ValueError):
         raise _unauthorized("the bearer token is invalid or expired") from None
+    if len(_verified) >= VERIFIED_KEPT:
+        del _verified[next(iter(_verified))]
+    _verified[token] = claims
     return claims
+
+
+VERIFIED_KEPT = 10_000
+_verified: dict[str, dict] = {}  # token -> its claims, in the order they were verified
 
 
 Claims = Annotated[dict, Depends(partner_claims)]
