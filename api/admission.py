@@ -35,16 +35,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Callable
 
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import verified_claims
 from api.dependencies import get_temporal
 from api.errors import RETRY_AFTER, ApiError
-from api.routes import IDS, Routes
+from api.routes import IDS, Routes, needs
 from runtime import context
 from runtime.metrics import API_REFUSED, API_WAITING, API_WORKING
 from runtime.settings import Settings
@@ -157,12 +155,8 @@ class Lanes:
 
     def of(self, route: APIRoute) -> Lane:
         """A resource route's lane."""
-        return (self.temporal if _needs(route.dependant, get_temporal)
+        return (self.temporal if needs(route.dependant, get_temporal)
                 else self.reads if route.methods <= {"GET", "HEAD"} else self.writes)
-
-
-def _needs(dependant: Dependant, call: Callable) -> bool:
-    return dependant.call is call or any(_needs(d, call) for d in dependant.dependencies)
 
 
 def _account(scope: Scope) -> str | None:

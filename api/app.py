@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ from temporalio.service import RPCError
 
 from api import errors
 from api.admission import Admission, Lanes
+from api.auth import document_security
 from api.auth import router as auth_router
 from api.limits import BodyLimit
 from api.routers import (
@@ -125,6 +127,7 @@ def create_app() -> FastAPI:
     for router, lane in laned:
         app.include_router(router)
         routes.add(router.routes, lane)
+    document_security(app, (route for router, _ in laned for route in router.routes if isinstance(route, APIRoute)))
     app.add_middleware(BodyLimit)
     instrument_app(app)  # a span per request, when tracing: inside admission
     app.add_middleware(Admission, routes=routes)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 if TYPE_CHECKING:
@@ -61,3 +62,8 @@ class Routes:
             if method in route.methods and (match := route.pattern.match(path)):
                 return Found(route, match.groupdict())
         return None
+
+
+def needs(dependant: Dependant, call: Callable) -> bool:
+    """Whether a route (its `dependant`) depends on `call`, directly or through another dependency."""
+    return dependant.call is call or any(needs(d, call) for d in dependant.dependencies)
