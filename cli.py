@@ -130,15 +130,43 @@ def schema(out: Annotated[Path, typer.Option(help="where to write it")] = CATALO
 def import_openapi(
     file: Path,
     out: Annotated[Path | None, typer.Option(help="where to write the connector (FILE.connector.json)")] = None,
-    base_url: Annotated[str | None, typer.Option(help="the API's base URL, instead of the document's server")] = None,
+    base_url: Annotated[str | None, typer.Option(help="BaseUrl's default, instead of the document's first "
+                                                      "server")] = None,
+    auth_type: Annotated[str | None, typer.Option(help="an authentication, the connector's default: None, ApiKey, "
+                                                       "Basic, Bearer or OAuth2 (for a document that declares "
+                                                       "none, say)")] = None,
+    api_key_name: Annotated[str | None, typer.Option(help="ApiKey: the header or query parameter")] = None,
+    api_key_location: Annotated[str | None, typer.Option(help="ApiKey: Header, QueryString or Body")] = None,
+    oauth2_type: Annotated[str | None, typer.Option(help="OAuth2: AuthorisationCode, ClientCredentials or "
+                                                         "PasswordCredentials")] = None,
+    authorise_url: Annotated[str | None, typer.Option(help="OAuth2: the consent page")] = None,
+    access_token_url: Annotated[str | None, typer.Option(help="OAuth2: the token endpoint")] = None,
+    scope: Annotated[list[str], typer.Option(help="OAuth2: a scope (repeat for each)")] = [],  # noqa: B006
 ) -> None:
     """Turn an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) into a connector file; list what it skips."""
     from connectors import ConnectorInvalid, parse_connector
     from connectors.nesting import TooDeep
-    from connectors.openapi import NotOpenApi, import_openapi, load
+    from connectors.openapi import (
+        NotOpenApi,
+        Options,
+        authentication_problems,
+        import_openapi,
+        load,
+    )
 
+    options = {"--auth-type": ("AuthType", auth_type), "--api-key-name": ("ApiKeyName", api_key_name),
+               "--api-key-location": ("ApiKeyLocation", api_key_location), "--oauth2-type": ("OAuth2Type", oauth2_type),
+               "--authorise-url": ("AuthoriseUrl", authorise_url), "--access-token-url": ("AccessTokenUrl", access_token_url),
+               "--scope": ("Scopes", scope or None)}
+    chosen = {name: value for name, value in options.values() if value is not None}
+    problems = authentication_problems(chosen) if chosen else []
+    for problem in problems:
+        option = next((o for o, (name, _) in options.items() if name == problem.path.partition("[")[0]), "--auth-type")
+        console.print(f"{option}: {problem.message}", style="red", markup=False)
+    if problems:
+        raise typer.Exit(1)
     try:
-        imported = import_openapi(load(file.read_bytes()), base_url)
+        imported = import_openapi(load(file.read_bytes()), Options(base_url, chosen or None))
     except OSError as err:
         console.print(f"[red]{file}: cannot read it: {err}[/red]")
         raise typer.Exit(1) from None

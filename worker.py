@@ -1,5 +1,5 @@
-"""The worker: runs CycleWorkflow, RunWorkflow, RetentionWorkflow and their activities until
-SIGTERM or Ctrl-C."""
+"""The worker: runs CycleWorkflow, RunWorkflow, RetentionWorkflow, ImportWorkflow and their
+activities until SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import signal
 from contextlib import nullcontext
 from datetime import timedelta
 
-import httpx
 from prometheus_client import start_http_server
 from temporalio.worker import Worker
 
-from activities import bookkeeping, namespace, retention
+from activities import bookkeeping, imports, namespace, retention
 from activities.failures import RecursionIsFinal
 from activities.steps import StepActivities
 from activities.trigger import TriggerActivities
 from activities.upstream import Upstream
 from activities.webhooks import WebhookActivities, pending_events
 from connectors.client import http_client
+from connectors.transport import HttpClient
 from runtime import logs
 from runtime.context import ContextInterceptor
 from runtime.metrics import count_upstream_calls, temporal_metrics
@@ -29,15 +29,16 @@ from runtime.settings import TASK_QUEUE, settings
 from runtime.telemetry import instrument_http, start_tracing
 from runtime.temporal import connect
 from workflows.cycle import CycleWorkflow
+from workflows.imports import ImportWorkflow
 from workflows.retention import RetentionWorkflow
 from workflows.retry import TransactionRetryWorkflow
 from workflows.run import RunWorkflow
 
 log = logging.getLogger("cyclewright.worker")
-WORKFLOWS = [CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow]
+WORKFLOWS = [CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow, ImportWorkflow]
 
 
-def build_worker(client, http: httpx.AsyncClient) -> Worker:
+def build_worker(client, http: HttpClient) -> Worker:
     upstream = Upstream(http, concurrency=settings().step_concurrency)
     webhooks = WebhookActivities(upstream)
     return Worker(
@@ -46,7 +47,8 @@ def build_worker(client, http: httpx.AsyncClient) -> Worker:
         workflows=WORKFLOWS,
         activities=[*bookkeeping.ALL, namespace.namespace_lacks, TriggerActivities(upstream).fetch_trigger,
                     StepActivities(upstream).run_step, retention.purge_expired, pending_events,
-                    webhooks.take_events, webhooks.subscribe_webhooks, webhooks.unsubscribe_webhooks],
+                    webhooks.take_events, webhooks.subscribe_webhooks, webhooks.unsubscribe_webhooks,
+                    imports.import_openapi, imports.fail_import],
         interceptors=[ContextInterceptor(), RecursionIsFinal()],  # inside the client's tracing interceptor
         graceful_shutdown_timeout=timedelta(seconds=20),
     )

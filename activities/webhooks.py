@@ -103,6 +103,8 @@ class WebhookActivities:
 
     async def _subscribe(self, step: CycleStep) -> None:
         answer = await self._call(step, "CreateWebhookMethod")
+        if answer is None:
+            return  # no CreateWebhookMethod: the vendor sends events without one (a partner webhook, say)
         found = _subscription_id(answer)
         if found is None:
             raise ApplicationError(f"step '{step.name}': the subscription's answer carries no id "
@@ -126,8 +128,6 @@ class WebhookActivities:
 
 
 def _subscription_id(result: Any) -> str | None:
-    if result is None:
-        return None
     for record in result.records[:1]:
         for name in ("Webhook_Id", "Id"):
             if record.get(name) not in (None, ""):

@@ -1,7 +1,8 @@
 """Admission: how much the API works on at once, whose request goes next, and what the rest
 are told, decided before anything else is done for a request.
 
-`Admission` is the outermost ASGI middleware but one (codec CORS): it finds the request's
+`Admission` is the outermost ASGI middleware but two (webhook intake, which takes its own
+webhooks lane place with `Lane.admitted`, and codec CORS; api/app.py): it finds the request's
 route (api/routes.py) and admits it to its lane before tracing, body reading, authentication
 or FastAPI see it, so that load is shed where shedding costs least. Lanes keep one kind of
 slowness from stalling the others:
@@ -35,13 +36,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import verified_claims
 from api.dependencies import get_temporal
-from api.errors import RETRY_AFTER, ApiError
+from api.errors import RETRY_AFTER, ApiError, unavailable
 from api.routes import IDS, Routes, needs
 from runtime import context
 from runtime.metrics import API_REFUSED, API_WAITING, API_WORKING
@@ -52,13 +55,17 @@ WEBHOOK_SHARE = 8  # webhook requests are light (a group commit): many more at o
 WAITING_PER_ACCOUNT = 256  # one account's requests waiting in one lane, at most
 
 
-def _answer(message: str) -> tuple[Message, Message]:
-    """A 503 as ASGI messages, made once."""
-    body = json.dumps({"Message": message, "Errors": []}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               *((name.lower().encode(), value.encode()) for name, value in RETRY_AFTER.items())]
-    return {"type": "http.response.start", "status": 503, "headers": headers}, \
-        {"type": "http.response.body", "body": body}
+class Refusal:
+    """A lane's 503: its message, and the answer as ASGI messages, made once."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        body = json.dumps({"Message": message, "Errors": []}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   *((name.lower().encode(), value.encode()) for name, value in RETRY_AFTER.items())]
+        self.messages: tuple[Message, Message] = (
+            {"type": "http.response.start", "status": 503, "headers": headers},
+            {"type": "http.response.body", "body": body})
 
 
 class Lane:
@@ -71,15 +78,15 @@ class Lane:
         self.free, self.waiting = limit, 0
         self.holding: dict[str, int] = {}  # account -> places it holds
         self.queues: dict[str, deque[asyncio.Future[None]]] = {}  # accounts waiting, in turn order
-        self.late = _answer(f"the API is busy: this request waited {wait:g} s for one of the {limit} places "
+        self.late = Refusal(f"the API is busy: this request waited {wait:g} s for one of the {limit} places "
                             f"of its lane ({name}); try again")
-        self.crowded = _answer(f"the API is busy: {WAITING_PER_ACCOUNT} requests of this account already wait "
+        self.crowded = Refusal(f"the API is busy: {WAITING_PER_ACCOUNT} requests of this account already wait "
                                f"in its lane ({name}); try again")
         API_WORKING.labels(name).set_function(lambda: self.limit - self.free)  # read when scraped
         API_WAITING.labels(name).set_function(lambda: self.waiting)
         self.refused = API_REFUSED.labels(name)
 
-    async def enter(self, account: str) -> tuple[Message, Message] | None:
+    async def enter(self, account: str) -> Refusal | None:
         """Take a place for `account`: None once taken, or the 503 to answer instead."""
         queue = self.queues.get(account)
         if queue is None and self.free and self.holding.get(account, 0) < self.share:
@@ -108,6 +115,18 @@ class Lane:
                 return self.late
             raise
         return None
+
+    @asynccontextmanager
+    async def admitted(self, account: str) -> AsyncIterator[None]:
+        """A place for `account` while the block runs, for a caller that answers by itself
+        (webhook intake, api/intake.py); a refusal is raised as the 503 it is."""
+        refusal = await self.enter(account)
+        if refusal is not None:
+            raise unavailable(refusal.message)
+        try:
+            yield
+        finally:
+            self.leave(account)
 
     def leave(self, account: str) -> None:
         """Give the place back: to the next account in turn that may take one."""
@@ -159,6 +178,11 @@ class Lanes:
                 else self.reads if route.methods <= {"GET", "HEAD"} else self.writes)
 
 
+def webhook_turn(webhook_id: str) -> str:
+    """Whose turn a webhook's event takes in the webhooks lane: its webhook's own."""
+    return f"webhook {webhook_id}"
+
+
 def _account(scope: Scope) -> str | None:
     """Whose request this is: an account token's account, else the account the request names
     (a partner token may act for any); None for a request without a valid token."""
@@ -193,10 +217,10 @@ class Admission:
         context.bind(**{**ids, "account_id": ids["account_id"] or account})
         if lane is None:
             return await self.app(scope, receive, send)
-        turn = f"webhook {webhook}" if webhook else account or ""  # who takes turns in the lane
+        turn = webhook_turn(webhook) if webhook else account or ""  # who takes turns in the lane
         refusal = await lane.enter(turn)
         if refusal is not None:
-            for message in refusal:
+            for message in refusal.messages:
                 await send(message)
             return
         held = True

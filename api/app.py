@@ -20,6 +20,7 @@ from api import errors
 from api.admission import Admission, Lanes
 from api.auth import document_security
 from api.auth import router as auth_router
+from api.intake import WebhookIntake
 from api.limits import BodyLimit
 from api.routers import (
     account_connectors,
@@ -32,9 +33,11 @@ from api.routers import (
     health,
     lookups,
     metrics,
+    partner_webhooks,
     steps,
     templates,
     transactions,
+    upgrades,
     variables,
     webhooks,
 )
@@ -106,8 +109,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-RESOURCES = (accounts, connectors, account_connectors, connector_calls, lookups, connector_auth, templates, cycles,
-             transactions, steps, variables, codec)
+RESOURCES = (accounts, connectors, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
+             templates, upgrades, cycles, transactions, steps, variables, codec)
 # FastAPI's own OpenTelemetry telemetry stays off: runtime/telemetry.py traces, by route.
 NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
 
@@ -121,17 +124,27 @@ def create_app() -> FastAPI:
     app.state.lanes = lanes = Lanes(settings())
     routes = Routes()
     # Each route waits its turn in a lane (api/admission.py), except health, metrics and tokens:
-    # they must answer however busy the rest is. Webhooks first: theirs is the busiest route.
-    laned = ((webhooks.router, lambda _: lanes.webhooks), *((m.router, lanes.of) for m in RESOURCES),
-             (codec.signin, lanes.of), *((r, lambda _: None) for r in (health.router, metrics.router, auth_router)))
+    # they must answer however busy the rest is. Webhooks first: theirs are the busiest routes.
+    # upgrades before cycles: its /v1.0/cycles/upgradeable is not a cycle's id.
+    webhook_lane = (lambda _: lanes.webhooks)
+    laned = ((webhooks.router, webhook_lane), (partner_webhooks.intake, webhook_lane),
+             *((m.router, lanes.of) for m in RESOURCES), (codec.signin, lanes.of),
+             *((r, lambda _: None) for r in (health.router, metrics.router, auth_router)))
     for router, lane in laned:
         app.include_router(router)
         routes.add(router.routes, lane)
     document_security(app, (route for router, _ in laned for route in router.routes if isinstance(route, APIRoute)))
+    # Middlewares, outermost first: what is cheapest and sheds load comes before what costs.
+    # 1. WebhookIntake: a webhook event is answered here (its own lane place, api/intake.py),
+    #    nothing below runs for it. 2. CodecCors: a preflight answered at once. 3. Admission:
+    #    the route found and a lane place taken, or a 503 written, before any of what follows.
+    #    4. Tracing, when on (a refused request costs no span). 5. BodyLimit: the body read.
+    #    add_middleware puts each outside those added before it: hence the reverse order.
     app.add_middleware(BodyLimit)
-    instrument_app(app)  # a span per request, when tracing: inside admission
+    instrument_app(app)
     app.add_middleware(Admission, routes=routes)
-    app.add_middleware(codec.CodecCors)  # outermost: a preflight is answered before anything else
+    app.add_middleware(codec.CodecCors)
+    app.add_middleware(WebhookIntake)
     return app
 
 

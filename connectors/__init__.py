@@ -10,6 +10,7 @@ from connectors.errors import (
     InvalidUrl,
     MissingMergefield,
     RetryableError,
+    ScriptError,
     StepError,
     Unauthorized,
 )
@@ -18,7 +19,13 @@ from connectors.fetch import Pages, fetch_pages, iter_pages
 from connectors.limits import Limiter, RateLimited
 from connectors.schema import connector_json_schema
 from connectors.spec import Authentication, Connector, FieldSpec, Method, Parameter
-from connectors.validation import ConnectorInvalid, Problem, ignored_properties, parse_connector
+from connectors.validation import (
+    ConnectorInvalid,
+    Problem,
+    ignored_properties,
+    load_connector,
+    parse_connector,
+)
 
 __all__ = [
     "Authentication",
@@ -41,6 +48,7 @@ __all__ = [
     "Problem",
     "RateLimited",
     "RetryableError",
+    "ScriptError",
     "StepError",
     "Unauthorized",
     "call_method",
@@ -48,5 +56,6 @@ __all__ = [
     "fetch_pages",
     "ignored_properties",
     "iter_pages",
+    "load_connector",
     "parse_connector",
 ]

@@ -1,7 +1,8 @@
-"""Properties that Cyclr connector files carry and Cyclewright does not use.
+"""Properties that Cyclr connector files carry and Cyclewright names otherwise or does not use.
 
-They are accepted, left out of the loaded connector, and reported as ignored, so that a file
-exported from Cyclr loads as it is. Only display and bookkeeping properties are listed: one
+Those Cyclewright has under another name (RENAMED) load as that property. The others are
+accepted, left out of the loaded connector, and reported as ignored, so that a file exported
+from Cyclr loads as it is. Only display and bookkeeping properties are listed: one
 that changes what a call sends (Cyclr's XmlRootElement, say) is not, so a file relying on it
 is refused rather than quietly called differently. Sources: Cyclr's connector documentation
 (connector settings, authentication, methods, parameters and fields pages).
@@ -20,13 +21,26 @@ IGNORED: dict[type[Spec], frozenset[str]] = {
     Method: frozenset({"Hide", "Warning", "Status", "Comments", "Subcategory"}),
     # DisplayName, Multiline: how Cyclr's step setup shows the parameter.
     Parameter: frozenset({"DisplayName", "Multiline"}),
-    # Cyclr's field labels (Cyclewright's is DisplayField).
-    FieldSpec: frozenset({"DisplayName", "DisplayFieldName"}),
+    # Another label Cyclr's builder shows for a field.
+    FieldSpec: frozenset({"DisplayFieldName"}),
 }
 
+# Cyclr's name → Cyclewright's: the field's label.
+RENAMED: dict[type[Spec], dict[str, str]] = {FieldSpec: {"DisplayName": "DisplayField"}}
+
 MESSAGE = "ignored (a Cyclr property Cyclewright does not use)"
+
+
+def both_given(name: str) -> str:
+    """The notice for a Cyclr name given alongside Cyclewright's own."""
+    return f"ignored: Cyclr's name for {name}, which is given too"
 
 
 def ignored(model: type[Spec]) -> frozenset[str]:
     """What `model` ignores; a property the model has is always used, never ignored."""
     return IGNORED.get(model, frozenset()) - model.model_fields.keys()
+
+
+def renamed(model: type[Spec]) -> dict[str, str]:
+    """Cyclr's names for properties of `model`, each with the property's name."""
+    return RENAMED.get(model, {})

@@ -63,6 +63,12 @@ class StepError(ConnectorError):
     """Any other 4xx: the request itself is wrong, so retrying cannot help."""
 
 
+class ScriptError(ConnectorError):
+    """A connector's script threw, ran past its time or memory limit, or does not load: the
+    fault of the script (its message names the script's level, event and line), not of the
+    upstream or of the call's input, so never retried."""
+
+
 class UnknownParameter(StepError):
     """Call-time input naming a parameter the method does not let a caller set."""
 

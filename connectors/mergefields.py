@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from connectors.dates import ISO, format_datetime, parse_datetime
@@ -18,8 +19,10 @@ BUILT_INS = {"LastSuccessfulRunDate", "Auth_ApiKey", "Auth_Username", "Auth_Pass
              "Webhook_Id"}
 
 
-def names(text: str) -> set[str]:
-    return {match.group(1) for match in PATTERN.finditer(text or "")}
+@lru_cache(maxsize=4096)
+def names(text: str) -> frozenset[str]:
+    """The mergefields `text` names. Cached: a connector's endpoints and values are read on every call."""
+    return frozenset(match.group(1) for match in PATTERN.finditer(text or ""))
 
 
 def _text(value: Any, pattern: str | None) -> str:
@@ -40,6 +43,12 @@ def render(text: str, values: Mapping[str, Any]) -> str:
     return PATTERN.sub(replace, text)
 
 
+def fill(text: str, values: Mapping[str, Any]) -> str:
+    """`text` with the mergefields `values` has replaced, the others left for later."""
+    return PATTERN.sub(lambda m: _text(values[m.group(1)], m.group(2) and m.group(2).strip())
+                       if m.group(1) in values else m.group(0), text)
+
+
 # In template Expressions a mergefield names an earlier step's field: {{StepId.Field}}, with
 # the same optional format= for dates. Step ids and fields may hold any character but braces.
 FIELD_PATTERN = re.compile(r"\{\{\s*([^\s{}.]+)\.([^\s{}]+)(?:\s+format=([^}]*)|\s*)\}\}")
@@ -48,6 +57,18 @@ FIELD_PATTERN = re.compile(r"\{\{\s*([^\s{}.]+)\.([^\s{}]+)(?:\s+format=([^}]*)|
 def field_references(text: str) -> list[tuple[str, str]]:
     """The (step id, field) each {{StepId.Field}} of `text` names."""
     return [(m.group(1), m.group(2)) for m in FIELD_PATTERN.finditer(text or "")]
+
+
+def rename_field(text: str, step: str, old: str, new: str) -> str:
+    """`text` with each {{step.old}} (and {{step.old format=…}}) naming {{step.new}} instead."""
+
+    def replace(match: re.Match) -> str:
+        if (match.group(1), match.group(2)) != (step, old):
+            return match.group(0)
+        start, end = match.start(2) - match.start(0), match.end(2) - match.start(0)
+        return match.group(0)[:start] + new + match.group(0)[end:]
+
+    return FIELD_PATTERN.sub(replace, text)
 
 
 def render_fields(text: str, lookup: Callable[[str, str], Any]) -> str:

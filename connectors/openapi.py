@@ -1,44 +1,47 @@
 """OpenAPI import: an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML) as a connector document,
 with a list of what could not be converted, each item with its place in the document.
 
-The document is read through jsonschema-path (python-openapi, Apache-2.0: the document layer
-of openapi-core and openapi-spec-validator, on python-jsonschema's `referencing`). It resolves
-each `$ref` when the walk reaches it, so a large spec is never inlined whole and a circular
-schema is seen (the same schema object again among its own ancestors) and cut instead of
-followed; prance, the other candidate, resolves eagerly and needs a recursion handler for
-cycles. Being format-agnostic, it reads Swagger 2.0 and OpenAPI 3.x alike; the differences
-between them are in this module.
+The document is walked as it was parsed, each `$ref` resolved (by python-jsonschema's
+`referencing`, within the document only) when the walk reaches it (At), so a large spec is never
+inlined whole and a circular schema is seen (the same schema object again among its own
+ancestors) and cut instead of followed. jsonschema-path, which did this before, cost most of an
+import's time; prance, the other candidate, resolves eagerly and needs a recursion handler for
+cycles. Swagger 2.0 and OpenAPI 3.x are read alike; the differences between them are in this
+module.
 
-What maps to what (DESIGN §2): one method per operation; path parameters become MergeField
-parameters, query and header parameters QueryString and HttpHeader ones; the JSON (or plain
-form) request body and the first 2xx response's JSON body become fields; security schemes
-become Authentication entries; paging is recognised where parameter and response field names
-make it plain. Anything else is reported, never silently dropped.
+What maps to what (DESIGN §2): one method per operation, its endpoint under the BaseUrl
+property (the first server by default, its variables properties too); path parameters become
+MergeField parameters, query and header parameters QueryString and HttpHeader ones; the JSON
+(or form) request body and the first 2xx response's JSON body become fields, breadth first, to
+MAX_DEPTH levels and MAX_FIELDS fields (oneOf/anyOf: the union of the variants' fields); security
+schemes become Authentication entries, after one the partner chose; paging is recognised where
+parameter and response field names make it plain. Anything else is reported, never silently
+dropped.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
-from jsonschema_path import SchemaPath
-from jsonschema_path.accessors import SchemaAccessor
-from jsonschema_path.utils import is_ref
 from referencing import Registry
 from referencing.exceptions import PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from connectors import nesting
-from connectors.validation import Problem
+from connectors.validation import ConnectorInvalid, Problem, parse_connector
 
 VERBS = ("get", "put", "post", "delete", "patch")
 OTHER_VERBS = ("head", "options", "trace")
-MAX_DEPTH = 6  # segments of a ConnectorField: deeper objects are cut, and reported
-MAX_FIELDS = 250  # per request or response
+MAX_DEPTH = 12  # segments of a ConnectorField: deeper objects are cut, and reported
+MAX_FIELDS = 250  # per request or response: the most deeply nested are left out
+MAX_VISITS = 20 * MAX_FIELDS  # schemas read for one request or response, whatever they hold
 FORM = "application/x-www-form-urlencoded"
 # Headers OpenAPI says a parameter does not set: the engine sets them from the method and auth.
 RESERVED_HEADERS = {"accept", "authorization", "content-type"}
@@ -67,6 +70,16 @@ class NotOpenApi(ValueError):
 
 # What a document of the wrong shape makes the walk raise, as a document may be anything.
 MALFORMED = (Unresolvable, AttributeError, KeyError, TypeError, IndexError, ValueError)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the partner chooses at import."""
+
+    base_url: str | None = None  # BaseUrl's default, instead of the document's server
+    # An Authentication entry (connector JSON): the connector's default, before any the document
+    # declares (GitHub's declares none, and would otherwise send no credentials).
+    authentication: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,16 +124,32 @@ def check(document: Any) -> None:
         raise NotOpenApi("'paths' must be an object")
 
 
-def import_openapi(document: dict[str, Any], base_url: str | None = None) -> Imported:
-    """The connector `document` describes; `base_url` replaces the document's server URL."""
+Progress = Callable[[int, int], None]  # operations converted so far, of how many
+
+
+def import_openapi(document: dict[str, Any], options: Options = Options(), progress: Progress | None = None
+                   ) -> Imported:
+    """The connector `document` describes, with what the partner chose; `progress` hears of each
+    operation converted."""
     check(document)
     cuts = endless_refs(document)
-    importer = _Importer(_cut(document, cuts) if cuts else document, base_url)
+    importer = _Importer(_cut(document, cuts) if cuts else document, options, progress)
     importer.skipped += [Problem(_pointer(place), message) for place, message in cuts.items()]
     try:
         return Imported(importer.connector(), importer.skipped)
     except MALFORMED as err:
         raise NotOpenApi(f"the document does not have the shape OpenAPI describes ({_brief(err)})") from None
+
+
+def authentication_problems(entry: dict[str, Any]) -> list[Problem]:
+    """What is wrong with an authentication chosen at import (a connector Authentication entry),
+    each by the entry's property it is about ("" for the entry as a whole)."""
+    properties = [{"Name": "BaseUrl", "TargetType": "MergeField", "IsAccountConnectorProperty": True}]
+    try:
+        parse_connector({"Name": "chosen", "Authentication": [entry], "Parameters": properties})
+    except ConnectorInvalid as err:
+        return [Problem(p.path.removeprefix("$.Authentication[0]").lstrip("."), p.message) for p in err.problems]
+    return []
 
 
 def _brief(err: Exception) -> str:
@@ -133,15 +162,59 @@ def _brief(err: Exception) -> str:
 
 def _registry(document: dict[str, Any]) -> Registry:
     """Where only references inside the document resolve: a registry with nothing to retrieve
-    from (SchemaPath.from_dict would read file: and http: references, and a document an API
+    from (At.from_dict would read file: and http: references, and a document an API
     caller sends must not read the server's files or reach its network)."""
     return Registry().with_resource("", DRAFT202012.create_resource(document))
 
 
-def _readable(document: dict[str, Any]) -> SchemaPath:
-    """The document's root, its references resolved as the walk reaches them."""
-    accessor = SchemaAccessor(document, _registry(document).resolver(base_uri=""), resolved_cache_maxsize=4096)
-    return SchemaPath(accessor, separator="\0")  # a key may hold the default separator, #
+def _is_ref(node: Any) -> bool:
+    return isinstance(node, dict) and isinstance(node.get("$ref"), str)
+
+
+class At:
+    """A place in the document as the walk reached it (its keys from the root, through `$refs`
+    as they were followed) and what is there, its `$ref` resolved when first read: a `$ref` to
+    nowhere is met where the walk uses it."""
+
+    __slots__ = ("_node", "_raw", "_refs", "place")
+
+    def __init__(self, raw: Any, place: Place, refs: _Refs) -> None:
+        self._raw, self.place, self._refs = raw, place, refs
+        self._node: Any = _UNREAD
+
+    @property
+    def node(self) -> Any:
+        if self._node is _UNREAD:
+            self._node = self._refs.resolved(self._raw)
+        return self._node
+
+    def __truediv__(self, key: Any) -> At:
+        return At(self.node[key], (*self.place, key), self._refs)
+
+    def __contains__(self, key: Any) -> bool:
+        node = self.node
+        return isinstance(node, dict) and key in node
+
+
+_UNREAD = object()
+
+
+class _Refs:
+    """Resolves the document's `$ref`s (each reference text looked up once); only references
+    inside the document resolve: the registry has nothing to retrieve from, so a document an
+    API caller sends cannot make the server read its files or reach its network."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.resolver = _registry(document).resolver(base_uri="")
+        self.found: dict[str, Any] = {}
+
+    def resolved(self, node: Any) -> Any:
+        while _is_ref(node):  # endless chains and loops are cut before the walk (endless_refs)
+            ref = node["$ref"]
+            if ref not in self.found:
+                self.found[ref] = self.resolver.lookup(ref).contents
+            node = self.found[ref]
+        return node
 
 
 def endless_refs(document: dict[str, Any]) -> dict[Place, str]:
@@ -163,8 +236,8 @@ def endless_refs(document: dict[str, Any]) -> dict[Place, str]:
                 node = resolver.lookup(node["$ref"]).contents
             except MALFORMED:  # a $ref to nothing: reported where the walk meets it
                 break
-            loops = is_ref(node) and id(node) in on_path
-            if loops or not is_ref(node) or id(node) in hops:
+            loops = _is_ref(node) and id(node) in on_path
+            if loops or not _is_ref(node) or id(node) in hops:
                 break
         after = hops.get(id(node), 0)
         if loops:  # the last one followed leads back: cut there
@@ -192,35 +265,34 @@ def _cut(document: dict[str, Any], cuts: dict[Place, str]) -> dict[str, Any]:
 
 
 def _refs(document: Any) -> Iterator[tuple[Place, dict[str, Any]]]:
-    """Each object holding a `$ref` (one jsonschema-path follows), with its place."""
+    """Each object holding a `$ref` (one the walk follows), with its place."""
     todo: list[tuple[Place, Any]] = [((), document)]
     while todo:
         place, node = todo.pop()
-        if is_ref(node):
+        if _is_ref(node):
             yield place, node
         children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
         todo.extend(((*place, key), child) for key, child in children)
 
 
-def _node(path: SchemaPath) -> Any:
+def _node(path: At) -> Any:
     """What `path` points at, `$ref`s on the way resolved."""
-    with path.open() as contents:
-        return contents
+    return path.node
 
 
-def _children(path: SchemaPath, key: str) -> Iterator[tuple[Any, SchemaPath]]:
+def _children(path: At, key: str) -> Iterator[tuple[Any, At]]:
     """The entries of the object or list at `path / key` (none when absent)."""
     if key in path:
         child = path / key
-        node = _node(child)
+        node = child.node
         names = node if isinstance(node, dict) else range(len(node)) if isinstance(node, list) else ()
         for name in names:
             yield name, child / name
 
 
-def pointer(path: SchemaPath) -> str:
+def pointer(path: At) -> str:
     """Where `path` is in the document, as a JSON pointer (through `$ref`s, as the walk went)."""
-    return _pointer(path.parts)
+    return _pointer(path.place)
 
 
 def _pointer(place: Sequence[Any]) -> str:
@@ -233,8 +305,9 @@ def mergefield(name: str) -> str:
     return cleaned if re.match(r"[A-Za-z_]", cleaned) else f"_{cleaned}"
 
 
-def _words(name: str) -> list[str]:
-    return re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name) or [name]
+@lru_cache(maxsize=1 << 14)  # specs repeat their property names
+def _words(name: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)) or (name,)
 
 
 def _pascal(names: list[str]) -> str:
@@ -287,36 +360,82 @@ def _segment(name: str) -> str | None:
     return f"\\{name}\\" if "." in name else name
 
 
+def _clears(node: Any) -> bool:
+    """A plain value that only clears what the object would set (Stripe's `enum: [""]`)."""
+    return isinstance(node, dict) and node.get("enum") == [""]
+
+
 def _required(node: dict) -> set[str]:
     names = node.get("required")
     return {str(n) for n in names} if isinstance(names, list) else set()
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    unique, n = name, 1
+    while unique in taken:
+        n += 1
+        unique = f"{name} {n}"
+    return unique
 
 
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None and v != ""}
 
 
+BASE = "{{BaseUrl}}"  # where every endpoint starts
+
+
+def _base_url(default: str | None, servers: list[str]) -> dict[str, Any]:
+    """The BaseUrl property: where the API is for an account. A relative server has no default."""
+    example = "https://api.example.com" + ("" if "://" in servers[0] else servers[0])
+    named = ", ".join(f"'{url or '/'}'" for url in servers)
+    return _without_none({
+        "Name": "BaseUrl", "TargetType": "MergeField", "IsAccountConnectorProperty": True, "DefaultValue": default,
+        "Description": f"Where the API is, such as {example} (the document's servers: {named})."})
+
+
 @dataclass
 class _Fields:
-    """The fields of one request or response body, as the walk finds them."""
+    """The fields of one request or response body, as the walk finds them: shallowest first,
+    each with its place in the document's order (a tuple of property indexes)."""
 
     direction: str  # "request" | "response"
     where: str  # the body's place in the document
-    found: list[dict[str, Any]] = field(default_factory=list)
-    full: bool = False
+    todo: deque[_Visit] = field(default_factory=deque)
+    found: list[tuple[tuple[int, ...], dict[str, Any]]] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)  # SystemFields taken
+    visits: int = 0
+
+
+@dataclass(frozen=True)
+class _Visit:
+    """A schema the walk is to read, at `segments` of the body."""
+
+    schema: At
+    segments: tuple[str, ...]
+    required: bool
+    ancestors: frozenset[int]  # the schemas it is inside, by id: one among them again is a cycle
+    order: tuple[int, ...]
+
+
+def operations(document: dict[str, Any]) -> int:
+    """How many operations the document's paths hold (what becomes a method, or is listed)."""
+    paths = document.get("paths") if isinstance(document.get("paths"), dict) else {}
+    return sum(verb in VERBS for item in paths.values() if isinstance(item, dict) for verb in item)
 
 
 class _Importer:
-    def __init__(self, document: dict[str, Any], base_url: str | None) -> None:
+    def __init__(self, document: dict[str, Any], options: Options, progress: Progress | None) -> None:
         self.document = document
+        self.progress = progress
         self.swagger = "swagger" in document
-        self.root = _readable(document)
-        self.base_url = base_url
+        self.root = At(document, (), _Refs(document))
+        self.options = options
         self.skipped: list[Problem] = []
         self.identifiers: set[str] = set()
-        self.shapes: dict[int, dict[str, tuple[SchemaPath, bool]] | None] = {}  # properties(), by schema
+        self.shapes: dict[int, dict[str, tuple[At, bool]] | None] = {}  # properties(), by schema
 
-    def skip(self, where: SchemaPath | str, message: str) -> None:
+    def skip(self, where: At | str, message: str) -> None:
         self.skipped.append(Problem(where if isinstance(where, str) else pointer(where), message))
 
     # The connector
@@ -325,36 +444,33 @@ class _Importer:
         info = self.document.get("info") if isinstance(self.document.get("info"), dict) else {}
         title = re.sub(r"[\x00-\x1f\x7f]", " ", str(info.get("title") or ""))
         name = " ".join(title.split())[:200] or "Imported API"
-        base, parameters = self.server()
         connector = _without_none({
             "Name": name, "Version": str(info.get("version") or "1.0"),
             "Description": str(info.get("description") or ""),
         })
-        connector |= {"Authentication": self.authentications(), "Parameters": parameters,
-                      "Methods": list(self.methods(base))}
+        connector |= {"Authentication": self.authentications(), "Parameters": self.account_properties(),
+                      "Methods": list(self.methods())}
         for name, webhook in _children(self.root, "webhooks"):
             self.skip(webhook, f"webhook '{name}' is not converted (webhooks the API sends are not imported)")
         return connector
 
-    def server(self) -> tuple[str, list[dict[str, Any]]]:
-        """The base of every endpoint, and the account connector properties it needs."""
-        if self.base_url:
-            return self.base_url.rstrip("/"), []
+    def account_properties(self) -> list[dict[str, Any]]:
+        """The account connector properties: BaseUrl, the base of every endpoint (the document's
+        first server by default, so that an account may point elsewhere: a sandbox, a region),
+        and that server's variables, which its default names."""
         if self.swagger:
             host, base_path = self.document.get("host"), str(self.document.get("basePath") or "")
             schemes = self.document.get("schemes") or ["https"]
-            url = f"{schemes[0]}://{host}{base_path}" if host else base_path
-            return self._base(url, {})
-        servers = self.document.get("servers") or [{"url": "/"}]  # OpenAPI's default server
-        for index in range(1, len(servers)):
-            self.skip(f"#/servers/{index}", "only the first server is used")
-        server = servers[0] if isinstance(servers[0], dict) else {}
-        return self._base(str(server.get("url") or "/"), server.get("variables") or {})
-
-    def _base(self, url: str, variables: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-        """A server URL as an endpoint base: each of its variables an account connector property."""
+            servers, variables = [{"url": f"{schemes[0]}://{host}{base_path}" if host else base_path}], {}
+        else:
+            servers = self.document.get("servers") or [{"url": "/"}]  # OpenAPI's default server
+            servers = [server if isinstance(server, dict) else {} for server in servers]
+            variables = servers[0].get("variables") or {}
+        urls = [str(server.get("url") or "/").rstrip("/") for server in servers]
+        if self.options.base_url:
+            return [_base_url(self.options.base_url.rstrip("/"), urls)]
         parameters = []
-        for name in dict.fromkeys(re.findall(r"\{([^{}]+)\}", url)):
+        for name in dict.fromkeys(re.findall(r"\{([^{}]+)\}", urls[0])):
             variable = variables.get(name) if isinstance(variables.get(name), dict) else {}
             parameters.append(_without_none({
                 "Name": mergefield(name), "TargetType": "MergeField", "IsAccountConnectorProperty": True,
@@ -362,18 +478,13 @@ class _Importer:
                 "Values": [str(e) for e in variable.get("enum") or []] or None,
                 "Description": str(variable.get("description") or "") or None,
             }))
-        url = re.sub(r"\{([^{}]+)\}", lambda m: "{{" + mergefield(m[1]) + "}}", url).rstrip("/")
-        if "://" in url:
-            return url, parameters
-        # A relative server: each account says where the API is.
-        parameters.append({"Name": "BaseUrl", "TargetType": "MergeField", "IsAccountConnectorProperty": True,
-                           "Description": "Where the API is, such as https://api.example.com "
-                                          f"(the document's server is '{url or '/'}')."})
-        return "{{BaseUrl}}" + (f"/{url.lstrip('/')}" if url else ""), parameters
+        default = re.sub(r"\{([^{}]+)\}", lambda m: "{{" + mergefield(m[1]) + "}}", urls[0])
+        return [_base_url(default if "://" in default else None, urls), *parameters]
 
     # Authentication
 
     def authentications(self) -> list[dict[str, Any]]:
+        """The chosen authentication (the default), then the document's security schemes."""
         key = "securityDefinitions" if self.swagger else "securitySchemes"
         owner = self.root if self.swagger else self.root / "components" if "components" in self.root else None
         entries: list[tuple[str, dict[str, Any]]] = []
@@ -382,11 +493,19 @@ class _Importer:
                 entries += [(str(name), entry) for entry in self.authentication(str(name), scheme)]
             except MALFORMED as err:
                 self.skip(scheme, f"security scheme '{name}' is not converted: {_brief(err)}")
-        if not entries:
+        chosen = self.options.authentication
+        if chosen:
+            taken = {entry["Name"] for _, entry in entries}
+            entries = [("", {**chosen, "Name": _unique(chosen.get("Name") or chosen["AuthType"], taken)}),
+                       *entries]
+        elif not entries:
+            self.skip(f"#/{key}" if self.swagger else f"#/components/{key}",
+                      "the document declares no security scheme that converts: the connector sends no "
+                      "credentials unless an authentication is chosen at import")
             return []
-        default = self._default_scheme()
-        chosen = next((i for i, (name, _) in enumerate(entries) if name == default), 0)
-        entries[chosen][1]["IsDefault"] = True
+        default = "" if chosen else self._default_scheme()
+        index = next((i for i, (name, _) in enumerate(entries) if name == default), 0)
+        entries[index][1]["IsDefault"] = True
         return [entry for _, entry in entries]
 
     def _default_scheme(self) -> str | None:
@@ -396,7 +515,7 @@ class _Importer:
                 return str(next(iter(requirement)))
         return None
 
-    def authentication(self, name: str, scheme: SchemaPath) -> list[dict[str, Any]]:
+    def authentication(self, name: str, scheme: At) -> list[dict[str, Any]]:
         node = _node(scheme)
         kind = node.get("type")
         if kind == "apiKey" and node.get("in") in ("header", "query"):
@@ -414,7 +533,7 @@ class _Importer:
         self.skip(scheme, f"security scheme '{name}': {what} is not supported")
         return []
 
-    def oauth2(self, name: str, scheme: SchemaPath, node: dict) -> list[dict[str, Any]]:
+    def oauth2(self, name: str, scheme: At, node: dict) -> list[dict[str, Any]]:
         grants = {"authorizationCode": "AuthorisationCode", "accessCode": "AuthorisationCode",
                   "clientCredentials": "ClientCredentials", "application": "ClientCredentials",
                   "password": "PasswordCredentials"}
@@ -437,7 +556,8 @@ class _Importer:
 
     # Methods
 
-    def methods(self, base: str) -> Iterator[dict[str, Any]]:
+    def methods(self) -> Iterator[dict[str, Any]]:
+        total, done = operations(self.document), 0
         for route, item in _children(self.root, "paths"):
             if "servers" in item:
                 self.skip(item / "servers", "servers of one path are not used: every method uses the document's")
@@ -446,9 +566,12 @@ class _Importer:
                     self.skip(item / verb, f"{verb.upper()} is not an HTTP method connectors call")
                 elif verb in VERBS:
                     try:
-                        yield self.method(base, str(route), verb, item)
+                        yield self.method(str(route), verb, item)
                     except MALFORMED as err:
                         self.skip(item / verb, f"the operation is not converted: {_brief(err)}")
+                    done += 1
+                    if self.progress:
+                        self.progress(done, max(done, total))  # a $ref'd path item is counted as it comes
 
     def identifier(self, wanted: str) -> str:
         unique, n = wanted, 1
@@ -458,17 +581,18 @@ class _Importer:
         self.identifiers.add(unique)
         return unique
 
-    def method(self, base: str, route: str, verb: str, item: SchemaPath) -> dict[str, Any]:
+    def method(self, route: str, verb: str, item: At) -> dict[str, Any]:
         operation = item / verb
         node = _node(operation)
         slug = re.sub(r"[^a-z0-9]+", "-", f"{verb} {route}".lower()).strip("-")
         tags = node.get("tags") or []
         method = _without_none({
-            "UniqueIdentifier": self.identifier(str(node.get("operationId") or slug)),
+            # GitHub's users/get-authenticated is users-get-authenticated: the API names methods in URLs.
+            "UniqueIdentifier": self.identifier(str(node.get("operationId") or slug).replace("/", "-")),
             "Name": str(node.get("summary") or node.get("operationId") or f"{verb.upper()} {route}"),
             "Description": str(node.get("description") or ""), "Category": str(tags[0]) if tags else None,
             "HttpMethod": verb.capitalize(),
-            "Endpoint": base + re.sub(r"\{([^{}]+)\}", lambda m: "{{" + mergefield(m[1]) + "}}", route),
+            "Endpoint": BASE + re.sub(r"\{([^{}]+)\}", lambda m: "{{" + mergefield(m[1]) + "}}", route),
         })
         parameters, body, maxima = self.parameters(route, item, operation)
         request = body or self.request_body(operation)
@@ -491,11 +615,11 @@ class _Importer:
 
     # Parameters
 
-    def parameters(self, route: str, item: SchemaPath, operation: SchemaPath
+    def parameters(self, route: str, item: At, operation: At
                    ) -> tuple[list[dict[str, Any]], tuple[str, list[dict[str, Any]]] | None, dict[str, int]]:
         """The method's parameters, (Swagger 2.0) the request body its parameters describe, and the
         largest value each query parameter allows (the page size a page may ask for)."""
-        declared: dict[tuple[str, str], SchemaPath] = {}
+        declared: dict[tuple[str, str], At] = {}
         for owner in (item, operation):  # the operation's own override the path's
             for _, parameter in _children(owner, "parameters"):
                 node = _node(parameter)
@@ -518,7 +642,7 @@ class _Importer:
             body = self.swagger_form(operation, form)
         return converted, body, maxima
 
-    def parameter(self, name: str, where: str, parameter: SchemaPath) -> list[dict[str, Any]]:
+    def parameter(self, name: str, where: str, parameter: At) -> list[dict[str, Any]]:
         node = _node(parameter)
         schema = self.parameter_schema(parameter, node)
         kind, _ = data_type(schema)
@@ -540,7 +664,7 @@ class _Importer:
                                  "parameters are)")
         return []
 
-    def parameter_schema(self, parameter: SchemaPath, node: dict) -> dict:
+    def parameter_schema(self, parameter: At, node: dict) -> dict:
         """A parameter's schema: its own properties in Swagger 2.0; `schema` or `content` in 3.x."""
         if self.swagger:
             return node
@@ -553,8 +677,8 @@ class _Importer:
 
     # Request bodies
 
-    def request_body(self, operation: SchemaPath) -> tuple[str, list[dict[str, Any]]] | None:
-        """OpenAPI 3.x: (DataType, fields) of a JSON or plain form body."""
+    def request_body(self, operation: At) -> tuple[str, list[dict[str, Any]]] | None:
+        """OpenAPI 3.x: (DataType, fields) of a JSON or form body."""
         if "requestBody" not in operation:
             return None
         body = operation / "requestBody"
@@ -563,45 +687,41 @@ class _Importer:
         json_type = next((m for m in media_types if _is_json(m)), None)
         if json_type:
             return "Json", self.fields(body / "content" / json_type, "request", required)
-        if FORM in media_types:
-            fields = self.fields(body / "content" / FORM, "request", required)
-            if all(_segment(f["ConnectorField"]) for f in fields):  # flat: one value per name
-                return "Form", fields
-            self.skip(body / "content" / FORM, "a form body with nested values is not converted")
-            return None
+        if FORM in media_types:  # nested values too: a[b]=c, as the engine encodes a form
+            return "Form", self.fields(body / "content" / FORM, "request", required)
         if media_types:
-            self.skip(body, f"request body {', '.join(media_types)} is not converted (only JSON and plain "
-                            "forms are)")
+            self.skip(body, f"request body {', '.join(media_types)} is not converted (only JSON and form "
+                            "bodies are)")
         return None
 
-    def swagger_body(self, operation: SchemaPath, parameter: SchemaPath) -> tuple[str, list[dict[str, Any]]] | None:
+    def swagger_body(self, operation: At, parameter: At) -> tuple[str, list[dict[str, Any]]] | None:
         consumes = self._media(operation, "consumes")
         if consumes and not any(_is_json(m) for m in consumes):
-            self.skip(parameter, f"request body {', '.join(consumes)} is not converted (only JSON and plain "
-                                 "forms are)")
+            self.skip(parameter, f"request body {', '.join(consumes)} is not converted (only JSON and form "
+                                 "bodies are)")
             return None
         return "Json", self.fields(parameter, "request", bool(_node(parameter).get("required", False)))
 
-    def swagger_form(self, operation: SchemaPath, form: list[tuple[str, SchemaPath]]
+    def swagger_form(self, operation: At, form: list[tuple[str, At]]
                      ) -> tuple[str, list[dict[str, Any]]] | None:
         consumes = self._media(operation, "consumes")
         if (consumes and FORM not in consumes) or any(_node(p).get("type") == "file" for _, p in form):
             self.skip(operation, "a multipart or file upload body is not converted")
             return None
         fields = _Fields("request", pointer(operation))
-        for name, parameter in form:
+        for index, (name, parameter) in enumerate(form):
             node = _node(parameter)
-            self.leaf(fields, (name,), node, bool(node.get("required", False)))
-        return "Form", fields.found
+            self.leaf(fields, _Visit(parameter, (name,), bool(node.get("required", False)), frozenset(), (index,)), node)
+        return "Form", [found for _, found in fields.found]
 
-    def _media(self, operation: SchemaPath, key: str) -> list[str]:
+    def _media(self, operation: At, key: str) -> list[str]:
         """Swagger 2.0's consumes or produces: the operation's, else the document's."""
         found = _node(operation).get(key, self.document.get(key)) or []
         return [str(m) for m in found]
 
     # Responses
 
-    def response(self, operation: SchemaPath) -> list[dict[str, Any]]:
+    def response(self, operation: At) -> list[dict[str, Any]]:
         """The fields of the first 2xx response's JSON body."""
         codes = sorted((c for c, _ in _children(operation, "responses") if str(c).startswith("2")), key=str)
         if not codes:
@@ -627,15 +747,25 @@ class _Importer:
 
     # Schemas to fields
 
-    def fields(self, owner: SchemaPath, direction: str, required: bool) -> list[dict[str, Any]]:
-        """The fields of the schema under `owner` (a media type, a body parameter or a response)."""
+    def fields(self, owner: At, direction: str, required: bool) -> list[dict[str, Any]]:
+        """The fields of the schema under `owner` (a media type, a body parameter or a response),
+        breadth first: past MAX_FIELDS, what is left out is the most deeply nested."""
         if "schema" not in owner:
             return []
         fields = _Fields(direction, pointer(owner))
-        self.walk(fields, owner / "schema", (), required, frozenset())
-        return fields.found
+        fields.todo.append(_Visit(owner / "schema", (), required, frozenset(), ()))
+        while fields.todo:
+            if len(fields.found) >= MAX_FIELDS or fields.visits >= MAX_VISITS:
+                self.skip(fields.where, f"a {direction} with more than {MAX_FIELDS} fields: the most deeply "
+                                        "nested are not converted" if len(fields.found) >= MAX_FIELDS else
+                          f"a {direction} whose schemas take more than {MAX_VISITS} steps to read: the rest "
+                          "are not converted")
+                break
+            fields.visits += 1
+            self.walk(fields, fields.todo.popleft())
+        return [found for _, found in sorted(fields.found, key=lambda pair: pair[0])]
 
-    def effective(self, schema: SchemaPath) -> SchemaPath:
+    def effective(self, schema: At) -> At:
         """The schema itself, or the one schema it wraps: `allOf: [X]`, `anyOf: [X, {type: null}]`."""
         for _ in range(MAX_DEPTH):  # wrappers of wrappers, but not forever
             node = _node(schema)
@@ -650,61 +780,66 @@ class _Importer:
                 return schema
         return schema
 
-    def walk(self, fields: _Fields, schema: SchemaPath, segments: tuple[str, ...], required: bool,
-             ancestors: frozenset[int]) -> None:
-        """The fields of `schema` at `segments`; what a $ref that cannot be resolved hides is listed."""
+    def walk(self, fields: _Fields, visit: _Visit) -> None:
+        """The fields of one schema, or the schemas inside it to visit; what a $ref that cannot be
+        resolved hides is listed."""
+        schema, segments = visit.schema, visit.segments
         try:
             schema = self.effective(schema)
             node = _node(schema)
             if not isinstance(node, dict):
-                return self.leaf(fields, segments, {}, required)
-            if id(node) in ancestors:
+                return self.leaf(fields, visit, {})
+            if id(node) in visit.ancestors:
                 return self.skip(schema, "a schema that contains itself (a cycle): not expanded further")
             if segments and node.get("readOnly" if fields.direction == "request" else "writeOnly"):
                 return None  # not part of a body going this way
-            self.expand(fields, schema, node, segments, required, ancestors | {id(node)})
+            self.expand(fields, _Visit(schema, segments, visit.required, visit.ancestors | {id(node)}, visit.order),
+                        node)
         except Unresolvable as err:
             self.skip(schema, f"not converted: {_brief(err)}")
 
-    def expand(self, fields: _Fields, schema: SchemaPath, node: dict, segments: tuple[str, ...], required: bool,
-               ancestors: frozenset[int]) -> None:
+    def expand(self, fields: _Fields, visit: _Visit, node: dict) -> None:
+        schema, segments = visit.schema, visit.segments
         if _type(node) == "array":
-            return self.array(fields, schema / "items" if "items" in node else None, segments, required, ancestors)
-        properties = self.properties(schema, node, ancestors)
+            return self.array(fields, visit, schema / "items" if "items" in node else None)
+        properties = self.properties(schema, node, visit.ancestors)
         if properties is None or (not properties and segments):
-            return self.leaf(fields, segments, node, required)  # a value: scalar, or an object as it comes
+            return self.leaf(fields, visit, node)  # a value: scalar, or an object as it comes
         if len(segments) >= MAX_DEPTH:
-            return self.skip(schema, f"nested deeper than {MAX_DEPTH} levels: not expanded")
-        for name, (child, child_required) in properties.items():
+            return self.skip(schema, f"nested deeper than {MAX_DEPTH} levels (the bound): not expanded")
+        for index, (name, (child, child_required)) in enumerate(properties.items()):
             segment = _segment(name)
             if segment is None:
                 self.skip(child, f"property '{name}' cannot be written as a field path")
             else:
-                self.walk(fields, child, (*segments, segment), required and child_required, ancestors)
+                fields.todo.append(_Visit(child, (*segments, segment), visit.required and child_required,
+                                          visit.ancestors, (*visit.order, index)))
         return None
 
-    def array(self, fields: _Fields, items: SchemaPath | None, segments: tuple[str, ...], required: bool,
-              ancestors: frozenset[int]) -> None:
+    def array(self, fields: _Fields, visit: _Visit, items: At | None) -> None:
+        segments, ancestors = visit.segments, visit.ancestors
         item = self.effective(items) if items is not None else None
         node = _node(item) if item is not None else {}
-        is_records = isinstance(node, dict) and (_type(node) == "object" or "properties" in node
-                                                 or "allOf" in node or "oneOf" in node or "anyOf" in node)
+        is_records = isinstance(node, dict) and (  # a cycle is records too: walk() says it is cut
+            id(node) in ancestors or self.properties(item, node, ancestors) is not None)
         if not segments:  # a root array: its elements are the records
             if not is_records:
-                return self.leaf(fields, ("[]",), node if isinstance(node, dict) else {}, required)
-            return self.walk(fields, item, ("[]",), True, ancestors)
+                return self.leaf(fields, _Visit(item, ("[]",), visit.required, ancestors, visit.order),
+                                 node if isinstance(node, dict) else {})
+            return fields.todo.append(_Visit(item, ("[]",), True, ancestors, visit.order))
         if not is_records:  # a list of values is one field
-            return self.leaf(fields, segments, {}, required)
+            return self.leaf(fields, visit, {})
         if segments[-1].startswith("["):
             return self.skip(item, "an array of arrays is not converted")
         # What an element requires is required of every element there is, however optional the array.
-        self.walk(fields, item, (*segments[:-1], f"[{segments[-1]}]"), True, ancestors)
+        fields.todo.append(_Visit(item, (*segments[:-1], f"[{segments[-1]}]"), True, ancestors, visit.order))
+        return None
 
-    def properties(self, schema: SchemaPath, node: dict, ancestors: frozenset[int]
-                   ) -> dict[str, tuple[SchemaPath, bool]] | None:
+    def properties(self, schema: At, node: dict, ancestors: frozenset[int]) -> dict[str, tuple[At, bool]] | None:
         """An object schema's properties (name → schema, required): its own, its allOf parts', and
-        those common to all its oneOf/anyOf variants. None when the schema is not an object.
-        Worked out once a schema, however many others compose it: linear in the document."""
+        the union of its oneOf/anyOf variants'. None when the schema is not an object, nor are
+        its variants. Worked out once a schema, however many others compose it: linear in the
+        document."""
         if id(node) not in self.shapes:
             if len(ancestors) > nesting.MAX_DEPTH:
                 self.skip(schema, f"schemas composed (allOf, oneOf, anyOf) more than {nesting.MAX_DEPTH} deep: "
@@ -713,8 +848,7 @@ class _Importer:
             self.shapes[id(node)] = self._properties(schema, node, ancestors)
         return self.shapes[id(node)]
 
-    def _properties(self, schema: SchemaPath, node: dict, ancestors: frozenset[int]
-                    ) -> dict[str, tuple[SchemaPath, bool]] | None:
+    def _properties(self, schema: At, node: dict, ancestors: frozenset[int]) -> dict[str, tuple[At, bool]] | None:
         required = _required(node)
         is_object = _type(node) == "object" or "properties" in node
         found = {str(name): (child, False) for name, child in _children(schema, "properties")}
@@ -730,50 +864,53 @@ class _Importer:
                     if _type(_node(p) or {}) != "null"]
         shapes = [self.properties(v, _node(v), ancestors | {id(_node(v))}) if isinstance(_node(v), dict)
                   and id(_node(v)) not in ancestors else None for v in variants]
-        if shapes and all(shape is not None for shape in shapes):
+        objects = [shape for shape in shapes if shape is not None]
+        clears = [v for v, shape in zip(variants, shapes, strict=True) if shape is None and _clears(_node(v))]
+        if objects and len(objects) + len(clears) < len(shapes):  # an id or a name, or the object
+            self.skip(schema, "oneOf/anyOf of objects and plain values: read as one value, as it comes")
+            return {n: (s, r or n in required) for n, (s, r) in found.items()} if is_object else None
+        if objects:
             is_object = True
-            common = [n for n in shapes[0] if all(n in s for s in shapes)]
-            if any(len(s) != len(common) for s in shapes):
-                self.skip(schema, "oneOf/anyOf: only the properties every variant has are converted"
-                          if common else "oneOf/anyOf without a common shape is not converted")
-            found |= {n: (shapes[0][n][0], all(s[n][1] for s in shapes)) for n in common}
-        elif any(shape is not None for shape in shapes):
-            self.skip(schema, "oneOf/anyOf mixing objects and other values is not converted")
-            is_object = True  # what the schema itself says, if anything
+            union: dict[str, tuple[At, bool]] = {}
+            for shape in objects:
+                union |= {n: v for n, v in shape.items() if n not in union}
+            every = [n for n in union if all(n in shape for shape in objects)]
+            if clears:
+                self.skip(schema, "oneOf/anyOf: its objects' fields ('' to clear it is not converted)")
+            elif len(every) < len(union):
+                self.skip(schema, "oneOf/anyOf: the union of the variants' fields, each required only where "
+                                  "every variant requires it")
+            found |= {n: (s, n in every and all(shape[n][1] for shape in objects)) for n, (s, _) in union.items()}
         return {n: (s, r or n in required) for n, (s, r) in found.items()} if is_object else None
 
-    def leaf(self, fields: _Fields, segments: tuple[str, ...], node: dict, required: bool) -> None:
+    def leaf(self, fields: _Fields, visit: _Visit, node: dict) -> None:
+        segments = visit.segments
         if not segments:
             return self.skip(fields.where, f"a {fields.direction} body that is not an object or an array is "
                                            "not converted")
-        if fields.full:
-            return
-        if len(fields.found) >= MAX_FIELDS:
-            fields.full = True
-            return self.skip(fields.where, f"a {fields.direction} with more than {MAX_FIELDS} fields: the rest are "
-                                  "not converted")
         names = [s.strip("[]\\") for s in segments]
         first_array = next((i for i, s in enumerate(segments) if s.startswith("[")), None)
         # The collection's own name says nothing about a record's field: [data].id is Id.
         short = [n for i, n in enumerate(names) if i != first_array and n]
-        taken = {f["SystemField"] for f in fields.found}
         system = _pascal(short)
-        if system in taken:
+        if system in fields.names:
             system = _pascal([n for n in names if n])
         unique, n = system, 1
-        while unique in taken:
+        while unique in fields.names:
             n += 1
             unique = f"{system}{n}"
+        fields.names.add(unique)
         kind, fmt = data_type(node)
         words = " ".join(w.lower() for n in short for w in _words(n)) or "value"
-        fields.found.append(_without_none({
+        fields.found.append((visit.order, _without_none({
             "ConnectorField": ".".join(segments), "SystemField": unique,
             "DisplayField": str(node.get("title") or words[:1].upper() + words[1:]),
-            "DataType": kind, "Format": fmt, "IsOptional": not required,
+            "DataType": kind, "Format": fmt, "IsOptional": not visit.required,
             "Values": [v if isinstance(v, (str, int, float, bool)) else str(v)  # YAML dates, say
                        for v in node.get("enum") or [] if v is not None] or None,
             "Description": str(node["description"]) if node.get("description") else None,
-        }))
+        })))
+        return None
 
     # Paging
 

@@ -10,26 +10,73 @@ plus "pages" (fetched so far) and "digest" (of the last page, to catch a repeate
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+from yarl import URL
 
 from connectors.paths import parse_path, read
 from connectors.spec import Connector, Method, Parameter
 
 Cursor = dict[str, Any]
 
+CONTROLS = ("PAGE_NUMBER", "PAGE_OFFSET", "PAGE_SIZE", "PAGE_NEXT_URL", "PAGE_TOKEN")
+SENT = ("QueryString", "HttpHeader")  # where a control sent with each page's request goes
+
+
+def known_control(value: str) -> str | None:
+    """The control `value` names (PAGE_TOKEN and PAGE_TOKEN_<suffix>; each also CYCLR_-prefixed)."""
+    bare = value.removeprefix("CYCLR_")
+    return bare if bare in CONTROLS or (bare.startswith("PAGE_TOKEN_") and bare != "PAGE_TOKEN_") else None
+
 
 def control(param: Parameter) -> str | None:
     """The paging control value a parameter carries, `CYCLR_` aliases normalised."""
-    for value in param.Values:
-        value = value.removeprefix("CYCLR_")
-        if value.startswith("PAGE_"):
-            return value
+    return next((c for c in map(known_control, param.Values) if c), None)
+
+
+def value_problem(value: str) -> str | None:
+    """Why a parameter value is a paging control misspelt (so paging would silently stop after
+    page 1, or never send the cursor), naming the nearest; None for a control, or for a value
+    nowhere near one (an allowed value such as PAGE_VIEWS). CYCLR_ words are all Cyclr's."""
+    if known_control(value):
+        return None
+    close = difflib.get_close_matches(value, [p + c for p in ("", "CYCLR_") for c in CONTROLS], n=1, cutoff=0.8)
+    if close:
+        return f"'{value}' is not a paging value; did you mean '{close[0]}'?"
+    if value.startswith("CYCLR_"):
+        return f"'{value}' is not a paging value (they are {', '.join(CONTROLS)} and PAGE_TOKEN_<suffix>, " \
+               "each also with CYCLR_ before it)"
     return None
+
+
+def placement_problem(target_type: str, value: str) -> str | None:
+    """Why a known paging control does nothing on a parameter of `target_type`, or None."""
+    if value == "PAGE_NEXT_URL" and target_type != "ResponseField":
+        return "PAGE_NEXT_URL is read from each response: put it on a ResponseField parameter"
+    if value.startswith("PAGE_TOKEN") and target_type not in (*SENT, "ResponseField"):
+        return (f"{value} is read from each response (a ResponseField parameter) and sent with the next "
+                "request (a QueryString or HttpHeader parameter)")
+    if value in ("PAGE_NUMBER", "PAGE_OFFSET", "PAGE_SIZE") and target_type not in SENT:
+        return f"{value} is sent with each page's request: put it on a QueryString or HttpHeader parameter"
+    return None
+
+
+def unpaired_tokens(controls: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Of one method's (TargetType, control) pairs, the token controls only one side carries,
+    each with why: a token read and never sent makes every request ask for the first page."""
+    controls = list(controls)
+    read = {c for kind, c in controls if kind == "ResponseField"}
+    sent = {c for kind, c in controls if kind in SENT}
+    found = {}
+    for value in sorted(c for c in read ^ sent if c and c.startswith("PAGE_TOKEN")):
+        found[value] = (f"{value} is read from each response but no QueryString or HttpHeader parameter sends it"
+                        if value in read else
+                        f"{value} is sent but no ResponseField parameter reads it from the response")
+    return found
 
 
 @dataclass(frozen=True)
@@ -74,14 +121,15 @@ class Paging:
         parameters: list[Parameter],
         body: Any,
         digest: str,
-        links: Mapping[str, Any],
+        links: Mapping[str, str],
         records: int,
-        url: httpx.URL,
+        url: URL,
     ) -> tuple[Cursor | None, str | None]:
         """Where the next page starts (None: no more pages), and a warning when a guard stopped it.
 
         `digest` identifies the page's content (see `digest`), to catch an API repeating a page;
-        `url` is the page's own URL, which a relative next URL is resolved against.
+        `links` are the Link header's targets by relation; `url` is the page's own URL, which a
+        relative next URL is resolved against.
         """
         if self.style is None:
             return None, None
@@ -99,7 +147,7 @@ class Paging:
                 return {**base, "page": cursor.get("page", 1) + 1}, None
             return {**base, "offset": cursor.get("offset", 0) + records}, None
         if self.style == "next_url":
-            found = _response_value(parameters, "PAGE_NEXT_URL", body) or links.get("next", {}).get("url")
+            found = _response_value(parameters, "PAGE_NEXT_URL", body) or links.get("next")
             return ({**base, "next_url": _absolute(url, str(found))}, None) if found else (None, None)
         # Cursor styles trust the API's cursor: an empty page with a next token goes on.
         tokens = {c: v for c, v in _response_tokens(parameters, body).items() if v not in (None, "")}
@@ -111,11 +159,11 @@ class Paging:
         return self.style is not None and cursor.get("digest") == digest
 
 
-def _absolute(page_url: httpx.URL, following: str) -> str:
+def _absolute(page_url: URL, following: str) -> str:
     """A next URL as sent: `/x?page=2`, `?page=2` and `page2` are relative to the page's URL."""
     try:
-        return str(page_url.join(following))
-    except httpx.InvalidURL:
+        return str(page_url.join(URL(following)))
+    except ValueError:
         return following  # left as given: the next call refuses it, naming it (InvalidUrl)
 
 

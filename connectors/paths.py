@@ -28,7 +28,20 @@ class Segment:
 Path = tuple[Segment, ...]
 
 
-@lru_cache(maxsize=4096)
+def _grammar() -> str:
+    """The paths parse_path accepts, as a regular expression (for the JSON Schema; the same in
+    ECMA-262 and Python, so the end is a lookahead: Python's $ also matches before a final newline)."""
+    char, quote = r"[^.\\\[\]]", r"\\[^\\\[\]]*\\"  # a character as it is; a \quoted\ run (dots too)
+    name = rf"(?:{quote})*(?:{char}|\\[^\\\[\]]+\\)(?:{char}|{quote})*"  # one character at least
+    array = rf"(?:\\\\)*\[{name}\](?:\\\\)*"  # an empty quote is nothing
+    root = rf"(?:\\\\)*\[(?:{char}|{quote})*\](?:\\\\)*"  # the first segment may be [] as well
+    return rf"^(?:{name}|{root})(?:\.(?:{name}|{array}))*(?![\s\S])"
+
+
+PATTERN = _grammar()
+
+
+@lru_cache(maxsize=1 << 16)  # the paths of a large connector (an imported one) at once
 def parse_path(text: str) -> Path:
     segments, current, quoted = [], "", False
     if not text:
@@ -36,6 +49,8 @@ def parse_path(text: str) -> Path:
     for char in text:
         if char == "\\":
             quoted = not quoted
+        elif quoted and char in "[]":
+            raise ValueError(f"'{text}': a \\ quote cannot hold [ or ] (they mark arrays)")
         elif char == "." and not quoted:
             segments.append(_segment(current, text))
             current = ""
@@ -51,11 +66,43 @@ def parse_path(text: str) -> Path:
 
 
 def _segment(raw: str, text: str) -> Segment:
-    if raw.startswith("[") and raw.endswith("]"):
-        return Segment(raw[1:-1], is_array=True)
-    if not raw or "[" in raw or "]" in raw:
+    array = len(raw) >= 2 and raw[0] == "[" and raw[-1] == "]"
+    name = raw[1:-1] if array else raw
+    if (not name and not array) or "[" in name or "]" in name:
         raise ValueError(f"'{text}' is not a valid field path")
-    return Segment(raw)
+    return Segment(name, is_array=array)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A path that reads `name` ('' for the root) as an array (or an object) where an earlier
+    path of the same body, `earlier`, reads it as the other: both cannot match."""
+
+    name: str
+    as_array: bool
+    earlier: int
+
+
+def shape_conflicts(paths: Sequence[str]) -> dict[int, Conflict]:
+    """Paths of one body that cannot all match it, by index (unparsable paths are skipped)."""
+    seen: dict[tuple[str, ...], tuple[bool, int]] = {}  # a property's names from the root: array?, by whom
+    conflicts: dict[int, Conflict] = {}
+    for index, text in enumerate(paths):
+        try:
+            path = parse_path(text)
+        except ValueError:
+            continue
+        shapes = [((), path[0].is_array and path[0].name == "")]  # the root: an array, or an object
+        names = tuple(s.name for s in path)
+        shapes += [(names[: i + 1], s.is_array) for i, s in enumerate(path[:-1]) if s.name]
+        if path[-1].is_array and path[-1].name:  # [tags]: the value read is an array
+            shapes.append((names, True))
+        for key, is_array in shapes:
+            earlier = seen.setdefault(key, (is_array, index))
+            if earlier[0] != is_array:
+                conflicts[index] = Conflict(key[-1] if key else "", is_array, earlier[1])
+                break
+    return conflicts
 
 
 def read(node: Any, path: Sequence[Segment]) -> Any:

@@ -2,35 +2,35 @@
 
 One isolate serves one call, so `action_data` carries from its before_action to its
 after_action, and is closed after it: nothing one call's script keeps reaches another call
-(another account's, say). Isolates run on threads of their own, never on the event loop, with
-a wall-time and a memory limit each; a script that throws, loops or allocates without bound
-fails its call with the script's message and line, and nothing else.
+(another account's, say). JavaScript runs on V8's threads, never on the caller's event loop, with
+a wall-time and a memory limit per isolate; a script that throws, loops or allocates without
+bound fails its call with a ScriptError naming the script, its event and its line, and nothing
+else.
+
+Every isolate belongs to one event loop of the process's own, on a thread that lives as long as
+the process: mini-racer hands an isolate's results to the loop it was made on, and a cancelled
+evaluation's result (a script stopped at its time limit) arrives after the fact, so that loop
+must outlive every isolate (one closed with its isolate logs "Event loop is closed").
 """
 
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
-from py_mini_racer import (
-    JSEvalException,
-    JSOOMException,
-    JSParseException,
-    JSTimeoutException,
-    MiniRacer,
-)
+from py_mini_racer import JSEvalException, JSOOMException, JSParseException, MiniRacer
 
 from connectors import nesting
-from connectors.errors import StepError
+from connectors.errors import ScriptError
 
 EVENTS = ("before_action", "after_action", "after_action_paging", "after_error", "before_webhook",
           "after_webhook")
@@ -45,31 +45,30 @@ JS = Path(__file__).parent / "js"
 USES_CRYPTO = re.compile(r"\b(CryptoJS|hmac|btoa|atob)\b")
 ERROR_LINE = re.compile(r"^[\w<>.-]+:(\d+): (.*)$")  # V8's "name:line: message"
 
-# Isolates run here: an endless script holds one of these threads (until its time limit), not
-# the event loop, nor the threads the worker's database calls use.
-_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="script")
+SYNTAX_CHECK_SECONDS = 2.0
 
 Host = Callable[[str, list[Any]], Awaitable[Any]]
+T = TypeVar("T")
 
-_first_isolate = threading.Lock()
-_v8_ready = False
-
-
-def _new_isolate() -> MiniRacer:
-    """A fresh isolate. V8 finishes setting itself up as the process's first isolate is made, and
-    two threads doing that at once abort the whole process: the first is made alone."""
-    global _v8_ready
-    if not _v8_ready:
-        with _first_isolate:
-            if not _v8_ready:
-                isolate = MiniRacer()
-                _v8_ready = True
-                return isolate
-    return MiniRacer()
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
 
 
-class ScriptError(StepError):
-    """A script threw, ran past its time limit or its memory limit, or does not parse."""
+def _isolates_loop() -> asyncio.AbstractEventLoop:
+    """The loop every isolate is made, used and closed on (see the module's docstring). Isolates
+    are made one at a time on it, as V8 needs for the process's first."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="script-isolates", daemon=True).start()
+        return _loop
+
+
+def _on_isolates_loop(work: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+    """`work` run on the isolates' loop, awaitable from the caller's; cancelling it cancels the
+    work (an evaluation stops)."""
+    return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, _isolates_loop()))
 
 
 @dataclass(frozen=True)
@@ -123,23 +122,60 @@ def _message(err: JSEvalException) -> tuple[int | None, str]:
     return (int(match[1]), match[2]) if match else (None, first or type(err).__name__)
 
 
+# The names a script gives functions: `function name(`, and `name = function` or an arrow.
+_FUNCTION_NAMES = re.compile(r"\bfunction\s*\*?\s*([A-Za-z_$][\w$]*)\s*\("
+                             r"|\b([A-Za-z_$][\w$]*)\s*=\s*(?:async\s+)?(?:function\b|\([^()]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)")
+
+
+def _words(name: str) -> list[str]:
+    return sorted(w.lower() for w in re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name))
+
+
+def misnamed_events(source: str) -> dict[str, str]:
+    """Functions a script defines whose names are near an event's but not one (action_before,
+    beforeAction, before_acton): they would never run. Each, with the event it is near."""
+    found = {}
+    for match in _FUNCTION_NAMES.finditer(source):
+        name = match[1] or match[2]
+        if name in EVENTS or name in found:
+            continue
+        near = [e for e in EVENTS if _words(e) == _words(name)] or difflib.get_close_matches(name, EVENTS, n=1,
+                                                                                            cutoff=0.85)
+        if near:
+            found[name] = near[0]
+    return found
+
+
+def problems(source: str) -> list[str]:
+    """What keeps a script from running as written: its syntax, or a handler misnamed."""
+    if syntax := check_syntax(source):
+        return [f"the script does not parse: {syntax}"]
+    return [f"function '{name}' is not a script event, so it never runs; did you mean '{event}'?"
+            for name, event in misnamed_events(source).items()]
+
+
 @cache
 def check_syntax(source: str) -> str | None:
     """What is wrong with a script's syntax (naming its line), or None."""
-    return _threads.submit(_syntax_problem, source).result()
+    return asyncio.run_coroutine_threadsafe(_syntax_problem(source), _isolates_loop()).result()
 
 
-def _syntax_problem(source: str) -> str | None:
-    with _new_isolate() as isolate:  # on a thread with no event loop: it then runs one of its own
-        isolate.eval("var __levels = {};")
+async def _syntax_problem(source: str) -> str | None:
+    with MiniRacer() as isolate:
         try:
-            isolate.eval(_load_source(Level("script", source)), timeout_sec=2)
+            await _evaluate(isolate, "var __levels = {};" + _load_source(Level("script", source)),
+                            SYNTAX_CHECK_SECONDS)
         except JSParseException as err:
             line, message = _message(err)
             return f"line {line}: {message}" if line else message
-        except JSEvalException:
+        except (JSEvalException, TimeoutError):
             return None  # it parses; what it does when loaded is for a call to find out
     return None
+
+
+async def _evaluate(isolate: MiniRacer, code: str, seconds: float) -> Any:
+    """`code` evaluated in the isolate, stopped after `seconds` (TimeoutError)."""
+    return await asyncio.wait_for(isolate.eval_cancelable(code), seconds)
 
 
 @dataclass
@@ -160,12 +196,12 @@ class ScriptSession:
         self._handled: dict[str, set[str]] = {}
 
     async def __aenter__(self) -> Self:
-        await self._in_thread(self._open)
+        await _on_isolates_loop(self._open())
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        if self._isolate is not None:
-            await self._in_thread(self._isolate.close)
+        if self._isolate is not None:  # closed on its loop, after whatever it has still to report
+            _isolates_loop().call_soon_threadsafe(self._isolate.close)
 
     def handles(self, event: str) -> bool:
         return any(event in handled for handled in self._handled.values())
@@ -182,16 +218,30 @@ class ScriptSession:
         self.action_data = fired.state.get("action_data")
         return fired
 
-    def _open(self) -> None:
-        isolate = self._isolate = _new_isolate()
-        isolate.set_hard_memory_limit(self.limits.memory_mb * 2**20)
-        isolate.eval(_library("prelude.js"))
+    async def _open(self) -> None:
+        """On the isolates' loop: the isolate, with the prelude and every level's handlers (closed
+        again when a script does not load)."""
+        self._isolate = MiniRacer()
+        try:
+            await self._load()
+        except BaseException:
+            self._isolate.close()
+            self._isolate = None
+            raise
+
+    async def _load(self) -> None:
+        assert self._isolate is not None
+        self._isolate.set_hard_memory_limit(self.limits.memory_mb * 2**20)
+        library = _library("prelude.js")
         if any(USES_CRYPTO.search(level.source) for level in self.levels):
-            isolate.eval(_library("crypto-js.js"))
+            library += ";\n" + _library("crypto-js.js")
+        await self._eval("the script library", library)
         for level in self.levels:
-            self._eval(f"the {level.name} script", _load_source(level))
+            await self._eval(f"the {level.name} script", _load_source(level))
             handlers = f"__levels[{json.dumps(level.name)}]"
-            self._handled[level.name] = set(isolate.execute(f"Object.keys({handlers}).filter(e => {handlers}[e])"))
+            found = await self._eval(f"the {level.name} script",
+                                     f"JSON.stringify(Object.keys({handlers}).filter(e => {handlers}[e]))")
+            self._handled[level.name] = set(json.loads(found))
 
     async def _fire_level(self, level: Level, event: str, state: dict[str, Any]) -> Fired:
         """One level's handler, run again from its start after each host call it makes."""
@@ -205,8 +255,8 @@ class ScriptSession:
                    f"{json.dumps(state, default=str)}, {json.dumps(answers, default=str)})"
             # What the handler left (its result, the globals, a host call's arguments) is data like
             # any other, no deeper than the bound; two levels are __run's envelope around it.
-            out = nesting.loads(await self._in_thread(
-                self._eval, f"the {level.name} script's {event}", f"JSON.stringify({call})", remaining),
+            out = nesting.loads(await _on_isolates_loop(
+                self._eval(f"the {level.name} script's {event}", f"JSON.stringify({call})", remaining)),
                 f"what the {level.name} script's {event} left", envelope=2)
             if "error" in out:
                 line = f" at line {out['line']}" if out.get("line") else ""
@@ -224,12 +274,12 @@ class ScriptSession:
         except ScriptHostError as err:
             return {"error": str(err)}
 
-    def _eval(self, what: str, code: str, seconds: float | None = None) -> Any:
-        """Evaluate `code`; `what` names the script (and event) in an error."""
+    async def _eval(self, what: str, code: str, seconds: float | None = None) -> Any:
+        """On the isolates' loop: `code` evaluated; `what` names the script (and event) in an error."""
         assert self._isolate is not None
         try:
-            return self._isolate.eval(code, timeout_sec=seconds or self.limits.seconds)
-        except JSTimeoutException:
+            return await _evaluate(self._isolate, code, seconds or self.limits.seconds)
+        except TimeoutError:
             raise self._timed_out(what) from None
         except JSOOMException:
             raise ScriptError(f"{what} ran out of memory (limit {self.limits.memory_mb} MiB)") from None
@@ -239,9 +289,6 @@ class ScriptSession:
 
     def _timed_out(self, what: str) -> ScriptError:
         return ScriptError(f"{what} did not finish within {self.limits.seconds:g} s")
-
-    async def _in_thread(self, work: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(_threads, work, *args)
 
 
 class ScriptHostError(Exception):

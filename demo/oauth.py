@@ -3,6 +3,8 @@
 Grants: authorization_code (with PKCE S256, consent given at once), refresh_token (which
 rotates: each refresh token works once), client_credentials and password. Access tokens
 expire after `lifetime` seconds. It counts token requests so tests can see a single refresh.
+With an `instance_url` set, token responses name it as Salesforce's do: the host where the
+user's data lives (another demo app sharing this server's tokens, see demo.app.create_app).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 CLIENT_ID, CLIENT_SECRET = "demo-client", "demo-secret"
 USERNAME, PASSWORD = "ada", "lovelace"
+PORTAL_ID = 62515
 
 
 @dataclass
@@ -31,11 +34,14 @@ class AuthServer:
     token_requests: list[str] = field(default_factory=list)  # grant types, in order
     gate: asyncio.Event = field(default_factory=asyncio.Event)
     waiting: int = 0
+    instance_url: str | None = None  # named in token responses when set
 
     def issue(self, with_refresh: bool) -> dict:
         access = secrets.token_urlsafe(16)
         self.access[access] = time.time() + self.lifetime
         body = {"access_token": access, "token_type": "Bearer", "expires_in": self.lifetime}
+        if self.instance_url:
+            body["instance_url"] = self.instance_url
         if with_refresh:
             body["refresh_token"] = secrets.token_urlsafe(16)
             self.refresh.add(body["refresh_token"])
@@ -106,16 +112,25 @@ def oauth_router(server: AuthServer) -> APIRouter:
             return JSONResponse(server.issue(with_refresh=True))
         return _error("unsupported_grant_type", grant_type)
 
+    def authorised(authorization: str | None) -> bool:
+        return server.access.get((authorization or "").removeprefix("Bearer "), 0) >= time.time()
+
     @router.get("/oauth-api/contacts")
     def protected(request: Request, authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
-        token = (authorization or "").removeprefix("Bearer ")
-        if server.access.get(token, 0) < time.time():
+        if not authorised(authorization):
             return _error("invalid_token", "the access token is missing, unknown or expired", 401)
         return JSONResponse({"records": request.app.state.demo.contacts})
 
+    @router.get("/oauth-api/whoami")
+    def whoami(authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
+        """Who the token is for, and the portal (a HubSpot-like account id) the data is in."""
+        if not authorised(authorization):
+            return _error("invalid_token", "the access token is missing, unknown or expired", 401)
+        return JSONResponse({"user": USERNAME, "portal": {"id": PORTAL_ID}})
+
     @router.get("/oauth/done")
-    def done(status: str = "", id: str = "") -> dict:
-        return {"status": status, "id": id}
+    def done(status: str = "", id: str = "", message: str = "") -> dict:
+        return {"status": status, "id": id, **({"message": message} if message else {})}
 
     @router.post("/admin/oauth/expire")
     def expire() -> dict:
@@ -126,6 +141,11 @@ def oauth_router(server: AuthServer) -> APIRouter:
     def set_lifetime(seconds: float) -> dict:
         server.lifetime = seconds
         return {"lifetime": seconds}
+
+    @router.post("/admin/oauth/instance")
+    def set_instance(url: str | None = None) -> dict:
+        server.instance_url = url
+        return {"instance_url": url}
 
     @router.post("/admin/oauth/revoke")
     def revoke() -> dict:

@@ -40,6 +40,9 @@ RATE_LIMIT_WAITS = Counter("cyclewright_rate_limit_waits", "Calls that waited fo
 RATE_LIMIT_WAIT_SECONDS = Counter("cyclewright_rate_limit_wait_seconds", "Time calls waited for a "
                                   "rate-limit permit", ["connector"])
 WEBHOOK_EVENTS = Counter("cyclewright_webhook_events_accepted", "Webhook events acknowledged and queued")
+PARTNER_WEBHOOK_EVENTS = Counter("cyclewright_partner_webhook_events", "Events at connectors' partner webhook "
+                                 "URLs, by connector and outcome (queued for an account's cycles, or unmatched)",
+                                 ["connector", "outcome"])
 # The API's admission (api/admission.py), by lane: reads, writes, temporal, webhooks.
 API_WORKING = Gauge("cyclewright_api_requests_admitted", "Requests the API is working on", ["lane"])
 API_WAITING = Gauge("cyclewright_api_requests_waiting", "Requests waiting for a place in their lane", ["lane"])

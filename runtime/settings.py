@@ -57,6 +57,7 @@ class Settings:
     token_signing_key: str
     allow_short_intervals: bool
     public_url: str
+    webhook_tolerance: float  # CYCLEWRIGHT_WEBHOOK_TOLERANCE_SECONDS: how long a signed webhook event is taken
     batch_size: int
     step_concurrency: int
     http_timeout: float
@@ -158,7 +159,8 @@ def settings() -> Settings:
         or _read_or_create(data_dir / "token.key", lambda: secrets.token_urlsafe(32)),
         allow_short_intervals=env("CYCLEWRIGHT_ALLOW_SHORT_INTERVALS") == "1",
         public_url=env("CYCLEWRIGHT_PUBLIC_URL", "http://127.0.0.1:8000"),
-        batch_size=int(env("CYCLEWRIGHT_BATCH_SIZE", "100")),
+        webhook_tolerance=float(env("CYCLEWRIGHT_WEBHOOK_TOLERANCE_SECONDS", "300")),
+        batch_size=int(env("CYCLEWRIGHT_BATCH_SIZE", "500")),
         step_concurrency=int(env("CYCLEWRIGHT_STEP_CONCURRENCY", "10")),
         http_timeout=float(env("CYCLEWRIGHT_HTTP_TIMEOUT", "30")),
         upstream_retry_hours=float(env("CYCLEWRIGHT_UPSTREAM_RETRY_HOURS", "24")),

@@ -7,7 +7,7 @@ import dataclasses
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
 from temporalio.service import RetryConfig, TLSConfig
 
@@ -17,10 +17,13 @@ from runtime.telemetry import tracing_interceptors
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    """Pydantic payloads, encrypted when PAYLOAD_ENCRYPTION_KEY is set."""
+    """Pydantic payloads, encrypted when PAYLOAD_ENCRYPTION_KEY is set; failures' messages and
+    stack traces then travel in their encoded attributes, encrypted with the payloads (a failure
+    names upstream hosts and quotes their errors)."""
     if settings.payload_keys is None:
         return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(settings.payload_keys))
+    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(settings.payload_keys),
+                               failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
 
 
 def _tls(settings: Settings) -> TLSConfig | None:

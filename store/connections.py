@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from connectors import Connector, Credentials, parse_connector
+from connectors import Connector, Credentials, load_connector
 from connectors.hooks import Scripting
 from connectors.limits import Limiter
 from runtime.settings import settings
@@ -25,7 +25,7 @@ def load_release(db: Session, release_id: str) -> Connector:
     with _parsing:
         connector = _parsed.pop(release_id, None)
     if connector is None:
-        connector = parse_connector(db.get(ConnectorRelease, release_id).document)
+        connector = load_connector(db.get(ConnectorRelease, release_id).document)
     with _parsing:
         if release_id not in _parsed and len(_parsed) >= RELEASES_KEPT:
             del _parsed[next(iter(_parsed))]  # the one used longest ago

@@ -15,12 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from connectors import Connector as ConnectorSpec
-from connectors import Problem, parse_connector
+from connectors import Problem, load_connector, parse_connector
 from store.problems import Conflict
 from store.tables import (
     AccountConnector,
     Connector,
     ConnectorRelease,
+    ConnectorWebhook,
     CustomFieldSet,
     Cycle,
     CycleStep,
@@ -113,7 +114,7 @@ def published_release(db: Session, connector_id: str, version: str) -> Connector
 
 
 def spec_of(release: ConnectorRelease) -> ConnectorSpec:
-    return parse_connector(release.document)
+    return load_connector(release.document)
 
 
 def delete_connector(db: Session, connector: Connector) -> None:
@@ -123,6 +124,7 @@ def delete_connector(db: Session, connector: Connector) -> None:
     refuse_while_cycles(db, _stepping(col(CycleStep.release_id).in_(release_ids)),
                         lambda n: f"connector '{connector.name}' is used by {n} cycle(s): delete them first", "uses it")
     delete_account_connectors(db, AccountConnector.connector_id == connector.id)
+    db.execute(delete(ConnectorWebhook).where(ConnectorWebhook.connector_id == connector.id))
     db.execute(delete(ConnectorRelease).where(ConnectorRelease.connector_id == connector.id))
     db.delete(connector)
     db.commit()

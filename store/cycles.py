@@ -88,9 +88,14 @@ def _document(mapping: MappingSpec) -> dict[str, Any]:
 
 def step_spec(step: CycleStep, mappings: list[FieldMapping] | None = None) -> StepSpec:
     """The cycle's step as a template step, with the cycle's own mappings."""
-    document = dict(step.document)
-    if step.type == "Method":
-        document["FieldMappings"] = [{"Field": m.field, **m.mapping} for m in mappings or []]
+    return spec_of(step.type, step.document, {m.field: m.mapping for m in mappings or []})
+
+
+def spec_of(step_type: str, document: dict[str, Any], mappings: dict[str, dict[str, Any]]) -> StepSpec:
+    """A cycle step's document, with these mappings (field -> mapping), as a template step."""
+    document = dict(document)
+    if step_type == "Method":
+        document["FieldMappings"] = [{"Field": field, **mapping} for field, mapping in mappings.items()]
     return TypeAdapter(StepSpec).validate_python(document)
 
 

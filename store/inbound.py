@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
@@ -20,6 +20,7 @@ from sqlmodel import Session
 from connectors import Connector, Credentials
 from connectors.scripts import mentions
 from runtime.settings import settings
+from store import signatures
 from store.connections import load_credentials
 from store.crypto import decrypt
 from store.custom_fields import release_for
@@ -48,6 +49,7 @@ class Webhook:
     cycle_id: str
     step_id: str
     secret: str | None  # events must be signed with it, when set
+    bare_signatures: bool = False  # the bare (untimestamped) signature is taken too
     scripts: WebhookScripts | None = None  # when a script of the step's handles before_webhook
 
 
@@ -56,6 +58,12 @@ class Event:
     cycle_id: str
     step_id: str
     body: str
+    signature: signatures.Signature | None = None  # a timestamped signature: taken once
+
+
+# What became of an event offered to the queue: queued; refused, its cycle taking no events; or
+# refused, its signature taken already (a replay).
+Admission = Literal["queued", "closed", "replayed"]
 
 
 def webhook(db: Session, webhook_id: str) -> Webhook | None:
@@ -66,7 +74,7 @@ def webhook(db: Session, webhook_id: str) -> Webhook | None:
     if step.release_id is not None:
         connector = release_for(db, step.release_id, step.account_connector_id)
         scripts = scripts_for(db, step, connector, "before_webhook")
-    return Webhook(step.cycle_id, step.id, decrypt(step.webhook_secret), scripts)
+    return Webhook(step.cycle_id, step.id, decrypt(step.webhook_secret), step.webhook_bare_signatures, scripts)
 
 
 def scripts_for(db: Session, step: CycleStep, connector: Connector, event: str) -> WebhookScripts | None:
@@ -88,20 +96,25 @@ def takes_events(status: str, owner: str | None) -> bool:
     return status == "Active" or (status == "Paused" and owner is not None)
 
 
-def accept(connection: Connection, events: Sequence[Event]) -> list[bool]:
-    """Queue the events of cycles that take events, in one commit; whether each was queued."""
+def accept(connection: Connection, events: Sequence[Event]) -> list[Admission]:
+    """Queue the events of cycles that take events, each signature taken with its event, in one
+    commit; what became of each."""
     ids = {e.cycle_id for e in events}
     found = connection.execute(select(CYCLES.c.id, CYCLES.c.status, CYCLES.c.status_owner)
                                .where(CYCLES.c.id.in_(ids))).all()
     open_cycles = {row.id for row in found if takes_events(row.status, row.status_owner)}
-    accepted = [e.cycle_id in open_cycles for e in events]
+    admissions: list[Admission] = ["queued" if e.cycle_id in open_cycles else "closed" for e in events]
+    signed = [i for i, e in enumerate(events) if e.signature is not None and admissions[i] == "queued"]
+    new = signatures.take(connection, [events[i].signature for i in signed])
+    for i, taken in zip(signed, new):
+        admissions[i] = "queued" if taken else "replayed"
     now = utcnow()
     rows = [{"cycle_id": e.cycle_id, "step_id": e.step_id, "body": e.body, "received_at": now}
-            for e, ok in zip(events, accepted) if ok]
+            for e, admission in zip(events, admissions) if admission == "queued"]
     if rows:
         connection.execute(insert(EVENTS), rows)
     connection.commit()
-    return accepted
+    return admissions
 
 
 REQUEUED = "re-queued: the cycle's next run reads the event again"

@@ -2,7 +2,8 @@
 
 Steps are pinned to a release. A Minor publish moves the steps on the old Live release to the
 new one (refused if that would break a cycle: such a change is Major); a Major publish leaves
-them on the now Deprecated release, their cycles flagged, until each is upgraded while stopped.
+them on the now Deprecated release, their cycles flagged, until each is upgraded while stopped
+(with the mapping changes the new releases need, store/upgrades.py, in the same transaction).
 Account connectors follow the Live release on every publish: data on demand, credential tests
 and OAuth consent use the connector as it is now (the steps' calls use their own release).
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from connectors import Problem
-from store import cycles
+from store import cycles, partner_webhooks, upgrades
 from store.connections import load_release
 from store.connectors import at_once_refused, draft_release, live_release, published_release
 from store.problems import Conflict, Invalid
@@ -23,6 +24,7 @@ from store.step_graph import StepGraph
 from store.tables import AccountConnector, Connector, ConnectorRelease, Cycle, CycleStep
 from store.template_spec import MappingSpec, StepSpec
 from store.templates import check_mapping
+from store.upgrades import MappingChanges
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,12 @@ def _follow(db: Session, connector_id: str, live: ConnectorRelease) -> None:
     """The connector's account connectors to the Live release, except one whose Authentication
     entry the release lacks: it stays on its release, which goes on working."""
     names = {a.Name for a in load_release(db, live.id).Authentication}
-    for row in db.exec(select(AccountConnector).where(AccountConnector.connector_id == connector_id)):
+    rows = db.exec(select(AccountConnector).where(AccountConnector.connector_id == connector_id)).all()
+    for row in rows:
         if row.authentication is None or row.authentication in names:
             row.release_id = live.id
+    if any(load_release(db, r.release_id).PartnerWebhook or r.partner_webhook_key for r in rows):
+        partner_webhooks.rekey(db, connector_id)  # its AccountProperty may be another one now
 
 
 def moves(db: Session, cycle_ids: list[str]) -> dict[str, list[Move]]:
@@ -103,27 +108,39 @@ def moves(db: Session, cycle_ids: list[str]) -> dict[str, list[Move]]:
     return dict(found)
 
 
-def upgrade(db: Session, cycle: Cycle) -> list[Move]:
-    """Move the cycle's steps to their connectors' Live releases; Invalid, listing what breaks,
-    if that would break the cycle (nothing moves then). The caller makes sure it is not active."""
+def upgrade(db: Session, cycle: Cycle, changes: MappingChanges | None = None) -> list[Move]:
+    """Move the cycle's steps to their connectors' Live releases, with the mapping `changes`
+    (fields renamed, mappings set or deleted), in one transaction; Invalid, listing what is
+    wrong with the changes or what would break, and nothing changes. The caller makes sure the
+    cycle is not active."""
     pending = moves(db, [cycle.id]).get(cycle.id, [])
-    problems = breaks(db, cycle.id, {m.step.id: m.target.id for m in pending})
+    rows = cycles.steps(db, cycle.id)
+    mapping_rows = {row.id: cycles.mappings(db, row.id) for row in rows}
+    before = [upgrades.StepState.of(row, mapping_rows[row.id]) for row in rows]
+    after, problems = upgrades.changed(before, changes or MappingChanges(), {m.step.id for m in pending})
     if problems:
         raise Invalid(problems)
+    specs = [cycles.spec_of(s.row.type, s.document, s.mappings) for s in after]
+    problems = breaks(db, cycle.id, {m.step.id: m.target.id for m in pending}, specs)
+    if problems:
+        raise Invalid(problems)
+    upgrades.save(db, before, after, mapping_rows)
     for move in pending:
         move.step.release_id = move.target.id
     db.commit()
     return pending
 
 
-def breaks(db: Session, cycle_id: str, releases: dict[str, str]) -> list[Problem]:
-    """What moving these steps (cycle step id -> release id) would break in the cycle: a method
-    the new release lacks, a mapped field its method lacks, a field a later step reads that its
-    source step's method no longer gives. Each Path names the step (and the mapping)."""
+def breaks(db: Session, cycle_id: str, releases: dict[str, str], changed: list[StepSpec] | None = None
+           ) -> list[Problem]:
+    """What moving these steps (cycle step id -> release id), their mappings `changed` to these
+    (in step order), would break in the cycle: a method the new release lacks, a mapped field
+    its method lacks, a field a later step reads that its source step's method no longer gives.
+    Each Path names the step (and the mapping)."""
     rows = cycles.steps(db, cycle_id)
     specs = [cycles.step_spec(row, cycles.mappings(db, row.id)) for row in rows]
     before = set(_problems(db, cycle_id, rows, specs, {}))
-    return [p for p in _problems(db, cycle_id, rows, specs, releases) if p not in before]
+    return [p for p in _problems(db, cycle_id, rows, changed or specs, releases) if p not in before]
 
 
 def _problems(db: Session, cycle_id: str, rows: list[CycleStep], specs: list[StepSpec],

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -51,8 +51,21 @@ class ConnectorRelease(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class ConnectorWebhook(SQLModel, table=True):
+    """A connector's partner webhook (its PartnerWebhook): the unguessable id of its one URL
+    for every account, and the partner's secret (encrypted) its vendor signs events with."""
+
+    connector_id: str = Field(foreign_key="connector.id", primary_key=True)
+    webhook_id: str = Field(unique=True)
+    secret: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class AccountConnector(SQLModel, table=True):
     """A connector installed into an account, with its credentials encrypted at rest."""
+
+    # Events at the connector's partner webhook find their account connectors by it.
+    __table_args__ = (Index("ix_accountconnector_partner_webhook_key", "connector_id", "partner_webhook_key"),)
 
     id: str = Field(default_factory=new_id, primary_key=True)
     account_id: str = Field(foreign_key="account.id", index=True)
@@ -66,6 +79,8 @@ class AccountConnector(SQLModel, table=True):
     authenticated: bool = False  # the credentials are all there (what activation needs)
     verified: bool = False  # a call proved them: the AuthTestMethod, or an OAuth2 token issued
     status_reason: str | None = None  # why it is not authenticated or not verified
+    # The value of its connector's PartnerWebhook AccountProperty (an id at the vendor, in the clear)
+    partner_webhook_key: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -142,9 +157,11 @@ class CycleStep(SQLModel, table=True):
     account_connector_id: str | None = Field(default=None, foreign_key="accountconnector.id")
     last_successful_run_at: datetime | None = None  # {{LastSuccessfulRunDate}}
     # A Webhook step: the unguessable id of its URL, the HMAC secret (encrypted) events are
-    # signed with, and the id the connector gave its subscription ({{Webhook_Id}}).
+    # signed with, whether it also takes the bare (untimestamped, replayable) signature, and the
+    # id the connector gave its subscription ({{Webhook_Id}}).
     webhook_id: str | None = Field(default=None, unique=True)
     webhook_secret: str | None = None
+    webhook_bare_signatures: bool = False
     webhook_subscription: str | None = None
 
 
@@ -192,6 +209,17 @@ class InboundEvent(SQLModel, table=True):
     step_id: str  # the cycle's Webhook step
     body: str  # the raw JSON, as posted
     received_at: datetime = Field(default_factory=utcnow)
+
+
+class WebhookSignature(SQLModel, table=True):
+    """A timestamped webhook signature an accepted event came with, kept until its window closes
+    so that a replay of the request is refused (see store/signatures.py). Keyed by its time
+    first: each commit's signatures land together in the key, not at random places, and those
+    past the window are one range to delete."""
+
+    signed_at: int = Field(sa_type=BigInteger, primary_key=True)  # its timestamp: epoch seconds
+    step_id: str = Field(primary_key=True)  # the cycle's Webhook step
+    signature: str = Field(primary_key=True)  # the hex HMAC (v1)
 
 
 class Lease(SQLModel, table=True):
@@ -264,3 +292,23 @@ class TemplateVersion(SQLModel, table=True):
     version: int = Field(primary_key=True)
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class OpenApiImport(SQLModel, table=True):
+    """An OpenAPI document imported in the background (store/imports.py): the document, until the
+    import ends, then what came of it."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    status: str = "Running"  # Running | Succeeded | Failed
+    document: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # emptied once it ends
+    options: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # what the partner chose
+    operations: int | None = None  # in the document, once it is read
+    converted: int = 0  # operations made methods so far
+    connector_id: str | None = None
+    release_id: str | None = None  # the Draft it made
+    message: str | None = None  # why it failed
+    problems: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    skipped: list[dict[str, str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)  # the import's last sign of life
+    finished_at: datetime | None = None

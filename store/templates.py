@@ -10,10 +10,9 @@ from sqlalchemy import delete as delete_rows
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from connectors import Connector, Method, Problem
+from connectors import Connector, Method, Problem, scripts
 from connectors.call import settable
 from connectors.mergefields import field_references
-from connectors.scripts import check_syntax
 from store.connections import load_release
 from store.connectors import refuse_while_cycles, release_by_name
 from store.problems import Invalid, json_path, plain
@@ -77,8 +76,8 @@ def check(db: Session, spec: TemplateSpec) -> list[Problem]:
         if i == 0 and step.Type not in ("Method", "Webhook"):
             problems.append(Problem(f"{path}.Type", "the first step (the trigger) must be a Method or a Webhook"))
         problems += _method_problems(path, step, methods, connectors)
-        if (script := getattr(step, "Script", None)) and (problem := check_syntax(script)):
-            problems.append(Problem(f"{path}.Script", f"the script does not parse: {problem}"))
+        if script := getattr(step, "Script", None):
+            problems += [Problem(f"{path}.Script", problem) for problem in scripts.problems(script)]
         for where, mapping in step.sources():
             problems += check_mapping(f"{path}.{where}", graph, step, mapping, methods)
     return problems

@@ -11,7 +11,10 @@ from typing import Any
 
 import httpx
 
+from connectors.client import http_client
+from connectors.transport import HttpClient
 from runtime.catalog import CATALOG
+from runtime.settings import settings
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 60) -> Any:
@@ -24,6 +27,11 @@ async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+def engine_client() -> HttpClient:
+    """The engine's HTTP client as the worker makes it (the tests' egress policy: loopback)."""
+    return http_client(settings().http_timeout, settings().egress)
 
 
 def catalog_document(kind: str, name: str) -> dict:
@@ -140,3 +148,18 @@ async def install_demo_cycle(
                              json={"MappingType": "StaticValue", "Value": "crm"})
     assert response.status_code == 200, response.text
     return Installed(api, account["Id"], cycle, demo_url)
+
+
+async def import_openapi(api: httpx.AsyncClient, content: bytes | str, content_type: str = "application/json",
+                         **query: str) -> dict:
+    """An OpenAPI import through the API, waited for: its last state (Succeeded or Failed)."""
+    response = await api.post("/v1.0/connectors/import/openapi", params=query, content=content,
+                              headers={"Content-Type": content_type}, timeout=60)
+    assert response.status_code == 202, response.text
+    location = response.headers["Location"]
+
+    async def ended() -> dict | None:
+        state = (await api.get(location)).json()
+        return state if state["Status"] != "Running" else None
+
+    return await eventually(ended, f"the import {location} to end", 300)

@@ -13,6 +13,7 @@ CYCLE_WORKFLOW = "CycleWorkflow"
 RUN_WORKFLOW = "RunWorkflow"
 TRANSACTION_RETRY_WORKFLOW = "TransactionRetryWorkflow"
 RETENTION_WORKFLOW = "RetentionWorkflow"
+IMPORT_WORKFLOW = "ImportWorkflow"
 
 # Activities: run bookkeeping (activities/bookkeeping.py)
 OPEN_RUN = "open_run"
@@ -30,13 +31,16 @@ SUBSCRIBE_WEBHOOKS = "subscribe_webhooks"
 UNSUBSCRIBE_WEBHOOKS = "unsubscribe_webhooks"
 # Activities: retention (activities/retention.py)
 PURGE_EXPIRED = "purge_expired"
+# Activities: OpenAPI imports (activities/imports.py)
+IMPORT_OPENAPI = "import_openapi"
+FAIL_IMPORT = "fail_import"
 # The namespace check before each run (activities/namespace.py; a local activity)
 NAMESPACE_LACKS = "namespace_lacks"
 
 # The signal a run sends its cycle (RunWorkflow cannot import CycleWorkflow, which imports it)
 PAUSE_FOR = "pause_for"
 
-WORKFLOWS = (CYCLE_WORKFLOW, RUN_WORKFLOW, TRANSACTION_RETRY_WORKFLOW, RETENTION_WORKFLOW)
+WORKFLOWS = (CYCLE_WORKFLOW, RUN_WORKFLOW, TRANSACTION_RETRY_WORKFLOW, RETENTION_WORKFLOW, IMPORT_WORKFLOW)
 ACTIVITIES = (OPEN_RUN, CLOSE_RUN, COLLECT_RECORDS, SAVE_CYCLE_STATUS, REOPEN_TRANSACTION, CLOSE_RETRY,
               FETCH_TRIGGER, RUN_STEP, TAKE_EVENTS, PENDING_EVENTS, SUBSCRIBE_WEBHOOKS, UNSUBSCRIBE_WEBHOOKS,
-              PURGE_EXPIRED, NAMESPACE_LACKS)
+              PURGE_EXPIRED, NAMESPACE_LACKS, IMPORT_OPENAPI, FAIL_IMPORT)

@@ -51,3 +51,12 @@ PURGE: dict[str, Any] = {
     "heartbeat_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=5),
 }
+
+
+# An OpenAPI import: seconds of work, a few minutes for the largest document. The heartbeat
+# notices a dead worker; a few tries, then the import is recorded as failed (FAIL_IMPORT).
+IMPORTING: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=30),
+    "heartbeat_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=3),
+}

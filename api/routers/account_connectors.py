@@ -8,15 +8,23 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
+from api import post_install
 from api.dependencies import CurrentAccount, Db, found, release
 from api.errors import COMMON, ApiError, responses
 from api.routers.connector_calls import limiter
-from connectors import Authentication, ConnectorError, Credentials, Problem, call_method
+from connectors import (
+    Authentication,
+    ConnectorError,
+    Credentials,
+    Problem,
+    ScriptError,
+    call_method,
+)
 from connectors import Connector as ConnectorSpec
 from connectors.auth import auth_value_problem, secrets_of
 from connectors.dates import EPOCH
 from connectors.urls import endpoint_problems
-from store import text
+from store import partner_webhooks, text
 from store.connections import load_release
 from store.connectors import live_release, spec_of, uninstall
 from store.crypto import decrypt, decrypt_json, encrypt, encrypt_json
@@ -74,8 +82,9 @@ def view(row: AccountConnector) -> AccountConnectorOut:
 
 async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) -> None:
     """Run the connector's AuthTestMethod with the credentials about to be saved: 422 (and
-    nothing saved) when the upstream refuses them. An upstream that is down or busy cannot
-    tell: the credentials are saved unverified, with the reason, rather than refused for its outage."""
+    nothing saved) when the upstream refuses them. An upstream that is down or busy, or a
+    connector script that fails, cannot tell: the credentials are saved unverified, with the
+    reason, rather than refused for a fault that is not theirs."""
     auth = spec.authentication(row.authentication)
     # Without authentication there is nothing to prove; OAuth2 is proven when a token is issued.
     if not spec.AuthTestMethod or not row.authenticated or auth is None or auth.AuthType in ("None", "OAuth2"):
@@ -86,9 +95,10 @@ async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) 
                           authentication=row.authentication, limiter=limiter, limit_key=row.id,
                           mergefields={"LastSuccessfulRunDate": EPOCH})
     except ConnectorError as err:
-        if err.retryable:
+        if err.retryable or isinstance(err, ScriptError):
+            cause = f"script failed: {err.reason}" if isinstance(err, ScriptError) else err.brief()
             row.status_reason = (f"NotVerified: the connector's AuthTestMethod '{spec.AuthTestMethod}' "
-                                 f"could not complete ({err.brief()})")
+                                 f"could not complete ({cause})")
             return
         answered = f"answered {err.brief().split(': ', 1)[-1]}" if err.status else f"failed: {err.reason}"
         raise ApiError(422, "The credentials do not work; nothing was saved.", [Problem(
@@ -161,11 +171,13 @@ def _new_row(db: Db, account_id: str, body: AccountConnectorIn) -> tuple[Connect
                                                            f"no connector with id '{body.ConnectorId}'")])
     spec = spec_of(release)
     _check(spec, body.AuthenticationId, body.Properties, body.AuthValue)
+    properties = {p.Name: p.Value for p in body.Properties}
     row = AccountConnector(
         account_id=account_id, connector_id=connector.id, release_id=release.id,
         name=body.Name or connector.name, authentication=body.AuthenticationId,
-        auth_value=encrypt(body.AuthValue), properties=encrypt_json({p.Name: p.Value for p in body.Properties}),
+        auth_value=encrypt(body.AuthValue), properties=encrypt_json(properties),
     )
+    partner_webhooks.keep_key(row, spec, properties)
     _set_credentials(spec, row)
     return spec, row
 
@@ -182,7 +194,21 @@ async def install_connector(body: AccountConnectorIn, request: Request, account:
     spec, row = await run_in_threadpool(_new_row, db, account.id, body)
     await release(db)  # no pooled connection held while the upstream answers
     await _verify(request, spec, row)
-    return await run_in_threadpool(_save, db, row)
+    saved = await run_in_threadpool(_save, db, row)
+    return await _looked_up(request, db, row) if post_install.due(spec, row) else saved
+
+
+async def _looked_up(request: Request, db: Db, row: AccountConnector) -> AccountConnectorOut:
+    """Credentials saved: the connector's post-install lookup fills the properties it names
+    (or says why it could not, in the StatusReason)."""
+    await release(db)
+    await post_install.fill(request.app.state.http, row.id)
+    return await run_in_threadpool(_reread, db, row)
+
+
+def _reread(db: Db, row: AccountConnector) -> AccountConnectorOut:
+    db.refresh(row)
+    return view(row)
 
 
 @router.get("", summary="The account's connectors")
@@ -213,8 +239,9 @@ def _changed_row(db: Db, account_id: str, id: str, body: AccountConnectorUpdate
     if body.AuthValue is not None:
         row.auth_value = encrypt(body.AuthValue)
     if body.Properties is not None:
-        row.properties = encrypt_json({**decrypt_json(row.properties),
-                                       **{p.Name: p.Value for p in body.Properties}})
+        properties = {**decrypt_json(row.properties), **{p.Name: p.Value for p in body.Properties}}
+        row.properties = encrypt_json(properties)
+        partner_webhooks.keep_key(row, spec, properties)
     changed = body.AuthValue is not None or body.Properties is not None or body.AuthenticationId is not None
     if changed:
         _set_credentials(spec, row)
@@ -229,7 +256,8 @@ async def update_installed(id: str, body: AccountConnectorUpdate, request: Reque
         db.expunge(row)  # set aside with its changes: the session gives its connection back meanwhile
         await release(db)
         await _verify(request, spec, row)  # refused: the row is never saved
-    return await run_in_threadpool(_save, db, row)
+    saved = await run_in_threadpool(_save, db, row)
+    return await _looked_up(request, db, row) if credentials_changed and post_install.due(spec, row) else saved
 
 
 @router.delete("/{id}", status_code=204, responses=responses(409),

@@ -1,4 +1,5 @@
-"""The remote codec for the Temporal Web UI and CLI: payloads encrypted with PAYLOAD_ENCRYPTION_KEY,
+"""The remote codec for the Temporal Web UI and CLI: payloads encrypted with PAYLOAD_ENCRYPTION_KEY
+(failures' messages and stack traces among them, in their encoded attributes: runtime/temporal.py),
 decrypted for someone holding a partner token, or the Web UI's signed-in user's token when the
 UI's identity provider is configured (api/sso.py); and encrypted, for what the UI sends.
 

@@ -13,7 +13,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from fastapi import APIRouter, Request
@@ -21,15 +20,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydantic import AnyHttpUrl, BaseModel
 
+from api import post_install
 from api.auth import Claims
 from api.dependencies import Db, release
 from api.errors import COMMON, ApiError, not_found, responses
 from connectors import Authentication, Credentials
-from connectors.client import borrowed_transport
+from connectors.client import httpx_transport
 from connectors.dates import as_utc  # SQLite drops the zone of stored times
 from connectors.mergefields import render
 from connectors.nesting import TooDeep
 from connectors.oauth import AsyncOAuth2Client, Token, bounded, token_url
+from connectors.transport import HttpClient
 from runtime.settings import settings
 from store.connections import load_credentials, load_owned, load_release
 from store.crypto import decrypt, encrypt
@@ -81,10 +82,10 @@ def _callback_url() -> str:
     return f"{settings().public_url}/connectorauth/callback"
 
 
-def _oauth_client(authentication, properties: dict[str, str], engine: httpx.AsyncClient | None = None
+def _oauth_client(authentication, properties: dict[str, str], engine: HttpClient | None = None
                   ) -> AsyncOAuth2Client:
     """authlib's client for the consent; its token request goes through the engine's transport."""
-    transport = borrowed_transport(engine) if engine is not None else None
+    transport = httpx_transport(engine) if engine is not None else None
     return bounded(AsyncOAuth2Client(
         client_id=properties.get("ClientId"), client_secret=properties.get("ClientSecret"),
         scope=" ".join(authentication.Scopes) or None, redirect_uri=_callback_url(),
@@ -150,4 +151,6 @@ async def finish_consent(request: Request, db: Db, state: str, code: str | None 
     except TooDeep as err:
         return _back(target, status="error", id=id, message=err.reason)
     await run_in_threadpool(save_token, id, Token.of(dict(body)))
+    if reason := await post_install.fill(request.app.state.http, id, dict(body)):
+        return _back(target, status="error", id=id, message=reason)  # authorised; its properties are not all there
     return _back(target, status="success", id=id)

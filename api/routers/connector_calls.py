@@ -25,6 +25,7 @@ from connectors import (
     Pages,
     Problem,
     RateLimited,
+    ScriptError,
     call_method,
     fetch_pages,
 )
@@ -119,13 +120,16 @@ def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, 
 
 
 def _refused(err: ConnectorError) -> ApiError | None:
-    """Input or configuration no call can get past: 422 rather than an upstream failure."""
+    """Input, configuration or a connector's script that no call can get past: 422 rather than
+    an upstream failure."""
     if isinstance(err, UnknownParameter):
         return ApiError(422, "The call's input is invalid.", [Problem("$.Parameters", err.reason)])
     if isinstance(err, EgressRefused | ConfigurationError):
         return ApiError(422, "The call cannot be sent.", [Problem("upstream", err.reason)])
     if isinstance(err, TooDeep):
         return ApiError(422, "The call's answer is nested too deeply to use.", [Problem("upstream", str(err))])
+    if isinstance(err, ScriptError):
+        return ApiError(422, f"script failed: {err.reason}", [Problem("script", str(err))])
     return None
 
 
@@ -133,7 +137,9 @@ def _refused(err: ConnectorError) -> ApiError | None:
              responses=responses(429, 502))
 async def call(id: str, method: str, request: Request, claims: Claims, account_id: AccountHeader,
                body: CallIn | None = None) -> RecordsOut:
-    """Data on demand: the method's mapped records, from every page or from one."""
+    """Data on demand: the method's mapped records, from every page or from one. A connector
+    script that fails answers 422 `script failed: …` (naming the script, its event and its line);
+    an upstream that fails, 502."""
     body = body or CallIn()
     caller = await load_caller(claims, account_id, id)
     pages = await caller.fetch(request, method_of(caller.connector, method), cursor=body.Cursor,

@@ -1,20 +1,23 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, HttpUrl
 from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
-from api.dependencies import Db, found
+from api.dependencies import TEMPORAL_TIMEOUT, Db, Temporal, found, release
 from api.errors import COMMON, ApiError, ErrorItem, not_found, responses
 from connectors import Problem, connector_json_schema, ignored_properties, openapi
+from runtime.settings import TASK_QUEUE
 from store import connectors as store
-from store import releases
+from store import imports, releases
 from store.problems import Invalid
-from store.tables import Connector, ConnectorRelease
+from store.tables import Connector, ConnectorRelease, OpenApiImport
+from workflows.imports import ImportWorkflow
 
 router = APIRouter(prefix="/v1.0/connectors", tags=["connectors"], responses=responses(*COMMON))
 
@@ -52,9 +55,21 @@ class ConnectorDocumentOut(ConnectorOut):
     Document: dict[str, Any] = Field(description="the connector JSON of this release")
 
 
-class ImportOut(ConnectorDocumentOut):
-    Skipped: list[ErrorItem] = Field(description="what the OpenAPI document has that the connector does not: "
-                                                 "where it is in the document (a JSON pointer), and why")
+class ImportOut(BaseModel):
+    """An OpenAPI import, as far as it got."""
+
+    Id: str
+    Status: Literal["Running", "Succeeded", "Failed"]
+    Operations: int | None = Field(description="the document's operations, once it is read")
+    Converted: int = Field(description="operations made methods so far")
+    ConnectorId: str | None = Field(description="once Succeeded: the connector, whose Draft release it made")
+    ReleaseId: str | None
+    Message: str | None = Field(description="once Failed: why (nothing was saved)")
+    Errors: list[ErrorItem] = Field(description="once Failed: each problem, where it is")
+    Skipped: list[ErrorItem] = Field(description="once Succeeded: what the document has that the connector does "
+                                                 "not: where it is in the document (a JSON pointer), and why")
+    CreatedAt: datetime
+    FinishedAt: datetime | None
 
 
 class MethodOut(BaseModel):
@@ -98,22 +113,79 @@ _OPENAPI_BODY = {"requestBody": {"required": True, "description": "An OpenAPI 3.
 }}}
 
 
-@router.post("/import/openapi", status_code=201, openapi_extra=_OPENAPI_BODY,
-             summary="Import an OpenAPI document as a Draft connector (partner token)")
-def import_openapi(
-    db: Db, _: PartnerClaims, document: Annotated[bytes, Depends(_body)],
-    baseUrl: Annotated[HttpUrl | None, Query(description="the API's base URL, instead of the document's server")] = None,
-) -> ImportOut:
-    """A connector made of the document, saved as a Draft to review and publish, with what could not be
-    converted. A connector of the same name gets a new Draft (its Live release stays)."""
+class ImportQuery(BaseModel):
+    """What the partner chooses at import: where the API is, and an authentication."""
+
+    baseUrl: HttpUrl | None = Field(None, description="the BaseUrl property's default, instead of the "
+                                                      "document's first server")
+    authType: Literal["None", "ApiKey", "Basic", "Bearer", "OAuth2"] | None = Field(
+        None, description="an authentication, the connector's default (before any the document declares): "
+                          "for a document that declares none, GitHub's say")
+    apiKeyName: str | None = Field(None, description="ApiKey: the header or query parameter")
+    apiKeyLocation: Literal["Header", "QueryString", "Body"] | None = None
+    oauth2Type: Literal["AuthorisationCode", "ClientCredentials", "PasswordCredentials"] | None = None
+    authoriseUrl: str | None = None
+    accessTokenUrl: str | None = None
+    scope: list[str] = Field(default_factory=list, description="OAuth2 scopes, one each")
+
+    # Each choice's Authentication property (the connector format's name).
+    PROPERTIES: ClassVar[dict[str, str]] = {
+        "authType": "AuthType", "apiKeyName": "ApiKeyName", "apiKeyLocation": "ApiKeyLocation",
+        "oauth2Type": "OAuth2Type", "authoriseUrl": "AuthoriseUrl", "accessTokenUrl": "AccessTokenUrl",
+        "scope": "Scopes"}
+
+    def options(self) -> openapi.Options:
+        """The import's options; 422 naming the query parameter when the authentication cannot be."""
+        chosen = {self.PROPERTIES[k]: v for k, v in self.model_dump(exclude_defaults=True).items()
+                  if k in self.PROPERTIES}
+        if chosen and "AuthType" not in chosen:
+            raise ApiError(422, "Choose the authentication's authType too; nothing was saved.",
+                           [Problem("query:authType", "is required with " + ", ".join(sorted(
+                               k for k, v in self.PROPERTIES.items() if v in chosen)))])
+        if problems := openapi.authentication_problems(chosen) if chosen else []:
+            names = {v: k for k, v in self.PROPERTIES.items()}
+            raise ApiError(422, "The authentication chosen cannot be used; nothing was saved.",
+                           [Problem(f"query:{names.get(p.path.partition('[')[0], 'authType')}", p.message)
+                            for p in problems])
+        return openapi.Options(str(self.baseUrl) if self.baseUrl else None, chosen or None)
+
+
+@router.post("/import/openapi", status_code=202, openapi_extra=_OPENAPI_BODY, responses=responses(503),
+             summary="Import an OpenAPI document as a Draft connector, in the background (partner token)")
+async def import_openapi(db: Db, _: PartnerClaims, document: Annotated[bytes, Depends(_body)],
+                         query: Annotated[ImportQuery, Query()], client: Temporal, response: Response) -> ImportOut:
+    """The import starts at once and is answered at once (202): poll `Location`
+    (`GET /v1.0/connectors/imports/{id}`) for its progress and its outcome, a connector saved as
+    a Draft to review and publish, with what could not be converted. A connector of the same name
+    gets a new Draft (its Live release stays). Its endpoints start with the BaseUrl property, which
+    an account connector may set (a sandbox, a region)."""
+    options = query.options()
+    if not document.strip():
+        raise ApiError(422, "The body is empty: send an OpenAPI 3.x or Swagger 2.0 document.",
+                       [Problem("$", "an OpenAPI document is required")])
+    row = await run_in_threadpool(imports.create, db, document, options)
+    await release(db)
     try:
-        imported = openapi.import_openapi(openapi.load(document), str(baseUrl) if baseUrl else None)
-    except openapi.NotOpenApi as err:
-        raise ApiError(422, "The document is not an OpenAPI 3.x or Swagger 2.0 document; nothing was saved.",
-                       [Problem("$", str(err))]) from None
-    connector, release = store.upload(db, imported.document, draft=True)
-    skipped = [ErrorItem(Path=p.path, Message=p.message) for p in imported.skipped]
-    return ImportOut(**view(connector, release).model_dump(), Document=release.document, Skipped=skipped)
+        await client.start_workflow(ImportWorkflow.run, row.id, id=f"import-{row.id}", task_queue=TASK_QUEUE,
+                                    rpc_timeout=TEMPORAL_TIMEOUT, static_summary=f"OpenAPI import {row.id}")
+    except BaseException:
+        await run_in_threadpool(imports.discard, db, row.id)  # not started: nothing accepted
+        raise
+    response.headers["Location"] = f"/v1.0/connectors/imports/{row.id}"
+    return import_view(row)
+
+
+@router.get("/imports/{import_id}", summary="An OpenAPI import: its progress, and what came of it (partner token)")
+def get_import(import_id: str, db: Db, _: PartnerClaims) -> ImportOut:
+    return import_view(found(db, OpenApiImport, import_id, "import"))
+
+
+def import_view(row: OpenApiImport) -> ImportOut:
+    outcome = imports.outcome(row, datetime.now(UTC))
+    return ImportOut(Id=row.id, Status=outcome.status, Operations=row.operations, Converted=row.converted,
+                     ConnectorId=row.connector_id, ReleaseId=row.release_id, Message=outcome.message,
+                     Errors=[ErrorItem(**p) for p in row.problems], Skipped=[ErrorItem(**p) for p in row.skipped],
+                     CreatedAt=row.created_at, FinishedAt=row.finished_at)
 
 
 @router.get("", summary="List connectors")

@@ -25,7 +25,6 @@ from connectors import Problem
 from connectors.dates import parse_datetime
 from runtime.settings import TASK_QUEUE, settings
 from store import cycles, releases, runs, templates, text
-from store.problems import Invalid
 from store.tables import Cycle, Run, Template
 from workflows.cycle import CycleWorkflow, cycle_attributes
 from workflows.messages import CycleInput, StopRequest
@@ -72,23 +71,6 @@ class CycleOut(BaseModel):
     RunOnce: bool
     WorkflowId: str = Field(description="the cycle's workflow in the Temporal Web UI")
     Steps: list[CycleStepOut]
-
-
-class StepMoveOut(BaseModel):
-    StepId: str
-    TemplateStepId: str
-    Connector: str
-    FromVersion: str
-    ToVersion: str
-    FromReleaseId: str
-    ToReleaseId: str
-
-
-class UpgradeableOut(BaseModel):
-    Id: str
-    Name: str
-    Status: str
-    Steps: list[StepMoveOut] = Field(description="what an upgrade would move")
 
 
 class PrerequisiteOut(BaseModel):
@@ -144,7 +126,7 @@ async def running_workflow(client: Client, cycle_id: str) -> WorkflowHandle | No
     return handle if description.status == WorkflowExecutionStatus.RUNNING else None
 
 
-async def _still_active(db: Db, client: Client, cycle: Cycle) -> bool:
+async def still_active(db: Db, client: Client, cycle: Cycle) -> bool:
     """True while the cycle's workflow runs; waits out one that has stopped but not yet returned
     (it records Stopped just before it ends). A cycle whose workflow is gone (terminated in the
     Web UI, say) is recorded as Stopped."""
@@ -158,7 +140,7 @@ async def _still_active(db: Db, client: Client, cycle: Cycle) -> bool:
     return handle is not None
 
 
-def _fresh_view(db: Db, cycle: Cycle) -> CycleOut:
+def fresh_view(db: Db, cycle: Cycle) -> CycleOut:
     """The cycle as stored now (its workflow may have written its status meanwhile)."""
     db.refresh(cycle)
     return view(db, cycle)
@@ -168,17 +150,6 @@ def _fresh_view(db: Db, cycle: Cycle) -> CycleOut:
 def list_cycles(account: CurrentAccount, db: Db) -> list[CycleOut]:
     rows = db.exec(select(Cycle).where(Cycle.account_id == account.id).order_by(Cycle.created_at))
     return [view(db, c) for c in rows]
-
-
-@router.get("/upgradeable", summary="The account's cycles with a step on a Deprecated connector release")
-def list_upgradeable(account: CurrentAccount, db: Db) -> list[UpgradeableOut]:
-    rows = db.exec(select(Cycle).where(Cycle.account_id == account.id).order_by(Cycle.created_at)).all()
-    pending = releases.moves(db, [c.id for c in rows])
-    return [UpgradeableOut(Id=c.id, Name=c.name, Status=c.status, Steps=[
-        StepMoveOut(StepId=m.step.id, TemplateStepId=m.step.template_step_id, Connector=m.connector,
-                    FromVersion=m.source.version, ToVersion=m.target.version, FromReleaseId=m.source.id,
-                    ToReleaseId=m.target.id) for m in pending[c.id]])
-        for c in rows if c.id in pending]
 
 
 @router.get("/{cycle_id}", summary="Read a cycle")
@@ -258,7 +229,7 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
     cycle = await run_in_threadpool(_ready_cycle, db, account.id, cycle_id)
     webhook = await run_in_threadpool(cycles.is_webhook_driven, db, cycle.id)
     start, interval = _schedule(body, webhook)
-    if await _still_active(db, client, cycle):
+    if await still_active(db, client, cycle):
         return await run_in_threadpool(view, db, cycle)  # already active: activation is idempotent
     input = await run_in_threadpool(_schedule_cycle, db, cycle, start, interval, body.RunOnce, webhook)
     try:
@@ -273,7 +244,7 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
         await run_in_threadpool(runs.claim_active, db, cycle.id, handle.first_execution_run_id)
         if webhook:
             await _subscribed(db, handle, cycle)
-    return await run_in_threadpool(_fresh_view, db, cycle)
+    return await run_in_threadpool(fresh_view, db, cycle)
 
 
 async def _subscribed(db: Db, handle: WorkflowHandle, cycle: Cycle) -> None:
@@ -299,7 +270,7 @@ async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> CycleOu
         await handle.execute_update(update, *args)
     except WorkflowUpdateFailedError as err:
         raise ApiError(409, str(err.cause.message if err.cause else err)) from None
-    return await run_in_threadpool(_fresh_view, db, cycle)  # the workflow wrote its status already
+    return await run_in_threadpool(fresh_view, db, cycle)  # the workflow wrote its status already
 
 
 @router.put("/{cycle_id}/deactivate", summary="Stop the cycle (finishing its queued transactions by default)",
@@ -307,7 +278,7 @@ async def _steer(db: Db, client: Client, cycle: Cycle, update, *args) -> CycleOu
 async def deactivate(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal,
                      finishQueuedTransactions: bool = True) -> CycleOut:
     cycle = await run_in_threadpool(get_cycle, db, account.id, cycle_id)
-    if not await _still_active(db, client, cycle):
+    if not await still_active(db, client, cycle):
         return await run_in_threadpool(view, db, cycle)  # nothing runs: deactivating is a no-op
     return await _steer(db, client, cycle, CycleWorkflow.stop,
                         StopRequest(finish_current=finishQueuedTransactions))
@@ -331,31 +302,13 @@ async def run_now(cycle_id: str, account: CurrentAccount, db: Db, client: Tempor
     return await _steer(db, client, await run_in_threadpool(get_cycle, db, account.id, cycle_id), CycleWorkflow.run_now)
 
 
-@router.post("/{cycle_id}/upgrade", summary="Move a stopped cycle's steps to their connectors' Live releases",
-             responses=TEMPORAL_ERRORS)
-async def upgrade(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> CycleOut:
-    """409 while the cycle is active (or paused: its workflow runs). 422 when the Live releases
-    would break it, each break with its Path (`steps/{step id}.Method`,
-    `steps/{step id}/fieldmappings/{field}.Field|.SourceField|.Expression`,
-    `steps/{step id}/Condition.Left.SourceField`, …); nothing moves then."""
-    cycle = await run_in_threadpool(get_cycle, db, account.id, cycle_id)
-    if await _still_active(db, client, cycle):
-        raise ApiError(409, f"the cycle is {cycle.status}: deactivate it before upgrading it")
-    try:
-        await run_in_threadpool(releases.upgrade, db, cycle)
-    except Invalid as err:
-        raise ApiError(422, "The cycle cannot move to its connectors' Live releases: change what breaks first.",
-                       err.problems) from None
-    return await run_in_threadpool(_fresh_view, db, cycle)
-
-
 @router.delete("/{cycle_id}", status_code=204, responses={**TEMPORAL_ERRORS, **responses(409)},
                summary="Delete a stopped cycle, with its runs, transactions, variables and storage")
 async def delete_cycle(cycle_id: str, account: CurrentAccount, db: Db, client: Temporal) -> None:
     """409 while the cycle is active or paused (its workflow runs): deactivate it first. Its
     workflows' histories stay in Temporal until its retention removes them."""
     cycle = await run_in_threadpool(get_cycle, db, account.id, cycle_id)
-    if await _still_active(db, client, cycle):
+    if await still_active(db, client, cycle):
         raise ApiError(409, f"the cycle is {cycle.status}: deactivate it before deleting it")
     await run_in_threadpool(cycles.delete, db, cycle)
 

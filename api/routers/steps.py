@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from api.auth import Claims, PartnerClaims
 from api.dependencies import CurrentAccount, Db
 from api.errors import COMMON, ApiError, not_found, responses
-from api.routers.webhooks import Inbox, inbox
+from api.inbox import Inbox, inbox
 from runtime.settings import settings
 from store import cycles, text
 from store.crypto import encrypt
@@ -58,13 +58,17 @@ def delete_mapping(step_id: str, field: Annotated[text.Name, Path(description="t
 
 class WebhookIn(BaseModel):
     Secret: text.Secret | None = Field(
-        description="events must carry X-Signature: the hex HMAC-SHA256 of the body with this secret; "
-                    "null: no signature is checked")
+        description="events must carry X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\"> "
+                    "with this secret, each taken once within the tolerance window; null: no signature is checked")
+    BareSignatures: bool = Field(
+        default=False, description="also take the bare X-Signature, the hex HMAC-SHA256 of the body alone: "
+                                   "weaker, as a captured request can be posted again")
 
 
 class WebhookOut(BaseModel):
     WebhookUrl: str
     Signed: bool = Field(description="events must be signed")
+    BareSignatures: bool = Field(description="the bare (untimestamped) signature is taken too")
 
 
 @router.put("/{step_id}/webhook", summary="Set (or clear) the secret a Webhook step's events are signed with")
@@ -74,6 +78,8 @@ def set_webhook_secret(step_id: str, body: WebhookIn, account: CurrentAccount, d
     if step.webhook_id is None:
         raise ApiError(422, f"step '{step.name}' is a {step.type}, not a Webhook")
     step.webhook_secret = encrypt(body.Secret) if body.Secret else None
+    step.webhook_bare_signatures = body.BareSignatures and body.Secret is not None
     db.commit()
     box.forget(step.webhook_id)
-    return WebhookOut(WebhookUrl=settings().webhook_url(step.webhook_id), Signed=body.Secret is not None)
+    return WebhookOut(WebhookUrl=settings().webhook_url(step.webhook_id), Signed=body.Secret is not None,
+                      BareSignatures=step.webhook_bare_signatures)

@@ -1,7 +1,8 @@
-"""Acceptance (issue 10, point 3): with PAYLOAD_ENCRYPTION_KEY set, no workflow or activity input
-or result in the raw history is readable; the API's codec endpoint decodes them for a partner
-token (and for the Web UI's origin), refuses without one, and still decodes them after the key
-is rotated, while new runs use the new key."""
+"""Acceptance (issue 10, point 3; issue 15, point 10): with PAYLOAD_ENCRYPTION_KEY set, no workflow
+or activity input or result in the raw history is readable, nor any failure's message or stack
+trace; the API's codec endpoint decodes them for a partner token (and for the Web UI's origin),
+refuses without one, and still decodes them after the key is rotated, while new runs use the new
+key."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import httpx
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import MarkerRecordedEventAttributes
 from temporalio.client import Client
 
@@ -49,6 +51,17 @@ def _payloads(message: Message) -> Iterator[Payload]:
             values = value if field.is_repeated else [value]
         for item in values:
             yield from [item] if isinstance(item, Payload) else _payloads(item)
+
+
+def _failures(message: Message) -> Iterator[Failure]:
+    """Every failure anywhere in a history event, causes included."""
+    for field, value in message.ListFields():
+        if field.message_type is None or field.message_type.GetOptions().map_entry:
+            continue
+        for item in value if field.is_repeated else [value]:
+            if isinstance(item, Failure):
+                yield item
+            yield from _failures(item)
 
 
 async def _history_payloads(raw: Client, workflow_id: str) -> list[Payload]:
@@ -140,3 +153,38 @@ async def test_history_payloads_are_encrypted_and_the_codec_endpoint_decodes_the
         unknown = await api.post("/codec/decode", json=_body(payloads[:1]))
         assert unknown.status_code == 422 and "key id 'old'" in unknown.json()["Message"]
         assert OLD.split(":")[1] not in unknown.text and NEW.split(":")[1] not in unknown.text
+
+
+async def test_failure_messages_and_stack_traces_are_encrypted_and_the_codec_endpoint_decodes_them(
+        demo, private_stack):
+    stack = private_stack(PAYLOAD_ENCRYPTION_KEY=NEW)
+    raw = await Client.connect(f"127.0.0.1:{stack.port}")  # the default converter: no codec
+    marker = "account 7731 is suspended for unpaid invoices"
+    async with partner_client(stack.api_url) as api:
+        cycle = await install_demo_cycle(api, demo.url, contacts=3)
+        await cycle.demo("faults", status=403, path="/crm/contacts", count=1, message=marker)
+        assert (await cycle.activate(RunOnce=True)).status_code == 200
+        (failed,) = await cycle.wait_for_runs(1, status="Failed")
+        await cycle.wait_for_status("Stopped")  # a run-once cycle ends with its run: both histories are complete
+        # The premise: the run failed at the upstream, and its reason quotes the upstream's error.
+        assert "HTTP 403" in failed["Message"] and marker in failed["Message"], failed
+
+        histories = [await raw.get_workflow_handle(workflow_id).fetch_history()
+                     for workflow_id in (failed["WorkflowId"], f"cycle-{cycle.cycle_id}")]
+        events = [event for history in histories for event in history.events]
+        failures = [failure for event in events for failure in _failures(event)]
+        # The activity's failure, the run's, and the run's as its cycle saw it (each with causes).
+        assert len(failures) >= 3
+        for failure in failures:
+            assert failure.message == "Encoded failure" and failure.stack_trace == "", failure
+            assert failure.encoded_attributes.metadata["encoding"] == ENCODING
+        for event in events:
+            text = event.SerializeToString()
+            assert marker.encode() not in text and b"HTTP 403" not in text and b'.py", line' not in text
+
+        attributes = [failure.encoded_attributes for failure in failures]
+        decoded = [json.loads(text) for text in _decoded(await api.post("/codec/decode", json=_body(attributes)))]
+        assert any(marker in attribute["message"] for attribute in decoded)
+        # Stack traces too: the activity's, where the trigger step raised.
+        assert any("activities/trigger.py" in attribute["stack_trace"] for attribute in decoded)
+        assert any(attribute["message"].startswith("step 'List contacts'") for attribute in decoded)

@@ -216,3 +216,94 @@ async def _deleted(cycle: Installed) -> bool:
     response = await cycle.call("DELETE", f"/v1.0/cycles/{cycle.cycle_id}")
     assert response.status_code in (204, 409), response.text
     return response.status_code == 204
+
+
+def renamed(document: dict, name: str, version: str, method: str, fields: str, renames: dict[str, str]) -> dict:
+    """`document` as connector `name`, release `version`, with the SystemFields of `method`'s
+    `fields` (RequestFormat or ResponseFormat) renamed (what they send and read is unchanged)."""
+    document = copy.deepcopy(document) | {"Name": name, "Version": version}
+    for field_spec in next(m for m in document["Methods"] if m["UniqueIdentifier"] == method)[fields]["Fields"]:
+        field_spec["SystemField"] = renames.get(field_spec["SystemField"], field_spec["SystemField"])
+    return document
+
+
+async def leads(demo_url: str) -> list[tuple[str, str | None]]:
+    async with httpx.AsyncClient() as client:
+        return sorted((lead["email"], lead["name"]) for lead in (await client.get(f"{demo_url}/admin/leads")).json())
+
+
+async def reset(demo_url: str, contacts: int) -> None:
+    async with httpx.AsyncClient() as client:
+        (await client.post(f"{demo_url}/admin/reset", json={"contacts": contacts})).raise_for_status()
+
+
+async def test_a_cycle_moves_across_major_releases_that_rename_mapped_fields_in_one_request(api, demo):
+    """Acceptance (issue 17, point 8)."""
+    await reset(demo.url, 3)
+    crm_v1 = renamed(catalog_document("connectors", "demo-crm.json"), "Rename CRM", "1.0", "list-contacts",
+                     "ResponseFormat", {})
+    leads_v1 = renamed(catalog_document("connectors", "demo-leads.json"), "Rename Leads", "1.0", "create-lead",
+                       "RequestFormat", {})
+    crm, lead_connector = await upload(api, crm_v1), await upload(api, leads_v1)
+    account = (await api.post("/v1.0/accounts", json={"Name": "Renames"})).json()
+    owner = Installed(api, account["Id"], {}, demo.url)
+    for connector_id, secret in ((crm["Id"], CREDENTIALS["Demo CRM"]), (lead_connector["Id"], CREDENTIALS["Demo Leads"])):
+        response = await owner.call("POST", "/v1.0/account/connectors", json={
+            "ConnectorId": connector_id, "AuthValue": secret, "Properties": [{"Name": "BaseUrl", "Value": demo.url}]})
+        assert response.status_code == 201, response.text
+    template = (await api.post("/v1.0/templates", json={"Name": "Renamed contacts to leads", "Steps": [
+        {"Id": "contacts", "Connector": "Rename CRM", "Method": "list-contacts", "Next": "lead"},
+        {"Id": "lead", "Connector": "Rename Leads", "Method": "create-lead", "FieldMappings": [
+            {"Field": "Email", **field("contacts", "Email")},
+            {"Field": "Name", "MappingType": "Expression", "Expression": "{{contacts.FirstName}} {{contacts.LastName}}"},
+            {"Field": "Source", "MappingType": "StaticValue", "Value": "crm"}]}]})).json()["Id"]
+    cycle = await install(api, owner, template, "Renamed")
+    steps = {s["TemplateStepId"]: s["Id"] for s in cycle.cycle["Steps"]}
+    await activate(cycle)
+    await run(cycle, 1)
+    expected = [(f"contact{i}@example.com", f"First{i} Last{i}") for i in (1, 2, 3)]
+    assert await leads(demo.url) == expected
+
+    # Release 2 of each: the CRM's FirstName is GivenName, the leads service's Name is FullName.
+    new_crm = await upload(api, renamed(crm_v1, "Rename CRM", "2.0", "list-contacts", "ResponseFormat",
+                                        {"FirstName": "GivenName"}))
+    new_leads = await upload(api, renamed(leads_v1, "Rename Leads", "2.0", "create-lead", "RequestFormat",
+                                          {"Name": "FullName"}))
+    for connector_id in (crm["Id"], lead_connector["Id"]):
+        assert (await publish(api, connector_id, major=True)).status_code == 200
+    assert (await cycle.deactivate()).status_code == 200
+    upgrade_path = f"/v1.0/cycles/{cycle.cycle_id}/upgrade"
+
+    # What deadlocked before: the new name is refused against the step's (old) release, and the
+    # upgrade against the new one as long as the old name is mapped.
+    early = await cycle.call("PUT", f"/v1.0/steps/{steps['lead']}/fieldmappings/FullName", json={
+        "MappingType": "StaticValue", "Value": "x"})
+    assert early.status_code == 422, early.text
+    refused = await cycle.call("POST", upgrade_path)
+    assert refused.status_code == 422, refused.text
+    assert {e["Path"] for e in refused.json()["Errors"]} == {
+        f"steps/{steps['lead']}/fieldmappings/Name.Field", f"steps/{steps['lead']}/fieldmappings/Name.Expression"}
+
+    # The documented way: one request carries the renames; the move and the mappings change together.
+    wrong = await cycle.call("POST", upgrade_path, json={"Renames": [
+        {"StepId": steps["contacts"], "From": "FirstName", "To": "GivenName"}]})
+    assert wrong.status_code == 422 and [e["Path"] for e in wrong.json()["Errors"]] == [
+        f"steps/{steps['lead']}/fieldmappings/Name.Field"], wrong.text
+    assert await step_release(cycle, "contacts") == crm["ReleaseId"]  # nothing moved
+    moved = await cycle.call("POST", upgrade_path, json={"Renames": [
+        {"StepId": steps["contacts"], "From": "FirstName", "To": "GivenName"},
+        {"StepId": steps["lead"], "From": "Name", "To": "FullName"}]})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["ConnectorUpdateAvailable"] is False
+    assert {s["TemplateStepId"]: s["ReleaseId"] for s in moved.json()["Steps"]} == {
+        "contacts": new_crm["ReleaseId"], "lead": new_leads["ReleaseId"]}
+    mappings = (await cycle.call("GET", f"/v1.0/steps/{steps['lead']}/fieldmappings")).json()
+    assert {m["Field"]: m.get("Expression") for m in mappings} == {
+        "Email": None, "FullName": "{{contacts.GivenName}} {{contacts.LastName}}", "Source": None}
+
+    # Its next run, on the new releases, delivers the records.
+    await reset(demo.url, 3)
+    await activate(cycle)
+    await run(cycle, 2)
+    assert await leads(demo.url) == expected
+    assert (await cycle.deactivate()).status_code == 200

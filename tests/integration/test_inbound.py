@@ -4,8 +4,10 @@ transaction however often a take is retried."""
 from __future__ import annotations
 
 import json
+import time
 
 from store import connectors, cycles, inbound, runs, templates
+from store.signatures import Signature
 from store.tables import Account, AccountConnector, Cycle, Transaction
 from store.transactions import RunRef
 from tests.walkthrough import catalog_document
@@ -35,9 +37,9 @@ def test_events_are_accepted_for_active_cycles_and_taken_once(db):
     event = lambda i: inbound.Event(cycle.id, step.id, json.dumps({"email": f"e{i}@example.com"}))
 
     connection = db.get_bind().connect()  # as the API's writer: a connection of its own
-    assert inbound.accept(connection, [event(0)]) == [False]  # installed, never activated
+    assert inbound.accept(connection, [event(0)]) == ["closed"]  # installed, never activated
     runs.save_cycle_status(db, cycle.id, "Active", "owner", 1)
-    assert inbound.accept(connection, [event(i) for i in range(1, 6)]) == [True] * 5
+    assert inbound.accept(connection, [event(i) for i in range(1, 6)]) == ["queued"] * 5
     assert inbound.pending(db, cycle.id) == 5
 
     run = runs.open_run(db, cycle.id, 1, "run-1")
@@ -57,7 +59,7 @@ def test_events_are_accepted_for_active_cycles_and_taken_once(db):
         (i, f"e{i}@example.com", "lead") for i in range(1, 6)]  # each event once, in order
 
     runs.save_cycle_status(db, cycle.id, "Stopped", "owner", 2)
-    assert inbound.accept(connection, [event(9)]) == [False]
+    assert inbound.accept(connection, [event(9)]) == ["closed"]
     connection.close()
 
 
@@ -67,7 +69,7 @@ def test_an_event_taken_by_another_attempt_is_not_taken_twice_and_errors_do_not_
     runs.save_cycle_status(db, cycle.id, "Active", "owner", 1)
     connection = db.get_bind().connect()
     bodies = [{"email": "a@example.com"}, {"poison": True}, {"ping": True}, {"email": "b@example.com"}]
-    assert inbound.accept(connection, [inbound.Event(cycle.id, step.id, json.dumps(b)) for b in bodies]) == [True] * 4
+    assert inbound.accept(connection, [inbound.Event(cycle.id, step.id, json.dumps(b)) for b in bodies]) == ["queued"] * 4
     connection.close()
     ref = RunRef(runs.open_run(db, cycle.id, 1, "run-1").id, cycle.id, cycle.account_id)
     a, poison, ping, b = inbound.oldest(db, cycle.id, 10)
@@ -92,3 +94,20 @@ def test_an_event_taken_by_another_attempt_is_not_taken_twice_and_errors_do_not_
     assert inbound.requeue(db, cycle, rows[1]) is True
     assert [json.loads(e.body) for e in inbound.oldest(db, cycle.id, 10)] == [{"poison": True}]
     assert (rows[1].status, rows[1].message) == ("Success", inbound.REQUEUED)
+
+
+def test_a_signed_event_is_queued_with_its_signature_taken_in_one_commit(db):
+    """A replay in the same group commit, or a later one, is refused while the other events of
+    the batch are queued; an event its closed cycle refused leaves its signature untaken."""
+    cycle = _webhook_cycle(db)
+    step = cycles.steps(db, cycle.id)[0]
+    now = int(time.time())
+    signed = lambda n, value: inbound.Event(cycle.id, step.id, json.dumps({"n": n}), Signature(step.id, value, now))
+    connection = db.get_bind().connect()
+    assert inbound.accept(connection, [signed(0, "aa" * 32)]) == ["closed"]  # installed, never activated
+    runs.save_cycle_status(db, cycle.id, "Active", "owner", 1)
+    batch = [signed(1, "aa" * 32), signed(1, "aa" * 32), inbound.Event(cycle.id, step.id, "{}"), signed(2, "bb" * 32)]
+    assert inbound.accept(connection, batch) == ["queued", "replayed", "queued", "queued"]
+    assert inbound.accept(connection, [signed(2, "bb" * 32), signed(3, "cc" * 32)]) == ["replayed", "queued"]
+    connection.close()
+    assert [json.loads(e.body) for e in inbound.oldest(db, cycle.id, 10)] == [{"n": 1}, {}, {"n": 2}, {"n": 3}]

@@ -15,7 +15,7 @@ from sqlmodel import Session, SQLModel
 
 from store.database import connect, make_engine
 from store.schema import FIRST, alembic_config
-from store.tables import Account, Connector, ConnectorRelease
+from store.tables import Account, Connector, ConnectorRelease, CycleStep
 
 
 def _previous_release(url: str, stamped: bool) -> None:
@@ -87,3 +87,30 @@ def test_a_database_older_than_the_first_revision_is_refused_plainly(database_ur
     engine.dispose()
     with pytest.raises(SystemExit, match="table 'account' lacks created_at, retention_days, timezone"):
         make_engine(database_url)
+
+
+def test_steps_signed_before_timestamped_signatures_keep_taking_the_bare_form(database_url):
+    """0003: a Webhook step that had a secret goes on taking its senders' bare signatures (until
+    it opts out); one without a secret, like every new one, takes only timestamped signatures."""
+    engine = connect(database_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0002")
+        now = datetime.now(UTC)
+        connection.execute(text("INSERT INTO account (id, name, timezone, created_at) VALUES ('a1', 'Acme', 'UTC', :now)"),
+                           {"now": now})
+        connection.execute(text("INSERT INTO template (id, name, version, document, created_at) "
+                                "VALUES ('t1', 'Hooks', 1, '{}', :now)"), {"now": now})
+        connection.execute(text("INSERT INTO cycle (id, account_id, template_id, name, status, status_seq, "
+                                "template_version, collection_split, run_once, created_at) "
+                                "VALUES ('y1', 'a1', 't1', 'Hooks', 'Active', 0, 1, 'First', false, :now)"),
+                           {"now": now})
+        for step, secret in (("signed", "encrypted-secret"), ("unsigned", None)):
+            connection.execute(text("INSERT INTO cyclestep (id, cycle_id, template_step_id, position, name, type, "
+                                    "document, webhook_id, webhook_secret) VALUES (:id, 'y1', :id, 0, :id, "
+                                    "'Webhook', '{}', :id, :secret)"), {"id": step, "secret": secret})
+    engine.dispose()
+    engine = make_engine(database_url)
+    with Session(engine) as db:
+        assert db.get(CycleStep, "signed").webhook_bare_signatures
+        assert not db.get(CycleStep, "unsigned").webhook_bare_signatures
+    engine.dispose()

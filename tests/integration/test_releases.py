@@ -7,10 +7,12 @@ import copy
 import pytest
 
 from connectors import Problem
+from connectors.mergefields import rename_field
 from store import connectors, cycles, releases, templates
-from store.problems import Conflict, Invalid
-from store.tables import Account, AccountConnector, ConnectorRelease, OAuthState
+from store.problems import Conflict, Forbidden, Invalid
+from store.tables import Account, AccountConnector, ConnectorRelease, Cycle, OAuthState
 from store.template_spec import MappingSpec
+from store.upgrades import MappingChanges, MappingDelete, MappingSet, Rename
 
 SHOP = {
     "Name": "Shop", "Version": "1",
@@ -192,3 +194,108 @@ def test_a_connector_in_use_cannot_be_deleted(db):
     assert connectors.release_by_name(db, "Unused") is None
     assert db.query(AccountConnector).filter_by(connector_id=unused.id).count() == 0
 
+
+
+def renaming(methods: dict) -> None:
+    """Release 2 of the shop: items' Name is Label and Price is Cost; a note's Title is Heading,
+    its Body is gone and it needs a Priority."""
+    for field in methods["list-items"]["ResponseFormat"]["Fields"]:
+        field["SystemField"] = {"Name": "Label", "Price": "Cost"}.get(field["SystemField"], field["SystemField"])
+    methods["create-note"]["RequestFormat"]["Fields"] = [
+        {"ConnectorField": "title", "SystemField": "Heading"}, {"ConnectorField": "priority", "SystemField": "Priority"}]
+
+
+def renamed_cycle(db):
+    shop, first = connectors.upload(db, release("1"))
+    _, cycle = installed(db)
+    connectors.upload(db, release("2", renaming))
+    second = releases.publish(db, shop, major=True)
+    steps = {s.template_step_id: s for s in cycles.steps(db, cycle.id)}
+    return cycle, steps, first, second
+
+
+def documents(db, cycle) -> dict:
+    """Each step's mappings as stored: field mappings by field, and a Decision's condition."""
+    return {s.template_step_id: {m.field: m.mapping for m in cycles.mappings(db, s.id)} or s.document.get("Condition")
+            for s in cycles.steps(db, cycle.id)}
+
+
+def test_an_upgrade_renames_fields_everywhere_the_cycle_names_them_with_the_move(db):
+    cycle, steps, _, second = renamed_cycle(db)
+    before = documents(db, cycle)
+    with pytest.raises(Invalid):  # without the renames, every mapping of a renamed field breaks
+        releases.upgrade(db, cycle)
+
+    items, note = steps["items"].id, steps["note"].id
+    moved = releases.upgrade(db, cycle, MappingChanges(
+        renames=[Rename(items, "Name", "Label"), Rename(items, "Price", "Cost"), Rename(note, "Title", "Heading")],
+        sets=[MappingSet(note, "Priority", MappingSpec(MappingType="StaticValue", Value="high"))],
+        deletes=[MappingDelete(note, "Body")]))
+    assert {m.step.template_step_id for m in moved} == {"items", "note"}
+    db.expire_all()
+    assert release_ids(db, cycle) == {second.id}
+    after = documents(db, cycle)
+    assert after["named?"]["Left"] == {**before["named?"]["Left"], "SourceField": "Label"}
+    assert after["note"] == {
+        "Heading": {**before["note"]["Title"], "SourceField": "Label"},
+        "Priority": {"MappingType": "StaticValue", "Value": "high", "UserConfigurable": False}}
+    # Nothing is missing but the Shop's installation: every mapping fits release 2.
+    assert {p.reason for p in cycles.prerequisites(db, db.get(Cycle, cycle.id))} == {"ConnectorNotInstalled"}
+
+
+def test_an_expression_follows_a_renamed_field(db):
+    cycle, steps, _, second = renamed_cycle(db)
+    items, note = steps["items"].id, steps["note"].id
+    releases.upgrade(db, cycle, MappingChanges(
+        renames=[Rename(items, "Name", "Label"), Rename(items, "Price", "Cost"), Rename(note, "Title", "Heading"),
+                 Rename(note, "Body", "Priority")]))
+    assert documents(db, cycle)["note"]["Priority"]["Expression"] == "costs {{items.Cost}}"
+    assert release_ids(db, cycle) == {second.id}
+
+
+def test_renaming_a_field_in_an_expression_keeps_the_rest_of_it():
+    assert rename_field("{{items.Price}} or {{ items.Price format=0.00 }}, not {{items.PriceList}} nor "
+                        "{{other.Price}}", "items", "Price", "Cost") == \
+        "{{items.Cost}} or {{ items.Cost format=0.00 }}, not {{items.PriceList}} nor {{other.Price}}"
+
+
+def test_wrong_changes_are_named_and_change_nothing(db):
+    cycle, steps, first, _ = renamed_cycle(db)
+    before = documents(db, cycle)
+    items, note = steps["items"].id, steps["note"].id
+    with pytest.raises(Invalid) as refused:
+        releases.upgrade(db, cycle, MappingChanges(
+            renames=[Rename("nope", "Name", "Label"), Rename(items, "Nmae", "Label"), Rename(note, "Title", "Body")],
+            sets=[MappingSet(steps["named?"].id, "Priority", MappingSpec(MappingType="StaticValue", Value="x"))],
+            deletes=[MappingDelete(note, "Fax")]))
+    assert refused.value.problems == [
+        Problem("$.Renames[0].StepId", "the cycle has no step 'nope'"),
+        Problem("$.Renames[1].From", "nothing in the cycle maps or reads field 'Nmae' of step 'items'"),
+        Problem("$.Renames[2].To", "step 'note' maps 'Body' already"),
+        Problem("$.DeleteFieldMappings[0].Field", "step 'note' has no mapping of 'Fax'"),
+        Problem("$.FieldMappings[0].StepId", "step 'named?' is a Decision: only Method steps have field mappings"),
+    ]
+    # Changes that fit but leave a break: the break is named, and still nothing changes.
+    with pytest.raises(Invalid) as refused:
+        releases.upgrade(db, cycle, MappingChanges(renames=[Rename(items, "Name", "Label")]))
+    assert Problem(f"steps/{note}/fieldmappings/Title.Field", "method 'create-note' has no field 'Title'") \
+        in refused.value.problems
+    db.rollback()
+    assert documents(db, cycle) == before and release_ids(db, cycle) == {first.id}
+
+
+def test_a_rename_needs_a_step_that_moves_and_an_account_only_sets_its_own_mappings(db):
+    connectors.upload(db, release("1"))
+    _, cycle = installed(db)
+    items = next(s.id for s in cycles.steps(db, cycle.id) if s.template_step_id == "items")
+    note = next(s.id for s in cycles.steps(db, cycle.id) if s.template_step_id == "note")
+    with pytest.raises(Invalid) as refused:  # nothing is on a Deprecated release
+        releases.upgrade(db, cycle, MappingChanges(renames=[Rename(items, "Name", "Label")]))
+    assert refused.value.problems == [Problem("$.Renames[0].StepId", "step 'items' stays on its release in this "
+                                              "upgrade: only the fields of a step that moves to another release "
+                                              "are renamed")]
+    with pytest.raises(Forbidden):
+        releases.upgrade(db, cycle, MappingChanges(deletes=[MappingDelete(note, "Body")], by_account=True))
+    with pytest.raises(Forbidden):
+        releases.upgrade(db, cycle, MappingChanges(by_account=True, sets=[
+            MappingSet(note, "Body", MappingSpec(MappingType="StaticValue", Value="x"))]))

@@ -20,10 +20,11 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 
 from runtime.schedules import RETENTION_SCHEDULE
 from tests.e2e.test_on_error import refuse, template
+from tests.e2e.test_openapi_import import PETSTORE
 from tests.e2e.test_webhooks import SUBSCRIBED_TEMPLATE, leads, post_events, webhook_url
 from tests.replay.recorded import HISTORIES
 from tests.templating import contacts_trigger, create_lead, field, histories, install_template
-from tests.walkthrough import Installed, eventually, install_demo_cycle
+from tests.walkthrough import Installed, eventually, import_openapi, install_demo_cycle
 from workflows import names
 
 RELEASE = os.environ.get("CYCLEWRIGHT_REPLAY_RELEASE", version("cyclewright"))
@@ -138,6 +139,13 @@ async def test_retention(api, demo, temporal):
     counts = await temporal.client.get_workflow_handle(workflow_id).result()
     assert counts["runs"] >= 1, counts
     await _save(temporal.client, "retention", workflow_id)
+
+
+async def test_openapi_import(api, temporal):
+    """An OpenAPI document imported in the background."""
+    job = await import_openapi(api, PETSTORE.read_bytes(), "application/yaml")
+    assert job["Status"] == "Succeeded", job
+    await _save(temporal.client, "openapi-import", f"import-{job['Id']}")
 
 
 async def _stop(cycle: Installed) -> None:

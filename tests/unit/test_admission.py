@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from api import admission
 from api.admission import Admission, Lane, Lanes
 from api.dependencies import RequestSession, release
-from api.routers import cycles, transactions, variables
+from api.routers import cycles, transactions, upgrades, variables
 from api.routes import Routes
 from runtime.settings import settings
 from store.database import make_engine
@@ -55,7 +55,7 @@ async def settled() -> None:
 
 
 def status_and_body(refusal) -> tuple[int, dict[bytes, bytes], dict]:
-    start, body = refusal
+    start, body = refusal.messages
     return start["status"], dict(start["headers"]), json.loads(body["body"])
 
 
@@ -171,6 +171,7 @@ def test_routes_that_need_temporal_take_the_temporal_lane():
 def test_a_request_finds_its_route_by_path_and_method():
     lanes = Lanes(settings())
     table = Routes()
+    table.add(upgrades.router.routes, lanes.of)  # first, as in api/app.py
     table.add(cycles.router.routes, lanes.of)
     found = table.find("GET", "/v1.0/cycles/c1")
     assert (found.route.template, found.route.lane, found.params) == ("/v1.0/cycles/{cycle_id}", lanes.reads,

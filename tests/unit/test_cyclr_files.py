@@ -1,5 +1,6 @@
-"""Cyclr connector files load: Cyclr's display and bookkeeping properties are ignored and listed;
-a property nobody knows is an error that suggests the nearest one."""
+"""Cyclr connector files load: Cyclr's display and bookkeeping properties are ignored and listed,
+its DisplayName is the field's label; a property nobody knows is an error that suggests the
+nearest one."""
 
 from __future__ import annotations
 
@@ -35,10 +36,20 @@ def test_a_cyclr_file_loads_and_lists_what_it_ignores():
         "$.Id", "$.Icon", "$.Status", "$.Comments", "$.Authentication[0].Description",
         "$.Parameters[0].DisplayName", "$.Parameters[0].Multiline",
         "$.Methods[0].Hide", "$.Methods[0].Status", "$.Methods[0].Warning", "$.Methods[0].Comments",
-        "$.Methods[0].Subcategory", "$.Methods[0].ResponseFormat.Fields[0].DisplayName",
+        "$.Methods[0].Subcategory",
     }
     assert set(ignored.values()) == {MESSAGE}
     assert ignored_properties({**CYCLR_FILE, "Icon": None}) != []  # listed whatever its value
+
+
+def test_a_cyclr_display_name_is_the_fields_label():
+    assert parse_connector(CYCLR_FILE).method("list").response_fields[0].DisplayField == "ID"
+    both = json.loads(json.dumps(CYCLR_FILE))
+    both["Methods"][0]["ResponseFormat"]["Fields"][0]["DisplayField"] = "Identifier"
+    assert parse_connector(both).method("list").response_fields[0].DisplayField == "Identifier"
+    assert {(p.path, p.message) for p in ignored_properties(both)} >= {(
+        "$.Methods[0].ResponseFormat.Fields[0].DisplayName",
+        "ignored: Cyclr's name for DisplayField, which is given too")}
 
 
 @pytest.mark.parametrize(("where", "typo", "message"), [
@@ -65,7 +76,7 @@ def test_validate_prints_ignored_properties_as_notices(tmp_path):
     file.write_text(json.dumps(CYCLR_FILE))
     result = CliRunner().invoke(cli, ["connector", "validate", str(file)])
     assert result.exit_code == 0, result.output
-    assert "valid" in result.output and "13 property(ies) ignored" in result.output
+    assert "valid" in result.output and "12 property(ies) ignored" in result.output
     assert f"$.Methods[0].Subcategory: {MESSAGE}" in result.output
 
     file.write_text(json.dumps({**CYCLR_FILE, "AuthTestMehtod": "list"}))

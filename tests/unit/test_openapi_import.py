@@ -11,7 +11,16 @@ import yaml
 
 from connectors import parse_connector
 from connectors.nesting import MAX_DEPTH, TooDeep
-from connectors.openapi import NotOpenApi, import_openapi, load
+from connectors.openapi import MAX_DEPTH as MAX_FIELD_DEPTH
+from connectors.openapi import (
+    MAX_FIELDS,
+    NotOpenApi,
+    Options,
+    authentication_problems,
+    import_openapi,
+    load,
+    operations,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "openapi"
 
@@ -120,8 +129,8 @@ OPENAPI_31 = {
 }
 
 
-def imported(document: dict, **options):
-    result = import_openapi(json.loads(json.dumps(document)), **options)
+def imported(document: dict, options: Options | None = None):
+    result = import_openapi(json.loads(json.dumps(document)), options or Options())
     connector = parse_connector(result.document)  # every import validates
     return result, connector, {p.path: p.message for p in result.skipped}
 
@@ -136,7 +145,8 @@ def test_the_petstore_example_converts_and_validates():
     assert [m.UniqueIdentifier for m in connector.Methods] == ["listPets", "createPets", "showPetById"]
     listing = connector.method("listPets")
     assert (listing.Name, listing.Category, listing.HttpMethod) == ("List all pets", "pets", "Get")
-    assert listing.Endpoint == "http://petstore.swagger.io/v1/pets"
+    assert listing.Endpoint == "{{BaseUrl}}/pets"
+    assert connector.property_values({})["BaseUrl"] == "http://petstore.swagger.io/v1"
     assert {f.ConnectorField: f.DataType for f in listing.response_fields} == {
         "[].id": "Integer", "[].name": "Text", "[].tag": "Text"}
     assert [(p.TargetType, p.TargetName, p.IsOptional) for p in listing.Parameters] == [
@@ -149,7 +159,9 @@ def test_the_petstore_example_converts_and_validates():
     assert one.Endpoint.endswith("/pets/{{petId}}")
     assert [(p.Name, p.TargetType, p.IsOptional) for p in one.Parameters] == [("petId", "MergeField", False)]
     assert skipped == {"#/paths/~1pets/get/responses/200/headers/x-next":
-                       "response header 'x-next' is not converted (fields are read from the body)"}
+                       "response header 'x-next' is not converted (fields are read from the body)",
+                       "#/components/securitySchemes": "the document declares no security scheme that converts: "
+                       "the connector sends no credentials unless an authentication is chosen at import"}
 
 
 def test_schemas_become_fields_refs_resolved_arrays_as_paths_and_cycles_cut():
@@ -176,24 +188,24 @@ def test_schemas_become_fields_refs_resolved_arrays_as_paths_and_cycles_cut():
     fields = by_path(create.request_fields)
     assert "id" not in fields and fields["password"].IsOptional is False  # readOnly left out; allOf merged
     assert create.DataType == "Json"
-    pet = by_path(connector.method("get-users-user-id-pet").response_fields)
-    assert set(pet) == {"name"}  # the one property Cat and Dog share
+    pet = {f.ConnectorField: f.IsOptional for f in connector.method("get-users-user-id-pet").response_fields}
+    assert pet == {"name": True, "purrs": True, "barks": True}  # the union of Cat's and Dog's
 
 
 def test_parameters_servers_and_identifiers():
     _, connector, skipped = imported(OPENAPI_31)
     assert connector.Name == "People API" and connector.Description == "Users and their pets."
     assert [(p.Name, p.IsAccountConnectorProperty, p.DefaultValue, p.Values) for p in connector.Parameters] == [
-        ("region", True, "eu", ["eu", "us"])]
+        ("BaseUrl", True, "https://{{region}}.people.test/v2", []), ("region", True, "eu", ["eu", "us"])]
+    assert "'https://{region}.people.test/v2', 'https://backup.people.test/v2'" in connector.Parameters[0].Description
     listing = connector.method("listUsers")
-    assert listing.Endpoint == "https://{{region}}.people.test/v2/users" and listing.Category == "Users"
+    assert listing.Endpoint == "{{BaseUrl}}/users" and listing.Category == "Users"
     header = next(p for p in listing.Parameters if p.TargetType == "HttpHeader")
     assert (header.TargetName, header.IsOptional) == ("X-Request-Id", False)
     pet = connector.method("get-users-user-id-pet")
-    assert pet.Endpoint == "https://{{region}}.people.test/v2/users/{{user_id}}/pet"
+    assert pet.Endpoint == "{{BaseUrl}}/users/{{user_id}}/pet"
     assert [(p.Name, p.DataType) for p in pet.Parameters] == [("user_id", "Integer")]
     assert connector.method("createUser-2").HttpMethod == "Put"  # a repeated operationId made unique
-    assert skipped["#/servers/1"] == "only the first server is used"
     assert "cookie parameter 'sid'" in skipped["#/paths/~1users/get/parameters/4"]
     assert "set by the engine" in skipped["#/paths/~1users/get/parameters/3"]
 
@@ -244,18 +256,27 @@ def test_what_is_not_converted_is_listed():
     assert "webhook 'userDeleted'" in skipped["#/webhooks/userDeleted"]
     assert "text/csv" in skipped["#/paths/~1report/get/responses/200"]
     oneof = "#/paths/~1users~1{user-id}~1pet/get/responses/200/content/application~1json/schema"
-    assert skipped[oneof] == "oneOf/anyOf: only the properties every variant has are converted"
+    assert skipped[oneof] == ("oneOf/anyOf: the union of the variants' fields, each required only where every "
+                              "variant requires it")
 
 
-def test_a_relative_server_is_an_account_property_and_a_base_url_overrides_any():
+def test_a_relative_server_is_a_base_url_each_account_sets_and_a_chosen_one_is_the_default():
     document = {**OPENAPI_31, "servers": [{"url": "/api/v3"}]}
     _, connector, _ = imported(document)
-    assert connector.method("listUsers").Endpoint == "{{BaseUrl}}/api/v3/users"
+    assert connector.method("listUsers").Endpoint == "{{BaseUrl}}/users"
     (base,) = connector.account_properties()
-    assert base.Name == "BaseUrl" and "/api/v3" in base.Description
-    _, connector, _ = imported(document, base_url="http://127.0.0.1:9/people/")
-    assert connector.method("listUsers").Endpoint == "http://127.0.0.1:9/people/users"
-    assert connector.account_properties() == []
+    assert (base.Name, base.DefaultValue) == ("BaseUrl", None)
+    assert "such as https://api.example.com/api/v3" in base.Description
+    _, connector, _ = imported(document, options=Options(base_url="http://127.0.0.1:9/people/"))
+    assert connector.method("listUsers").Endpoint == "{{BaseUrl}}/users"
+    assert [(p.Name, p.DefaultValue) for p in connector.account_properties()] == [("BaseUrl", "http://127.0.0.1:9/people")]
+
+
+def test_server_variables_are_properties_the_base_urls_default_names():
+    _, connector, _ = imported(OPENAPI_31)
+    assert connector.property_values({})["BaseUrl"] == "https://eu.people.test/v2"
+    assert connector.property_values({"region": "us"})["BaseUrl"] == "https://us.people.test/v2"
+    assert connector.property_values({"BaseUrl": "https://sandbox.people.test"})["BaseUrl"] == "https://sandbox.people.test"
 
 
 SWAGGER = {
@@ -292,7 +313,8 @@ SWAGGER = {
 
 def test_swagger_2_converts_too():
     _, connector, skipped = imported(SWAGGER)
-    assert connector.method("listItems").Endpoint == "https://old.test/v1/items"
+    assert connector.method("listItems").Endpoint == "{{BaseUrl}}/items"
+    assert connector.property_values({})["BaseUrl"] == "https://old.test/v1"
     listing = connector.method("listItems")
     assert listing.PagedInbound and {p.TargetName: p.Values for p in listing.Parameters} == {
         "page": ["PAGE_NUMBER"], "per_page": ["PAGE_SIZE"]}
@@ -313,11 +335,13 @@ def test_the_larger_real_spec_converts_validates_and_reports_what_it_skipped():
     result, connector, skipped = imported(load((FIXTURES / "netlify-swagger.json").read_bytes()))
     assert len(connector.Methods) == 181 and connector.Name == "Netlify's API documentation"
     sites = connector.method("listSites")
-    assert sites.Endpoint == "https://api.netlify.com/api/v1/sites" and sites.PagedInbound
+    assert sites.Endpoint == "{{BaseUrl}}/sites" and sites.PagedInbound
+    assert connector.property_values({})["BaseUrl"] == "https://api.netlify.com/api/v1"
     assert by_path(sites.response_fields)["[].created_at"].DataType == "DateTime"
     assert "implicit flow is not supported" in skipped["#/securityDefinitions/netlifyAuth"]
     assert sum("application/octet-stream" in m for m in skipped.values()) == 4
-    assert len(result.skipped) == 6
+    assert "declares no security scheme that converts" in skipped["#/securityDefinitions"]  # implicit only
+    assert len(result.skipped) == 7
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -348,8 +372,9 @@ def test_only_references_inside_the_document_are_followed(tmp_path):
     _, connector, skipped = imported(document)
     assert [f.ConnectorField for f in connector.method("x").response_fields] == ["c"]
     schema = "#/paths/~1x/get/responses/200/content/application~1json/schema/properties"
-    assert skipped == {f"{schema}/a": f"not converted: a $ref that cannot be resolved: {secret.as_uri()}",
-                       f"{schema}/b": "not converted: a $ref that cannot be resolved: #/nowhere"}
+    assert {p: m for p, m in skipped.items() if p.startswith(schema)} == {
+        f"{schema}/a": f"not converted: a $ref that cannot be resolved: {secret.as_uri()}",
+        f"{schema}/b": "not converted: a $ref that cannot be resolved: #/nowhere"}
 
 
 @pytest.mark.parametrize("paths", [
@@ -422,7 +447,7 @@ def test_a_loop_of_refs_is_reported_and_cut_and_the_rest_converts():
 
 
 def test_a_chain_of_refs_longer_than_the_bound_is_cut():
-    count = 1_000  # each ref a frame or more of jsonschema-path's resolving: past the recursion limit
+    count = 1_000  # past the recursion limit, were each ref a frame of resolving
     chain = {f"S{i}": {"$ref": f"#/components/schemas/S{i + 1}"} for i in range(count)} | {f"S{count}": OBJECT}
     _, _, skipped = imported(schemas_document(chain, "S0"))
     cuts = [p for p, m in skipped.items() if m == f"more than {MAX_DEPTH} $refs in a row: not followed further"]
@@ -439,3 +464,134 @@ def test_schemas_composed_in_long_chains_or_diamonds_are_worked_out_once_each():
                                      {"$ref": f"#/components/schemas/T{i + 1}"}]} for i in range(40) for n in "ST"}
     _, connector, _ = imported(schemas_document(diamond | {"S40": OBJECT, "T40": OBJECT}, "S0"))
     assert [f.ConnectorField for f in connector.method("x").response_fields] == ["id"]
+
+
+# Issue 17: imports worth using.
+
+NO_SECURITY = {"openapi": "3.0.3", "info": {"title": "Open", "version": "1"}, "servers": [{"url": "https://open.test"}],
+               "paths": {"/me": {"get": {"operationId": "me", "responses": {"200": {"description": "ok"}}}}}}
+
+
+def test_a_document_declaring_no_security_is_noted_and_an_authentication_chosen_at_import_is_the_default():
+    _, connector, skipped = imported(NO_SECURITY)
+    assert connector.Authentication == []
+    assert "the connector sends no credentials" in skipped["#/components/securitySchemes"]
+    _, connector, skipped = imported(NO_SECURITY, Options(authentication={"AuthType": "Bearer"}))
+    assert [(a.Name, a.AuthType, a.IsDefault) for a in connector.Authentication] == [("Bearer", "Bearer", True)]
+    assert "#/components/securitySchemes" not in skipped
+
+
+def test_a_chosen_authentication_comes_before_those_the_document_declares():
+    chosen = {"AuthType": "ApiKey", "Name": "key", "ApiKeyName": "X-Token", "ApiKeyLocation": "Header"}
+    _, connector, _ = imported(OPENAPI_31, Options(authentication=chosen))
+    first, *declared = connector.Authentication
+    assert (first.Name, first.ApiKeyName, first.IsDefault) == ("key 2", "X-Token", True)  # 'key' is declared
+    assert len(declared) == 5 and not any(a.IsDefault for a in declared)
+
+
+@pytest.mark.parametrize(("chosen", "problems"), [
+    ({"AuthType": "ApiKey"}, [("ApiKeyName", "an ApiKey authentication needs an ApiKeyName")]),
+    ({"AuthType": "Token"}, [("AuthType", "Input should be 'None', 'ApiKey', 'Basic', 'Bearer' or 'OAuth2'")]),
+    ({"ApiKeyName": "X-Key"}, [("AuthType", "is required")]),
+    ({"AuthType": "OAuth2", "OAuth2Type": "AuthorisationCode", "AuthoriseUrl": "{{BaseUrl}}/authorize",
+      "AccessTokenUrl": "{{Tenant}}/token"}, [("AccessTokenUrl", ("unknown mergefield '{{Tenant}}': no parameter, "
+                                                                "property or built-in has that name"))]),
+])
+def test_an_authentication_that_cannot_be_chosen_is_named(chosen, problems):
+    assert [(p.path, p.message) for p in authentication_problems(chosen)] == problems
+
+
+def body_document(schema: dict, media: str = "application/json", where: str = "request") -> dict:
+    content = {media: {"schema": schema}}
+    operation = {"operationId": "x", "responses": {"200": {"description": "ok"}}}
+    if where == "request":
+        operation["requestBody"] = {"required": True, "content": content}
+    else:
+        operation["responses"]["200"]["content"] = content
+    return {"openapi": "3.0.3", "info": {"title": "T", "version": "1"}, "servers": [{"url": "https://t.test"}],
+            "paths": {"/x": {"post": operation}}}
+
+
+def fields_of(document: dict, where: str = "request") -> tuple[dict, dict]:
+    _, connector, skipped = imported(document)
+    method = connector.method("x")
+    found = method.request_fields if where == "request" else method.response_fields
+    return {f.ConnectorField: f.IsOptional for f in found}, skipped
+
+
+ADDRESS = {"type": "object", "required": ["city"], "properties": {"city": {"type": "string"}, "zip": {"type": "string"}}}
+STRIPE_LIKE = {"type": "object", "properties": {  # Stripe's "an object, or '' to clear it"
+    "email": {"type": "string"}, "address": {"anyOf": [ADDRESS, {"type": "string", "enum": [""]}]},
+    "customer": {"anyOf": [{"type": "string"}, {"$ref": "#/components/schemas/Customer"}]}}}
+
+
+def test_one_of_and_any_of_are_the_union_of_their_fields_noted():
+    variants = {"oneOf": [ADDRESS, {"type": "object", "required": ["city", "po_box"],
+                                    "properties": {"city": {"type": "string"}, "po_box": {"type": "string"}}}]}
+    found, skipped = fields_of(body_document({"type": "object", "required": ["to"], "properties": {"to": variants}}))
+    assert found == {"to.city": False, "to.zip": True, "to.po_box": True}  # city: every variant requires it
+    assert "union of the variants' fields" in skipped["#/paths/~1x/post/requestBody/content/application~1json"
+                                                      "/schema/properties/to"]
+
+
+def test_an_object_or_a_plain_value_is_one_value_and_an_object_or_nothing_its_fields():
+    document = body_document(STRIPE_LIKE, "application/x-www-form-urlencoded")
+    document["components"] = {"schemas": {"Customer": {"type": "object", "properties": {"id": {"type": "string"}}}}}
+    for where in ("request", "response"):
+        if where == "response":
+            document = body_document(STRIPE_LIKE, where="response") | {"components": document["components"]}
+        found, skipped = fields_of(document, where)
+        assert set(found) == {"email", "address.city", "address.zip", "customer"}  # an id, or the object
+        schema = ("#/paths/~1x/post/requestBody/content/application~1x-www-form-urlencoded/schema" if where == "request"
+                  else "#/paths/~1x/post/responses/200/content/application~1json/schema")
+        assert skipped[f"{schema}/properties/address"] == "oneOf/anyOf: its objects' fields ('' to clear it is not converted)"
+        assert skipped[f"{schema}/properties/customer"] == ("oneOf/anyOf of objects and plain values: read as one value, "
+                                                            "as it comes")
+    _, connector, _ = imported(body_document(STRIPE_LIKE, "application/x-www-form-urlencoded")
+                               | {"components": document["components"]})
+    assert connector.method("x").DataType == "Form"  # nested: sent as address[city]=…
+
+
+def nested(depth: int) -> dict:
+    schema: dict = {"type": "string"}
+    for level in reversed(range(depth)):
+        schema = {"type": "object", "properties": {f"l{level}": schema, "here": {"type": "string"}}}
+    return schema
+
+
+def test_nesting_goes_as_deep_as_real_specs_to_a_named_bound():
+    found, skipped = fields_of(body_document(nested(MAX_FIELD_DEPTH)))
+    deepest = ".".join(f"l{i}" for i in range(MAX_FIELD_DEPTH))
+    assert MAX_FIELD_DEPTH >= 11 and deepest in found  # Stripe's go 11 deep, Xero's 10
+    found, skipped = fields_of(body_document(nested(MAX_FIELD_DEPTH + 1)))
+    assert deepest not in found and deepest + ".here" not in found
+    assert f"nested deeper than {MAX_FIELD_DEPTH} levels (the bound): not expanded" in skipped.values()
+
+
+def test_past_the_field_bound_the_most_deeply_nested_are_left_out_and_the_order_kept():
+    big = {"type": "object", "properties": {f"f{i}": {"type": "string"} for i in range(MAX_FIELDS)}}
+    schema = {"type": "object", "properties": {"a_first": {"type": "string"}, "big": big, "z_last": {"type": "string"}}}
+    found, skipped = fields_of(body_document(schema))
+    assert len(found) == MAX_FIELDS
+    assert list(found)[:2] == ["a_first", "big.f0"] and list(found)[-1] == "z_last"  # shallowest kept, in order
+    assert skipped["#/paths/~1x/post/requestBody/content/application~1json"] == (
+        f"a request with more than {MAX_FIELDS} fields: the most deeply nested are not converted")
+
+
+def test_schemas_that_hold_no_field_are_read_a_bounded_number_of_times():
+    # Every leaf is readOnly, so a request has no field however far the walk goes: 2**12 ways down.
+    schemas = {f"S{i}": {"type": "object", "properties": {"a": {"$ref": f"#/components/schemas/S{i + 1}"},
+                                                          "b": {"$ref": f"#/components/schemas/S{i + 1}"}}}
+               for i in range(MAX_FIELD_DEPTH)} | {f"S{MAX_FIELD_DEPTH}": {"type": "string", "readOnly": True}}
+    document = body_document({"$ref": "#/components/schemas/S0"})
+    document["components"] = {"schemas": schemas}
+    found, skipped = fields_of(document)
+    assert found == {}
+    assert "whose schemas take more than" in skipped["#/paths/~1x/post/requestBody/content/application~1json"]
+
+
+def test_progress_is_heard_operation_by_operation():
+    heard: list[tuple[int, int]] = []
+    import_openapi(json.loads(json.dumps(OPENAPI_31)), Options(), lambda done, total: heard.append((done, total)))
+    assert heard == [(n, operations(OPENAPI_31)) for n in range(1, operations(OPENAPI_31) + 1)]
+    assert operations(OPENAPI_31) == 7  # the HEAD operation is listed, not counted

@@ -161,6 +161,13 @@ def test_a_step_script_that_does_not_parse_is_refused_at_its_line(db):
         Problem("$.Steps[1].Script", "the script does not parse: line 2: SyntaxError: Unexpected token ';'")]
 
 
+def test_a_step_script_handler_misnamed_is_refused_naming_the_event(db):
+    hook = {"Id": "event", "Type": "Webhook", "Connector": "Demo Leads", "Method": "lead-events",
+            "Script": "function webhook_after() { return true; }"}
+    assert checked(db, hook) == [Problem("$.Steps[0].Script", "function 'webhook_after' is not a script event, "
+                                                              "so it never runs; did you mean 'after_webhook'?")]
+
+
 def test_a_webhook_step_script_is_parsed_and_needs_its_connector(db):
     hook = {"Id": "event", "Type": "Webhook", "Connector": "Demo Leads", "Method": "lead-events",
             "Script": "function after_webhook() {\n  return (;\n}"}
