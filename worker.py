@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from contextlib import nullcontext
 from datetime import timedelta
 
 from prometheus_client import start_http_server
@@ -53,12 +54,15 @@ def build_worker(client, http: HttpClient) -> Worker:
     )
 
 
-def serve_metrics() -> None:
-    """/metrics on CYCLEWRIGHT_METRICS_PORT (every address: what a scraper reaches), if set."""
+def serve_metrics() -> bool:
+    """/metrics on CYCLEWRIGHT_METRICS_PORT (every address: what a scraper reaches), if set;
+    unset, nothing is measured (no reader: metrics would cost and tell no one)."""
+    if settings().metrics_port is None:
+        return False
     count_upstream_calls()
-    if settings().metrics_port is not None:
-        start_http_server(settings().metrics_port)
-        log.info("worker metrics on port %d", settings().metrics_port)
+    start_http_server(settings().metrics_port)
+    log.info("worker metrics on port %d", settings().metrics_port)
+    return True
 
 
 async def _prepare_namespace(client) -> None:
@@ -76,12 +80,12 @@ async def _prepare_namespace(client) -> None:
 async def main() -> None:
     logs.configure(settings().log_format)
     start_tracing("cyclewright-worker")
-    serve_metrics()
+    measured = serve_metrics()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with temporal_metrics() as runtime:
+    async with temporal_metrics() if measured else nullcontext() as runtime:
         client = await connect(settings(), runtime=runtime)
         await _prepare_namespace(client)
         await ensure_retention_schedule(client)
