@@ -19,6 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from store import partner_events
+from store.partner_events import Outbox
 from store.tables import Cycle, Run, Transaction, new_id, utcnow
 
 TABLE = Transaction.__table__
@@ -133,18 +135,37 @@ def _row(outcome: Outcome, now: datetime) -> dict[str, Any]:
             "records": o.records, "message": o.message, "exchange": o.exchange, "updated_at": now}
 
 
+# An errored outcome is saved on its own, and the partner's backend told in the same commit.
+_SAVE_ERRORED = _SAVE.returning(TABLE.c.id, TABLE.c.run_id, TABLE.c.cycle_id, TABLE.c.account_id, TABLE.c.seq,
+                                TABLE.c.step)
+
+
 def save_outcome(db: Session, outcome: Outcome) -> bool:
     """One outcome, uncommitted (the caller commits it with its own writes); False when its
     transaction no longer waits at that step."""
+    if outcome.status == "Errored":
+        return _save_errored(db, Outbox(db), outcome, utcnow())
     return db.execute(_SAVE, _row(outcome, utcnow())).rowcount == 1
 
 
 def save_outcomes(db: Session | Connection, outcomes: Sequence[Outcome]) -> None:
     """Outcomes (of any runs and steps), each applied only if its transaction still waits at
-    the step that made it."""
+    the step that made it; a `transaction.errored` event for each errored one applied."""
     now = utcnow()
-    db.execute(_SAVE, [_row(o, now) for o in outcomes])
+    if others := [_row(o, now) for o in outcomes if o.status != "Errored"]:
+        db.execute(_SAVE, others)
+    outbox = Outbox(db)
+    for outcome in outcomes:
+        if outcome.status == "Errored":
+            _save_errored(db, outbox, outcome, now)
     db.commit()
+
+
+def _save_errored(db: Session | Connection, outbox: Outbox, outcome: Outcome, now: datetime) -> bool:
+    saved = db.execute(_SAVE_ERRORED, _row(outcome, now)).first()
+    if saved is not None:
+        partner_events.transaction_errored(outbox, saved)
+    return saved is not None
 
 
 def finish_pending(db: Session, run_id: str, status: str, message: str) -> None:
