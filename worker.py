@@ -8,7 +8,6 @@ import logging
 import signal
 from datetime import timedelta
 
-import httpx
 from prometheus_client import start_http_server
 from temporalio.worker import Worker
 
@@ -19,6 +18,7 @@ from activities.trigger import TriggerActivities
 from activities.upstream import Upstream
 from activities.webhooks import WebhookActivities, pending_events
 from connectors.client import http_client
+from connectors.transport import HttpClient
 from runtime import logs
 from runtime.context import ContextInterceptor
 from runtime.metrics import count_upstream_calls, temporal_metrics
@@ -37,7 +37,7 @@ log = logging.getLogger("cyclewright.worker")
 WORKFLOWS = [CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow, ImportWorkflow]
 
 
-def build_worker(client, http: httpx.AsyncClient) -> Worker:
+def build_worker(client, http: HttpClient) -> Worker:
     upstream = Upstream(http, concurrency=settings().step_concurrency)
     webhooks = WebhookActivities(upstream)
     return Worker(

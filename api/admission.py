@@ -48,6 +48,18 @@ class Lane:
 
     @asynccontextmanager
     async def admitted(self) -> AsyncIterator[None]:
+        try:
+            self.slots.acquire_nowait()  # a place free (so nobody waits for one): no timer to set
+        except anyio.WouldBlock:
+            await self._wait_for_place()
+        self.working.inc()
+        try:
+            yield
+        finally:
+            self.working.dec()
+            self.slots.release()
+
+    async def _wait_for_place(self) -> None:
         self.waiting.inc()
         try:
             with anyio.fail_after(self.wait):
@@ -58,12 +70,6 @@ class Lane:
                               f"{self.limit} places of its lane ({self.name}); try again") from None
         finally:
             self.waiting.dec()
-        self.working.inc()
-        try:
-            yield
-        finally:
-            self.working.dec()
-            self.slots.release()
 
 
 class Lanes:

@@ -19,6 +19,7 @@ from api import errors
 from api.admission import ADMITTED, WEBHOOK_ADMITTED, Lanes
 from api.auth import router as auth_router
 from api.context import request_ids
+from api.intake import WebhookIntake
 from api.limits import BodyLimit
 from api.routers import (
     account_connectors,
@@ -114,7 +115,8 @@ def create_app() -> FastAPI:
                          swagger_ui_parameters={"persistAuthorization": True}, dependencies=[Depends(request_ids)])
     errors.install(app)
     app.add_middleware(BodyLimit)
-    app.add_middleware(codec.CodecCors)  # outermost: a preflight is answered before anything else
+    app.add_middleware(codec.CodecCors)  # a preflight is answered before anything else
+    app.add_middleware(WebhookIntake)  # outermost: webhook events skip the rest (api/intake.py)
     # Webhooks first: routes are matched in order, and theirs is the busiest. Each waits its
     # turn in a lane (api/admission.py), except health, metrics and tokens: they must answer
     # however busy the rest is.

@@ -76,7 +76,7 @@ def auth_header(authentication: Authentication | None) -> str | None:
 
 
 def _header_problem(authentication: Authentication | None, auth_value: str | None) -> str | None:
-    # HTTP header values are ASCII; httpx fails a non-ASCII one on every try.
+    # HTTP header values are ASCII; the engine refuses a non-ASCII one on every try.
     header = auth_header(authentication)
     if header and not (auth_value or "").isascii():
         return f"the AuthValue cannot be sent in the '{header}' header: it must be ASCII"

@@ -10,16 +10,17 @@ from __future__ import annotations
 from typing import Any
 from xml.parsers.expat import ExpatError
 
-import httpx
 import xmltodict
 
 from connectors import nesting
 from connectors.paths import parse_path, read
 from connectors.spec import Connector, Method
+from connectors.transport import Response
 
 
 def encode(method: Method, body: Any) -> dict[str, Any]:
-    """httpx keyword arguments carrying `body` (a dict or list from the request fields)."""
+    """The keyword arguments of `transport.build_request` carrying `body` (a dict or list from
+    the request fields)."""
     if method.HttpMethod == "Get" or method.DataType == "None":
         return {}
     match method.DataType:
@@ -37,11 +38,11 @@ def encode(method: Method, body: Any) -> dict[str, Any]:
             return {"content": "" if text is None else str(text), "headers": {"Content-Type": "text/plain"}}
 
 
-def decode(method: Method, response: httpx.Response) -> Any:
+def decode(method: Method, response: Response) -> Any:
     """The response body as data the field paths can read."""
     if not response.content or method.DataType == "None":
         return None
-    kind = response.headers.get("content-type", "")
+    kind = response.headers.get("Content-Type", "")
     if method.DataType == "Xml" or "xml" in kind:
         try:
             return nesting.check(xmltodict.parse(response.text), "the response body")

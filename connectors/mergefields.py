@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from connectors.dates import ISO, format_datetime, parse_datetime
@@ -18,8 +19,10 @@ BUILT_INS = {"LastSuccessfulRunDate", "Auth_ApiKey", "Auth_Username", "Auth_Pass
              "Webhook_Id"}
 
 
-def names(text: str) -> set[str]:
-    return {match.group(1) for match in PATTERN.finditer(text or "")}
+@lru_cache(maxsize=4096)
+def names(text: str) -> frozenset[str]:
+    """The mergefields `text` names. Cached: a connector's endpoints and values are read on every call."""
+    return frozenset(match.group(1) for match in PATTERN.finditer(text or ""))
 
 
 def _text(value: Any, pattern: str | None) -> str:

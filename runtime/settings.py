@@ -160,7 +160,7 @@ def settings() -> Settings:
         allow_short_intervals=env("CYCLEWRIGHT_ALLOW_SHORT_INTERVALS") == "1",
         public_url=env("CYCLEWRIGHT_PUBLIC_URL", "http://127.0.0.1:8000"),
         webhook_tolerance=float(env("CYCLEWRIGHT_WEBHOOK_TOLERANCE_SECONDS", "300")),
-        batch_size=int(env("CYCLEWRIGHT_BATCH_SIZE", "100")),
+        batch_size=int(env("CYCLEWRIGHT_BATCH_SIZE", "500")),
         step_concurrency=int(env("CYCLEWRIGHT_STEP_CONCURRENCY", "10")),
         http_timeout=float(env("CYCLEWRIGHT_HTTP_TIMEOUT", "30")),
         upstream_retry_hours=float(env("CYCLEWRIGHT_UPSTREAM_RETRY_HOURS", "24")),

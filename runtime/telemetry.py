@@ -4,7 +4,8 @@ The tracer provider is set once per process (`start_tracing`), and only when an 
 configured by the standard variables (OTEL_EXPORTER_OTLP_ENDPOINT or
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT for OTLP over HTTP, or OTEL_TRACES_EXPORTER=otlp|console);
 otherwise every span is OpenTelemetry's no-op. The instrumentation is always in place, so a
-provider set later (the tests' in-memory one) is used at once.
+provider set later (the tests' in-memory one) is used at once; until one is set, an outbound
+request makes no span object at all.
 
 No secret goes into a span: outbound URLs are recorded as the engine shows them (masked auth
 query parameters, credentials redacted: the request's `shown_url`, set by connectors/call.py)
@@ -16,21 +17,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor, RequestInfo
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.trace import Span
+from opentelemetry.trace import ProxyTracerProvider, Span, SpanKind, StatusCode
 from starlette.routing import Match
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
-from connectors.exchange import SHOWN_URL
+from connectors.transport import HttpClient, Request, Response, Send
 
-URL_ATTRIBUTES = ("url.full", "http.url")  # the stable and the older semantic conventions'
 PATH_ATTRIBUTES = ("url.full", "http.url", "url.path", "http.target")
 
 
@@ -74,15 +72,35 @@ def _replace(span: Span, names: tuple[str, ...], value: str) -> None:
             span.set_attribute(name, value)
 
 
-async def _scrub_request(span: Span, request: RequestInfo) -> None:
-    if span.is_recording():
-        shown = request.extensions.get(SHOWN_URL) if request.extensions else None
-        _replace(span, URL_ATTRIBUTES, shown or str(httpx.URL(str(request.url)).copy_with(query=None, fragment=None)))
+async def _client_span(request: Request, send: Send) -> Response:
+    """`request` sent in a client span (OpenTelemetry's HTTP semantic conventions), its trace
+    context in its headers; sent as it is while no tracer provider is set."""
+    if isinstance(trace.get_tracer_provider(), ProxyTracerProvider):
+        return await send(request)
+    url = request.url
+    attributes = {"http.request.method": request.method, "server.address": url.raw_host or "",
+                  "server.port": url.port or 0,
+                  "url.full": request.shown_url or str(url.with_query(None).with_fragment(None))}
+    tracer = trace.get_tracer(__name__)
+    with tracer.start_as_current_span(request.method, kind=SpanKind.CLIENT, attributes=attributes,
+                                      record_exception=False, set_status_on_exception=False) as span:
+        propagate.inject(request.headers)
+        try:
+            response = await send(request)
+        except Exception as err:  # its message may quote the URL: only its kind is recorded
+            span.set_attribute("error.type", type(err).__name__)
+            span.set_status(StatusCode.ERROR)
+            raise
+        span.set_attribute("http.response.status_code", response.status_code)
+        if response.status_code >= 400:
+            span.set_attribute("error.type", str(response.status_code))
+            span.set_status(StatusCode.ERROR)
+        return response
 
 
-def instrument_http(client: httpx.AsyncClient) -> httpx.AsyncClient:
+def instrument_http(client: HttpClient) -> HttpClient:
     """Client spans for every request the engine sends."""
-    HTTPXClientInstrumentor.instrument_client(client, request_hook=_scrub_request)
+    client.observe = _client_span
     return client
 
 

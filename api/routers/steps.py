@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from api.auth import Claims, PartnerClaims
 from api.dependencies import CurrentAccount, Db
 from api.errors import COMMON, ApiError, not_found, responses
-from api.routers.webhooks import Inbox, inbox
+from api.inbox import Inbox, inbox
 from runtime.settings import settings
 from store import cycles, text
 from store.crypto import encrypt

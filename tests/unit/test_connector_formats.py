@@ -13,6 +13,7 @@ from connectors import ConnectorInvalid, Credentials, FieldValueError, call_meth
 from connectors.paths import body_from_values
 from connectors.spec import FieldSpec
 from connectors.types import from_response
+from tests.mock_http import mock_client
 
 
 def connector(method: dict, **top) -> dict:
@@ -28,7 +29,7 @@ async def call(document: dict, reply: httpx.Response, credentials: Credentials |
         seen.append(request)
         return reply
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with mock_client(handler) as client:
         result = await call_method(client, parse_connector(document), "m",
                                    credentials=credentials or Credentials(), **kwargs)
     return result, seen
