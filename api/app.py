@@ -29,6 +29,7 @@ from api.routers import (
     connector_calls,
     connectors,
     cycles,
+    events,
     health,
     lookups,
     metrics,
@@ -124,7 +125,7 @@ def create_app() -> FastAPI:
     app.include_router(partner_webhooks.intake, dependencies=[WEBHOOK_ADMITTED])
     # upgrades before cycles: its /v1.0/cycles/upgradeable is not a cycle's id.
     for module in (accounts, connectors, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
-                   templates, upgrades, cycles, transactions, steps, variables, codec):
+                   templates, upgrades, cycles, transactions, steps, variables, events, codec):
         app.include_router(module.router, dependencies=[ADMITTED])
     app.include_router(codec.signin, dependencies=[ADMITTED])
     for router in (health.router, metrics.router, auth_router):

@@ -5,15 +5,17 @@ delivery's attempts is here too; the store keeps the deliveries (store/event_del
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import httpx
+from yarl import URL
 
-from connectors.errors import ConnectorError
+from connectors.egress import EgressRefused
 from connectors.signing import HEADER, signature
+from connectors.transport import HttpClient, Unsent, build_request
 
 EVENT_ID_HEADER = "X-Event-Id"
 EVENT_TYPE_HEADER = "X-Event-Type"
@@ -78,29 +80,20 @@ def headers(outgoing: Outgoing, body: bytes, timestamp: int) -> dict[str, str]:
             EVENT_TYPE_HEADER: outgoing.event_type, HEADER: signature(outgoing.secret, timestamp, body)}
 
 
-async def send(http: httpx.AsyncClient, outgoing: Outgoing, timeout: float) -> Attempt:
-    """One signed POST of the event, signed as it leaves. A redirect is an answer like any
-    other that is not 2xx: it is not followed."""
+async def send(http: HttpClient, outgoing: Outgoing, timeout: float) -> Attempt:
+    """One signed POST of the event through the engine's client (so the egress policy holds),
+    signed as it leaves, answered in full within `timeout` seconds or given up. A redirect is
+    an answer like any other that is not 2xx: not followed."""
     body = outgoing.body.encode()
     at, started = datetime.now(UTC), time.monotonic()
     try:
-        async with http.stream("POST", outgoing.url, content=body, timeout=timeout, follow_redirects=False,
-                               headers=headers(outgoing, body, int(time.time()))) as response:
-            excerpt = await _excerpt(response)
-    except httpx.TimeoutException:
+        request = build_request("POST", URL(outgoing.url), headers(outgoing, body, int(time.time())), content=body)
+        async with asyncio.timeout(timeout):
+            response = await http.send(request)
+    except TimeoutError:
         return Attempt(at, time.monotonic() - started, error=f"no answer within {timeout:g} s")
-    except (httpx.HTTPError, httpx.InvalidURL) as err:
-        return Attempt(at, time.monotonic() - started, error=f"{type(err).__name__}: {err}"[:EXCERPT])
-    except ConnectorError as err:  # the egress policy refused the address
-        return Attempt(at, time.monotonic() - started, error=err.reason)
-    return Attempt(at, time.monotonic() - started, status_code=response.status_code, response=excerpt)
-
-
-async def _excerpt(response: httpx.Response) -> str:
-    """The start of the answer: a receiver's long (or endless) body is not read to its end."""
-    read = bytearray()
-    async for chunk in response.aiter_raw():
-        read += chunk
-        if len(read) >= 4 * EXCERPT:  # enough for EXCERPT characters of any UTF-8
-            break
-    return read.decode(errors="replace")[:EXCERPT]
+    except (Unsent, EgressRefused, ValueError) as err:  # ValueError: a URL aiohttp cannot take
+        reason = err.reason if isinstance(err, EgressRefused) else f"{type(err).__name__}: {err}"
+        return Attempt(at, time.monotonic() - started, error=reason[:EXCERPT])
+    return Attempt(at, time.monotonic() - started, status_code=response.status_code,
+                   response=response.text[:EXCERPT])
