@@ -112,7 +112,7 @@ def url_problem(url: str) -> str | None:
         parsed = checked_url(url)
     except InvalidUrl as err:
         return f"the URL {err.problem}"
-    if parsed.userinfo:
+    if parsed.user or parsed.password:
         return "must not hold credentials: each event is signed with the endpoint's secret instead"
     if parsed.fragment:
         return "must not have a fragment (#…)"
