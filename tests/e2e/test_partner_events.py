@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -190,3 +191,33 @@ async def test_events_wait_for_a_receiver_that_is_down_and_a_replay_resends_one(
 async def _arrived(receiver: Receiver, accounts: set[str], types: set[str], count: int = 1) -> bool:
     events = [e for e in receiver.events() if e["AccountId"] in accounts]
     return all(sum(e["Type"] == t for e in events) >= count for t in types)
+
+
+async def test_an_endpoint_that_hangs_holds_up_no_other_endpoint(api, demo):
+    receiver, entered, release = Receiver(), threading.Event(), threading.Event()
+    hanging = FastAPI()
+
+    @hanging.post("/events")
+    def hang() -> Response:  # a thread of its own: it holds the request open until the test lets go
+        entered.set()
+        release.wait(60)
+        return Response(status_code=200)
+
+    with receiver.up(), ThreadedServer(hanging) as slow:
+        slow_id, _ = await make_endpoint(api, f"{slow.url}/events")
+        endpoint_id, secret = await make_endpoint(api, receiver.url)
+        try:
+            cycle = await install_template(api, demo.url, template("Events past a hang", "StopCycle"))
+            await eventually(lambda: _arrived(receiver, {cycle.account_id}, {"cycle.installed"}),
+                             "the event at the endpoint that answers")
+            # The other endpoint's request was open all along: sent, and no attempt of it recorded yet.
+            assert entered.is_set() and not release.is_set()
+            held = await deliveries(api, endpoint_id=slow_id, account_id=cycle.account_id)
+            assert [(d["Status"], d["Attempts"]) for d in held] == [("Pending", [])]
+            (headers, body), = [(h, b) for h, b in receiver.received
+                                if json.loads(b)["AccountId"] == cycle.account_id]
+            assert verified(secret, headers, body)["Data"]["CycleId"] == cycle.cycle_id
+        finally:
+            release.set()
+            await api.delete(f"/v1.0/event-endpoints/{slow_id}")
+            await api.delete(f"/v1.0/event-endpoints/{endpoint_id}")
