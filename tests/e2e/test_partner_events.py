@@ -8,15 +8,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
 from fastapi import FastAPI, Request, Response
 
 from store.partner_events import EVENT_TYPES
-from tests.conftest import ThreadedServer, free_port
+from tests.conftest import ROOT, ThreadedServer, free_port
 from tests.e2e.test_oauth import consent, oauth_connector, server
 from tests.e2e.test_on_error import refuse, template
 from tests.templating import install_template
@@ -50,11 +52,19 @@ class Receiver:
         return [json.loads(body) for _, body in self.received]
 
 
+def readme_verify() -> Callable[[str, str, bytes], bool]:
+    """The README's `verify`, as a partner copies it."""
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme[readme.index("## Events to your backend"):], re.DOTALL).group(1)
+    scope = {"hashlib": hashlib, "hmac": hmac, "time": time}
+    exec(code, scope)  # noqa: S102 - the README's own code, run as a partner would
+    return scope["verify"]
+
+
 def verified(secret: str, headers: dict[str, str], body: bytes) -> dict:
-    """The event, if its signature is valid: as a partner's backend checks it (README)."""
-    fields = dict(part.split("=", 1) for part in headers["x-signature"].split(","))
-    expected = hmac.new(secret.encode(), f"{fields['t']}.".encode() + body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(expected, fields["v1"]), "the signature does not match"
+    """The event, if its signature is valid (as the README checks it, and not with another secret)."""
+    assert readme_verify()(secret, headers["x-signature"], body), "the signature does not match"
+    assert not readme_verify()(secret + "x", headers["x-signature"], body)
     event = json.loads(body)
     assert headers["x-event-id"] == event["Id"] and headers["x-event-type"] == event["Type"]
     return event
