@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 
-from connectors.event_delivery import DeliveryPolicy, Outgoing, send
+from connectors.event_delivery import Attempt, DeliveryPolicy, Outgoing, send
 from connectors.transport import HttpClient
 from store import event_deliveries
 from store.database import session
@@ -76,11 +76,11 @@ class Dispatcher:
         attempt = await send(self.http, outgoing, self.policy.timeout)
         status = await asyncio.to_thread(self._record, claimed, attempt)
         if status == "Failed":
-            log.warning("event %s (%s) not delivered to %s: %d attempts or its age ran out; last: %s",
-                        claimed.event_id, claimed.event_type, claimed.url.split("?")[0], self.policy.attempts,
+            log.warning("event %s (%s) not delivered (delivery %s Failed: its attempts or its age ran out); "
+                        "last: %s", claimed.event_id, claimed.event_type, claimed.id,
                         attempt.error or f"HTTP {attempt.status_code}")
         return attempt.delivered
 
-    def _record(self, claimed: Claimed, attempt) -> str | None:
+    def _record(self, claimed: Claimed, attempt: Attempt) -> str | None:
         with session() as db:
             return event_deliveries.record(db, claimed, attempt, self.policy)

@@ -231,3 +231,21 @@ async def test_an_endpoint_that_hangs_holds_up_no_other_endpoint(api, demo):
             release.set()
             await api.delete(f"/v1.0/event-endpoints/{slow_id}")
             await api.delete(f"/v1.0/event-endpoints/{endpoint_id}")
+
+
+async def test_a_bad_endpoint_is_refused_naming_what_is_wrong_and_nothing_is_made(api):
+    before = (await api.get("/v1.0/event-endpoints")).json()
+    for body, path, words in [
+        ({"Url": "http://169.254.169.254/latest", "EventTypes": ["run.failed"]}, "$.Url", "169.254.169.254"),
+        ({"Url": "https://partner.example/e", "EventTypes": ["run.exploded"]}, "$.EventTypes[0]", "run.failed"),
+        ({"Url": "https://partner.example/e", "EventTypes": ["run.failed"], "AccountId": "nobody"},
+         "$.AccountId", "no account"),
+        ({"Url": "https://partner.example/e", "EventTypes": ["run.failed"], "Secret": "short"}, "$.Secret", "16"),
+    ]:
+        response = await api.post("/v1.0/event-endpoints", json=body)
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["Errors"]
+        assert error["Path"] == path and words in error["Message"], error
+    assert (await api.get("/v1.0/event-endpoints")).json() == before
+    missing = await api.post("/v1.0/event-deliveries/no-such-delivery/replay")
+    assert missing.status_code == 404 and "no-such-delivery" in missing.json()["Message"]
