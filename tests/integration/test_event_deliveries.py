@@ -125,3 +125,16 @@ def test_an_endpoint_that_is_no_place_to_send_events_is_refused(db, url, problem
     with pytest.raises(Invalid) as refused:
         endpoint(db, ["run.failed"], account_id="no-such-account")
     assert [p.path for p in refused.value.problems] == ["$.AccountId"]
+
+
+def test_retention_purges_events_that_are_done_and_keeps_those_still_pending(db, accounts):
+    target = endpoint(db, ["run.failed"])
+    for _ in range(2):
+        emit(db, "run.failed", accounts[0])
+    (claimed,) = event_deliveries.claim(db, target, 1, datetime.now(UTC), POLICY)
+    assert event_deliveries.record(db, claimed, TAKEN, POLICY) == "Delivered"
+    assert event_deliveries.purge(db, datetime.now(UTC) - timedelta(days=1)) == 0  # not old enough
+    assert event_deliveries.purge(db, later()) == 1  # the delivered one; the pending one stays
+    (left,) = db.exec(select(EventDelivery)).all()
+    assert left.status == "Pending" and left.event_id != claimed.event_id
+    assert db.exec(select(DeliveryAttempt)).all() == []
