@@ -55,12 +55,15 @@ def due_endpoints(db: Session, now: datetime, skip: set[str], limit: int) -> lis
 def claim(db: Session, endpoint_id: str, count: int, now: datetime, policy: DeliveryPolicy) -> list[Claimed]:
     """Up to `count` of the endpoint's due deliveries, oldest due first, taken for one lease."""
     token = uuid.uuid4().hex
-    oldest = (select(DELIVERIES.c.id).where(DELIVERIES.c.endpoint_id == endpoint_id, _due(now))
-              .order_by(DELIVERIES.c.next_attempt_at).limit(count).with_for_update(skip_locked=True))
-    # The conditions again, outside: PostgreSQL checks them anew on a row another claim just changed.
+    # Picked first, then taken: as one UPDATE … WHERE id IN (SELECT … LIMIT), PostgreSQL may run the
+    # subquery again for each row, and find the next due delivery each time. PostgreSQL locks what
+    # it picks (another claim skips it); SQLite has one writer, and the conditions are checked again.
+    oldest = list(db.execute(select(DELIVERIES.c.id).where(DELIVERIES.c.endpoint_id == endpoint_id, _due(now))
+                             .order_by(DELIVERIES.c.next_attempt_at).limit(count)
+                             .with_for_update(skip_locked=True)).scalars())
     taken = db.execute(update(DELIVERIES).where(DELIVERIES.c.id.in_(oldest), _due(now))
                        .values(next_attempt_at=now + policy.lease, claim=token)
-                       .returning(DELIVERIES.c.id)).scalars().all()
+                       .returning(DELIVERIES.c.id)).scalars().all() if oldest else []
     db.commit()
     if not taken:
         return []

@@ -138,3 +138,13 @@ def test_retention_purges_events_that_are_done_and_keeps_those_still_pending(db,
     (left,) = db.exec(select(EventDelivery)).all()
     assert left.status == "Pending" and left.event_id != claimed.event_id
     assert db.exec(select(DeliveryAttempt)).all() == []
+
+
+def test_a_claim_takes_no_more_than_it_asks_for_oldest_first(db, accounts):
+    target = endpoint(db, ["run.failed"])
+    for _ in range(3):
+        emit(db, "run.failed", accounts[0])
+    oldest = [row.id for row in db.exec(select(EventDelivery).order_by(EventDelivery.next_attempt_at))]
+    now = later()
+    assert [c.id for c in event_deliveries.claim(db, target, 1, now, POLICY)] == oldest[:1]
+    assert sorted(c.id for c in event_deliveries.claim(db, target, 5, now, POLICY)) == sorted(oldest[1:])
