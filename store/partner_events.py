@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import String, insert, or_, select
 from sqlalchemy.engine import Connection, Row
 from sqlmodel import Session
 
@@ -67,6 +67,12 @@ class Outbox:
              "account_id": account_id, "status": "Pending", "attempts": 0, "next_attempt_at": now, "claim": None,
              "queued_at": now, "created_at": now, "updated_at": now}
             for endpoint_id in takers])
+
+
+def wanted(db: Session | Connection, type: EventType) -> bool:
+    """Whether any endpoint takes events of `type` (a writer may skip the work of making them)."""
+    taking = ENDPOINTS.c.event_types.cast(String).like(f'%"{type}"%')
+    return db.execute(select(ENDPOINTS.c.id).where(taking).limit(1)).first() is not None
 
 
 def cycle_event(db: Session | Connection, type: EventType, cycle_id: str, reason: str | None = None) -> None:

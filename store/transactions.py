@@ -151,22 +151,25 @@ def save_outcome(db: Session, outcome: Outcome) -> bool:
     transaction no longer waits at that step."""
     connection = db.connection()
     now = _timestamp(connection, utcnow())
-    if outcome.status == "Errored":
+    if outcome.status == "Errored" and partner_events.wanted(connection, "transaction.errored"):
         return _save_errored(connection, Outbox(connection), outcome, now)
     return connection.exec_driver_sql(_statement(connection, _SAVE), _row(outcome, now)).rowcount == 1
 
 
 def save_outcomes(db: Connection, outcomes: Sequence[Outcome]) -> None:
     """Outcomes (of any runs and steps) in one statement on the driver, uncommitted; each
-    applied only if its transaction still waits at the step that made it. Errored ones are
-    saved one by one, each with its `transaction.errored` event (store/partner_events.py)."""
+    applied only if its transaction still waits at the step that made it. While an endpoint
+    takes `transaction.errored` events, errored ones are saved one by one, each with its event
+    (store/partner_events.py)."""
     now = _timestamp(db, utcnow())
-    if others := [_row(o, now) for o in outcomes if o.status != "Errored"]:
-        db.exec_driver_sql(_statement(db, _SAVE), others)
-    outbox = Outbox(db)
-    for outcome in outcomes:
-        if outcome.status == "Errored":
-            _save_errored(db, outbox, outcome, now)
+    one_by_one = any(o.status == "Errored" for o in outcomes) and partner_events.wanted(db, "transaction.errored")
+    if bulk := [_row(o, now) for o in outcomes if not (one_by_one and o.status == "Errored")]:
+        db.exec_driver_sql(_statement(db, _SAVE), bulk)
+    if one_by_one:
+        outbox = Outbox(db)
+        for outcome in outcomes:
+            if outcome.status == "Errored":
+                _save_errored(db, outbox, outcome, now)
 
 
 def _save_errored(db: Connection, outbox: Outbox, outcome: Outcome, now: Any) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from connectors.event_delivery import Attempt, DeliveryPolicy
-from store import event_deliveries, event_endpoints
+from store import event_deliveries, event_endpoints, partner_events
 from store.event_endpoints import EndpointChange
 from store.partner_events import Outbox
 from store.problems import Invalid
@@ -53,6 +53,7 @@ def test_the_outbox_queues_an_event_for_each_endpoint_that_takes_it(db, accounts
     emit(db, "run.failed", two)
     emit(db, "run.failed", one)
     emit(db, "cycle.paused", one)  # no endpoint takes it: nothing is written
+    assert partner_events.wanted(db, "run.failed") and not partner_events.wanted(db, "cycle.paused")
     rows = db.exec(select(EventDelivery)).all()
     assert sorted((r.account_id == one, r.endpoint_id) for r in rows) == sorted(
         [(False, every), (True, every), (True, only_one)])
