@@ -30,6 +30,7 @@ class Dispatcher:
     def __init__(self, http: HttpClient, policy: DeliveryPolicy, poll_seconds: float) -> None:
         self.http, self.policy, self.poll_seconds = http, policy, poll_seconds
         self.busy: dict[str, asyncio.Task] = {}
+        self.stopping = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set; then the attempts under way are finished (each within its timeout)."""
@@ -40,6 +41,7 @@ class Dispatcher:
                 log.exception("looking for due event deliveries failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.poll_seconds)
+        self.stopping = True  # each endpoint's task ends after the attempt it is making
         await asyncio.gather(*self.busy.values(), return_exceptions=True)
 
     async def look(self) -> None:
@@ -59,7 +61,7 @@ class Dispatcher:
 
     async def _drain(self, endpoint_id: str) -> None:
         try:
-            while claimed := await asyncio.to_thread(self._claim, endpoint_id):
+            while not self.stopping and (claimed := await asyncio.to_thread(self._claim, endpoint_id)):
                 if not await self.deliver(claimed):
                     return
         except Exception:
