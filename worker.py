@@ -1,5 +1,6 @@
 """The worker: runs CycleWorkflow, RunWorkflow, RetentionWorkflow, ImportWorkflow and their
-activities until SIGTERM or Ctrl-C."""
+activities, and sends events to the partner's backend (runtime/event_dispatch.py), until
+SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from connectors.client import http_client
 from connectors.transport import HttpClient
 from runtime import logs
 from runtime.context import ContextInterceptor
+from runtime.event_dispatch import Dispatcher
 from runtime.metrics import count_upstream_calls, temporal_metrics
 from runtime.namespace import NamespaceNotReady, prepare
 from runtime.schedules import ensure_retention_schedule
@@ -91,7 +93,9 @@ async def main() -> None:
         await ensure_retention_schedule(client)
         async with http_client(settings().http_timeout, settings().egress) as http:
             worker = build_worker(client, instrument_http(http))
-            async with worker:
+            events = Dispatcher(http, settings().events, settings().event_poll_seconds)
+            async with worker, asyncio.TaskGroup() as tasks:
+                tasks.create_task(events.run(stop))
                 log.info("worker polling task queue %r at %s", TASK_QUEUE, settings().temporal_address)
                 await stop.wait()
                 log.info("worker stopping: finishing in-flight tasks")

@@ -30,6 +30,7 @@ from api.routers import (
     connector_calls,
     connectors,
     cycles,
+    events,
     health,
     lookups,
     metrics,
@@ -110,7 +111,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 RESOURCES = (accounts, connectors, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
-             templates, upgrades, cycles, transactions, steps, variables, codec)
+             templates, upgrades, cycles, transactions, steps, variables, events, codec)
 # FastAPI's own OpenTelemetry telemetry stays off: runtime/telemetry.py traces, by route.
 NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
 

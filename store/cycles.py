@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from connectors import Connector, Method, Problem
 from connectors.call import call_parameters, settable
 from connectors.inputs import Required, required_parameters
-from store import patterns
+from store import partner_events, patterns
 from store import variables as variable_store
 from store.connections import load_release
 from store.connectors import release_by_name
@@ -78,6 +78,8 @@ def install(db: Session, template: Template, account_id: str, name: str | None,
         db.add(row)
         for mapping in getattr(step, "FieldMappings", []):
             db.add(FieldMapping(step_id=row.id, field=mapping.Field, mapping=_document(mapping)))
+    db.flush()
+    partner_events.cycle_event(db, "cycle.installed", cycle.id)
     db.commit()
     return cycle
 
@@ -288,6 +290,7 @@ def _variable_problems(step: CycleStep, spec: StepSpec, variables: dict[str, str
 def delete(db: Session, cycle: Cycle) -> None:
     """The cycle and all that is only its: steps and their mappings, plans, runs and their
     transactions, queued webhook events, its variables and storage. Its workflow must have ended."""
+    partner_events.cycle_event(db, "cycle.removed", cycle.id)
     for table, column in ((Transaction, Transaction.cycle_id), (Run, Run.cycle_id), (Plan, Plan.cycle_id),
                           (InboundEvent, InboundEvent.cycle_id), (Variable, Variable.owner_id),
                           (StorageItem, StorageItem.scope_id)):
