@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
 
+from api.admission import webhook_turn
 from api.errors import ApiError, not_found
 from api.inbox import Inbox, inbox
 from api.limits import DEFAULT_LIMIT, BodyTooLarge, is_json
@@ -61,7 +62,7 @@ class WebhookIntake:
         request = Request(scope, receive)
         try:
             body = await _body(request)
-            async with request.app.state.lanes.webhooks.admitted():
+            async with request.app.state.lanes.webhooks.admitted(webhook_turn(webhook_id)):
                 response = await receive_event(request, webhook_id, body, request.headers.get(HEADER))
         except ClientDisconnect:
             return  # nobody to answer, and nothing was queued

@@ -25,7 +25,7 @@ class Credentials:
 @dataclass
 class RequestParts:
     headers: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str | list[str]] = field(default_factory=dict)  # a list repeats the name
     body_fields: dict[str, Any] = field(default_factory=dict)
 
 

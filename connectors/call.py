@@ -12,7 +12,7 @@ from typing import Any
 
 from yarl import URL
 
-from connectors import hooks, metering, nesting
+from connectors import hooks, inputs, metering, nesting
 from connectors.auth import (
     AUTH_MERGEFIELDS,
     Credentials,
@@ -24,6 +24,7 @@ from connectors.auth import (
 )
 from connectors.bodies import decode, encode, outbound_chunks
 from connectors.egress import EgressRefused
+from connectors.encoding import query_value
 from connectors.errors import (
     ConnectorError,
     InvalidCredentials,
@@ -145,23 +146,25 @@ def _request_parts(
             value = parameters.get(param.key) or parameters.get(param.TargetName)
             if value is None and param.DefaultValue is not None:
                 value = render(param.DefaultValue, values)
-        if value in (None, ""):
+        if value in (None, "", []):
             continue
-        target = parts.query if param.TargetType == "QueryString" else parts.headers
-        target[param.TargetName] = str(value)
+        if param.TargetType == "QueryString":
+            parts.query[param.TargetName] = query_value(value, param.Explode)
+        else:
+            parts.headers[param.TargetName] = query_value(value, explode=False)
     return parts
 
 
 def _body(method: Method, fields: Mapping[str, Any], values: Mapping[str, Any], authorized: bool) -> Any:
     """The request body as data: the request fields (a default may hold mergefields, such as
-    {{Webhook_Url}})."""
+    {{Webhook_Url}}); None when the method has no request fields: it sends no body."""
     given = dict(fields)
     for f in method.request_fields:
         default = f.DefaultValue
         if given.get(f.SystemField) in (None, "") and isinstance(default, str) and names(default) \
                 and (authorized or not carries_credentials(default)):
             given[f.SystemField] = render(default, values)
-    return body_from_values(method.request_fields, given) if method.request_fields else {}
+    return body_from_values(method.request_fields, given) if method.request_fields else None
 
 
 def _secret_names(authentication: Authentication | None, params: list[Parameter]) -> set[str]:
@@ -310,11 +313,13 @@ async def _call(client: HttpClient, call: _Call, session: ScriptSession | None, 
     _check_parameters(parameters, params)
     trusted = call.trusted
     values = _mergefield_values(trusted, call.credentials, mergefields, parameters)
+    inputs.check(method, params, _settable(params), parameters, fields, set(values) - set(parameters))
     paging = Paging.of(connector, method, params)
     # A next-page URL carries its own query; add only what it lacks (an API key, say).
     next_url = cursor.get("next_url")
-    target = checked_url(next_url or render(method.Endpoint, values), call.secrets,
-                         "the URL" if not next_url else "the next-page URL")
+    # What a caller or a record gives goes into the URL as one path segment each (a/b: a%2Fb).
+    endpoint = render(method.Endpoint, values, encoded=set(mergefields) | set(parameters)) if not next_url else ""
+    target = checked_url(next_url or endpoint, call.secrets, "the URL" if not next_url else "the next-page URL")
     authorized = _authorized(target, connector, method, trusted)
     if not (authorized or next_url) and carries_credentials(method.Endpoint):
         raise StepError(f"the URL would carry the credentials to {target.origin()}, "
@@ -366,8 +371,8 @@ async def _send_outgoing(client: HttpClient, call: _Call, outgoing: hooks.Outgoi
     if authorized:
         apply_auth(parts, call.authentication, call.credentials)
     body = outgoing.body
-    if parts.body_fields and isinstance(body, dict):
-        body = {**body, **parts.body_fields}
+    if parts.body_fields and isinstance(body, dict | None):
+        body = {**(body or {}), **parts.body_fields}
     missing = {k: v for k, v in parts.query.items() if k not in target.query}
     target = target.extend_query(missing) if missing else target
     if call.limiter is not None and call.wanted and (waited := await acquire(call.limiter, call.wanted,

@@ -51,7 +51,7 @@ class Outgoing:
 
     target: URL
     headers: dict[str, str]
-    query: dict[str, str]
+    query: dict[str, str | list[str]]
     body: Any
     warnings: list[str] = field(default_factory=list)
 
@@ -76,7 +76,7 @@ async def before_action(session: ScriptSession, outgoing: Outgoing, values: Mapp
     state = fired.state
     outgoing.target = checked_url(str(state["method_endpoint"]), secrets, "the URL a script set")
     outgoing.headers = _strings(state["method_request_headers"])
-    outgoing.query = _strings(state["method_request_parameters"])
+    outgoing.query = _query(state["method_request_parameters"])
     outgoing.body = state["method_request"]
     return True
 
@@ -202,10 +202,19 @@ def _text(value: Any) -> Any:
 
 
 def _strings(values: Any) -> dict[str, str]:
-    """Headers or query parameters as a script left them: names to text, nulls dropped."""
+    """Headers as a script left them: names to text, nulls dropped."""
     if not isinstance(values, dict):
         return {}
     return {str(k): v if isinstance(v, str) else _json_text(v) for k, v in values.items() if v is not None}
+
+
+def _query(values: Any) -> dict[str, str | list[str]]:
+    """Query parameters as a script left them: a list stays a list (its name repeated)."""
+    if not isinstance(values, dict):
+        return {}
+    return {str(k): [_json_text(v) for v in value] if isinstance(value, list) else
+            value if isinstance(value, str) else _json_text(value)
+            for k, value in values.items() if value is not None}
 
 
 def _json_text(value: Any) -> str:

@@ -33,6 +33,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from connectors.egress import SCHEMES, EgressPolicy, EgressRefused
+from connectors.encoding import form_pairs
 from connectors.framing import TolerantConnector
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -51,13 +52,13 @@ class Request:
 def build_request(method: str, url: URL, headers: Mapping[str, str], *, content: str | bytes | None = None,
                   json: Any = None, data: Mapping[str, Any] | None = None) -> Request:
     """A request with its body encoded once: `content` as it is (text as UTF-8), `json` as
-    compact UTF-8 JSON, `data` as a form (true/false for booleans, lists as repeated fields)."""
+    compact UTF-8 JSON, `data` as a form (nested in brackets: connectors/encoding.py)."""
     headers = dict(headers)
     if json is not None:
         body = _json_bytes(json)
         headers.setdefault("Content-Type", "application/json")
     elif data is not None:
-        body = urlencode(list(_form_pairs(data)), doseq=True).encode()
+        body = urlencode(list(form_pairs(data))).encode()
         headers.setdefault("Content-Type", FORM)
     else:
         body = content.encode() if isinstance(content, str) else content or b""
@@ -66,12 +67,6 @@ def build_request(method: str, url: URL, headers: Mapping[str, str], *, content:
 
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-def _form_pairs(data: Mapping[str, Any]):
-    for key, value in data.items():
-        for item in value if isinstance(value, list | tuple) else [value]:
-            yield key, "true" if item is True else "false" if item is False else "" if item is None else str(item)
 
 
 CHARSET = re.compile(r';\s*charset\s*=\s*"?([\w.:-]+)', re.IGNORECASE)

@@ -19,7 +19,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 from uuid_utils import uuid7
 
+from store import partner_events
 from store.jsontext import dumps
+from store.partner_events import Outbox
 from store.tables import Cycle, Run, Transaction, new_id, utcnow
 
 TABLE = Transaction.__table__
@@ -140,19 +142,41 @@ def _row(outcome: Outcome, now: Any) -> tuple[Any, ...]:
             None if o.exchange is None else dumps(o.exchange), now, o.run_id, o.seq, o.at)
 
 
+# An errored outcome is saved on its own, and the partner's backend told in the same commit.
+_SAVE_ERRORED = f"{_SAVE} RETURNING id, run_id, cycle_id, account_id, seq, step"
+
+
 def save_outcome(db: Session, outcome: Outcome) -> bool:
     """One outcome, uncommitted (the caller commits it with its own writes); False when its
     transaction no longer waits at that step."""
     connection = db.connection()
-    row = _row(outcome, _timestamp(connection, utcnow()))
-    return connection.exec_driver_sql(_statement(connection, _SAVE), row).rowcount == 1
+    now = _timestamp(connection, utcnow())
+    if outcome.status == "Errored" and partner_events.wanted(connection, "transaction.errored"):
+        return _save_errored(connection, Outbox(connection), outcome, now)
+    return connection.exec_driver_sql(_statement(connection, _SAVE), _row(outcome, now)).rowcount == 1
 
 
 def save_outcomes(db: Connection, outcomes: Sequence[Outcome]) -> None:
     """Outcomes (of any runs and steps) in one statement on the driver, uncommitted; each
-    applied only if its transaction still waits at the step that made it."""
+    applied only if its transaction still waits at the step that made it. While an endpoint
+    takes `transaction.errored` events, errored ones are saved one by one, each with its event
+    (store/partner_events.py)."""
     now = _timestamp(db, utcnow())
-    db.exec_driver_sql(_statement(db, _SAVE), [_row(o, now) for o in outcomes])
+    one_by_one = any(o.status == "Errored" for o in outcomes) and partner_events.wanted(db, "transaction.errored")
+    if bulk := [_row(o, now) for o in outcomes if not (one_by_one and o.status == "Errored")]:
+        db.exec_driver_sql(_statement(db, _SAVE), bulk)
+    if one_by_one:
+        outbox = Outbox(db)
+        for outcome in outcomes:
+            if outcome.status == "Errored":
+                _save_errored(db, outbox, outcome, now)
+
+
+def _save_errored(db: Connection, outbox: Outbox, outcome: Outcome, now: Any) -> bool:
+    saved = db.exec_driver_sql(_statement(db, _SAVE_ERRORED), _row(outcome, now)).first()
+    if saved is not None:
+        partner_events.transaction_errored(outbox, saved)
+    return saved is not None
 
 
 def finish_pending(db: Session, run_id: str, status: str, message: str) -> None:

@@ -30,7 +30,7 @@ CONNECTOR = {
     "Methods": [
         {"UniqueIdentifier": "list", "Name": "List", "HttpMethod": "Get", "Endpoint": "{{BaseUrl}}/items",
          "Parameters": [
-             {"Name": "Status", "TargetType": "QueryString", "TargetName": "status"},
+             {"Name": "Status", "TargetType": "QueryString", "TargetName": "status", "IsOptional": True},
              {"TargetType": "ResponseField", "TargetName": "next", "Values": ["PAGE_NEXT_URL"], "Hide": True}],
          "ResponseFormat": {"Fields": [{"ConnectorField": "[items].id", "SystemField": "Id"}]}},
         {"UniqueIdentifier": "regional", "Name": "Regional", "HttpMethod": "Get",

@@ -66,15 +66,15 @@ async def test_an_event_that_waits_too_long_for_the_webhooks_lane_is_503_with_re
     lane = app.state.lanes.webhooks
     inside, leave = asyncio.Event(), asyncio.Event()
 
-    async def hold() -> None:
-        async with lane.admitted():
+    async def hold(account: str) -> None:
+        async with lane.admitted(account):
             inside.set()
             await leave.wait()
 
-    holders = [asyncio.create_task(hold()) for _ in range(lane.limit)]
+    holders = [asyncio.create_task(hold(f"account {n}")) for n in range(lane.limit)]
     await inside.wait()
     await asyncio.sleep(0)
-    assert lane.slots.value == 0  # every place taken
+    assert lane.free == 0  # every place taken
     async with client(app) as api:
         refused = await api.post(URL, content=b"{}")
         leave.set()

@@ -28,7 +28,7 @@ def problems(document: dict) -> list[tuple[str, str]]:
     return [(p.path, p.message) for p in raised.value.problems]
 
 
-PAGE = {"TargetType": "QueryString", "TargetName": "page"}
+PAGE = {"TargetType": "QueryString", "TargetName": "page", "IsOptional": True}
 CURSOR = {"TargetType": "QueryString", "TargetName": "cursor"}
 NEXT = {"TargetType": "ResponseField", "TargetName": "next_cursor"}
 
