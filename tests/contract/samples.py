@@ -81,6 +81,9 @@ def sample(spec: dict[str, Any], schema: Any, depth: int = 0) -> Any:
                 child = next((p["properties"][name] for p in parts if name in (p.get("properties") or {})), {})
                 merged[name] = sample(spec, child, depth + 1)
         return merged
+    if kind == "array" and depth < 4:  # one item: a required list is rarely allowed empty
+        items = next((p["items"] for p in parts if isinstance(p.get("items"), dict)), {})
+        return [sample(spec, items, depth + 1)]
     if kind == "string":
         minimum = max((p.get("minLength") or 0 for p in parts), default=0)
         return "example".ljust(minimum, "x")
