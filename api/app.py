@@ -25,6 +25,7 @@ from api.limits import BodyLimit
 from api.routers import (
     account_connectors,
     accounts,
+    catalog,
     codec,
     connector_auth,
     connector_calls,
@@ -110,7 +111,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
-RESOURCES = (accounts, connectors, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
+RESOURCES = (accounts, connectors, catalog, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
              templates, upgrades, cycles, transactions, steps, variables, events, codec)
 # FastAPI's own OpenTelemetry telemetry stays off: runtime/telemetry.py traces, by route.
 NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}

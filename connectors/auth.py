@@ -19,6 +19,7 @@ class Credentials:
 
     auth_value: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
+    authentication: str | None = None  # the Authentication's Name the account chose (None: the default)
 
 
 @dataclass

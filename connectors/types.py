@@ -21,6 +21,11 @@ def _boolean(value: Any) -> bool:
     raise ValueError(value)
 
 
+def _text(value: Any) -> str:
+    """Text as JSON spells it: a boolean is true or false (str would make it True or False)."""
+    return "true" if value is True else "false" if value is False else str(value)
+
+
 def _integer(value: Any) -> int:
     if isinstance(value, float) and not value.is_integer():
         raise ValueError(value)  # int() would silently drop the fraction
@@ -44,7 +49,7 @@ def _file(value: Any) -> Any:
 
 
 _CONVERTERS = {
-    "Text": str,
+    "Text": _text,
     "Integer": _integer,
     "Decimal": float,
     "Float": float,

@@ -53,15 +53,17 @@ def load_credentials(db: Session, account_connector_id: str) -> tuple[AccountCon
     row = db.execute(_INSTALLED, {"id": account_connector_id}).scalar_one_or_none()
     if row is None:
         raise LookupError(f"account connector {account_connector_id} does not exist")
-    return row, Credentials(auth_value=decrypt(row.auth_value), properties=decrypt_json(row.properties))
+    return row, Credentials(auth_value=decrypt(row.auth_value), properties=decrypt_json(row.properties),
+                            authentication=row.authentication)
 
 
 def call_options(account_connector_id: str, credentials: Credentials, limiter: Limiter, *,
                  cycle_id: str | None = None, step_script: str | None = None) -> dict[str, Any]:
-    """What every call for an account connector passes the engine: its credentials, its rate
-    limits, where its OAuth tokens are kept (and refreshed), and for its scripts the step's own
-    script, the cycle's Storage (a call for a cycle) and the limits every isolate runs under."""
+    """What every call for an account connector passes the engine: its credentials and the
+    authentication it chose, its rate limits, where its OAuth tokens are kept (and refreshed),
+    and for its scripts the step's own script, the cycle's Storage (a call for a cycle) and the
+    limits every isolate runs under."""
     storage = CycleStorage(cycle_id) if cycle_id else None
-    return {"credentials": credentials, "limiter": limiter, "limit_key": account_connector_id,
-            "tokens": DatabaseTokenStore(account_connector_id),
+    return {"credentials": credentials, "authentication": credentials.authentication, "limiter": limiter,
+            "limit_key": account_connector_id, "tokens": DatabaseTokenStore(account_connector_id),
             "scripting": Scripting(step_script, storage, settings().script_limits)}

@@ -122,8 +122,7 @@ def method_of(connector: Connector, method: str) -> str:
 
 
 def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, Any]:
-    return {**call_options(row.id, credentials, limiter), "authentication": row.authentication,
-            "mergefields": {"LastSuccessfulRunDate": EPOCH}}
+    return {**call_options(row.id, credentials, limiter), "mergefields": {"LastSuccessfulRunDate": EPOCH}}
 
 
 def _refused(err: ConnectorError) -> ApiError | None:

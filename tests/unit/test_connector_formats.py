@@ -74,6 +74,23 @@ def test_datetime_formats_both_ways():
         body_from_values([field], {"Due": "next tuesday"})
 
 
+def test_a_boolean_sent_as_text_is_spelled_as_json_spells_it():
+    # GitHub's POST /gists "public" is oneOf boolean or "true"/"false": imported as Text, a
+    # record's False was sent as "False", which neither allows.
+    field = FieldSpec(ConnectorField="public", SystemField="Public", DataType="Text")
+    assert body_from_values([field], {"Public": False}) == {"public": "false"}
+    assert body_from_values([field], {"Public": True}) == {"public": "true"}
+
+
+def test_an_array_element_without_a_fields_value_leaves_the_field_out():
+    # SendGrid's POST /contactdb/recipients example has "first_name": "" in one element: the
+    # engine took "" as no value and sent "first_name": null, which the schema refuses.
+    fields = [FieldSpec(ConnectorField="[].email", SystemField="Email"),
+              FieldSpec(ConnectorField="[].first_name", SystemField="FirstName", IsOptional=True)]
+    assert body_from_values(fields, {"Email": ["a@example.com", "b@example.com"], "FirstName": ["", "B"]}) == [
+        {"email": "a@example.com"}, {"email": "b@example.com", "first_name": "B"}]
+
+
 def test_a_date_format_no_date_reads_in_is_refused_where_it_is_written_and_fails_plainly():
     # strptime makes a format a regular expression: one naming a part twice cannot compile, which
     # was an re.error no caller expected (a 500, or a run's step retried as if the upstream failed).
