@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -59,16 +61,26 @@ def setup() -> None:
         done = asyncio.run(go())
     except NamespaceNotReady as err:
         console.print(f"[red]{err} (Temporal at {config.temporal_address})[/red]", markup=True)
-        raise typer.Exit(1) from None
+        _exit_now(1)
     except (RPCError, RuntimeError) as err:  # RuntimeError: the client could not connect
         console.print(f"[red]{where}: cannot register the search attributes: {err}[/red]", markup=True)
-        raise typer.Exit(1) from None
+        _exit_now(1)
     if done.created:
         console.print(f"[green]created {where}[/green]")
     if done.added:
         console.print(f"[green]{where}: added search attribute(s) {', '.join(done.added)}[/green]")
     elif not done.created:
         console.print(f"{where}: every search attribute was already there")
+    _exit_now()
+
+
+def _exit_now(code: int = 0) -> NoReturn:
+    """End a command that used a Temporal client without the interpreter's teardown: the SDK's
+    Rust threads may outlive it and abort the process as it finalizes ("PyGILState_Release",
+    temporalio/sdk-python#300), turning a command that succeeded into a crash."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @db_app.command()
