@@ -79,7 +79,7 @@ def record(db: Session, claimed: Claimed, attempt: Attempt, policy: DeliveryPoli
     backoff; or Failed once its attempts or its age run out. Returns that status; None when the
     delivery is gone (its endpoint was removed) or was claimed again since (replayed, or its
     lease ran out): the attempt is recorded, the newer claim decides."""
-    delivery = db.get(EventDelivery, claimed.id)
+    delivery = db.get(EventDelivery, claimed.id, with_for_update=True)  # see event_endpoints._delete
     if delivery is None:
         return None
     db.add(DeliveryAttempt(delivery_id=delivery.id, at=attempt.at, status_code=attempt.status_code,

@@ -85,6 +85,9 @@ def remove_for_account(db: Session, account_id: str) -> None:
 def _delete(db: Session, which) -> None:
     endpoints = select(EventEndpoint.id).where(which)
     deliveries = select(EventDelivery.id).where(EventDelivery.endpoint_id.in_(endpoints))
+    # Locked first: an attempt the dispatcher records meanwhile (event_deliveries.record) waits,
+    # then finds its delivery gone, rather than adding an attempt between the two deletes.
+    db.execute(deliveries.with_for_update())
     db.execute(delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(deliveries)))
     db.execute(delete(EventDelivery).where(EventDelivery.endpoint_id.in_(endpoints)))
     db.execute(delete(EventEndpoint).where(which))
