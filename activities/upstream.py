@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Connection
 from temporalio import activity
 
 from connectors import Connector, Credentials
@@ -19,7 +18,7 @@ from runtime import context
 from store import transactions
 from store.connections import call_options, load_credentials
 from store.custom_fields import release_for
-from store.database import engine, is_local_database, session
+from store.database import session
 from store.group_commit import GroupCommit
 from store.limiter import DatabaseLimiter
 from store.plans import StepPlan, load_step
@@ -47,7 +46,7 @@ class Upstream:
         self._slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = weakref.WeakValueDictionary()
         # One writer per process: outcomes of every activity share commits, and never wait
         # on each other for SQLite's single write lock.
-        self.outcomes: GroupCommit[Outcome] = GroupCommit(OutcomeWriter(), inline=is_local_database())
+        self.outcomes: GroupCommit[Outcome] = GroupCommit.of(transactions.save_outcomes)
 
     def slots(self, account_connector_id: str) -> asyncio.Semaphore:
         """Calls in flight to one account connector, across every activity of this worker."""
@@ -69,24 +68,6 @@ class Upstream:
         loaded = await asyncio.to_thread(load)
         context.bind(cycle_id=loaded.step.cycle_id, account_id=loaded.step.account_id)
         return loaded
-
-
-class OutcomeWriter:
-    """Writes outcomes on a connection of its own: one commit per group, none of a session's
-    bookkeeping (this runs once per call of every step)."""
-
-    def __init__(self) -> None:
-        self.connection: Connection | None = None
-
-    def __call__(self, outcomes: Sequence[Outcome]) -> None:
-        self.connection = self.connection or engine().connect()
-        try:
-            transactions.save_outcomes(self.connection, outcomes)
-            self.connection.commit()
-        except Exception:
-            self.connection.close()  # broken, or mid-transaction: the next write starts afresh
-            self.connection = None
-            raise
 
 
 def idempotency_key(run_id: str, seq: int, step_id: str, retries: int, attempt: int = 0) -> str:

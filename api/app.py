@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -52,6 +52,7 @@ from runtime.settings import settings
 from runtime.telemetry import instrument_app, instrument_http, start_tracing
 from runtime.temporal import BRIEF_RETRIES, connect
 from store.database import engine
+from store.group_commit import NEVER_WAITS
 
 log = logging.getLogger("cyclewright.api")
 NAMESPACE_CHECK_SECONDS = 10  # at start; /readyz checks again whenever it is asked
@@ -67,10 +68,14 @@ calls name the account in `X-Account-Id` (an account token's own by default). Ev
 
 def _forbid_blocking_calls(database: Engine) -> None:
     """A database call on the event loop stalls every request in flight: the API makes them in
-    the thread pool. With CYCLEWRIGHT_STRICT_EVENT_LOOP (the tests) one made on the loop fails."""
+    the thread pool, except on a connection that never waits for a lock (a group commit's first
+    try, store/group_commit.py). With CYCLEWRIGHT_STRICT_EVENT_LOOP (the tests) another made on
+    the loop fails."""
 
     @event.listens_for(database, "before_cursor_execute")
-    def _off_the_loop(*_: object) -> None:
+    def _off_the_loop(connection: Connection, *_: object) -> None:
+        if connection.info.get(NEVER_WAITS):
+            return
         try:
             asyncio.get_running_loop()
         except RuntimeError:

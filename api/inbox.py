@@ -6,16 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
 
 from fastapi import Request
-from sqlalchemy.engine import Connection
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.dependencies import TEMPORAL_TIMEOUT
 from store import inbound
-from store.database import engine, session
+from store.database import session
 from store.group_commit import GroupCommit
 from workflows.cycle import CycleWorkflow
 
@@ -34,7 +32,7 @@ class Inbox:
 
     def __init__(self, temporal: Client) -> None:
         self.temporal = temporal
-        self.commits: GroupCommit[inbound.Event] = GroupCommit(_EventWriter())
+        self.commits: GroupCommit[inbound.Event] = GroupCommit.of(inbound.accept)
         self.known: dict[str, tuple[float, inbound.Webhook]] = {}
         self.looking: dict[str, asyncio.Task[inbound.Webhook | None]] = {}  # lookups under way
         self.waking: dict[str, bool] = {}  # cycle -> woken again after the signal in flight
@@ -88,22 +86,6 @@ class Inbox:
                 self.waking[cycle_id] = False
         finally:
             self.waking.pop(cycle_id, None)
-
-
-class _EventWriter:
-    """Queues events on a connection of its own: one commit per group."""
-
-    def __init__(self) -> None:
-        self.connection: Connection | None = None
-
-    def __call__(self, events: Sequence[inbound.Event]) -> list[inbound.Admission]:
-        self.connection = self.connection or engine().connect()
-        try:
-            return inbound.accept(self.connection, events)
-        except Exception:
-            self.connection.close()  # broken, or mid-transaction: the next write starts afresh
-            self.connection = None
-            raise
 
 
 def _webhook(webhook_id: str) -> inbound.Webhook | None:

@@ -48,16 +48,16 @@ async def test_a_failed_commit_fails_its_callers_and_the_next_one_goes_on():
     assert calls == 2
 
 
-async def test_inline_writes_at_once_on_the_loop():
+async def test_first_writes_at_once_on_the_loop():
     written: list[str] = []
-    group = GroupCommit(written.extend, inline=True)
+    group = GroupCommit(lambda items: pytest.fail("not in a thread"), first=written.extend)
     await group.add("x")
     assert written == ["x"]
 
 
-async def test_inline_items_that_arrive_together_share_one_write():
+async def test_items_that_arrive_together_share_one_write_on_the_loop():
     commits: list[list[int]] = []
-    group = GroupCommit(lambda items: commits.append(list(items)), inline=True)
+    group = GroupCommit(lambda items: pytest.fail("not in a thread"), first=lambda items: commits.append(list(items)))
     await asyncio.gather(*(group.add(i) for i in range(5)))
     await group.add(5)
     assert commits == [[0, 1, 2, 3, 4], [5]]
