@@ -143,7 +143,7 @@ def list_deliveries(
     status: DeliveryStatus | None = None,
     account_id: str | None = None,
     endpoint_id: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,  # beyond: an offset past the database's integers
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryOut]:
     """`Total-Records` and `Total-Pages` headers say how many there are."""

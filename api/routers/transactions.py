@@ -108,7 +108,7 @@ def list_transactions(
     run: Annotated[str | None, Query(description="a run's id or number")] = None,
     before: datetime | None = None,
     after: datetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,  # beyond: an offset past the database's integers
     per_page: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[TransactionOut]:
     """`Total-Records` and `Total-Pages` headers say how many there are."""

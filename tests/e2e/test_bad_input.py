@@ -169,3 +169,11 @@ async def test_upstream_400_errors_the_transactions_and_the_schedule_goes_on(api
     assert len(errored) == 4
     assert all("400" in t["Message"] and "email domain is blocked" in t["Message"] for t in errored)
     assert all("demo-leads-token" not in t["Message"] for t in errored)
+
+
+async def test_a_page_past_any_listing_is_refused_not_a_500(api):
+    account = (await api.post("/v1.0/accounts", json={"Name": "pages"})).raise_for_status().json()["Id"]
+    for path in ("/v1.0/cycles/no-such-cycle/transactions", "/v1.0/event-deliveries"):
+        response = await api.get(path, params={"page": 10**18}, headers={"X-Account-Id": account})
+        assert response.status_code == 422, (path, response.text)
+        assert "page" in response.text
