@@ -371,3 +371,13 @@ class DeliveryAttempt(SQLModel, table=True):
     error: str | None = None  # why there was no answer (refused, timed out, the egress policy)
     response: str | None = None  # the start of the receiver's answer
     seconds: float = 0.0  # how long the request took
+
+
+class AgentTools(SQLModel, table=True):
+    """Which of a connector's methods agents may call as MCP tools (api/agents/), and which of
+    those writes wait for a person's approval: the partner's choice, nothing by default."""
+
+    connector_id: str = Field(foreign_key="connector.id", primary_key=True)
+    # [{"Method": UniqueIdentifier, "Approval": bool, "ApprovalTimeoutMinutes": float}]
+    methods: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
