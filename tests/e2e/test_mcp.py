@@ -163,3 +163,36 @@ async def test_the_partner_exposes_methods_and_bad_input_names_the_field(api, de
     assert (await api.get(path)).json() == before  # nothing changed
     assert (await api.put(path, json={"Methods": [{"Method": "x", "ApprovalTimeoutMinutes": 0}]})).status_code == 422
     assert (await api.get("/v1.0/connectors/nope/agent-tools")).status_code == 404
+
+
+class Tokens:
+    """Where the SDK's OAuth provider keeps what it obtained (in memory)."""
+
+    def __init__(self) -> None:
+        self.tokens, self.client = None, None
+
+    async def get_tokens(self):
+        return self.tokens
+
+    async def set_tokens(self, tokens) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self):
+        return self.client
+
+    async def set_client_info(self, client) -> None:
+        self.client = client
+
+
+async def test_a_standard_client_obtains_an_account_token_by_discovery(api, api_url, demo):
+    """The MCP authorization flow: 401 → protected resource metadata → the authorization
+    server's metadata → client credentials at its token endpoint, scope account:<id>."""
+    from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
+
+    cycle = await connected_account(api, demo, contacts=1)
+    tokens = Tokens()
+    provider = ClientCredentialsOAuthProvider(f"{api_url}/mcp", tokens, "test-client", "test-secret", issuer=api_url)
+    http = httpx2.AsyncClient(auth=provider, headers={"X-Account-Id": cycle.account_id}, timeout=60)
+    async with http, Client(streamable_http_client(f"{api_url}/mcp", http_client=http), cache=None) as client:
+        assert "demo_crm_list_contacts" in {tool.name for tool in (await client.list_tools()).tools}
+    assert tokens.tokens.scope == f"account:{cycle.account_id}"
