@@ -43,6 +43,7 @@ from api.routers import (
     partner_webhooks,
     steps,
     templates,
+    tool_calls,
     transactions,
     upgrades,
     variables,
@@ -118,8 +119,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 RESOURCES = (accounts, connectors, agent_tools, catalog, partner_webhooks, account_connectors, connector_calls,
-             lookups, connector_auth,
-             templates, upgrades, cycles, transactions, steps, variables, events, codec)
+             lookups, connector_auth, templates, upgrades, cycles, transactions, steps, variables, events, tool_calls,
+             codec)
 # FastAPI's own OpenTelemetry telemetry stays off: runtime/telemetry.py traces, by route.
 NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
 

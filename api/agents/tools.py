@@ -166,7 +166,7 @@ async def _write(tool: Tool, arguments: dict[str, Any], context: Call) -> types.
 
 
 def _write_answer(view: ToolCallView) -> types.CallToolResult:
-    structured = view.model_dump(mode="json", include={"Id", "Status", "Result", "ResultTruncated", "Error", "Links"})
+    structured = view.model_dump(mode="json", include={"Id", "Status", "Result", "ResultTruncated", "Error", "ExpiresAt", "Links"})
     links = view.Links
     if view.Status == "AwaitingApproval":
         note = (f"Pending: the call {view.Id} waits for a person's approval; nothing is sent before it. "

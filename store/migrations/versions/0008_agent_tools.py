@@ -1,7 +1,7 @@
 """The connector methods a partner exposes to agents as MCP tools.
 
-Revision ID: 0007_agent_tools
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07 22:10:00
 
 A new table only: before it, no method was a tool.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_agent_tools"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
