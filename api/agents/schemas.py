@@ -144,6 +144,7 @@ def write_output_schema(method: Method) -> dict[str, Any]:
                    "description": "once Completed: the method's records"},
         "ResultTruncated": {"type": "boolean"},
         "Error": {"type": ["string", "null"], "description": "why it failed, was rejected or expired"},
+        "ExpiresAt": {"type": ["string", "null"], "description": "when an unanswered approval expires"},
         "Links": {"type": "object", "description": "the REST routes to poll, approve or reject the call",
                   "properties": {"Self": {"type": "string"}, "Approve": link, "Reject": link}},
     }}

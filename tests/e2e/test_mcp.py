@@ -196,3 +196,24 @@ async def test_a_standard_client_obtains_an_account_token_by_discovery(api, api_
     async with http, Client(streamable_http_client(f"{api_url}/mcp", http_client=http), cache=None) as client:
         assert "demo_crm_list_contacts" in {tool.name for tool in (await client.list_tools()).tools}
     assert tokens.tokens.scope == f"account:{cycle.account_id}"
+
+
+async def source_requests(demo_url: str) -> list[dict]:
+    async with httpx.AsyncClient() as client:
+        return (await client.get(f"{demo_url}/admin/requests", params={"prefix": "/leads/sources"})).json()
+
+
+async def test_tool_calls_are_rate_limited_per_account(api, api_url, demo):
+    """CYCLEWRIGHT_MCP_CALLS_PER_MINUTE (120 by default): the account past it is told when to
+    try again, and nothing is called; another account's calls go on."""
+    busy, calm = await connected_account(api, demo), await connected_account(api, demo)
+    async with mcp_session(api_url, await account_token(api, busy.account_id)) as client:
+        for _ in range(120):
+            result = await client.call_tool("demo_leads_list_lead_sources", {})
+            assert not result.is_error, result.content
+        assert len(await source_requests(demo.url)) == 120
+        refused = await client.call_tool("demo_leads_list_lead_sources", {})
+    assert refused.is_error and "at most 120 tool calls a minute" in refused.content[0].text
+    assert len(await source_requests(demo.url)) == 120  # the refused call sent nothing
+    async with mcp_session(api_url, await account_token(api, calm.account_id)) as client:
+        assert not (await client.call_tool("demo_leads_list_lead_sources", {})).is_error
