@@ -217,3 +217,21 @@ async def test_tool_calls_are_rate_limited_per_account(api, api_url, demo):
     assert len(await source_requests(demo.url)) == 120  # the refused call sent nothing
     async with mcp_session(api_url, await account_token(api, calm.account_id)) as client:
         assert not (await client.call_tool("demo_leads_list_lead_sources", {})).is_error
+
+
+async def test_the_accounts_custom_fields_are_in_the_input_schema(api, api_url, demo):
+    cycle = await connected_account(api, demo)
+    leads = next(a["Id"] for a in (await cycle.call("GET", "/v1.0/account/connectors")).json()
+                 if a["Name"].startswith("Demo Leads"))
+    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+        before = next(t for t in (await client.list_tools()).tools if t.name == "demo_leads_create_lead")
+        response = await cycle.call("POST", f"/v1.0/account/connectors/{leads}/methods/create-lead/customfields")
+        assert response.status_code == 200, response.text
+        after = next(t for t in (await client.list_tools()).tools if t.name == "demo_leads_create_lead")
+    added = {name: schema for name, schema in after.input_schema["properties"].items()
+             if name not in before.input_schema["properties"]}
+    assert sorted((s["title"], s["type"], s.get("enum")) for s in added.values()) == [
+        ("Budget", "integer", None), ("Favourite colour", "string", ["red", "green", "blue"])], added
+    colour = next(name for name, s in added.items() if s["title"] == "Favourite colour")
+    assert colour in after.input_schema["required"]
+    Draft202012Validator.check_schema(after.input_schema)
