@@ -104,15 +104,25 @@ def _answer(structured: dict[str, Any], *, note: str = "", error: bool = False) 
                                 is_error=error)
 
 
-def _invalid(tool: Tool, arguments: dict[str, Any]) -> list[tuple[str, str]]:
-    validator = Draft202012Validator(tool.definition.input_schema)
-    return [("arguments" + "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in error.absolute_path),
-             error.message) for error in validator.iter_errors(arguments)]
+def invalid_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> list[tuple[str, str]]:
+    """Where the arguments break the input schema, and how, never quoting a value (it may be
+    a record's or a secret)."""
+    problems = []
+    for error in Draft202012Validator(schema).iter_errors(arguments):
+        path = "arguments" + "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in error.absolute_path)
+        if error.validator in ("required", "additionalProperties"):
+            message = error.message  # names the argument, not a value
+        elif error.validator == "enum":
+            message = f"must be one of {error.validator_value}"
+        else:
+            message = f"must satisfy {error.validator}: {error.validator_value}"
+        problems.append((path, message))
+    return problems
 
 
 async def call(tool: Tool, arguments: dict[str, Any], context: Call) -> types.CallToolResult:
     """Call the tool; bad input and every failure answer an error result naming its cause."""
-    if problems := _invalid(tool, arguments):
+    if problems := invalid_arguments(tool.definition.input_schema, arguments):
         return failed(f"The arguments of '{tool.definition.name}' are invalid.", problems)
     try:
         return await (_write if tool.write else _read)(tool, dict(arguments), context)
