@@ -66,3 +66,15 @@ def test_a_read_answer_is_bounded():
     assert len(bounded([{"n": i} for i in range(500)])) == 100
     big = [{"notes": "x" * 10_000} for _ in range(20)]
     assert len(bounded(big)) == 6  # 64 kB of JSON
+
+
+def test_the_mcp_server_is_admitted_in_the_agents_lane():
+    from api.admission import Admission
+    from api.app import create_app
+
+    app = create_app()
+    routes = next(m.kwargs["routes"] for m in app.user_middleware if m.cls is Admission)
+    for method in ("POST", "GET", "DELETE"):
+        assert routes.find(method, "/mcp").route.lane is app.state.lanes.agents
+    assert routes.find("POST", "/mcp/other") is None
+    assert routes.find("GET", "/.well-known/oauth-protected-resource/mcp").route.lane is None  # answers however busy
