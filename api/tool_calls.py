@@ -184,6 +184,8 @@ async def decide(account_id: str, call_id: str, approve: bool, by: str, *, tempo
 
 
 def _not_awaiting(call: ToolCallView) -> ApiError:
+    if call.Status == "AwaitingApproval":  # its wait ended a moment ago; the outcome is being recorded
+        return ApiError(409, f"tool call {call.Id} is no longer awaiting approval: it was decided or expired just now")
     return ApiError(409, f"tool call {call.Id} is {call.Status}: only a call AwaitingApproval can be approved or "
                          "rejected")
 

@@ -84,8 +84,10 @@ def same_request(row: ToolCall, call: NewCall) -> bool:
 
 def decide(db: Session, id: str, status: str, by: str | None, at: datetime) -> bool:
     """Approved (Running), Rejected or Expired, from AwaitingApproval only: whether it was."""
+    error = {"Rejected": f"rejected by {by}: nothing was sent",
+             "Expired": "nobody approved it before its approval expired: nothing was sent"}.get(status)
     changed = db.execute(update(ToolCall).where(ToolCall.id == id, ToolCall.status == "AwaitingApproval").values(
-        status=status, decided_by=by, decided_at=at, finished_at=None if status == "Running" else at))
+        status=status, decided_by=by, decided_at=at, error=error, finished_at=None if status == "Running" else at))
     db.commit()
     return changed.rowcount == 1
 

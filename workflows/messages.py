@@ -209,9 +209,11 @@ class PurgeCounts:
     transactions: int = 0
     plans: int = 0
     events: int = 0  # events for the partner's backend, with their deliveries
+    tool_calls: int = 0  # agents' writes that ended
 
     def summary(self) -> str:
-        return f"purged {self.runs} runs, {self.transactions} transactions, {self.plans} plans, {self.events} events"
+        return (f"purged {self.runs} runs, {self.transactions} transactions, {self.plans} plans, {self.events} events, "
+                f"{self.tool_calls} tool calls")
 
 
 @dataclass

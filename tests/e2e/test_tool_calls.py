@@ -136,6 +136,7 @@ async def test_a_rejected_write_sends_nothing_and_says_so(api, demo, temporal):
     await eventually(lambda: _waiting_for_approval(temporal, cycle, call["Id"]), "the approval's wait")
     rejected = await cycle.call("POST", f"{TOOL_CALLS}/{call['Id']}/reject")
     assert rejected.status_code == 200 and rejected.json()["Status"] == "Rejected", rejected.text
+    assert rejected.json()["Error"] == "rejected by partner token of test-client: nothing was sent"
     assert await _handle(temporal, cycle, call["Id"]).result() == "Rejected"
     assert await _lead_requests(cycle) == []
     response = await cycle.call("POST", f"{TOOL_CALLS}/{call['Id']}/approve")
@@ -154,6 +155,7 @@ async def test_an_unanswered_write_expires_and_sends_nothing(api, demo, temporal
     assert await _handle(temporal, cycle, call["Id"]).result() == "Expired"
     expired = (await cycle.call("GET", f"{TOOL_CALLS}/{call['Id']}")).json()
     assert expired["Status"] == "Expired" and expired["DecidedBy"] is None
+    assert expired["Error"] == "nobody approved it before its approval expired: nothing was sent"
     assert await _lead_requests(cycle) == []
     response = await cycle.call("POST", f"{TOOL_CALLS}/{call['Id']}/approve")
     assert response.status_code == 409 and "is Expired" in response.json()["Message"]
@@ -166,6 +168,16 @@ async def test_an_upstream_refusal_fails_the_call_naming_the_party(api, demo, te
     assert call["Status"] == "Failed", call
     assert call["Error"].startswith("the upstream API refused the call: Demo Leads create-lead: HTTP 400")
     assert "ada@example.com" not in call["Error"]  # the upstream's body may echo the record: not kept
+
+
+async def test_a_write_the_upstream_fails_once_is_retried_with_the_same_key(api, demo, temporal):
+    cycle, leads = await _setup(api, demo)
+    await cycle.demo("faults", status=503, message="try later")
+    call = (await cycle.call("POST", TOOL_CALLS, json=_write(leads, "retried"))).json()
+    assert await _handle(temporal, cycle, call["Id"]).result() == "Completed"
+    first, second = await _lead_requests(cycle)
+    assert first["headers"]["idempotency-key"] == second["headers"]["idempotency-key"] == call["Id"]
+    assert (await cycle.demo_stats())["leads_created"] == 1
 
 
 @pytest.mark.parametrize(("change", "path", "says"), [
