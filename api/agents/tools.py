@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,7 +162,8 @@ def call_key(tool: Tool, arguments: dict[str, Any], request_id: str | int | None
     reused by another session for another call is another key)."""
     if key := arguments.pop(KEY_ARGUMENT, None):
         return f"key:{key}"
-    digest = hashlib.sha256(orjson.dumps([tool.definition.name, arguments], option=orjson.OPT_SORT_KEYS)).hexdigest()
+    # json, not orjson: an argument may hold a lone surrogate (valid JSON text), which orjson refuses
+    digest = hashlib.sha256(json.dumps([tool.definition.name, arguments], sort_keys=True).encode()).hexdigest()
     return f"request:{request_id}:{digest[:32]}"
 
 

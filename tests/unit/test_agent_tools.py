@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -78,3 +79,14 @@ def test_the_mcp_server_is_admitted_in_the_agents_lane():
         assert routes.find(method, "/mcp").route.lane is app.state.lanes.agents
     assert routes.find("POST", "/mcp/other") is None
     assert routes.find("GET", "/.well-known/oauth-protected-resource/mcp").route.lane is None  # answers however busy
+
+
+def test_a_call_key_is_the_clients_else_the_request_and_its_arguments():
+    from api.agents.tools import call_key
+
+    tool = SimpleNamespace(definition=SimpleNamespace(name="demo_leads_create_lead"))
+    assert call_key(tool, {"_key": "k1", "Email": "a"}, 7) == "key:k1"
+    one, same = call_key(tool, {"Email": "a"}, 7), call_key(tool, {"Email": "a"}, 7)
+    assert one == same and one.startswith("request:7:")
+    assert call_key(tool, {"Email": "b"}, 7) != one  # the same id reused for another call: another key
+    assert call_key(tool, {"Email": "\ud800"}, 8)  # a lone surrogate is valid JSON text
