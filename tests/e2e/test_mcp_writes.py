@@ -4,6 +4,10 @@ approval answers "pending" with the way to poll and approve, and sends nothing u
 
 from __future__ import annotations
 
+import asyncio
+
+from api.tool_calls import workflow_id
+from tests.conftest import Process
 from tests.e2e.test_mcp import account_token, connected_account, expose, mcp_session
 from tests.walkthrough import eventually
 
@@ -56,3 +60,34 @@ async def test_a_held_write_answers_pending_and_sends_nothing_until_approved(api
 
     await eventually(completed, "the approved call to complete")
     assert (await cycle.demo_stats())["leads_created"] == 1
+
+
+async def test_a_write_tool_with_the_worker_sigkilled_mid_call_still_makes_one_lead(api, api_url, demo, worker,
+                                                                                    temporal):
+    """Acceptance (issue 19, point 2) over MCP: the call's key holds across a worker crash."""
+    cycle = await connected_account(api, demo)
+    await cycle.demo("hold")
+    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+        first = asyncio.create_task(client.call_tool("demo_leads_create_lead", {**LEAD, "_key": "crash-1"}))
+        # The premise: the leads service holds the request the worker's activity sent.
+        await eventually(lambda: _held(cycle), "the write to reach the leads service")
+        worker["process"].kill()  # SIGKILL: the activity never reports back
+        await cycle.demo("release")  # …yet the leads service goes on to create the lead
+        await eventually(lambda: _created(cycle), "the held request's lead")
+        worker["process"] = Process("worker.py")
+        call_id = (await first).structured_content["Id"]  # Running (the wait ran out) or Completed
+        handle = temporal.client.get_workflow_handle(workflow_id(cycle.account_id, call_id))
+        assert await handle.result() == "Completed"
+        again = await client.call_tool("demo_leads_create_lead", {**LEAD, "_key": "crash-1"})
+    assert again.structured_content["Id"] == call_id and again.structured_content["Status"] == "Completed"
+    stats = await cycle.demo_stats()
+    assert stats["lead_requests"] == 2, stats  # sent again after the crash…
+    assert stats["leads_created"] == 1, stats  # …with the same key: still one lead
+
+
+async def _held(cycle) -> bool:
+    return (await cycle.demo_stats())["waiting"] == 1
+
+
+async def _created(cycle) -> bool:
+    return (await cycle.demo_stats())["leads_created"] == 1
