@@ -91,3 +91,16 @@ async def _held(cycle) -> bool:
 
 async def _created(cycle) -> bool:
     return (await cycle.demo_stats())["leads_created"] == 1
+
+
+async def test_a_rejected_write_sends_nothing_and_the_tool_says_so(api, api_url, demo):
+    cycle = await connected_account(api, demo)
+    await expose(api, "Demo Leads", {"Method": "create-lead", "Approval": True})
+    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+        pending = (await client.call_tool("demo_leads_create_lead", {**LEAD, "_key": "no-1"})).structured_content
+        response = await cycle.call("POST", pending["Links"]["Reject"])
+        assert response.status_code == 200, response.text
+        answer = await client.call_tool("demo_leads_create_lead", {**LEAD, "_key": "no-1"})
+    assert answer.is_error and answer.structured_content["Status"] == "Rejected"
+    assert answer.content[0].text.startswith(f"Rejected: the call {pending['Id']}")
+    assert (await cycle.demo_stats())["lead_requests"] == 0  # nothing was ever sent
