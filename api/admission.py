@@ -172,7 +172,9 @@ class Lanes:
         self.reads, self.writes = Lane("reads", limit, wait), Lane("writes", limit, wait)
         self.temporal, self.agents = Lane("temporal", limit, wait), Lane("agents", limit, wait)
         self.webhooks = Lane("webhooks", limit * WEBHOOK_SHARE, wait)
-        self.threads = 4 * limit  # reads, writes, temporal and agents; the webhook lane takes none
+        # reads, writes and temporal; the webhook lane takes none, nor does agents (the MCP server
+        # works in asyncio's own threads, as data on demand does)
+        self.threads = 3 * limit
 
     def of(self, route: APIRoute) -> Lane:
         """A resource route's lane."""

@@ -165,7 +165,7 @@ def test_routes_that_need_temporal_take_the_temporal_lane():
         assert lanes.of(routes[method, path]) is lanes.temporal, path
     assert lanes.of(routes["GET", "/v1.0/cycles/{cycle_id}"]) is lanes.reads
     assert lanes.of(routes["PUT", "/v1.0/account/variables/{name}"]) is lanes.writes
-    assert (lanes.threads, lanes.webhooks.limit) == (12, 24)
+    assert (lanes.threads, lanes.webhooks.limit) == (9, 24)
 
 
 def test_a_request_finds_its_route_by_path_and_method():
