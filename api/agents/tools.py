@@ -44,7 +44,6 @@ class Tool:
 
     definition: types.Tool
     account_connector_id: str
-    connector: str
     exposed: Exposed
     arguments: Arguments
     write: bool
@@ -78,9 +77,10 @@ def _catalogue(installed: list[agent_tools.Installed]) -> dict[str, Tool]:
                 types.Tool(name=name, title=f"{item.connector.Name}: {method.Name}", description=description,
                            input_schema=arguments.schema,
                            output_schema=write_output_schema(method) if write else read_output_schema(method),
-                           annotations=types.ToolAnnotations(read_only_hint=not write, destructive_hint=False,
-                                                             idempotent_hint=True)),
-                item.row.id, item.connector.Name, exposed, arguments, write)
+                           annotations=types.ToolAnnotations(  # a write is idempotent by its key
+                               read_only_hint=not write, destructive_hint=method.HttpMethod == "Delete",
+                               idempotent_hint=True)),
+                item.row.id, exposed, arguments, write)
     return tools
 
 
