@@ -145,8 +145,9 @@ def create_app() -> FastAPI:
         routes.add(router.routes, lane)
     # The MCP server (api/agents/): a plain ASGI app, in the agents lane, each account in turn.
     app.state.mcp = McpEndpoint()
-    app.router.routes.append(Route(MCP_PATH, endpoint=app.state.mcp, methods=["GET", "POST", "DELETE"]))
-    routes.add_app(MCP_PATH, ("GET", "POST", "DELETE"), lanes.agents)
+    # POST only: stateless, it has no stream to open (GET) nor session to end (DELETE): 405.
+    app.router.routes.append(Route(MCP_PATH, endpoint=app.state.mcp, methods=["POST"]))
+    routes.add_app(MCP_PATH, ("POST",), lanes.agents)
     document_security(app, (route for router, _ in laned for route in router.routes if isinstance(route, APIRoute)))
     # Middlewares, outermost first: what is cheapest and sheds load comes before what costs.
     # 1. WebhookIntake: a webhook event is answered here (its own lane place, api/intake.py),

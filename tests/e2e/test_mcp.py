@@ -136,6 +136,13 @@ async def test_only_an_account_token_opens_the_server_and_a_client_finds_its_tok
         assert response.status_code == 403 and "one account's" in response.json()["Message"]
         assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
 
+        # Stateless: no stream to open, no session to end.
+        token = {"Authorization": f"Bearer {await account_token(api, cycle.account_id)}"}
+        for method in ("GET", "DELETE"):
+            response = await http.request(method, "/mcp", headers=token)
+            assert response.status_code == 405 and response.json()["Message"], response.text
+        assert (await http.put("/mcp", headers=token)).status_code == 405
+
         resource = (await http.get(metadata_url)).json()
         assert resource["resource"] == f"{api_url}/mcp" and resource["authorization_servers"] == [api_url]
         server = (await http.get("/.well-known/oauth-authorization-server")).json()

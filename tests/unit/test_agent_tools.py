@@ -75,8 +75,7 @@ def test_the_mcp_server_is_admitted_in_the_agents_lane():
 
     app = create_app()
     routes = next(m.kwargs["routes"] for m in app.user_middleware if m.cls is Admission)
-    for method in ("POST", "GET", "DELETE"):
-        assert routes.find(method, "/mcp").route.lane is app.state.lanes.agents
+    assert routes.find("POST", "/mcp").route.lane is app.state.lanes.agents
     assert routes.find("POST", "/mcp/other") is None
     assert routes.find("GET", "/.well-known/oauth-protected-resource/mcp").route.lane is None  # answers however busy
 
