@@ -1,6 +1,7 @@
 """An account's installed integrations (its cycles) and their recent runs, as MCP resources:
-`cyclewright://cycles/{id}` and `cyclewright://cycles/{id}/runs`, JSON. Another account's
-cycles do not exist for it."""
+`cyclewright://cycles/{id}` and `cyclewright://cycles/{id}/runs`, JSON; and its tool calls,
+`cyclewright://tool-calls/{id}` (a resource template: where an agent polls a write). Another
+account's do not exist for it."""
 
 from __future__ import annotations
 
@@ -12,12 +13,18 @@ import mcp_types as types
 import orjson
 from sqlmodel import col, select
 
+from api.errors import ApiError
+from api.tool_calls import get_call
 from store.database import session
 from store.tables import Cycle, Run
 
 RECENT_RUNS = 20
 JSON = "application/json"
 _URI = re.compile(r"cyclewright://cycles/(?P<cycle>[^/]+)(?P<runs>/runs)?")
+_TOOL_CALL = re.compile(r"cyclewright://tool-calls/(?P<call>[^/]+)")
+TEMPLATES = [types.ResourceTemplate(
+    uri_template="cyclewright://tool-calls/{id}", name="tool call", mime_type=JSON,
+    description="A write tool's call: its status (AwaitingApproval, Running, Completed, …), request and result")]
 
 
 def _cycles(account_id: str) -> list[Cycle]:
@@ -65,11 +72,16 @@ def _read(account_id: str, cycle_id: str, runs: bool) -> Any:
 
 async def read(account_id: str, uri: str) -> types.ReadResourceResult | None:
     """The resource's contents; None for a URI that names none of the account's."""
-    match = _URI.fullmatch(uri)
-    if match is None:
+    if call := _TOOL_CALL.fullmatch(uri):
+        try:
+            text = (await get_call(account_id, call["call"])).model_dump_json()
+        except ApiError:  # not this account's
+            return None
+    elif match := _URI.fullmatch(uri):
+        content = await asyncio.to_thread(_read, account_id, match["cycle"], bool(match["runs"]))
+        if content is None:
+            return None
+        text = orjson.dumps(content).decode()
+    else:
         return None
-    content = await asyncio.to_thread(_read, account_id, match["cycle"], bool(match["runs"]))
-    if content is None:
-        return None
-    text = orjson.dumps(content).decode()
     return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, mime_type=JSON, text=text)])

@@ -39,7 +39,8 @@ ACCOUNT = "cyclewright.account"  # the scope key the endpoint leaves the token's
 RESOURCE_NOT_FOUND = -32002  # the MCP specification's code for a resource that does not exist
 INSTRUCTIONS = ("The tools call this account's connected apps, as its integration partner exposed them. "
                 "Reads answer one page: pass NextCursor back as _cursor for the next. Writes run once per key "
-                "(_key, else the request's id) and may wait for a person's approval: the answer says how to poll.")
+                "(_key, else the request's id) and may wait for a person's approval: the answer says how to poll "
+                "(read the resource cyclewright://tool-calls/{id}).")
 limiter = DatabaseLimiter()
 
 
@@ -68,6 +69,11 @@ async def _list_resources(ctx: Any, _: types.PaginatedRequestParams | None) -> t
     return types.ListResourcesResult(resources=await resources.listed(_account(ctx)))
 
 
+async def _list_resource_templates(ctx: Any, _: types.PaginatedRequestParams | None
+                                   ) -> types.ListResourceTemplatesResult:
+    return types.ListResourceTemplatesResult(resource_templates=resources.TEMPLATES)
+
+
 async def _read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
     result = await resources.read(_account(ctx), str(params.uri))
     if result is None:
@@ -77,7 +83,8 @@ async def _read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> t
 
 def mcp_server() -> Server:
     return Server("cyclewright", version="0.1.0", instructions=INSTRUCTIONS, on_list_tools=_list_tools,
-                  on_call_tool=_call_tool, on_list_resources=_list_resources, on_read_resource=_read_resource)
+                  on_call_tool=_call_tool, on_list_resources=_list_resources,
+                  on_list_resource_templates=_list_resource_templates, on_read_resource=_read_resource)
 
 
 def _challenge(headers: Headers, error: str | None = None) -> str:

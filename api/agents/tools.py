@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import mcp_types as types
@@ -36,6 +37,9 @@ from store.database import session
 
 MAX_RECORDS = 100  # a read answers at most this many records of its page…
 MAX_BYTES = 64_000  # …and at most this much JSON of them: an agent's context is small
+# A write waits this long for its end, holding its place in the agents lane; then it answers
+# Running, and the agent polls its resource (no wait while it awaits approval).
+WRITE_WAIT = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -173,18 +177,19 @@ async def _write(tool: Tool, arguments: dict[str, Any], context: Call) -> types.
     view = await submit_write(WriteRequest(
         account_id=context.account_id, account_connector_id=tool.account_connector_id, method=tool.exposed.method,
         arguments=tool.arguments.split(arguments), call_key=key, tool=tool.definition.name,
-        approval=tool.exposed.approval, approval_timeout=tool.exposed.approval_timeout), temporal=temporal)
+        approval=tool.exposed.approval, approval_timeout=tool.exposed.approval_timeout), WRITE_WAIT, temporal=temporal)
     return _write_answer(view)
 
 
 def _write_answer(view: ToolCallView) -> types.CallToolResult:
     structured = view.model_dump(mode="json", include={"Id", "Status", "Result", "ResultTruncated", "Error", "ExpiresAt", "Links"})
     links = view.Links
+    poll = f"Poll: read the resource cyclewright://tool-calls/{view.Id} (or GET {links.Self})."
     if view.Status == "AwaitingApproval":
-        note = (f"Pending: the call {view.Id} waits for a person's approval; nothing is sent before it. "
-                f"Poll GET {links.Self}; approve with POST {links.Approve}, reject with POST {links.Reject}.")
+        note = (f"Pending: the call {view.Id} waits for a person's approval; nothing is sent before it. {poll} "
+                f"A person approves with POST {links.Approve}, or rejects with POST {links.Reject}.")
     elif view.Status == "Running":
-        note = f"Running: the call {view.Id} has not finished yet. Poll GET {links.Self}."
+        note = f"Running: the call {view.Id} has not finished yet. {poll}"
     elif view.Status == "Completed":
         note = f"Completed: the call {view.Id} was sent."
     else:

@@ -5,6 +5,10 @@ approval answers "pending" with the way to poll and approve, and sends nothing u
 from __future__ import annotations
 
 import asyncio
+import json
+
+import pytest
+from mcp.shared.exceptions import MCPError
 
 from api.tool_calls import workflow_id
 from tests.conftest import Process
@@ -50,6 +54,7 @@ async def test_a_held_write_answers_pending_and_sends_nothing_until_approved(api
     call = pending.structured_content
     assert call["Status"] == "AwaitingApproval" and call["Links"]["Approve"], call
     assert call["Links"]["Self"] in pending.content[0].text and "Pending" in pending.content[0].text
+    assert f"cyclewright://tool-calls/{call['Id']}" in pending.content[0].text
     assert (await cycle.demo_stats())["leads_created"] == 0  # nothing sent
 
     response = await cycle.call("POST", call["Links"]["Approve"])
@@ -60,6 +65,16 @@ async def test_a_held_write_answers_pending_and_sends_nothing_until_approved(api
 
     await eventually(completed, "the approved call to complete")
     assert (await cycle.demo_stats())["leads_created"] == 1
+    # The agent polls the call as a resource; another account cannot read it.
+    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+        templates = (await client.list_resource_templates()).resource_templates
+        assert [t.uri_template for t in templates] == ["cyclewright://tool-calls/{id}"]
+        polled = json.loads((await client.read_resource(f"cyclewright://tool-calls/{call['Id']}")).contents[0].text)
+        assert polled["Status"] == "Completed" and polled["Result"][0]["Email"] == "agent@example.com"
+    other = (await api.post("/v1.0/accounts", json={"Name": "Other"})).json()["Id"]
+    async with mcp_session(api_url, await account_token(api, other)) as client:
+        with pytest.raises(MCPError, match="not found"):
+            await client.read_resource(f"cyclewright://tool-calls/{call['Id']}")
 
 
 async def test_a_write_tool_with_the_worker_sigkilled_mid_call_still_makes_one_lead(api, api_url, demo, worker,
