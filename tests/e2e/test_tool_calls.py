@@ -5,6 +5,7 @@ until approved, and nothing at all when rejected or expired. Plus bad input: 422
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -191,11 +192,14 @@ async def test_a_write_the_upstream_fails_once_is_retried_with_the_same_key(api,
      "no parameter 'Limit'"),
     ({"Arguments": {"Records": []}}, "$.Arguments.Records", "Extra inputs are not permitted"),
     ({"Key": ""}, "$.Key", "a key of 1 to 255 characters"),
+    ({"Tool": "create\udc00lead"}, "$.Tool", "at most 128 printable characters"),
 ])
 async def test_bad_input_is_refused_and_starts_nothing(api, demo, temporal, change, path, says):
     cycle, leads = await _setup(api, demo)
     body = _write(leads, "bad-input") | change
-    response = await cycle.call("POST", TOOL_CALLS, json=body)
+    # As JSON escapes it: a lone surrogate is valid JSON text, not valid UTF-8.
+    response = await api.post(TOOL_CALLS, content=json.dumps(body),
+                              headers={**cycle.headers, "Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     (error,) = response.json()["Errors"]
     assert error["Path"] == path and says in error["Message"], error
