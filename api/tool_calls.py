@@ -58,6 +58,7 @@ ToolCallStatus = Literal["AwaitingApproval", "Running", "Completed", "Failed", "
 STATUSES: tuple[str, ...] = ToolCallStatus.__args__  # type: ignore[attr-defined]
 READS = {"Get"}  # the HttpMethod that reads: a read goes through data on demand
 KEY_LIMIT = 255
+TOOL_LIMIT = 128
 LONGEST_APPROVAL = timedelta(days=30)
 
 
@@ -214,6 +215,8 @@ def _checked(request: WriteRequest) -> tool_calls.NewCall:
     problems = []
     if not request.call_key or len(request.call_key) > KEY_LIMIT:
         problems.append(Problem("$.Key", f"a key of 1 to {KEY_LIMIT} characters is required"))
+    if len(request.tool) > TOOL_LIMIT or not request.tool.isprintable():
+        problems.append(Problem("$.Tool", f"at most {TOOL_LIMIT} printable characters"))
     if request.approval and not timedelta(0) < request.approval_timeout <= LONGEST_APPROVAL:
         problems.append(Problem("$.ApprovalTimeout", f"must be more than 0 and at most {LONGEST_APPROVAL.days} days"))
     try:

@@ -29,7 +29,7 @@ TERMINAL = ("Completed", "Failed", "Rejected", "Expired")
 
 def call_id(account_id: str, call_key: str) -> str:
     """The call's id for an account's key: no part of the key shows in it (nor in the workflow id)."""
-    return hashlib.sha256(f"{account_id}\n{call_key}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{account_id}\n{call_key}".encode(errors="surrogatepass")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from api import tool_calls
 from api.auth import Claims
 from api.dependencies import CurrentAccount, Temporal
 from api.errors import COMMON, responses
-from api.tool_calls import ToolCallPage, ToolCallView, WriteRequest
+from api.tool_calls import LONGEST_APPROVAL, ToolCallPage, ToolCallView, WriteRequest
 
 router = APIRouter(prefix="/v1.0/account/tool-calls", tags=["tool calls"], responses=responses(*COMMON))
 
@@ -27,7 +27,8 @@ class ToolCallIn(BaseModel):
     Key: str = Field(description="the idempotency key: the same key again answers the same call, sent once")
     Tool: str = Field(default="", description="a name for listings and the Web UI; the method's name when empty")
     Approval: bool = Field(default=False, description="hold it until a person approves it")
-    ApprovalTimeoutSeconds: float = Field(default=86_400, gt=0, description="an unanswered approval expires then")
+    ApprovalTimeoutSeconds: float = Field(default=86_400, gt=0, le=LONGEST_APPROVAL.total_seconds(),
+                                          description="an unanswered approval expires then (at most 30 days)")
     WaitSeconds: float = Field(default=5, ge=0, le=30, description="how long to wait for it to end before answering "
                                                                   "(the wait holds a place of the API's Temporal lane: "
                                                                   "poll rather than wait long)")
@@ -46,7 +47,8 @@ def _answered(call: ToolCallView, response: Response) -> ToolCallView:
 
 
 @router.post("", summary="Submit an agent's write: sent once per key, optionally after approval",
-             responses=responses(409, 503))
+             responses={**responses(409, 503), 202: {"model": ToolCallView, "description": "It runs, or awaits "
+                                                     "approval: poll Location"}})
 async def submit(body: ToolCallIn, account: CurrentAccount, client: Temporal, response: Response) -> ToolCallView:
     """Runs the method as a Temporal workflow of its own, with the call's id as its idempotency
     key; answers once it ended (200) or after WaitSeconds, or at once when it awaits approval
@@ -62,7 +64,7 @@ async def submit(body: ToolCallIn, account: CurrentAccount, client: Temporal, re
 async def list_tool_calls(
     account: CurrentAccount,
     status: Annotated[str | None, Query(description="one status or several, comma-separated")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> ToolCallPage:
     return await run_in_threadpool(tool_calls.list_calls, account.id, tool_calls.statuses_of(status), page, per_page)

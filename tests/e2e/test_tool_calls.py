@@ -5,6 +5,7 @@ until approved, and nothing at all when rejected or expired. Plus bad input: 422
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -130,13 +131,17 @@ async def test_a_write_held_for_approval_sends_nothing_until_approved(api, demo,
     assert again.status_code == 409 and "is Completed" in again.json()["Message"]
 
 
-async def test_a_rejected_write_sends_nothing_and_says_so(api, demo, temporal):
+async def test_a_rejected_write_sends_nothing_and_says_so(api, api_url, demo, temporal):
     cycle, leads = await _setup(api, demo)
     call = (await cycle.call("POST", TOOL_CALLS, json=_write(leads, "reject-me", Approval=True))).json()
     await eventually(lambda: _waiting_for_approval(temporal, cycle, call["Id"]), "the approval's wait")
-    rejected = await cycle.call("POST", f"{TOOL_CALLS}/{call['Id']}/reject")
+    stranger = (await api.post("/v1.0/accounts", json={"Name": "Stranger"})).json()["Id"]
+    async with await _account_client(api_url, stranger) as theirs:  # another account's token: not its call
+        assert (await theirs.post(f"{TOOL_CALLS}/{call['Id']}/reject")).status_code == 404
+    async with await _account_client(api_url, cycle.account_id) as own:
+        rejected = await own.post(f"{TOOL_CALLS}/{call['Id']}/reject")
     assert rejected.status_code == 200 and rejected.json()["Status"] == "Rejected", rejected.text
-    assert rejected.json()["Error"] == "rejected by partner token of test-client: nothing was sent"
+    assert rejected.json()["Error"] == "rejected by account token of test-client: nothing was sent"
     assert await _handle(temporal, cycle, call["Id"]).result() == "Rejected"
     assert await _lead_requests(cycle) == []
     response = await cycle.call("POST", f"{TOOL_CALLS}/{call['Id']}/approve")
@@ -145,6 +150,15 @@ async def test_a_rejected_write_sends_nothing_and_says_so(api, demo, temporal):
     repeat = await cycle.call("POST", TOOL_CALLS, json=_write(leads, "reject-me", Approval=True))
     assert repeat.json()["Id"] == call["Id"] and repeat.json()["Status"] == "Rejected"
     assert await _lead_requests(cycle) == []
+
+
+async def _account_client(api_url: str, account_id: str) -> httpx.AsyncClient:
+    """A client holding an account token of `account_id` (no X-Account-Id: the token names it)."""
+    async with httpx.AsyncClient(base_url=api_url) as anonymous:
+        issued = await anonymous.post("/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": "test-client", "client_secret": "test-secret",
+            "scope": f"account:{account_id}"})
+    return httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {issued.json()['access_token']}"})
 
 
 async def test_an_unanswered_write_expires_and_sends_nothing(api, demo, temporal):
@@ -191,11 +205,14 @@ async def test_a_write_the_upstream_fails_once_is_retried_with_the_same_key(api,
      "no parameter 'Limit'"),
     ({"Arguments": {"Records": []}}, "$.Arguments.Records", "Extra inputs are not permitted"),
     ({"Key": ""}, "$.Key", "a key of 1 to 255 characters"),
+    ({"Tool": "create\udc00lead"}, "$.Tool", "at most 128 printable characters"),
 ])
 async def test_bad_input_is_refused_and_starts_nothing(api, demo, temporal, change, path, says):
     cycle, leads = await _setup(api, demo)
     body = _write(leads, "bad-input") | change
-    response = await cycle.call("POST", TOOL_CALLS, json=body)
+    # As JSON escapes it: a lone surrogate is valid JSON text, not valid UTF-8.
+    response = await api.post(TOOL_CALLS, content=json.dumps(body),
+                              headers={**cycle.headers, "Content-Type": "application/json"})
     assert response.status_code == 422, response.text
     (error,) = response.json()["Errors"]
     assert error["Path"] == path and says in error["Message"], error

@@ -54,3 +54,7 @@ def test_every_failure_names_its_party():
     assert party(StepError("bad", status=400)) == "the upstream API refused the call"
     assert party(Unauthorized("no", status=401)).endswith("refused the account connector's credentials")
     assert party(ScriptError("boom")) == "the connector's script failed"
+
+
+def test_any_key_json_can_carry_makes_an_id():
+    assert len(call_id("acct-1", "\udc00 lone surrogate")) == 32
