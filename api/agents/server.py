@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import mcp_types as types
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.exceptions import MCPError
@@ -42,17 +43,18 @@ INSTRUCTIONS = ("The tools call this account's connected apps, as its integratio
                 "(_key, else the request's id) and may wait for a person's approval: the answer says how to poll "
                 "(read the resource cyclewright://tool-calls/{id}).")
 limiter = DatabaseLimiter()
+Context = ServerRequestContext[Any, Any]  # its `request`: the HTTP request, a Starlette Request
 
 
-def _account(ctx: Any) -> str:
+def _account(ctx: Context) -> str:
     return ctx.request.scope[ACCOUNT]
 
 
-async def _list_tools(ctx: Any, _: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+async def _list_tools(ctx: Context, _: types.PaginatedRequestParams | None) -> types.ListToolsResult:
     return types.ListToolsResult(tools=[tool.definition for tool in (await account_tools(_account(ctx))).values()])
 
 
-async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
+async def _call_tool(ctx: Context, params: types.CallToolRequestParams) -> types.CallToolResult:
     account = _account(ctx)
     tool = (await account_tools(account)).get(params.name)
     if tool is None:
@@ -65,16 +67,16 @@ async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Cal
     return await call(tool, params.arguments or {}, Call(account, ctx.request, ctx.request_id))
 
 
-async def _list_resources(ctx: Any, _: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
+async def _list_resources(ctx: Context, _: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
     return types.ListResourcesResult(resources=await resources.listed(_account(ctx)))
 
 
-async def _list_resource_templates(ctx: Any, _: types.PaginatedRequestParams | None
+async def _list_resource_templates(ctx: Context, _: types.PaginatedRequestParams | None
                                    ) -> types.ListResourceTemplatesResult:
     return types.ListResourceTemplatesResult(resource_templates=resources.TEMPLATES)
 
 
-async def _read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
+async def _read_resource(ctx: Context, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
     result = await resources.read(_account(ctx), str(params.uri))
     if result is None:
         raise MCPError(RESOURCE_NOT_FOUND, f"resource '{params.uri}' was not found", {"uri": str(params.uri)})
