@@ -1,5 +1,5 @@
-"""The worker: runs CycleWorkflow, RunWorkflow, RetentionWorkflow, ImportWorkflow and their
-activities, and sends events to the partner's backend (runtime/event_dispatch.py), until
+"""The worker: runs CycleWorkflow, RunWorkflow, RetentionWorkflow, ImportWorkflow,
+ToolCallWorkflow and their activities, and sends events to the partner's backend (runtime/event_dispatch.py), until
 SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from datetime import timedelta
 from prometheus_client import start_http_server
 from temporalio.worker import Worker
 
-from activities import bookkeeping, imports, namespace, retention
+from activities import bookkeeping, imports, namespace, retention, tool_calls
 from activities.failures import RecursionIsFinal
 from activities.steps import StepActivities
+from activities.tool_calls import ToolCallActivities
 from activities.trigger import TriggerActivities
 from activities.upstream import Upstream
 from activities.webhooks import WebhookActivities, pending_events
@@ -35,9 +36,11 @@ from workflows.imports import ImportWorkflow
 from workflows.retention import RetentionWorkflow
 from workflows.retry import TransactionRetryWorkflow
 from workflows.run import RunWorkflow
+from workflows.tool_call import ToolCallWorkflow
 
 log = logging.getLogger("cyclewright.worker")
-WORKFLOWS = [CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow, ImportWorkflow]
+WORKFLOWS = [CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow, ImportWorkflow,
+             ToolCallWorkflow]
 
 
 def build_worker(client, http: HttpClient) -> Worker:
@@ -50,7 +53,8 @@ def build_worker(client, http: HttpClient) -> Worker:
         activities=[*bookkeeping.ALL, namespace.namespace_lacks, TriggerActivities(upstream).fetch_trigger,
                     StepActivities(upstream).run_step, retention.purge_expired, pending_events,
                     webhooks.take_events, webhooks.subscribe_webhooks, webhooks.unsubscribe_webhooks,
-                    imports.import_openapi, imports.fail_import],
+                    imports.import_openapi, imports.fail_import, ToolCallActivities(upstream).send_tool_call,
+                    tool_calls.decide_tool_call, tool_calls.fail_tool_call],
         interceptors=[ContextInterceptor(), RecursionIsFinal()],  # inside the client's tracing interceptor
         graceful_shutdown_timeout=timedelta(seconds=20),
     )

@@ -11,6 +11,8 @@ slowness from stalling the others:
   method, so writes waiting on the database's write lock do not hold up reads;
 - `temporal`: those of them that need Temporal (they depend on `get_temporal`), so a Temporal
   outage or a slow workflow fills only this lane;
+- `agents`: the MCP server (api/agents/), so agents' tool calls (upstream APIs, tool-call
+  workflows) never hold up the partner API's;
 - `webhooks`: webhook intake, which needs no thread of its own (events go to a group commit).
 
 A lane works on `CYCLEWRIGHT_API_CONCURRENCY` requests at once (webhooks WEBHOOK_SHARE times
@@ -168,9 +170,11 @@ class Lanes:
     def __init__(self, config: Settings) -> None:
         limit, wait = config.api_concurrency, config.api_queue_seconds
         self.reads, self.writes = Lane("reads", limit, wait), Lane("writes", limit, wait)
-        self.temporal = Lane("temporal", limit, wait)
+        self.temporal, self.agents = Lane("temporal", limit, wait), Lane("agents", limit, wait)
         self.webhooks = Lane("webhooks", limit * WEBHOOK_SHARE, wait)
-        self.threads = 3 * limit  # reads, writes and temporal; the webhook lane takes none
+        # reads, writes and temporal; the webhook lane takes none, nor does agents (the MCP server
+        # works in asyncio's own threads, as data on demand does)
+        self.threads = 3 * limit
 
     def of(self, route: APIRoute) -> Lane:
         """A resource route's lane."""

@@ -13,11 +13,15 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from starlette.routing import Route
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api import errors
 from api.admission import Admission, Lanes
+from api.agents import discovery
+from api.agents.discovery import MCP_PATH
+from api.agents.server import McpEndpoint
 from api.auth import document_security
 from api.auth import router as auth_router
 from api.intake import WebhookIntake
@@ -25,6 +29,7 @@ from api.limits import BodyLimit
 from api.routers import (
     account_connectors,
     accounts,
+    agent_tools,
     catalog,
     codec,
     connector_auth,
@@ -38,6 +43,7 @@ from api.routers import (
     partner_webhooks,
     steps,
     templates,
+    tool_calls,
     transactions,
     upgrades,
     variables,
@@ -113,11 +119,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await _prepare_namespace(app.state.temporal)
     async with http_client(settings().http_timeout, settings().egress) as http:
         app.state.http = instrument_http(http)  # upstream calls made by the API itself (data on demand)
-        yield
+        async with app.state.mcp.running():
+            yield
 
 
-RESOURCES = (accounts, connectors, catalog, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
-             templates, upgrades, cycles, transactions, steps, variables, events, codec)
+RESOURCES = (accounts, connectors, agent_tools, catalog, partner_webhooks, account_connectors, connector_calls,
+             lookups, connector_auth, templates, upgrades, cycles, transactions, steps, variables, events, tool_calls,
+             codec)
 # FastAPI's own OpenTelemetry telemetry stays off: runtime/telemetry.py traces, by route.
 NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
 
@@ -136,10 +144,15 @@ def create_app() -> FastAPI:
     webhook_lane = (lambda _: lanes.webhooks)
     laned = ((webhooks.router, webhook_lane), (partner_webhooks.intake, webhook_lane),
              *((m.router, lanes.of) for m in RESOURCES), (codec.signin, lanes.of),
-             *((r, lambda _: None) for r in (health.router, metrics.router, auth_router)))
+             *((r, lambda _: None) for r in (health.router, metrics.router, auth_router, discovery.router)))
     for router, lane in laned:
         app.include_router(router)
         routes.add(router.routes, lane)
+    # The MCP server (api/agents/): a plain ASGI app, in the agents lane, each account in turn.
+    app.state.mcp = McpEndpoint()
+    # POST only: stateless, it has no stream to open (GET) nor session to end (DELETE): 405.
+    app.router.routes.append(Route(MCP_PATH, endpoint=app.state.mcp, methods=["POST"]))
+    routes.add_app(MCP_PATH, ("POST",), lanes.agents)
     document_security(app, (route for router, _ in laned for route in router.routes if isinstance(route, APIRoute)))
     # Middlewares, outermost first: what is cheapest and sheds load comes before what costs.
     # 1. WebhookIntake: a webhook event is answered here (its own lane place, api/intake.py),

@@ -56,6 +56,11 @@ class Routes:
             self._by_prefix.setdefault(prefix, []).append(
                 Route(route.path, lane(route), route.path_regex, frozenset(route.methods)))
 
+    def add_app(self, path: str, methods: Iterable[str], lane: Lane) -> None:
+        """A plain ASGI app's path (the MCP server's), in `lane`."""
+        self._by_prefix.setdefault(_prefix(path), []).append(
+            Route(path, lane, re.compile(f"^{re.escape(path)}$"), frozenset(methods)))
+
     def find(self, method: str, path: str) -> Found | None:
         """The route for the request, None for a path or method no route has (FastAPI answers it)."""
         for route in self._by_prefix.get(_prefix(path), ()):

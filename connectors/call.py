@@ -298,6 +298,25 @@ def _scripts(client: HttpClient, call: _Call, scripting: Scripting) -> ScriptSes
                          scripting.limits)
 
 
+def check_input(connector: Connector, method_id: str, credentials: Credentials, *,
+                parameters: Mapping[str, str], fields: Mapping[str, Any], mergefields: Mapping[str, Any]) -> None:
+    """What a call would refuse before sending (UnknownParameter, InvalidInput), found without
+    sending: for work accepted now and sent later (an agent's write, api/tool_calls.py)."""
+    method = _prepared(connector, method_id, credentials, None, None, None, None, None).method
+    _checked(connector, method, _trusted(connector, credentials), credentials, parameters, fields, mergefields)
+
+
+def _checked(connector: Connector, method: Method, trusted: Mapping[str, str], credentials: Credentials,
+             parameters: Mapping[str, str], fields: Mapping[str, Any], mergefields: Mapping[str, Any]
+             ) -> tuple[list[Parameter], dict[str, Any]]:
+    """The call's parameters and mergefield values, once its input passed the checks."""
+    params = call_parameters(connector, method)
+    _check_parameters(parameters, params)
+    values = _mergefield_values(trusted, credentials, mergefields, parameters)
+    inputs.check(method, params, _settable(params), parameters, fields, set(values) - set(parameters))
+    return params, values
+
+
 def _named(err: ConnectorError, call: _Call) -> ConnectorError:
     err.connector, err.method = call.connector.Name, call.method.UniqueIdentifier
     if isinstance(err, ScriptError):  # a script may quote what it was given
@@ -309,11 +328,8 @@ async def _call(client: HttpClient, call: _Call, session: ScriptSession | None, 
                 fields: Mapping[str, Any], parameters: Mapping[str, str], mergefields: Mapping[str, Any],
                 idempotency_key: str | None) -> CallResult:
     connector, method = call.connector, call.method
-    params = call_parameters(connector, method)
-    _check_parameters(parameters, params)
     trusted = call.trusted
-    values = _mergefield_values(trusted, call.credentials, mergefields, parameters)
-    inputs.check(method, params, _settable(params), parameters, fields, set(values) - set(parameters))
+    params, values = _checked(connector, method, trusted, call.credentials, parameters, fields, mergefields)
     paging = Paging.of(connector, method, params)
     # A next-page URL carries its own query; add only what it lacks (an API key, say).
     next_url = cursor.get("next_url")

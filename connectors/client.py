@@ -1,14 +1,17 @@
-"""The engine's HTTP client, and the way other libraries' httpx clients send through it."""
+"""The engine's HTTP client, and the way authlib's OAuth client sends through it.
+
+authlib's httpx integration speaks httpx2 when it is installed (and it is: the `mcp` SDK needs
+it), so the transport handed to it is an httpx2 one."""
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 from yarl import URL
 
 from connectors.egress import EgressPolicy
 from connectors.transport import HttpClient, Request, TimedOut, Unsendable, Unsent
 
-# Headers httpx adds that the engine's client sets itself (framing, compression it can decode).
+# Headers httpx2 adds that the engine's client sets itself (framing, compression it can decode).
 OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "accept-encoding"})
 
 
@@ -17,27 +20,27 @@ def http_client(timeout: float, egress: EgressPolicy) -> HttpClient:
     return HttpClient(egress, timeout)
 
 
-class _Through(httpx.AsyncBaseTransport):
-    """An httpx transport that sends through the engine's client (so through the egress policy),
-    its failures as the httpx errors the library expects. Closing it leaves the client open."""
+class _Through(httpx2.AsyncBaseTransport):
+    """An httpx2 transport that sends through the engine's client (so through the egress policy),
+    its failures as the httpx2 errors the library expects. Closing it leaves the client open."""
 
     def __init__(self, client: HttpClient) -> None:
         self.client = client
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in OWN_HEADERS}
         sent = Request(request.method, URL(str(request.url), encoded=True), headers, await request.aread())
         try:
             response = await self.client.send(sent)
         except Unsent as err:
-            kind = (httpx.TimeoutException if isinstance(err, TimedOut) else
-                    httpx.UnsupportedProtocol if isinstance(err, Unsendable) else httpx.NetworkError)
+            kind = (httpx2.TimeoutException if isinstance(err, TimedOut) else
+                    httpx2.UnsupportedProtocol if isinstance(err, Unsendable) else httpx2.NetworkError)
             raise kind(str(err), request=request) from err
-        return httpx.Response(response.status_code, headers=list(response.headers.items()),
+        return httpx2.Response(response.status_code, headers=list(response.headers.items()),
                               content=response.content, request=request)
 
 
-def httpx_transport(client: HttpClient) -> httpx.AsyncBaseTransport:
-    """The engine's client as an httpx transport, for libraries built on httpx (authlib's OAuth2
-    client) whose requests must pass the egress policy too."""
+def httpx_transport(client: HttpClient) -> httpx2.AsyncBaseTransport:
+    """The engine's client as an httpx2 transport, for authlib's OAuth2 client, whose requests
+    must pass the egress policy too."""
     return _Through(client)

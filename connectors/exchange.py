@@ -70,6 +70,22 @@ def _masked_json(data: Any, masked: set[str]) -> Any:
     return data
 
 
+def shown_json(data: Any, secrets: Iterable[str], masked_names: Iterable[str] = ()) -> Any:
+    """JSON data as it may be shown (an agent's tool call, its request and its records): the
+    values of fields named as carrying a secret masked, credentials redacted from any text."""
+    secrets = [s for s in secrets if s]
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: MASK if str(k).lower() in named else shown(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [shown(v) for v in value]
+        return redact(value, secrets) if isinstance(value, str) else value
+
+    named = {n.lower() for n in masked_names} | SECRET_NAMES
+    return shown(data)
+
+
 def _masked_fields(content: bytes, headers: Headers, masked: set[str]) -> bytes:
     """A JSON body's or a form's fields named in `masked`, masked; anything else as it was."""
     if not content:

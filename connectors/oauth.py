@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx
+import httpx2
 from authlib.integrations.base_client.errors import OAuthError
 
-with warnings.catch_warnings():  # authlib announces a move to "httpx2"; nothing for us to do yet
+with warnings.catch_warnings():  # authlib's httpx integration, on httpx2 (connectors/client.py)
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
@@ -91,7 +91,7 @@ def bounded(client: AsyncOAuth2Client) -> AsyncOAuth2Client:
     return client
 
 
-def _token_response(response: httpx.Response) -> httpx.Response:
+def _token_response(response: httpx2.Response) -> httpx2.Response:
     nesting.check_text(response.content, "the token response")
     return response
 
@@ -130,7 +130,7 @@ async def obtain_token(
         if err.error in ("invalid_grant", "invalid_client", "unauthorized_client"):
             raise NeedsReauthentication(f"{err.error}: {err.description or 'refused by the provider'}") from None
         raise RetryableError(f"token request failed: {err.error}") from None
-    except httpx.TransportError as err:
+    except httpx2.TransportError as err:
         raise RetryableError(f"token request failed: {type(err).__name__}") from None
     return Token.of(dict(body), previous)
 

@@ -45,6 +45,7 @@ class Settings:
     db_pool_timeout: float  # CYCLEWRIGHT_DB_POOL_TIMEOUT: seconds to wait for a free connection, then fail
     api_concurrency: int  # CYCLEWRIGHT_API_CONCURRENCY: requests of each lane the API works on at once
     api_queue_seconds: float  # CYCLEWRIGHT_API_QUEUE_SECONDS: how long a request waits for its turn (then 503)
+    mcp_calls_per_minute: int  # CYCLEWRIGHT_MCP_CALLS_PER_MINUTE: MCP tool calls of one account a minute
     temporal_address: str
     temporal_namespace: str
     temporal_tls: TemporalTls | None  # TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA: files, read once
@@ -145,6 +146,7 @@ def settings() -> Settings:
         db_pool_timeout=float(env("CYCLEWRIGHT_DB_POOL_TIMEOUT", "5")),
         api_concurrency=int(env("CYCLEWRIGHT_API_CONCURRENCY", "4")),
         api_queue_seconds=float(env("CYCLEWRIGHT_API_QUEUE_SECONDS", "5")),
+        mcp_calls_per_minute=int(env("CYCLEWRIGHT_MCP_CALLS_PER_MINUTE", "120")),
         temporal_address=env("TEMPORAL_ADDRESS", "localhost:7233"),
         temporal_namespace=env("TEMPORAL_NAMESPACE", "default"),
         temporal_tls=_temporal_tls(),

@@ -19,6 +19,7 @@ from connectors import Problem, load_connector, parse_connector
 from store.problems import Conflict
 from store.tables import (
     AccountConnector,
+    AgentTools,
     Connector,
     ConnectorRelease,
     ConnectorWebhook,
@@ -125,6 +126,7 @@ def delete_connector(db: Session, connector: Connector) -> None:
                         lambda n: f"connector '{connector.name}' is used by {n} cycle(s): delete them first", "uses it")
     delete_account_connectors(db, AccountConnector.connector_id == connector.id)
     db.execute(delete(ConnectorWebhook).where(ConnectorWebhook.connector_id == connector.id))
+    db.execute(delete(AgentTools).where(AgentTools.connector_id == connector.id))
     db.execute(delete(ConnectorRelease).where(ConnectorRelease.connector_id == connector.id))
     db.delete(connector)
     db.commit()

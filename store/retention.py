@@ -1,5 +1,5 @@
-"""Retention: runs, their transactions and their plans are deleted once older than the
-account's retention period (DESIGN §4), and events for the partner's backend once older than the
+"""Retention: runs, their transactions and their plans, and agents' ended tool calls, are deleted
+once older than the account's retention period (DESIGN §4), and events for the partner's backend once older than the
 default period (they hold ids and reasons, no records). A Temporal Schedule calls `purge` every hour.
 
 Everything is deleted in small batches, each its own commit, so a purge of a run with
@@ -16,9 +16,10 @@ from sqlalchemy import ColumnElement, Select, Table, delete, exists, select
 from sqlmodel import Session
 
 from store import event_deliveries
-from store.tables import Account, Cycle, Plan, Run, Transaction
+from store.tables import Account, Cycle, Plan, Run, ToolCall, Transaction
 
-ACCOUNT, CYCLE, PLAN, RUN, TRANSACTION = (t.__table__ for t in (Account, Cycle, Plan, Run, Transaction))
+ACCOUNT, CYCLE, PLAN, RUN, TRANSACTION, TOOL_CALL = (
+    t.__table__ for t in (Account, Cycle, Plan, Run, Transaction, ToolCall))
 ROWS_PER_DELETE = 5_000  # transactions per statement and commit
 RUNS_PER_BATCH = 100
 PLANS_PER_DELETE = 1_000
@@ -30,6 +31,7 @@ class PurgeResult:
     transactions: int = 0
     plans: int = 0
     events: int = 0
+    tool_calls: int = 0
 
 
 def purge(db: Session, now: datetime, default_days: float) -> PurgeResult:
@@ -44,6 +46,7 @@ def purge(db: Session, now: datetime, default_days: float) -> PurgeResult:
         cycles = _cycles_keeping(days)
         _purge_runs(db, cycles, cutoff, result)
         result.plans += _purge_plans(db, cycles, cutoff)
+        result.tool_calls += _purge_tool_calls(db, _accounts_keeping(days), cutoff)
     result.events = event_deliveries.purge(db, now - timedelta(days=default_days))
     return result
 
@@ -58,6 +61,18 @@ def _cycles_keeping(days: float | None) -> Select:
     """The ids of the cycles whose account keeps runs for `days`."""
     same = ACCOUNT.c.retention_days.is_(None) if days is None else ACCOUNT.c.retention_days == days
     return select(CYCLE.c.id).join(ACCOUNT, ACCOUNT.c.id == CYCLE.c.account_id).where(same)
+
+
+def _accounts_keeping(days: float | None) -> Select:
+    same = ACCOUNT.c.retention_days.is_(None) if days is None else ACCOUNT.c.retention_days == days
+    return select(ACCOUNT.c.id).where(same)
+
+
+def _purge_tool_calls(db: Session, accounts: Select, cutoff: datetime) -> int:
+    """Tool calls that ended before the cutoff (one awaiting approval or running stays)."""
+    ended = TOOL_CALL.c.account_id.in_(accounts) & TOOL_CALL.c.finished_at.is_not(None) & \
+        (TOOL_CALL.c.finished_at < cutoff)
+    return _delete_batches(db, TOOL_CALL, ended, ROWS_PER_DELETE)
 
 
 def _expired_runs(cycles: Select, cutoff: datetime) -> Select:

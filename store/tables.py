@@ -371,3 +371,38 @@ class DeliveryAttempt(SQLModel, table=True):
     error: str | None = None  # why there was no answer (refused, timed out, the egress policy)
     response: str | None = None  # the start of the receiver's answer
     seconds: float = 0.0  # how long the request took
+
+
+class AgentTools(SQLModel, table=True):
+    """Which of a connector's methods agents may call as MCP tools (api/agents/), and which of
+    those writes wait for a person's approval: the partner's choice, nothing by default."""
+
+    connector_id: str = Field(foreign_key="connector.id", primary_key=True)
+    # [{"Method": UniqueIdentifier, "Approval": bool, "ApprovalTimeoutMinutes": float}]
+    methods: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ToolCall(SQLModel, table=True):
+    """An agent's write (store/tool_calls.py): one per account and call key (its id derives from
+    them), its request and outcome encrypted at rest; its workflow carries only the id."""
+
+    __table_args__ = (Index("ix_toolcall_account_created", "account_id", "created_at"),)
+
+    id: str = Field(primary_key=True)  # store.tool_calls.call_id(account, key): also the Idempotency-Key sent
+    account_id: str = Field(foreign_key="account.id")
+    account_connector_id: str
+    method: str
+    tool: str
+    status: str  # AwaitingApproval | Running | Completed | Failed | Rejected | Expired
+    arguments: str  # encrypted JSON {"Parameters": {...}, "Fields": {...}}
+    masked: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # names shown as ***
+    result: str | None = None  # encrypted JSON: the method's records, bounded
+    result_truncated: bool = False
+    error: str | None = None  # why it failed, naming the party (no record values)
+    approval: bool = False
+    expires_at: datetime | None = None  # an unanswered approval expires then
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None

@@ -209,9 +209,11 @@ class PurgeCounts:
     transactions: int = 0
     plans: int = 0
     events: int = 0  # events for the partner's backend, with their deliveries
+    tool_calls: int = 0  # agents' writes that ended
 
     def summary(self) -> str:
-        return f"purged {self.runs} runs, {self.transactions} transactions, {self.plans} plans, {self.events} events"
+        return (f"purged {self.runs} runs, {self.transactions} transactions, {self.plans} plans, {self.events} events, "
+                f"{self.tool_calls} tool calls")
 
 
 @dataclass
@@ -220,3 +222,27 @@ class NamespaceLacks:
 
     reason: str
     attributes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ToolCallInput:
+    """An agent's write (workflows/tool_call.py): its id only; the request is in the store."""
+
+    call_id: str
+    approval_seconds: float | None = None  # held this long for a person's approval; None: sent at once
+
+
+@dataclass
+class ToolCallDecision:
+    """A person's answer to a call held for approval."""
+
+    approve: bool
+    by: str  # who decided: the token's client, never record data
+
+
+@dataclass
+class DecidedToolCall:
+    call_id: str
+    status: str  # Running (approved) | Rejected | Expired
+    by: str | None
+    at: datetime

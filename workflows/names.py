@@ -14,6 +14,7 @@ RUN_WORKFLOW = "RunWorkflow"
 TRANSACTION_RETRY_WORKFLOW = "TransactionRetryWorkflow"
 RETENTION_WORKFLOW = "RetentionWorkflow"
 IMPORT_WORKFLOW = "ImportWorkflow"
+TOOL_CALL_WORKFLOW = "ToolCallWorkflow"
 
 # Activities: run bookkeeping (activities/bookkeeping.py)
 OPEN_RUN = "open_run"
@@ -34,13 +35,19 @@ PURGE_EXPIRED = "purge_expired"
 # Activities: OpenAPI imports (activities/imports.py)
 IMPORT_OPENAPI = "import_openapi"
 FAIL_IMPORT = "fail_import"
+# Activities: agents' writes (activities/tool_calls.py)
+SEND_TOOL_CALL = "send_tool_call"
+DECIDE_TOOL_CALL = "decide_tool_call"
+FAIL_TOOL_CALL = "fail_tool_call"
 # The namespace check before each run (activities/namespace.py; a local activity)
 NAMESPACE_LACKS = "namespace_lacks"
 
 # The signal a run sends its cycle (RunWorkflow cannot import CycleWorkflow, which imports it)
 PAUSE_FOR = "pause_for"
 
-WORKFLOWS = (CYCLE_WORKFLOW, RUN_WORKFLOW, TRANSACTION_RETRY_WORKFLOW, RETENTION_WORKFLOW, IMPORT_WORKFLOW)
+WORKFLOWS = (CYCLE_WORKFLOW, RUN_WORKFLOW, TRANSACTION_RETRY_WORKFLOW, RETENTION_WORKFLOW, IMPORT_WORKFLOW,
+             TOOL_CALL_WORKFLOW)
 ACTIVITIES = (OPEN_RUN, CLOSE_RUN, COLLECT_RECORDS, SAVE_CYCLE_STATUS, REOPEN_TRANSACTION, CLOSE_RETRY,
               FETCH_TRIGGER, RUN_STEP, TAKE_EVENTS, PENDING_EVENTS, SUBSCRIBE_WEBHOOKS, UNSUBSCRIBE_WEBHOOKS,
-              PURGE_EXPIRED, NAMESPACE_LACKS, IMPORT_OPENAPI, FAIL_IMPORT)
+              PURGE_EXPIRED, NAMESPACE_LACKS, IMPORT_OPENAPI, FAIL_IMPORT, SEND_TOOL_CALL, DECIDE_TOOL_CALL,
+              FAIL_TOOL_CALL)

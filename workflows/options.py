@@ -60,3 +60,9 @@ IMPORTING: dict[str, Any] = {
     "heartbeat_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=3),
 }
+
+
+# An agent's write: one call to a third-party API, retried with backoff (429s with their own
+# delays) for at most ten minutes, the same idempotency key each time; the heartbeat notices a
+# dead worker within seconds, so another worker sends it again (the key makes it one write).
+SENDING: dict[str, Any] = upstream(retry_seconds=600)

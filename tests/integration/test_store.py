@@ -14,7 +14,16 @@ from store import connectors, cycles, retention, runs, templates, transactions
 from store.crypto import decrypt, encrypt, encrypt_json
 from store.locks import exclusive
 from store.retention import PurgeResult
-from store.tables import Account, AccountConnector, Cycle, Plan, Run, Template, Transaction
+from store.tables import (
+    Account,
+    AccountConnector,
+    Cycle,
+    Plan,
+    Run,
+    Template,
+    ToolCall,
+    Transaction,
+)
 from store.transactions import Outcome, RunRef
 from tests.walkthrough import catalog_document
 
@@ -130,7 +139,22 @@ def test_purge_deletes_what_each_account_keeps_no_longer(db, monkeypatch):
     db.commit()
     kept.append(new_retry.id)
 
-    assert retention.purge(db, now, default_days=31) == PurgeResult(runs=3, transactions=7 + 1 + 2, plans=3 + 1)
+    # Agents' tool calls: those that ended before their account's cutoff go; one awaiting approval stays.
+    def tool_call(account: Account, id: str, status: str, age: timedelta) -> None:
+        db.add(ToolCall(id=id, account_id=account.id, account_connector_id="ac", method="m", tool="t", status=status,
+                        arguments="", created_at=now - age, finished_at=None if status == "AwaitingApproval" else
+                        now - age))
+        db.commit()
+
+    tool_call(brief, "ended-long-ago", "Completed", 2 * day)
+    tool_call(brief, "ended-lately", "Rejected", day / 24)
+    tool_call(brief, "awaiting", "AwaitingApproval", 2 * day)
+    tool_call(default, "failed-long-ago", "Failed", 40 * day)
+    tool_call(default, "expired-lately", "Expired", 10 * day)
+
+    assert retention.purge(db, now, default_days=31) == PurgeResult(runs=3, transactions=7 + 1 + 2, plans=3 + 1,
+                                                                    tool_calls=2)
+    assert set(db.exec(select(ToolCall.id))) == {"ended-lately", "awaiting", "expired-lately"}
     assert set(db.exec(select(Plan.id))) == set(kept)
     remaining = db.exec(select(Run.number, func.count()).join(Transaction).group_by(Run.id, Run.number)).all()
     assert sorted(count for _, count in remaining) == [2, 2, 3, 4]

@@ -19,8 +19,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 
 from runtime.schedules import RETENTION_SCHEDULE
+from tests.e2e.test_on_demand import installed
 from tests.e2e.test_on_error import refuse, template
 from tests.e2e.test_openapi_import import PETSTORE
+from tests.e2e.test_tool_calls import TOOL_CALLS
 from tests.e2e.test_webhooks import SUBSCRIBED_TEMPLATE, leads, post_events, webhook_url
 from tests.replay.recorded import HISTORIES
 from tests.templating import contacts_trigger, create_lead, field, histories, install_template
@@ -146,6 +148,33 @@ async def test_openapi_import(api, temporal):
     job = await import_openapi(api, PETSTORE.read_bytes(), "application/yaml")
     assert job["Status"] == "Succeeded", job
     await _save(temporal.client, "openapi-import", f"import-{job['Id']}")
+
+
+async def test_tool_calls(api, demo, temporal):
+    """Agents' writes: one sent at once; one held for approval, approved, then sent; one whose
+    approval expired (nothing sent)."""
+    cycle = await install_demo_cycle(api, demo.url, contacts=1)
+    leads = await installed(cycle, "Demo Leads")
+    write = {"Connector": leads, "Method": "create-lead", "Tool": "create_lead", "WaitSeconds": 0,
+             "Arguments": {"Fields": {"Email": "ada@example.com", "Source": "agent"}}}
+    sent = (await cycle.call("POST", TOOL_CALLS, json=write | {"Key": "at-once"})).json()
+    held = (await cycle.call("POST", TOOL_CALLS, json=write | {"Key": "approved", "Approval": True})).json()
+    expiring = (await cycle.call("POST", TOOL_CALLS, json=write | {"Key": "expired", "Approval": True,
+                                                                    "ApprovalTimeoutSeconds": 1})).json()
+    workflow = f"tool-call/{cycle.account_id}/"
+    await eventually(lambda: _has_timer(temporal.client, workflow + held["Id"]), "the approval's wait")
+    response = await cycle.call("POST", f"{TOOL_CALLS}/{held['Id']}/approve")
+    assert response.status_code == 200, response.text
+    for call, status in ((sent, "Completed"), (held, "Completed"), (expiring, "Expired")):
+        assert await temporal.client.get_workflow_handle(workflow + call["Id"]).result() == status
+    await _save(temporal.client, "tool-call", workflow + sent["Id"])
+    await _save(temporal.client, "tool-call-approved", workflow + held["Id"], updates=["decide"], timers=1)
+    await _save(temporal.client, "tool-call-expired", workflow + expiring["Id"], timers=1)
+
+
+async def _has_timer(client: Client, workflow_id: str) -> bool:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events)
 
 
 async def _stop(cycle: Installed) -> None:
