@@ -45,6 +45,7 @@ from connectors.exchange import shown_json
 from connectors.spec import Connector, Method
 from runtime.settings import TASK_QUEUE
 from store import tool_calls
+from store.agent_tools import READS
 from store.connections import load_owned
 from store.custom_fields import release_for
 from store.database import session
@@ -56,7 +57,6 @@ from workflows.tool_call import ToolCallWorkflow
 
 ToolCallStatus = Literal["AwaitingApproval", "Running", "Completed", "Failed", "Rejected", "Expired"]
 STATUSES: tuple[str, ...] = ToolCallStatus.__args__  # type: ignore[attr-defined]
-READS = {"Get"}  # the HttpMethod that reads: a read goes through data on demand
 KEY_LIMIT = 255
 TOOL_LIMIT = 128
 LONGEST_APPROVAL = timedelta(days=30)

@@ -17,7 +17,7 @@ from store.custom_fields import release_for
 from store.problems import Invalid
 from store.tables import AccountConnector, AgentTools, utcnow
 
-READS = {"Get"}  # a method of another verb is a write: it runs as a tool call (api/tool_calls.py)
+READS = {"Get"}  # the HttpMethod that reads (through data on demand); another is a write, a tool call (api/tool_calls.py)
 
 
 @dataclass(frozen=True)
