@@ -2,7 +2,10 @@
 
 A partner token (`scope=partner`, the default) does everything. An account token
 (`scope=account:{id}`, for an account that exists) acts for that one account: its account
-connectors, cycles, runs and transactions, and reading what it can install. Both expire.
+connectors, cycles, runs and transactions, and reading what it can install. An agent token
+(`scope=agent:{id}`) opens only that account's MCP server (/mcp): an agent given one can call
+the tools the partner exposed, as the partner's approval policies say, and nothing else (it
+cannot approve its own writes). All expire.
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ from store.tables import Account
 TOKEN_LIFETIME = 3600
 PARTNER_SCOPE = "partner"
 ACCOUNT_SCOPE = "account:"
+AGENT_SCOPE = "agent:"
 router = APIRouter(tags=["auth"])
 
 # For the OpenAPI document ("Authorize" in /docs, either kind of token): `document_security`.
 SCHEMES = {"OAuth2": {"type": "oauth2", "flows": {"clientCredentials": {
                "tokenUrl": "/oauth/token",
-               "scopes": {PARTNER_SCOPE: "everything", f"{ACCOUNT_SCOPE}{{id}}": "one account"}}}},
+               "scopes": {PARTNER_SCOPE: "everything", f"{ACCOUNT_SCOPE}{{id}}": "one account",
+                          f"{AGENT_SCOPE}{{id}}": "one account's MCP server only"}}}},
            "Bearer": {"type": "http", "scheme": "bearer"}}
 
 
@@ -71,9 +76,11 @@ async def _scope_claims(scope: str | None) -> dict:
     scope = (scope or PARTNER_SCOPE).strip()
     if scope == PARTNER_SCOPE:
         return {"scope": scope}
-    if not scope.startswith(ACCOUNT_SCOPE) or " " in scope:
-        raise _oauth_error(400, "invalid_scope", f"scope must be '{PARTNER_SCOPE}' or '{ACCOUNT_SCOPE}<account id>'")
-    account_id = scope.removeprefix(ACCOUNT_SCOPE)
+    kind = next((k for k in (ACCOUNT_SCOPE, AGENT_SCOPE) if scope.startswith(k)), None)
+    if kind is None or " " in scope:
+        raise _oauth_error(400, "invalid_scope", f"scope must be '{PARTNER_SCOPE}', '{ACCOUNT_SCOPE}<account id>' "
+                                                 f"or '{AGENT_SCOPE}<account id>'")
+    account_id = scope.removeprefix(kind)
     if not await control(_account_exists, account_id):
         raise _oauth_error(400, "invalid_scope", f"account '{account_id}' does not exist")
     return {"scope": scope, "account": account_id}
@@ -90,7 +97,8 @@ async def issue_token(
     grant_type: Annotated[str, Form()],
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
-    scope: Annotated[str | None, Form(description=f"'{PARTNER_SCOPE}' (default) or '{ACCOUNT_SCOPE}<account id>'")]
+    scope: Annotated[str | None, Form(description=f"'{PARTNER_SCOPE}' (default), '{ACCOUNT_SCOPE}<account id>' or "
+                                                  f"'{AGENT_SCOPE}<account id>' (only /mcp)")]
     = None,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> TokenOut:
@@ -131,9 +139,17 @@ def _unauthorized(message: str) -> ApiError:
 
 
 async def partner_claims(request: Request) -> dict:
-    """The verified claims of the caller's bearer token; 401 without a valid one. On the event
-    loop: a token is verified once (`verified_claims`), then only looked up."""
-    return verified_claims(bearer_token(request.headers.get("authorization")))
+    """The verified claims of the caller's bearer token; 401 without a valid one, 403 for an
+    agent's (it opens only /mcp). On the event loop: a token is verified once
+    (`verified_claims`), then only looked up."""
+    claims = verified_claims(bearer_token(request.headers.get("authorization")))
+    if is_agent(claims):
+        raise ApiError(403, f"an agent's token (scope {AGENT_SCOPE}<account id>) opens only the MCP server at /mcp")
+    return claims
+
+
+def is_agent(claims: dict) -> bool:
+    return str(claims.get("scope", "")).startswith(AGENT_SCOPE)
 
 
 def bearer_token(authorization: str | None) -> str:

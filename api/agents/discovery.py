@@ -1,7 +1,7 @@
 """How an MCP client finds its way to a token (the MCP authorization spec): the protected
 resource's metadata (RFC 9728) names the product as its authorization server, whose metadata
 (RFC 8414) points at the product's own token endpoint (POST /oauth/token, client credentials,
-scope `account:<id>`). A 401 from /mcp names the resource metadata (api/agents/server.py)."""
+scope `agent:<id>`, or `account:<id>`). A 401 from /mcp names the resource metadata (api/agents/server.py)."""
 
 from __future__ import annotations
 
@@ -51,5 +51,5 @@ async def authorization_server() -> dict[str, Any]:
 @router.get("/oauth/authorize", summary="No authorization code flow: tokens come from client credentials",
             include_in_schema=False)
 async def authorize() -> None:
-    message = "tokens are issued by client credentials only: POST /oauth/token with scope account:<id>"
+    message = "tokens are issued by client credentials only: POST /oauth/token with scope agent:<id>"
     raise ApiError(400, message, extra={"error": "unsupported_response_type", "error_description": message})

@@ -1,10 +1,11 @@
 """The MCP server at /mcp (official `mcp` SDK, streamable HTTP, stateless, JSON answers).
 
-Only an account token opens it, and only on that account's tools and resources: a partner
-token is refused (an MCP session is one account's). A request without a valid token is
+Only an account's token opens it (an agent token, scope `agent:<id>`, which opens nothing else;
+or an account token), and only on that account's tools and resources: a partner token is
+refused (an MCP session is one account's). A request without a valid token is
 answered 401 with `WWW-Authenticate: Bearer resource_metadata=…` (api/agents/discovery.py);
 when it names its account in X-Account-Id the challenge also names the scope to ask for,
-`account:<id>`, so a standard MCP client gets its token by client credentials unaided.
+`agent:<id>`, so a standard MCP client gets its token by client credentials unaided.
 
 Requests reach /mcp through admission like any route (api/admission.py: the agents lane, each
 account in turn); tool calls are rate limited per account, across API processes
@@ -30,7 +31,7 @@ from starlette.types import Receive, Scope, Send
 from api.agents import resources
 from api.agents.discovery import resource_metadata_url
 from api.agents.tools import Call, account_tools, call, failed
-from api.auth import ACCOUNT_SCOPE, bearer_token, verified_claims
+from api.auth import AGENT_SCOPE, bearer_token, verified_claims
 from api.errors import ApiError
 from connectors.spec import RateLimit
 from runtime.settings import settings
@@ -95,7 +96,7 @@ def _challenge(headers: Headers, error: str | None = None) -> str:
     parts = [f'resource_metadata="{resource_metadata_url()}"']
     account = headers.get("x-account-id") or headers.get("x-cyclr-account")
     if account and '"' not in account and "\\" not in account:
-        parts.append(f'scope="{ACCOUNT_SCOPE}{account}"')
+        parts.append(f'scope="{AGENT_SCOPE}{account}"')
     if error:
         parts.append(f'error="{error}"')
     return "Bearer " + ", ".join(parts)
@@ -128,7 +129,7 @@ class McpEndpoint:
             return await _refuse(send, 401, err.message, _challenge(headers))
         if not claims.get("account"):
             return await _refuse(send, 403, "an MCP session is one account's: use a token with scope "
-                                 f"'{ACCOUNT_SCOPE}<account id>' (POST /oauth/token), not a partner token",
+                                 f"'{AGENT_SCOPE}<account id>' (POST /oauth/token), not a partner token",
                                  _challenge(headers, "insufficient_scope"))
         scope[ACCOUNT] = claims["account"]
         await self.manager.handle_request(scope, receive, send)

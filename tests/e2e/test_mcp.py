@@ -20,9 +20,11 @@ from mcp.shared.tool_name_validation import validate_tool_name
 from tests.walkthrough import install_demo_cycle
 
 
-async def account_token(api: httpx.AsyncClient, account_id: str) -> str:
+async def agent_token(api: httpx.AsyncClient, account_id: str, kind: str = "agent") -> str:
+    """A token for one account's MCP server: an agent's (it opens nothing else), or with
+    kind="account" an account token (which opens it too)."""
     response = await api.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "test-client",
-                                                    "client_secret": "test-secret", "scope": f"account:{account_id}"})
+                                                    "client_secret": "test-secret", "scope": f"{kind}:{account_id}"})
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
 
@@ -49,7 +51,7 @@ async def connected_account(api, demo, contacts: int = 3):
 
 async def test_the_python_client_lists_valid_tools_and_a_read_returns_records(api, api_url, demo):
     cycle = await connected_account(api, demo, contacts=3)
-    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, cycle.account_id)) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         assert set(tools) == {"demo_crm_list_contacts", "demo_leads_create_lead", "demo_leads_list_lead_sources"}
         for tool in tools.values():
@@ -80,7 +82,7 @@ async def test_the_python_client_lists_valid_tools_and_a_read_returns_records(ap
 
 async def test_a_large_read_is_cut_and_says_so(api, api_url, demo):
     cycle = await connected_account(api, demo, contacts=150)
-    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, cycle.account_id)) as client:
         result = await client.call_tool("demo_crm_list_contacts", {})
     assert not result.is_error, result.content
     assert result.structured_content["Truncated"] is True
@@ -92,7 +94,7 @@ async def test_an_account_sees_and_calls_only_its_own_tools_and_resources(api, a
     mine = await connected_account(api, demo)
     other = await connected_account(api, demo)
     assert mine.account_id != other.account_id
-    async with mcp_session(api_url, await account_token(api, mine.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, mine.account_id)) as client:
         # The names are the same in both accounts: each session's call reaches its own connector.
         resources = {r.uri: r for r in (await client.list_resources()).resources}
         assert f"cyclewright://cycles/{mine.cycle_id}" in resources
@@ -107,7 +109,7 @@ async def test_an_account_sees_and_calls_only_its_own_tools_and_resources(api, a
 
     # An unexposed method is no tool, and cannot be called.
     await expose(api, "Demo CRM")  # [] exposes none
-    async with mcp_session(api_url, await account_token(api, mine.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, mine.account_id)) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         assert "demo_crm_list_contacts" not in names and "demo_leads_list_lead_sources" in names
         with pytest.raises(MCPError, match="no tool 'demo_crm_list_contacts'"):
@@ -115,7 +117,7 @@ async def test_an_account_sees_and_calls_only_its_own_tools_and_resources(api, a
 
     # An account without connectors has no tools: the other's are not its own.
     lonely = (await api.post("/v1.0/accounts", json={"Name": "Lonely"})).json()["Id"]
-    async with mcp_session(api_url, await account_token(api, lonely)) as client:
+    async with mcp_session(api_url, await agent_token(api, lonely)) as client:
         assert (await client.list_tools()).tools == []
         assert (await client.list_resources()).resources == []
         with pytest.raises(MCPError, match="no tool 'demo_leads_list_lead_sources'"):
@@ -130,14 +132,19 @@ async def test_only_an_account_token_opens_the_server_and_a_client_finds_its_tok
         assert response.status_code == 401 and response.json()["Message"].startswith("a bearer token is required")
         challenge = response.headers["www-authenticate"]
         metadata_url = f"{api_url}/.well-known/oauth-protected-resource/mcp"
-        assert challenge == f'Bearer resource_metadata="{metadata_url}", scope="account:{cycle.account_id}"'
+        assert challenge == f'Bearer resource_metadata="{metadata_url}", scope="agent:{cycle.account_id}"'
 
         response = await http.post("/mcp", json=ping, headers={"Authorization": api.headers["Authorization"]})
         assert response.status_code == 403 and "one account's" in response.json()["Message"]
         assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
 
+        # An account token opens it as well (an agent token opens nothing else).
+        account = {"Authorization": f"Bearer {await agent_token(api, cycle.account_id, kind='account')}"}
+        listed = await http.post("/mcp", json=ping, headers={**account, "Accept": "application/json, text/event-stream"})
+        assert listed.status_code == 200 and "tools" in listed.json()["result"], listed.text
+
         # Stateless: no stream to open, no session to end.
-        token = {"Authorization": f"Bearer {await account_token(api, cycle.account_id)}"}
+        token = {"Authorization": f"Bearer {await agent_token(api, cycle.account_id)}"}
         for method in ("GET", "DELETE"):
             response = await http.request(method, "/mcp", headers=token)
             assert response.status_code == 405 and response.json()["Message"], response.text
@@ -193,7 +200,7 @@ class Tokens:
 
 async def test_a_standard_client_obtains_an_account_token_by_discovery(api, api_url, demo):
     """The MCP authorization flow: 401 → protected resource metadata → the authorization
-    server's metadata → client credentials at its token endpoint, scope account:<id>."""
+    server's metadata → client credentials at its token endpoint, scope agent:<id>."""
     from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 
     cycle = await connected_account(api, demo, contacts=1)
@@ -202,7 +209,7 @@ async def test_a_standard_client_obtains_an_account_token_by_discovery(api, api_
     http = httpx2.AsyncClient(auth=provider, headers={"X-Account-Id": cycle.account_id}, timeout=60)
     async with http, Client(streamable_http_client(f"{api_url}/mcp", http_client=http), cache=None) as client:
         assert "demo_crm_list_contacts" in {tool.name for tool in (await client.list_tools()).tools}
-    assert tokens.tokens.scope == f"account:{cycle.account_id}"
+    assert tokens.tokens.scope == f"agent:{cycle.account_id}"
 
 
 async def source_requests(demo_url: str) -> list[dict]:
@@ -214,7 +221,7 @@ async def test_tool_calls_are_rate_limited_per_account(api, api_url, demo):
     """CYCLEWRIGHT_MCP_CALLS_PER_MINUTE (120 by default): the account past it is told when to
     try again, and nothing is called; another account's calls go on."""
     busy, calm = await connected_account(api, demo), await connected_account(api, demo)
-    async with mcp_session(api_url, await account_token(api, busy.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, busy.account_id)) as client:
         for _ in range(120):
             result = await client.call_tool("demo_leads_list_lead_sources", {})
             assert not result.is_error, result.content
@@ -222,7 +229,7 @@ async def test_tool_calls_are_rate_limited_per_account(api, api_url, demo):
         refused = await client.call_tool("demo_leads_list_lead_sources", {})
     assert refused.is_error and "at most 120 tool calls a minute" in refused.content[0].text
     assert len(await source_requests(demo.url)) == 120  # the refused call sent nothing
-    async with mcp_session(api_url, await account_token(api, calm.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, calm.account_id)) as client:
         assert not (await client.call_tool("demo_leads_list_lead_sources", {})).is_error
 
 
@@ -230,7 +237,7 @@ async def test_the_accounts_custom_fields_are_in_the_input_schema(api, api_url, 
     cycle = await connected_account(api, demo)
     leads = next(a["Id"] for a in (await cycle.call("GET", "/v1.0/account/connectors")).json()
                  if a["Name"].startswith("Demo Leads"))
-    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, cycle.account_id)) as client:
         before = next(t for t in (await client.list_tools()).tools if t.name == "demo_leads_create_lead")
         response = await cycle.call("POST", f"/v1.0/account/connectors/{leads}/methods/create-lead/customfields")
         assert response.status_code == 200, response.text

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from tests.e2e.test_mcp import account_token, connected_account
+from tests.e2e.test_mcp import agent_token, connected_account
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ async def inspector(url: str, token: str, *arguments: str) -> dict:
 
 async def test_the_inspector_cli_lists_the_tools_and_calls_a_read(api, api_url, demo):
     cycle = await connected_account(api, demo, contacts=2)
-    token = await account_token(api, cycle.account_id)
+    token = await agent_token(api, cycle.account_id)
     listed = await inspector(f"{api_url}/mcp", token, "--method", "tools/list")
     tools = {tool["name"]: tool for tool in listed["tools"]}
     assert set(tools) == {"demo_crm_list_contacts", "demo_leads_create_lead", "demo_leads_list_lead_sources"}

@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 
 from api.tool_calls import workflow_id
 from tests.conftest import Process
-from tests.e2e.test_mcp import account_token, connected_account, expose, mcp_session
+from tests.e2e.test_mcp import agent_token, connected_account, expose, mcp_session
 from tests.walkthrough import eventually
 
 LEAD = {"Email": "agent@example.com", "Source": "crm"}
@@ -20,7 +21,7 @@ LEAD = {"Email": "agent@example.com", "Source": "crm"}
 
 async def test_a_write_tool_called_twice_with_one_key_creates_one_lead(api, api_url, demo):
     cycle = await connected_account(api, demo)
-    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, cycle.account_id)) as client:
         first = await client.call_tool("demo_leads_create_lead", {**LEAD, "_key": "agent-call-1"})
         again = await client.call_tool("demo_leads_create_lead", {**LEAD, "_key": "agent-call-1"})
         assert not first.is_error, first.content
@@ -46,7 +47,7 @@ async def test_a_write_tool_called_twice_with_one_key_creates_one_lead(api, api_
 async def test_a_held_write_answers_pending_and_sends_nothing_until_approved(api, api_url, demo):
     cycle = await connected_account(api, demo)
     await expose(api, "Demo Leads", {"Method": "create-lead", "Approval": True, "ApprovalTimeoutMinutes": 60})
-    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, cycle.account_id)) as client:
         tool = next(t for t in (await client.list_tools()).tools if t.name == "demo_leads_create_lead")
         assert "approval" in tool.description
         pending = await client.call_tool("demo_leads_create_lead", {**LEAD, "_key": "held-1"})
@@ -57,6 +58,11 @@ async def test_a_held_write_answers_pending_and_sends_nothing_until_approved(api
     assert f"cyclewright://tool-calls/{call['Id']}" in pending.content[0].text
     assert (await cycle.demo_stats())["leads_created"] == 0  # nothing sent
 
+    # The agent's own token cannot approve it (it opens only /mcp); the partner's can.
+    async with httpx.AsyncClient(base_url=api_url) as http:
+        own = {"Authorization": f"Bearer {await agent_token(api, cycle.account_id)}"}
+        refused = await http.post(call["Links"]["Approve"], headers=own)
+        assert refused.status_code == 403 and "only the MCP server" in refused.json()["Message"], refused.text
     response = await cycle.call("POST", call["Links"]["Approve"])
     assert response.status_code == 200, response.text
 
@@ -66,13 +72,13 @@ async def test_a_held_write_answers_pending_and_sends_nothing_until_approved(api
     await eventually(completed, "the approved call to complete")
     assert (await cycle.demo_stats())["leads_created"] == 1
     # The agent polls the call as a resource; another account cannot read it.
-    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, cycle.account_id)) as client:
         templates = (await client.list_resource_templates()).resource_templates
         assert [t.uri_template for t in templates] == ["cyclewright://tool-calls/{id}"]
         polled = json.loads((await client.read_resource(f"cyclewright://tool-calls/{call['Id']}")).contents[0].text)
         assert polled["Status"] == "Completed" and polled["Result"][0]["Email"] == "agent@example.com"
     other = (await api.post("/v1.0/accounts", json={"Name": "Other"})).json()["Id"]
-    async with mcp_session(api_url, await account_token(api, other)) as client:
+    async with mcp_session(api_url, await agent_token(api, other)) as client:
         with pytest.raises(MCPError, match="not found"):
             await client.read_resource(f"cyclewright://tool-calls/{call['Id']}")
 
@@ -82,7 +88,7 @@ async def test_a_write_tool_with_the_worker_sigkilled_mid_call_still_makes_one_l
     """Acceptance (issue 19, point 2) over MCP: the call's key holds across a worker crash."""
     cycle = await connected_account(api, demo)
     await cycle.demo("hold")
-    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, cycle.account_id)) as client:
         first = asyncio.create_task(client.call_tool("demo_leads_create_lead", {**LEAD, "_key": "crash-1"}))
         # The premise: the leads service holds the request the worker's activity sent.
         await eventually(lambda: _held(cycle), "the write to reach the leads service")
@@ -111,7 +117,7 @@ async def _created(cycle) -> bool:
 async def test_a_rejected_write_sends_nothing_and_the_tool_says_so(api, api_url, demo):
     cycle = await connected_account(api, demo)
     await expose(api, "Demo Leads", {"Method": "create-lead", "Approval": True})
-    async with mcp_session(api_url, await account_token(api, cycle.account_id)) as client:
+    async with mcp_session(api_url, await agent_token(api, cycle.account_id)) as client:
         pending = (await client.call_tool("demo_leads_create_lead", {**LEAD, "_key": "no-1"})).structured_content
         response = await cycle.call("POST", pending["Links"]["Reject"])
         assert response.status_code == 200, response.text
