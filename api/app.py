@@ -32,6 +32,8 @@ from api.routers import (
     lookups,
     metrics,
     partner_webhooks,
+    portal,
+    portal_sessions,
     steps,
     templates,
     transactions,
@@ -122,11 +124,12 @@ def create_app() -> FastAPI:
     app.include_router(partner_webhooks.intake, dependencies=[WEBHOOK_ADMITTED])
     # upgrades before cycles: its /v1.0/cycles/upgradeable is not a cycle's id.
     for module in (accounts, connectors, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
-                   templates, upgrades, cycles, transactions, steps, variables, codec):
+                   templates, upgrades, cycles, transactions, steps, variables, codec, portal_sessions, portal):
         app.include_router(module.router, dependencies=[ADMITTED])
     app.include_router(codec.signin, dependencies=[ADMITTED])
     for router in (health.router, metrics.router, auth_router):
         app.include_router(router)
+    app.mount("/portal/assets", portal.assets)  # the portal's scripts and styles, as files
     instrument_app(app)
     return app
 

@@ -2,7 +2,8 @@
 
 A partner token (`scope=partner`, the default) does everything. An account token
 (`scope=account:{id}`, for an account that exists) acts for that one account: its account
-connectors, cycles, runs and transactions, and reading what it can install. Both expire.
+connectors, cycles, runs and transactions, and reading what it can install. A portal session's
+token (api/portal_access.py) is an account token limited to the portal's routes. All expire.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import secrets
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Header
+from fastapi import APIRouter, Depends, Form, Header, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import HTTPBearer, OAuth2
 from joserfc import jwt
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 
 from api.control import control
 from api.errors import ApiError, OAuthErrorBody, responses
+from api.portal_access import check_portal_route
 from runtime.settings import settings
 from store.database import control_session
 from store.tables import Account
@@ -108,11 +110,10 @@ def known_client(client_id: str, client_secret: str) -> bool:
         client_secret.encode(), config.client_secret.encode())
 
 
-def new_token(client_id: str, claims: dict) -> str:
-    """A signed token carrying `claims`, for TOKEN_LIFETIME seconds."""
+def new_token(client_id: str, claims: dict, lifetime: int = TOKEN_LIFETIME) -> str:
+    """A signed token carrying `claims`, for `lifetime` seconds."""
     now = int(time.time())
-    return jwt.encode({"alg": "HS256"}, {"sub": client_id, "iat": now, "exp": now + TOKEN_LIFETIME, **claims},
-                      _key())
+    return jwt.encode({"alg": "HS256"}, {"sub": client_id, "iat": now, "exp": now + lifetime, **claims}, _key())
 
 
 def _key() -> OctKey:
@@ -124,12 +125,15 @@ def _unauthorized(message: str) -> ApiError:
 
 
 async def partner_claims(
-    _: Annotated[object, Depends(_oauth2)], __: Annotated[object, Depends(_bearer)],
+    request: Request, _: Annotated[object, Depends(_oauth2)], __: Annotated[object, Depends(_bearer)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> dict:
-    """The verified claims of the caller's bearer token; 401 without a valid one. On the event
-    loop: checking a signature is quicker than a trip to a thread."""
-    return verified_claims(bearer_token(authorization))
+    """The verified claims of the caller's bearer token; 401 without a valid one, 403 for a
+    portal token off the portal's routes. On the event loop: checking a signature is quicker
+    than a trip to a thread."""
+    claims = verified_claims(bearer_token(authorization))
+    check_portal_route(claims, request)
+    return claims
 
 
 def bearer_token(authorization: str | None) -> str:
