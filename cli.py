@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -59,16 +61,26 @@ def setup() -> None:
         done = asyncio.run(go())
     except NamespaceNotReady as err:
         console.print(f"[red]{err} (Temporal at {config.temporal_address})[/red]", markup=True)
-        raise typer.Exit(1) from None
+        _exit_now(1)
     except (RPCError, RuntimeError) as err:  # RuntimeError: the client could not connect
         console.print(f"[red]{where}: cannot register the search attributes: {err}[/red]", markup=True)
-        raise typer.Exit(1) from None
+        _exit_now(1)
     if done.created:
         console.print(f"[green]created {where}[/green]")
     if done.added:
         console.print(f"[green]{where}: added search attribute(s) {', '.join(done.added)}[/green]")
     elif not done.created:
         console.print(f"{where}: every search attribute was already there")
+    _exit_now()
+
+
+def _exit_now(code: int = 0) -> NoReturn:
+    """End a command that used a Temporal client without the interpreter's teardown: the SDK's
+    Rust threads may outlive it and abort the process as it finalizes ("PyGILState_Release",
+    temporalio/sdk-python#300), turning a command that succeeded into a crash."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @db_app.command()
@@ -183,6 +195,63 @@ def import_openapi(
     console.print(f"[green]wrote {out}[/green] — {connector.Name} {connector.Version}, "
                   f"{len(connector.Methods)} method(s), {len(connector.Authentication)} authentication(s)")
     _notices(imported.skipped, "item(s) not converted")
+
+
+@connector_app.command("list")
+def list_catalog() -> None:
+    """The catalog of real vendors' connectors (catalog/vendors): name, authentication, paging."""
+    from connectors.catalog import entries
+
+    for entry in entries().values():
+        console.print(f"[bold]{entry.name}[/bold] — {entry.connector.Name} {entry.connector.Version}, "
+                      f"{len(entry.connector.Methods)} method(s); auth: {', '.join(entry.authentication)}; "
+                      f"paging: {', '.join(entry.paging) or 'none'}")
+
+
+@connector_app.command()
+def install(
+    name: str,
+    api_url: Annotated[str, typer.Option(envvar="CYCLEWRIGHT_PUBLIC_URL", help="the running API")] = "http://127.0.0.1:8000",
+    client_id: Annotated[str, typer.Option(envvar="CYCLEWRIGHT_CLIENT_ID", help="the partner login")] = "cyclewright-dev",
+    client_secret: Annotated[str | None, typer.Option(envvar="CYCLEWRIGHT_CLIENT_SECRET",
+                                                      help="(make run's: .data/client.secret)")] = None,
+) -> None:
+    """Install a catalog connector (see `connector list`) into a running Cyclewright, through its API."""
+    import httpx
+
+    secret = client_secret or _data_file("client.secret")
+    try:
+        token = httpx.post(f"{api_url}/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
+                                                           "client_secret": secret}, timeout=30)
+        if token.status_code != 200:
+            raise _refused(token)
+        response = httpx.post(f"{api_url}/v1.0/catalog/{name}/install", timeout=60,
+                              headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+    except httpx.TransportError as err:
+        console.print(f"[red]cannot reach the API at {api_url}: {err}[/red]", markup=True)
+        raise typer.Exit(1) from None
+    if response.status_code >= 300:
+        raise _refused(response)
+    installed = response.json()
+    what = "already installed" if response.status_code == 200 else f"installed ({installed['ReleaseStatus']})"
+    console.print(f"[green]{installed['Name']} {installed['Version']}: {what}[/green] — connector {installed['Id']}")
+
+
+def _data_file(name: str) -> str | None:
+    from runtime.settings import settings
+
+    path = Path(settings().data_dir) / name
+    return path.read_text().strip() if path.exists() else None
+
+
+def _refused(response) -> typer.Exit:
+    try:
+        message = response.json().get("Message") or response.text
+    except ValueError:
+        message = response.text
+    console.print(f"{response.request.method} {response.request.url}: {response.status_code} {message}", style="red",
+                  markup=False)
+    return typer.Exit(1)
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:

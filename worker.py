@@ -1,14 +1,15 @@
 """The worker: runs CycleWorkflow, RunWorkflow, RetentionWorkflow, ImportWorkflow and their
-activities until SIGTERM or Ctrl-C."""
+activities, and sends events to the partner's backend (runtime/event_dispatch.py), until
+SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+from contextlib import nullcontext
 from datetime import timedelta
 
-import httpx
 from prometheus_client import start_http_server
 from temporalio.worker import Worker
 
@@ -19,8 +20,10 @@ from activities.trigger import TriggerActivities
 from activities.upstream import Upstream
 from activities.webhooks import WebhookActivities, pending_events
 from connectors.client import http_client
+from connectors.transport import HttpClient
 from runtime import logs
 from runtime.context import ContextInterceptor
+from runtime.event_dispatch import Dispatcher
 from runtime.metrics import count_upstream_calls, temporal_metrics
 from runtime.namespace import NamespaceNotReady, prepare
 from runtime.schedules import ensure_retention_schedule
@@ -37,7 +40,7 @@ log = logging.getLogger("cyclewright.worker")
 WORKFLOWS = [CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow, ImportWorkflow]
 
 
-def build_worker(client, http: httpx.AsyncClient) -> Worker:
+def build_worker(client, http: HttpClient) -> Worker:
     upstream = Upstream(http, concurrency=settings().step_concurrency)
     webhooks = WebhookActivities(upstream)
     return Worker(
@@ -53,12 +56,15 @@ def build_worker(client, http: httpx.AsyncClient) -> Worker:
     )
 
 
-def serve_metrics() -> None:
-    """/metrics on CYCLEWRIGHT_METRICS_PORT (every address: what a scraper reaches), if set."""
+def serve_metrics() -> bool:
+    """/metrics on CYCLEWRIGHT_METRICS_PORT (every address: what a scraper reaches), if set;
+    unset, nothing is measured (no reader: metrics would cost and tell no one)."""
+    if settings().metrics_port is None:
+        return False
     count_upstream_calls()
-    if settings().metrics_port is not None:
-        start_http_server(settings().metrics_port)
-        log.info("worker metrics on port %d", settings().metrics_port)
+    start_http_server(settings().metrics_port)
+    log.info("worker metrics on port %d", settings().metrics_port)
+    return True
 
 
 async def _prepare_namespace(client) -> None:
@@ -76,18 +82,20 @@ async def _prepare_namespace(client) -> None:
 async def main() -> None:
     logs.configure(settings().log_format)
     start_tracing("cyclewright-worker")
-    serve_metrics()
+    measured = serve_metrics()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with temporal_metrics() as runtime:
+    async with temporal_metrics() if measured else nullcontext() as runtime:
         client = await connect(settings(), runtime=runtime)
         await _prepare_namespace(client)
         await ensure_retention_schedule(client)
         async with http_client(settings().http_timeout, settings().egress) as http:
             worker = build_worker(client, instrument_http(http))
-            async with worker:
+            events = Dispatcher(http, settings().events, settings().event_poll_seconds)
+            async with worker, asyncio.TaskGroup() as tasks:
+                tasks.create_task(events.run(stop))
                 log.info("worker polling task queue %r at %s", TASK_QUEUE, settings().temporal_address)
                 await stop.wait()
                 log.info("worker stopping: finishing in-flight tasks")

@@ -81,7 +81,10 @@ def mapped(step: StepPlan, connector: Connector, records: Records) -> tuple[dict
             {k: _parameter(v) for k, v in values.items() if k not in request and v is not None})
 
 
-def _parameter(value: Any) -> str:
+def _parameter(value: Any) -> str | list[str]:
+    """A parameter's value as text; a list (a query parameter's items) item by item."""
+    if isinstance(value, list):
+        return [_parameter(item) for item in value]  # type: ignore[misc]
     if isinstance(value, bool):
         return str(value).lower()
     return value.isoformat() if hasattr(value, "isoformat") else str(value)

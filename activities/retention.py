@@ -18,7 +18,7 @@ from workflows.messages import PurgeCounts
 def _purge() -> PurgeCounts:
     with session() as db:
         result = retention.purge(db, datetime.now(UTC), settings().retention_days)
-    return PurgeCounts(result.runs, result.transactions, result.plans)
+    return PurgeCounts(result.runs, result.transactions, result.plans, result.events)
 
 
 @activity.defn(name=names.PURGE_EXPIRED)

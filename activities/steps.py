@@ -26,7 +26,7 @@ from connectors.types import as_type
 from runtime import context
 from runtime.settings import settings
 from store import storage, transactions
-from store.database import session
+from store.database import engine, session
 from store.plans import StepPlan, load_step
 from store.transactions import Outcome, Waiting
 from workflows import names
@@ -43,8 +43,7 @@ class StepActivities:
     async def run_step(self, request: RangeRequest) -> RangeResult:
         """The transactions of the range that wait at this step, each through it once; returns
         where they went (counting those an earlier attempt already moved on)."""
-        step = await asyncio.to_thread(load_step, request.plan_id, request.step)
-        rows = await asyncio.to_thread(_read, request)
+        step, rows = await asyncio.to_thread(_read, request)
         result, todo = RangeResult(), []
         for row in rows:
             if row.status == "Pending" and row.step == request.step:
@@ -269,11 +268,13 @@ def _count_earlier(result: RangeResult, row: Waiting, step: str) -> None:
         result.errored += 1
 
 
-def _read(request: RangeRequest) -> list[Waiting]:
-    with session() as db:
-        return transactions.read_range(db, request.run_id, request.first, request.end)
+def _read(request: RangeRequest) -> tuple[StepPlan, list[Waiting]]:
+    """The step and its range, in one hand-off to a thread."""
+    step = load_step(request.plan_id, request.step)
+    with engine().connect() as connection:
+        return step, transactions.read_range(connection, request.run_id, request.first, request.end)
 
 
 def _save(outcomes: list[Outcome]) -> None:
-    with session() as db:
-        transactions.save_outcomes(db, outcomes)
+    with engine().begin() as connection:
+        transactions.save_outcomes(connection, outcomes)

@@ -16,7 +16,7 @@ from connectors import ConnectorError, iter_pages
 from connectors.dates import EPOCH
 from connectors.paths import split_nested
 from store import transactions
-from store.database import session
+from store.database import engine, session
 from store.runs import run_ref
 from workflows import names
 from workflows.messages import FetchRequest, FetchResult
@@ -31,8 +31,8 @@ class TriggerActivities:
 
     @activity.defn(name=names.FETCH_TRIGGER)
     async def fetch_trigger(self, request: FetchRequest) -> FetchResult:
-        """Pages from `request.cursor` on, each page's records written as transactions
-        `first`, `first + 1`, … before the next page's are.
+        """Pages from `request.cursor` on, their records written in order as transactions
+        `first`, `first + 1`, …, while the next pages are read.
 
         Only the cursor and counts are heartbeated: a retry resumes at the last page whose
         records were written, or earlier, and rewrites the same rows.
@@ -57,7 +57,12 @@ class TriggerActivities:
 
     async def _written_pages(self, loaded: Loaded, run: transactions.RunRef, request: FetchRequest,
                              progress: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        """Each page read and written to the store; yields the progress after it."""
+        """Each page read and written to the store; yields the progress after each write.
+
+        Reading goes on while a write is under way (up to PAGES_AHEAD pages), and the pages read
+        meanwhile go together in the next write: one statement, one commit, one hand-off to a
+        thread for them all. A page that fails to read ends it once the pages before are written.
+        """
         step = loaded.step
         pages = iter_pages(
             self.upstream.client, loaded.connector, step.method, cursor=progress["cursor"],
@@ -66,23 +71,85 @@ class TriggerActivities:
             max_records=request.max_records, max_seconds=self.max_seconds,
             **loaded.call_options(self.upstream.limiter),
         )
-        async with aclosing(pages):  # a failed write stops the page in flight too
-            async for page in pages:
-                first = request.first + progress["count"]
-                records = page.records
-                if step.collection_split == "All":
-                    records = split_nested(records, loaded.connector.method(step.method).response_fields)
-                await asyncio.to_thread(_write, run, first, step.id, step.spec.Next, records)
-                progress = {"cursor": page.next_cursor, "count": progress["count"] + len(records),
-                            "warnings": progress["warnings"] + ([page.warning] if page.warning else []),
-                            "done": page.next_cursor is None, "throttled": 0}
-                yield progress
+        writes, failure = _Writes(run, step.id, step.spec.Next), None
+        try:
+            try:
+                async with aclosing(pages):  # a failed write stops the page in flight too
+                    async for page in pages:
+                        records = page.records
+                        if step.collection_split == "All":
+                            records = split_nested(records, loaded.connector.method(step.method).response_fields)
+                        first = request.first + progress["count"]
+                        progress = {"cursor": page.next_cursor, "count": progress["count"] + len(records),
+                                    "warnings": progress["warnings"] + ([page.warning] if page.warning else []),
+                                    "done": page.next_cursor is None, "throttled": 0}
+                        writes.add(first, records, progress)
+                        if writes.due():
+                            yield await writes.wait()
+                        writes.start()
+            except ConnectorError as err:
+                failure = err  # what was read before it is written first: a retry starts after it
+            async for written in writes.drain():
+                yield written
+        finally:
+            await writes.settle()
+        if failure is not None:
+            raise failure
+
+
+PAGES_AHEAD = 8  # pages read while a write is under way, before reading waits for it
+
+
+class _Writes:
+    """The trigger's writes: one in flight at a time, of every page read before it started."""
+
+    def __init__(self, run: transactions.RunRef, trigger: str, next_step: str | None) -> None:
+        self.run, self.trigger, self.next_step = run, trigger, next_step
+        self.waiting: list[tuple[int, list[dict[str, Any]]]] = []  # read, not yet being written
+        self.after: dict[str, Any] = {}  # the progress once every page read is written
+        self.writing: asyncio.Future[dict[str, Any]] | None = None
+
+    def add(self, first: int, records: list[dict[str, Any]], after: dict[str, Any]) -> None:
+        self.waiting.append((first, records))
+        self.after = after
+
+    def due(self) -> bool:
+        """Whether to wait for the write under way now: it is done, or reading is far ahead of it."""
+        return self.writing is not None and (self.writing.done() or len(self.waiting) >= PAGES_AHEAD)
+
+    async def wait(self) -> dict[str, Any]:
+        """The progress after the write under way, once it is committed."""
+        writing, self.writing = self.writing, None
+        return await writing
+
+    def start(self) -> None:
+        """Writes the pages waiting, unless a write is under way."""
+        if self.writing is None and self.waiting:
+            pages, self.waiting = self.waiting, []
+            first, records = pages[0][0], [r for _, page in pages for r in page]  # consecutive pages
+            self.writing = asyncio.ensure_future(asyncio.to_thread(
+                _write, self.run, first, self.trigger, self.next_step, records, self.after))
+
+    async def drain(self) -> AsyncIterator[dict[str, Any]]:
+        """The rest written; the progress after each write."""
+        while self.writing is not None or self.waiting:
+            if self.writing is not None:
+                yield await self.wait()
+            self.start()
+
+    async def settle(self) -> None:
+        """Waits out a write left under way (a thread cannot be cancelled), its failure seen."""
+        if self.writing is not None:
+            await asyncio.wait([self.writing])
+            if not self.writing.cancelled():
+                self.writing.exception()
 
 
 def _write(run: transactions.RunRef, first: int, trigger: str, next_step: str | None,
-           records: list[dict[str, Any]]) -> None:
-    with session() as db:
-        transactions.write_page(db, run, first, trigger, next_step, records)
+           records: list[dict[str, Any]], after: dict[str, Any]) -> dict[str, Any]:
+    with engine().begin() as connection:
+        transactions.write_page(connection, run, first, trigger, next_step, records)
+    return after
 
 
 def _drop_after(run_id: str, last: int) -> None:

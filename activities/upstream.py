@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from sqlalchemy.engine import Connection
 from temporalio import activity
 
 from connectors import Connector, Credentials
+from connectors.transport import HttpClient
 from runtime import context
 from store import transactions
 from store.connections import call_options, load_credentials
@@ -40,7 +40,7 @@ class Loaded:
 
 
 class Upstream:
-    def __init__(self, client: httpx.AsyncClient, concurrency: int = 10) -> None:
+    def __init__(self, client: HttpClient, concurrency: int = 10) -> None:
         self.client = client
         self.limiter = DatabaseLimiter()
         self.concurrency = concurrency
@@ -82,6 +82,7 @@ class OutcomeWriter:
         self.connection = self.connection or engine().connect()
         try:
             transactions.save_outcomes(self.connection, outcomes)
+            self.connection.commit()
         except Exception:
             self.connection.close()  # broken, or mid-transaction: the next write starts afresh
             self.connection = None

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -16,18 +17,21 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api import errors
-from api.admission import ADMITTED, WEBHOOK_ADMITTED, Lanes
+from api.admission import Admission, Lanes
+from api.auth import document_security
 from api.auth import router as auth_router
-from api.context import request_ids
+from api.intake import WebhookIntake
 from api.limits import BodyLimit
 from api.routers import (
     account_connectors,
     accounts,
+    catalog,
     codec,
     connector_auth,
     connector_calls,
     connectors,
     cycles,
+    events,
     health,
     lookups,
     metrics,
@@ -41,6 +45,7 @@ from api.routers import (
     variables,
     webhooks,
 )
+from api.routes import Routes
 from connectors.client import http_client
 from runtime import logs
 from runtime.metrics import count_upstream_calls, report_capacity
@@ -97,9 +102,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     database = engine()  # creates the tables before the first request
     if settings().strict_event_loop:
         _forbid_blocking_calls(database)
-    app.state.lanes = lanes = Lanes(settings())
     threads = anyio.to_thread.current_default_thread_limiter()
-    threads.total_tokens = lanes.threads  # an admitted request never waits for a thread
+    threads.total_tokens = app.state.lanes.threads  # an admitted request never waits for a thread
     report_capacity(database.pool, settings().db_pool_size + settings().db_max_overflow, threads)
     # The API starts (and answers 503) without Temporal; its calls give up in about 2 s.
     app.state.temporal = await connect(settings(), lazy=True, retry_config=BRIEF_RETRIES)
@@ -109,28 +113,44 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
+RESOURCES = (accounts, connectors, catalog, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
+             templates, upgrades, cycles, transactions, steps, variables, events, codec, portal_sessions)
+# FastAPI's own OpenTelemetry telemetry stays off: runtime/telemetry.py traces, by route.
+NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app() -> FastAPI:
     start_tracing("cyclewright-api")
     # FastAPIOffline: /docs and /redoc from assets installed with the package, not a CDN.
     app = FastAPIOffline(title="Cyclewright", version="0.1.0", lifespan=lifespan, description=DESCRIPTION,
-                         swagger_ui_parameters={"persistAuthorization": True}, dependencies=[Depends(request_ids)])
+                         swagger_ui_parameters={"persistAuthorization": True}, telemetry=NO_NATIVE_TELEMETRY)
     errors.install(app)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(codec.CodecCors)  # outermost: a preflight is answered before anything else
-    # Webhooks first: routes are matched in order, and theirs is the busiest. Each waits its
-    # turn in a lane (api/admission.py), except health, metrics and tokens: they must answer
-    # however busy the rest is.
-    app.include_router(webhooks.router, dependencies=[WEBHOOK_ADMITTED])
-    app.include_router(partner_webhooks.intake, dependencies=[WEBHOOK_ADMITTED])
-    # upgrades before cycles: its /v1.0/cycles/upgradeable is not a cycle's id.
-    for module in (accounts, connectors, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
-                   templates, upgrades, cycles, transactions, steps, variables, codec, portal_sessions, portal):
-        app.include_router(module.router, dependencies=[ADMITTED])
-    app.include_router(codec.signin, dependencies=[ADMITTED])
-    for router in (health.router, metrics.router, auth_router):
+    app.state.lanes = lanes = Lanes(settings())
+    routes = Routes()
+    # Each route waits its turn in a lane (api/admission.py), except health, metrics and tokens:
+    # they must answer however busy the rest is. Webhooks first: theirs are the busiest routes.
+    # upgrades before cycles: its /v1.0/cycles/upgradeable is not a cycle's id. The portal's
+    # page and sdk.js take a reads place like any page, with no token (api/routers/portal.py).
+    webhook_lane = (lambda _: lanes.webhooks)
+    laned = ((webhooks.router, webhook_lane), (partner_webhooks.intake, webhook_lane),
+             *((m.router, lanes.of) for m in RESOURCES), (codec.signin, lanes.of), (portal.router, lanes.of),
+             *((r, lambda _: None) for r in (health.router, metrics.router, auth_router)))
+    for router, lane in laned:
         app.include_router(router)
-    app.mount("/portal/assets", portal.assets)  # the portal's scripts and styles, as files
+        routes.add(router.routes, lane)
+    app.mount("/portal/assets", portal.assets)  # the portal's hashed scripts and styles, as files
+    document_security(app, (route for router, _ in laned for route in router.routes if isinstance(route, APIRoute)))
+    # Middlewares, outermost first: what is cheapest and sheds load comes before what costs.
+    # 1. WebhookIntake: a webhook event is answered here (its own lane place, api/intake.py),
+    #    nothing below runs for it. 2. CodecCors: a preflight answered at once. 3. Admission:
+    #    the route found and a lane place taken, or a 503 written, before any of what follows.
+    #    4. Tracing, when on (a refused request costs no span). 5. BodyLimit: the body read.
+    #    add_middleware puts each outside those added before it: hence the reverse order.
+    app.add_middleware(BodyLimit)
     instrument_app(app)
+    app.add_middleware(Admission, routes=routes)
+    app.add_middleware(codec.CodecCors)
+    app.add_middleware(WebhookIntake)
     return app
 
 

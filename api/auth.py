@@ -12,11 +12,12 @@ import base64
 import binascii
 import secrets
 import time
+from collections.abc import Iterable
+from functools import cache
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Header, Request
-from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
-from fastapi.security import HTTPBearer, OAuth2
+from fastapi import APIRouter, Depends, FastAPI, Form, Header, Request
+from fastapi.routing import APIRoute
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 from api.control import control
 from api.errors import ApiError, OAuthErrorBody, responses
 from api.portal_access import check_portal_route
+from api.routes import needs
 from runtime.settings import settings
 from store.database import control_session
 from store.tables import Account
@@ -34,11 +36,11 @@ PARTNER_SCOPE = "partner"
 ACCOUNT_SCOPE = "account:"
 router = APIRouter(tags=["auth"])
 
-# Declared for the OpenAPI document ("Authorize" in /docs); partner_claims does the checking.
-_oauth2 = OAuth2(flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(
-    tokenUrl="/oauth/token", scopes={PARTNER_SCOPE: "everything", f"{ACCOUNT_SCOPE}{{id}}": "one account"})),
-    scheme_name="OAuth2", auto_error=False)
-_bearer = HTTPBearer(scheme_name="Bearer", auto_error=False)
+# For the OpenAPI document ("Authorize" in /docs, either kind of token): `document_security`.
+SCHEMES = {"OAuth2": {"type": "oauth2", "flows": {"clientCredentials": {
+               "tokenUrl": "/oauth/token",
+               "scopes": {PARTNER_SCOPE: "everything", f"{ACCOUNT_SCOPE}{{id}}": "one account"}}}},
+           "Bearer": {"type": "http", "scheme": "bearer"}}
 
 
 class TokenOut(BaseModel):
@@ -117,21 +119,23 @@ def new_token(client_id: str, claims: dict, lifetime: int = TOKEN_LIFETIME) -> s
 
 
 def _key() -> OctKey:
-    return OctKey.import_key(settings().token_signing_key)
+    return _imported(settings().token_signing_key)
+
+
+@cache
+def _imported(secret: str) -> OctKey:
+    return OctKey.import_key(secret)
 
 
 def _unauthorized(message: str) -> ApiError:
     return ApiError(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def partner_claims(
-    request: Request, _: Annotated[object, Depends(_oauth2)], __: Annotated[object, Depends(_bearer)],
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> dict:
+async def partner_claims(request: Request) -> dict:
     """The verified claims of the caller's bearer token; 401 without a valid one, 403 for a
-    portal token off the portal's routes. On the event loop: checking a signature is quicker
-    than a trip to a thread."""
-    claims = verified_claims(bearer_token(authorization))
+    portal session's token off the portal's routes. On the event loop: a token is verified once
+    (`verified_claims`), then only looked up."""
+    claims = verified_claims(bearer_token(request.headers.get("authorization")))
     check_portal_route(claims, request)
     return claims
 
@@ -144,13 +148,28 @@ def bearer_token(authorization: str | None) -> str:
 
 
 def verified_claims(token: str) -> dict:
-    """A partner or account token's claims; 401 when it is not one of ours, or expired."""
+    """A partner or account token's claims; 401 when it is not one of ours, or expired.
+
+    A token verified is remembered, by its exact text, until it expires (VERIFIED_KEPT tokens
+    at most, the oldest forgotten first): a client sends the same token with every request,
+    and checking its signature each time is most of what authentication costs. A token that
+    fails is not remembered (made-up tokens must not grow the memory)."""
+    known = _verified.get(token)
+    if known is not None and known["exp"] > time.time():
+        return known
     try:
         claims = jwt.decode(token, _key(), algorithms=["HS256"]).claims
         jwt.JWTClaimsRegistry(exp={"essential": True}).validate(claims)
     except (JoseError, ValueError):
         raise _unauthorized("the bearer token is invalid or expired") from None
+    if len(_verified) >= VERIFIED_KEPT:
+        del _verified[next(iter(_verified))]
+    _verified[token] = claims
     return claims
+
+
+VERIFIED_KEPT = 10_000
+_verified: dict[str, dict] = {}  # token -> its claims, in the order they were verified
 
 
 Claims = Annotated[dict, Depends(partner_claims)]
@@ -164,3 +183,24 @@ async def require_partner(claims: Claims) -> dict:
 
 
 PartnerClaims = Annotated[dict, Depends(require_partner)]
+
+
+def document_security(app: FastAPI, routes: Iterable[APIRoute]) -> None:
+    """Declare the bearer token in the OpenAPI document for each of `routes` that checks one
+    (depends on partner_claims): FastAPI's security dependencies would do it at the cost of two
+    more dependencies solved for every request, for what only the document needs."""
+    secured = {(route.path, method.lower()) for route in routes if needs(route.dependant, partner_claims)
+               for method in route.methods}
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            document = build()
+            document.setdefault("components", {}).setdefault("securitySchemes", {}).update(SCHEMES)
+            for path, operations in document["paths"].items():
+                for method, operation in operations.items():
+                    if (path, method) in secured:
+                        operation["security"] = [{name: []} for name in SCHEMES]
+        return app.openapi_schema
+
+    app.openapi = openapi

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, TypeVar
 
@@ -18,7 +20,7 @@ from temporalio.service import RPCError
 from api.auth import Claims
 from api.errors import ApiError, not_found, unavailable
 from runtime.settings import settings
-from store.database import engine
+from store.database import engine, is_local_database
 from store.tables import Account
 
 Row = TypeVar("Row")
@@ -51,12 +53,13 @@ def _ended(db: Session, transaction: SessionTransaction) -> None:
 async def get_db() -> AsyncIterator[Session]:
     """The request's session. It takes a pooled connection at its first use and gives it back
     when the route returns (scope="function": before the answer is sent), or earlier through
-    `release`; creating it takes neither a connection nor a thread."""
+    `release`; creating it takes neither a connection nor a thread, nor does closing it on
+    SQLite (ending a transaction there is local: no round trip to wait for)."""
     db = RequestSession(engine(), expire_on_commit=False)
     try:
         yield db
     finally:
-        if db.in_transaction():
+        if db.in_transaction() and not is_local_database():
             await run_in_threadpool(db.close)  # rolls back what was not committed
         else:
             db.close()
@@ -71,7 +74,10 @@ async def release(db: Session) -> None:
     loaded state. A session holding changes not yet committed keeps its connection: what it
     commits later must be one transaction."""
     if db.in_transaction() and not (db.new or db.dirty or db.deleted or db.info.get("unsaved")):
-        await run_in_threadpool(db.commit)  # nothing to write: it only ends the transaction
+        if is_local_database():
+            db.commit()  # nothing to write: it only ends the transaction, here and at once
+        else:
+            await run_in_threadpool(db.commit)
 
 
 async def account_header(
@@ -96,20 +102,40 @@ def allowed_account(claims: dict, account_id: str | None) -> str:
     return account_id
 
 
-def check_account(db: Session, claims: dict, account_id: str | None) -> Account:
-    """The account named in the request, if the token may act for it."""
+@dataclass(frozen=True)
+class AccountRef:
+    """The account a request acts for, known to exist."""
+
+    id: str
+
+
+# An account found is taken to exist for ACCOUNT_KNOWN_FOR seconds without asking the database
+# again: otherwise every account-level request spends a thread and a query on knowing it. One
+# deleted through this process is forgotten at once (`forget_account`); through another, it
+# is seen gone within that time.
+ACCOUNT_KNOWN_FOR = 2.0
+KNOWN_ACCOUNTS_KEPT = 10_000
+_found: dict[str, float] = {}  # account id -> when it was last found
+
+
+async def get_account(claims: Claims, db: Db, account_id: AccountHeader) -> AccountRef:
+    """The account named in the request, if the token may act for it; 404 if it does not exist."""
     account_id = allowed_account(claims, account_id)
-    account = db.get(Account, account_id)
-    if account is None:
-        raise not_found("account", account_id)
-    return account
+    now = time.monotonic()
+    if now - _found.get(account_id, -ACCOUNT_KNOWN_FOR) >= ACCOUNT_KNOWN_FOR:
+        if await run_in_threadpool(db.get, Account, account_id) is None:
+            raise not_found("account", account_id)
+        if len(_found) >= KNOWN_ACCOUNTS_KEPT:
+            _found.clear()
+        _found[account_id] = now
+    return AccountRef(account_id)
 
 
-def get_account(claims: Claims, db: Db, account_id: AccountHeader) -> Account:
-    return check_account(db, claims, account_id)
+def forget_account(account_id: str) -> None:
+    _found.pop(account_id, None)
 
 
-CurrentAccount = Annotated[Account, Depends(get_account)]
+CurrentAccount = Annotated[AccountRef, Depends(get_account)]
 
 
 # Calls that need Temporal answer 503 in about this long when it is down, rather than hang.

@@ -5,6 +5,7 @@ account connector's other properties."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -43,7 +44,7 @@ async def fill(http: httpx.AsyncClient, account_connector_id: str,
     try:
         if token_response is not None and auth is not None:
             filled |= _usable(spec, credentials, post_install.token_properties(spec, auth, token_response))
-        with_filled = Credentials(credentials.auth_value, {**credentials.properties, **filled})
+        with_filled = replace(credentials, properties={**credentials.properties, **filled})
         found = await post_install.looked_up(http, spec, **call_options(account_connector_id, with_filled, limiter))
         filled |= _usable(spec, with_filled, found)
     except ConnectorError as err:

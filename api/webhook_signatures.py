@@ -9,19 +9,17 @@ alone (a `sha256=` prefix allowed), is taken only from steps that opt in: it can
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import time
 
 from api.errors import ApiError
 from connectors import Problem
+from connectors.signing import HEADER, TIMESTAMPED, hmac_hex
 from runtime.settings import settings
 from store.inbound import Webhook
 from store.signatures import Signature
 
-HEADER = "X-Signature"
-TIMESTAMPED = "t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<body>'>"
 UNIX_SECONDS = re.compile(r"^\d{1,12}$")
 
 
@@ -37,7 +35,7 @@ def checked(hook: Webhook, body: bytes, header: str | None) -> Signature | None:
     if not any(name in ("t", "v1") for name, _, _ in fields):
         if not hook.bare_signatures:
             raise _refused(f"has no timestamp: this webhook takes only {TIMESTAMPED}")
-        if not _matches(_hmac(secret, body), header.strip().removeprefix("sha256=")):
+        if not _matches(hmac_hex(secret, body), header.strip().removeprefix("sha256=")):
             raise _refused("does not match the body")
         return None
     timestamps = [value for name, _, value in fields if name == "t"]
@@ -45,7 +43,7 @@ def checked(hook: Webhook, body: bytes, header: str | None) -> Signature | None:
     if len(timestamps) != 1 or not UNIX_SECONDS.match(timestamps[0]) or not given:
         raise _refused(f"is not {TIMESTAMPED}")
     timestamp = timestamps[0]
-    expected = _hmac(secret, timestamp.encode() + b".", body)
+    expected = hmac_hex(secret, timestamp.encode() + b".", body)
     if not any(_matches(expected, value) for value in given):
         raise _refused("does not match the timestamp and the body")
     tolerance, age = settings().webhook_tolerance, time.time() - int(timestamp)
@@ -61,13 +59,6 @@ def replayed() -> ApiError:
     return ApiError(409, "this signed event was received already: each signature is taken once "
                          "(sign every delivery with its own timestamp)",
                     [Problem(HEADER, "taken already")])
-
-
-def _hmac(secret: str, *parts: bytes) -> str:
-    digest = hmac.new(secret.encode(), digestmod=hashlib.sha256)
-    for part in parts:
-        digest.update(part)
-    return digest.hexdigest()
 
 
 def _matches(expected: str, given: str) -> bool:

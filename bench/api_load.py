@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from stack import pid, running_stack_processes
+from stack import cpu_seconds, pid, running_stack_processes
 
 from runtime.catalog import load_catalog
 from runtime.settings import settings
@@ -138,12 +138,6 @@ def events_lost(demo: str, emails: list[str], timeout: float = 900) -> int:
         if lost == 0 or time.monotonic() > deadline:
             return lost
         time.sleep(1)
-
-
-def cpu_seconds(process: int) -> float:
-    """User and system CPU time of a process so far (Linux)."""
-    fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _children_cpu() -> float:

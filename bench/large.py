@@ -1,13 +1,14 @@
-"""A large run: 100,000 records of ~1 KB through a cycle run vs a plain asyncio + httpx script.
+"""A large run: 100,000 records of ~1 KB through a cycle run vs plain asyncio scripts (bench/plain.py).
 
     .venv/bin/python bench/large.py [--records 100000] [--concurrency 10]
 
 Starts its own Temporal dev server, demo APIs, worker and API (free ports, temporary data
 folder) and moves N contacts, each padded to about 1 KB of JSON, from the demo CRM to the
 demo leads service: first through the demo cycle (CRM list-contacts → Demo Leads
-create-lead, run once), then, after a reset of the demo APIs, through a plain script that
-reads the same pages (500 a page) and posts each lead at the same concurrency. Checks that
-each delivered every record exactly once, and prints both wall times and their ratio, the
+create-lead, run once), then, after a reset of the demo APIs each time, through plain scripts
+on aiohttp (the worker's HTTP client) and on httpx that read the same pages (500 a page) and
+post each lead at the same concurrency. Checks that each delivered every record exactly once,
+and prints the wall times and the cycle's ratio against the fastest plain script, the
 worker's peak RSS (VmHWM, read after the cycle run) and the largest history of any workflow
 execution of the cycle (each continued-as-new execution of its run counts on its own).
 """
@@ -23,14 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
+from plain import CLIENTS, fastest, sync_contacts
 from stack import CRM_PAGE_SIZE, Stack, data_dir, pid, reset_demo, running_stack_processes, temporal
-from sync import crm_pages, worker_transport
 from temporalio.client import WorkflowExecutionStatus
 
 from runtime.catalog import install_demo
 
 RECORD_BYTES = 1024
-READ_AHEAD_PAGES = 4  # pages the plain script holds before its posts catch up
 
 
 def record_bytes(demo: str, records: int) -> float:
@@ -64,13 +65,24 @@ def peak_rss_mib(process_id: int) -> tuple[float, float]:
     return kib["VmHWM"] / 1024, kib["VmRSS"] / 1024
 
 
+def exited(stack: Stack) -> str | None:
+    """The name of a stack process that has exited, if any."""
+    return next((name for name, process in stack.processes if process.poll() is not None), None)
+
+
+def cpu_seconds(process_id: int) -> float:
+    """CPU time (user and system) a process has used: what a run costs, however busy the machine."""
+    times = psutil.Process(process_id).cpu_times()
+    return times.user + times.system
+
+
 async def wait_for_cycle(cycle_id: str, stack: Stack, timeout: float) -> None:
     """Until the (run-once) cycle workflow ends; gives up at `timeout` or when a stack process exits."""
     client = await temporal()
     result = asyncio.ensure_future(client.get_workflow_handle(f"cycle-{cycle_id}").result())
     deadline = time.monotonic() + timeout
     while not result.done():
-        if (failed := stack.failed()) is not None or time.monotonic() > deadline:
+        if (failed := exited(stack)) is not None or time.monotonic() > deadline:
             result.cancel()
             raise TimeoutError(f"{failed} exited" if failed else f"not finished within {timeout:.0f} s")
         await asyncio.wait([result], timeout=1)
@@ -86,37 +98,11 @@ def through_cycle(api: httpx.Client, demo: str, stack: Stack, timeout: float) ->
     try:
         asyncio.run(wait_for_cycle(cycle, stack, timeout))
     except TimeoutError as err:
-        runs = api.get(f"/cycles/{cycle}/runs", headers=headers).json() if stack.failed() != "api" else "?"
+        runs = api.get(f"/cycles/{cycle}/runs", headers=headers).json() if exited(stack) != "api" else "?"
         raise SystemExit(f"the cycle run did not finish: {err}; runs: {runs}; "
                          f"worker log: the stack's output above; data folder {data_dir()}") from None
     seconds = time.perf_counter() - started
     return seconds, cycle, api.get(f"/cycles/{cycle}/runs", headers=headers).raise_for_status().json()
-
-
-async def plain_script(demo: str, concurrency: int, transport: httpx.AsyncBaseTransport | None = None) -> float:
-    """Read the CRM page by page while `concurrency` posters create one lead per contact."""
-    started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=demo, timeout=30, transport=transport) as client:
-        queue: asyncio.Queue[dict | None] = asyncio.Queue(maxsize=READ_AHEAD_PAGES * CRM_PAGE_SIZE)
-
-        async def read() -> None:
-            async for page in crm_pages(client):
-                for contact in page:
-                    await queue.put(contact)
-            for _ in range(concurrency):
-                await queue.put(None)  # one stop for each poster
-
-        async def post() -> None:
-            while (contact := await queue.get()) is not None:
-                response = await client.post(
-                    "/leads/contacts",
-                    json={"email": contact["email"], "name": contact["first_name"], "source": "bench"},
-                    headers={"Authorization": "Bearer demo-leads-token", "Idempotency-Key": contact["id"]},
-                )
-                response.raise_for_status()
-
-        await asyncio.gather(read(), *(post() for _ in range(concurrency)))
-    return time.perf_counter() - started
 
 
 @dataclass
@@ -154,8 +140,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=10, help="the worker's calls per step activity")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds the cycle run may take")
+    parser.add_argument("--range-size", type=int, help="transactions per step activity (default: the product's)")
     args = parser.parse_args()
     os.environ["CYCLEWRIGHT_STEP_CONCURRENCY"] = str(args.concurrency)  # read by the worker at start
+    if args.range_size:
+        os.environ["CYCLEWRIGHT_BATCH_SIZE"] = str(args.range_size)  # read by the API at activation
     n = args.records
     with running_stack_processes() as (api, demo, stack):
         worker = pid(stack, "worker")
@@ -163,16 +152,17 @@ def main() -> None:
         reset_demo(demo, n, note_bytes)
         size = record_bytes(demo, n)
         worker_before, _ = peak_rss_mib(worker)
+        cpu_before = {name: cpu_seconds(pid(stack, name)) for name in ("worker", "temporal")}
         cycle_seconds, cycle, runs = through_cycle(api, demo, stack, args.timeout)
         worker_peak, worker_now = peak_rss_mib(worker)
+        cpu = {name: cpu_seconds(pid(stack, name)) - before for name, before in cpu_before.items()}
         check_delivered(demo, n, "cycle run")
         found = asyncio.run(histories(cycle))
-        reset_demo(demo, n, note_bytes)
-        plain_seconds = asyncio.run(plain_script(demo, args.concurrency))
-        check_delivered(demo, n, "plain script")
-        reset_demo(demo, n, note_bytes)
-        same_transport = asyncio.run(plain_script(demo, args.concurrency, worker_transport()))
-        check_delivered(demo, n, "plain script over aiohttp")
+        plain: dict[str, float] = {}
+        for kind in CLIENTS:
+            reset_demo(demo, n, note_bytes)
+            plain[kind] = asyncio.run(sync_contacts(kind, demo, args.concurrency, CRM_PAGE_SIZE))
+            check_delivered(demo, n, f"plain script ({kind})")
     (run,) = runs
     most_events = max(found, key=lambda h: h.events)
     most_bytes = max(found, key=lambda h: h.size_bytes)
@@ -181,11 +171,13 @@ def main() -> None:
           f" pages of {CRM_PAGE_SIZE}")
     print(f"  cycle run     {cycle_seconds:7.2f} s  {n / cycle_seconds:8.0f} records/s"
           f"   (run: {run['Status']}, {run['Transactions']})")
-    print(f"  plain script  {plain_seconds:7.2f} s  {n / plain_seconds:8.0f} records/s   (httpx)")
-    print(f"  plain script  {same_transport:7.2f} s  {n / same_transport:8.0f} records/s"
-          "   (httpx over aiohttp, the worker's transport)")
-    print(f"  ratio (cycle / plain httpx)  {cycle_seconds / plain_seconds:.2f};"
-          f"  same transport  {cycle_seconds / same_transport:.2f}")
+    for kind in CLIENTS:
+        print(f"  plain script  {plain[kind]:7.2f} s  {n / plain[kind]:8.0f} records/s   ({kind})")
+    best, best_seconds = fastest(plain)
+    print(f"  ratio (cycle / fastest plain, {best})  {cycle_seconds / best_seconds:.2f};"
+          f"  (cycle / plain httpx)  {cycle_seconds / plain['httpx']:.2f}")
+    print(f"  CPU during the cycle run  worker {cpu['worker']:.1f} s ({cpu['worker'] / n * 1e6:.0f} µs a record),"
+          f"  Temporal {cpu['temporal']:.1f} s ({cpu['temporal'] / n * 1e6:.0f} µs a record)")
     print(f"  worker peak RSS (VmHWM)  {worker_peak:.1f} MiB after the run"
           f"  ({worker_before:.1f} MiB before it; VmRSS now {worker_now:.1f} MiB)")
     print(f"  workflow executions of the cycle  {len(found)}"

@@ -59,6 +59,12 @@ def pid(stack: Stack, name: str) -> int:
     return next(process.pid for process_name, process in stack.processes if process_name == name)
 
 
+def cpu_seconds(process: int) -> float:
+    """User and system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def data_dir() -> str:
     """This run's temporary data folder (database, keys)."""
     return os.environ["CYCLEWRIGHT_DATA_DIR"]

@@ -19,12 +19,13 @@ class Credentials:
 
     auth_value: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
+    authentication: str | None = None  # the Authentication's Name the account chose (None: the default)
 
 
 @dataclass
 class RequestParts:
     headers: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str | list[str]] = field(default_factory=dict)  # a list repeats the name
     body_fields: dict[str, Any] = field(default_factory=dict)
 
 
@@ -76,7 +77,7 @@ def auth_header(authentication: Authentication | None) -> str | None:
 
 
 def _header_problem(authentication: Authentication | None, auth_value: str | None) -> str | None:
-    # HTTP header values are ASCII; httpx fails a non-ASCII one on every try.
+    # HTTP header values are ASCII; the engine refuses a non-ASCII one on every try.
     header = auth_header(authentication)
     if header and not (auth_value or "").isascii():
         return f"the AuthValue cannot be sent in the '{header}' header: it must be ASCII"

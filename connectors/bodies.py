@@ -1,4 +1,7 @@
-"""Request and response bodies by the method's DataType: Json, Form, Xml, PlainText, None.
+"""Request and response bodies by the method's DataType: Json, Form, Multipart, Binary, Xml,
+PlainText, None. A method with no body to send (no request fields, nothing a script set)
+sends none: no Content-Type, no `{}`. How forms, multipart and files are encoded:
+connectors/encoding.py.
 
 An Xml body is the dict xmltodict makes of it (one key per element, repeated elements as
 lists). A PlainText response reads as {"text": …}, so a field's ConnectorField is `text`;
@@ -10,17 +13,20 @@ from __future__ import annotations
 from typing import Any
 from xml.parsers.expat import ExpatError
 
-import httpx
 import xmltodict
 
 from connectors import nesting
+from connectors.encoding import file_of, is_file, multipart
+from connectors.errors import StepError
 from connectors.paths import parse_path, read
 from connectors.spec import Connector, Method
+from connectors.transport import Response
 
 
 def encode(method: Method, body: Any) -> dict[str, Any]:
-    """httpx keyword arguments carrying `body` (a dict or list from the request fields)."""
-    if method.HttpMethod == "Get" or method.DataType == "None":
+    """The keyword arguments of `transport.build_request` carrying `body` (a dict or list from
+    the request fields; None for no body)."""
+    if body is None or method.HttpMethod == "Get" or method.DataType == "None":
         return {}
     match method.DataType:
         case "Json" if isinstance(body, str):  # a script made the exact text (to sign it, say)
@@ -29,6 +35,20 @@ def encode(method: Method, body: Any) -> dict[str, Any]:
             return {"json": body}
         case "Form":
             return {"data": body}
+        case "Multipart":
+            if not isinstance(body, dict):
+                raise StepError("a Multipart body is made of named parts: its request fields must make an object")
+            try:
+                content, kind = multipart(body)
+            except ValueError as err:  # a file a script set
+                raise StepError(f"the Multipart body: {err}") from None
+            return {"content": content, "headers": {"Content-Type": kind}}
+        case "Binary":
+            try:
+                found = file_of(body if is_file(body) or not isinstance(body, dict) else next(iter(body.values()), None))
+            except ValueError as err:
+                raise StepError(f"the Binary body: {err}") from None
+            return {"content": found.content, "headers": {"Content-Type": found.content_type}}
         case "Xml":
             root = body if isinstance(body, dict) and len(body) == 1 else {"request": body}
             return {"content": xmltodict.unparse(root), "headers": {"Content-Type": "application/xml"}}
@@ -37,11 +57,11 @@ def encode(method: Method, body: Any) -> dict[str, Any]:
             return {"content": "" if text is None else str(text), "headers": {"Content-Type": "text/plain"}}
 
 
-def decode(method: Method, response: httpx.Response) -> Any:
+def decode(method: Method, response: Response) -> Any:
     """The response body as data the field paths can read."""
     if not response.content or method.DataType == "None":
         return None
-    kind = response.headers.get("content-type", "")
+    kind = response.headers.get("Content-Type", "")
     if method.DataType == "Xml" or "xml" in kind:
         try:
             return nesting.check(xmltodict.parse(response.text), "the response body")

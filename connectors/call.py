@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 from typing import Any
 
-import httpx
+from yarl import URL
 
-from connectors import hooks, metering, nesting
+from connectors import hooks, inputs, metering, nesting
 from connectors.auth import (
     AUTH_MERGEFIELDS,
     Credentials,
@@ -24,6 +24,7 @@ from connectors.auth import (
 )
 from connectors.bodies import decode, encode, outbound_chunks
 from connectors.egress import EgressRefused
+from connectors.encoding import query_value
 from connectors.errors import (
     ConnectorError,
     InvalidCredentials,
@@ -35,7 +36,7 @@ from connectors.errors import (
     parse_retry_after,
     redact,
 )
-from connectors.exchange import SHOWN_URL, Exchange, exchange_of, shown_url
+from connectors.exchange import Exchange, exchange_of, shown_url
 from connectors.hooks import Scripting
 from connectors.limits import Limiter, acquire, buckets
 from connectors.mergefields import names, render
@@ -45,6 +46,16 @@ from connectors.paths import body_from_values, count_records, records_from_body
 from connectors.redirects import follow, redirect_reason
 from connectors.scripts import ScriptSession, levels_of, mentions
 from connectors.spec import Authentication, Connector, Method, Parameter
+from connectors.transport import (
+    HttpClient,
+    Request,
+    Response,
+    TimedOut,
+    Unsendable,
+    Unsent,
+    build_request,
+    header_dict,
+)
 from connectors.urls import checked_url, endpoint_origin, origin_of
 
 IGNORE = "IGNORE_PARAMETER"
@@ -100,7 +111,7 @@ def _trusted(connector: Connector, credentials: Credentials) -> dict[str, str]:
     return connector.property_values(credentials.properties)
 
 
-def _authorized(target: httpx.URL, connector: Connector, method: Method, trusted: Mapping[str, str]) -> bool:
+def _authorized(target: URL, connector: Connector, method: Method, trusted: Mapping[str, str]) -> bool:
     """Whether credentials go with a request to `target`: only to an origin of the connector's
     endpoints (a next URL elsewhere is followed without them)."""
     origin = origin_of(target)
@@ -135,23 +146,25 @@ def _request_parts(
             value = parameters.get(param.key) or parameters.get(param.TargetName)
             if value is None and param.DefaultValue is not None:
                 value = render(param.DefaultValue, values)
-        if value in (None, ""):
+        if value in (None, "", []):
             continue
-        target = parts.query if param.TargetType == "QueryString" else parts.headers
-        target[param.TargetName] = str(value)
+        if param.TargetType == "QueryString":
+            parts.query[param.TargetName] = query_value(value, param.Explode)
+        else:
+            parts.headers[param.TargetName] = query_value(value, explode=False)
     return parts
 
 
 def _body(method: Method, fields: Mapping[str, Any], values: Mapping[str, Any], authorized: bool) -> Any:
     """The request body as data: the request fields (a default may hold mergefields, such as
-    {{Webhook_Url}})."""
+    {{Webhook_Url}}); None when the method has no request fields: it sends no body."""
     given = dict(fields)
     for f in method.request_fields:
         default = f.DefaultValue
         if given.get(f.SystemField) in (None, "") and isinstance(default, str) and names(default) \
                 and (authorized or not carries_credentials(default)):
             given[f.SystemField] = render(default, values)
-    return body_from_values(method.request_fields, given) if method.request_fields else {}
+    return body_from_values(method.request_fields, given) if method.request_fields else None
 
 
 def _secret_names(authentication: Authentication | None, params: list[Parameter]) -> set[str]:
@@ -164,7 +177,7 @@ def _secret_names(authentication: Authentication | None, params: list[Parameter]
     return names
 
 
-def _status_error(response: httpx.Response, call: _Call, masked: set[str]) -> ConnectorError | None:
+def _status_error(response: Response, call: _Call, masked: set[str]) -> ConnectorError | None:
     """The error an HTTP status other than 2xx makes, or None for a success."""
     status = response.status_code
     if status < 300:
@@ -205,7 +218,7 @@ class _Call:
 
 
 async def call_method(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     connector: Connector,
     method_id: str,
     *,
@@ -238,7 +251,7 @@ async def call_method(
 
 @asynccontextmanager
 async def event_scripts(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     connector: Connector,
     method_id: str,
     event: str,
@@ -274,7 +287,7 @@ def _prepared(connector: Connector, method_id: str, credentials: Credentials, au
                  buckets(connector, method, limit_key or connector.Name) if limiter is not None else [], max_wait)
 
 
-def _scripts(client: httpx.AsyncClient, call: _Call, scripting: Scripting) -> ScriptSession | None:
+def _scripts(client: HttpClient, call: _Call, scripting: Scripting) -> ScriptSession | None:
     """The call's isolate, with the connector's, the method's and the step's scripts; None when
     none has one."""
     levels = levels_of(("connector", call.connector.Script), ("method", call.method.Script),
@@ -292,7 +305,7 @@ def _named(err: ConnectorError, call: _Call) -> ConnectorError:
     return err
 
 
-async def _call(client: httpx.AsyncClient, call: _Call, session: ScriptSession | None, cursor: Cursor,
+async def _call(client: HttpClient, call: _Call, session: ScriptSession | None, cursor: Cursor,
                 fields: Mapping[str, Any], parameters: Mapping[str, str], mergefields: Mapping[str, Any],
                 idempotency_key: str | None) -> CallResult:
     connector, method = call.connector, call.method
@@ -300,14 +313,16 @@ async def _call(client: httpx.AsyncClient, call: _Call, session: ScriptSession |
     _check_parameters(parameters, params)
     trusted = call.trusted
     values = _mergefield_values(trusted, call.credentials, mergefields, parameters)
+    inputs.check(method, params, _settable(params), parameters, fields, set(values) - set(parameters))
     paging = Paging.of(connector, method, params)
     # A next-page URL carries its own query; add only what it lacks (an API key, say).
     next_url = cursor.get("next_url")
-    target = checked_url(next_url or render(method.Endpoint, values), call.secrets,
-                         "the URL" if not next_url else "the next-page URL")
+    # What a caller or a record gives goes into the URL as one path segment each (a/b: a%2Fb).
+    endpoint = render(method.Endpoint, values, encoded=set(mergefields) | set(parameters)) if not next_url else ""
+    target = checked_url(next_url or endpoint, call.secrets, "the URL" if not next_url else "the next-page URL")
     authorized = _authorized(target, connector, method, trusted)
     if not (authorized or next_url) and carries_credentials(method.Endpoint):
-        raise StepError(f"the URL would carry the credentials to {target.scheme}://{target.netloc.decode()}, "
+        raise StepError(f"the URL would carry the credentials to {target.origin()}, "
                         "which is not one of the connector's endpoint origins")
     parts = _request_parts(params, paging, cursor, values, parameters, authorized)
     if idempotency_key and method.IdempotencyKeyHeader:
@@ -348,25 +363,25 @@ async def _call(client: httpx.AsyncClient, call: _Call, session: ScriptSession |
     return CallResult(response.status_code, payload, next_cursor, warning, count, map_records)
 
 
-async def _send_outgoing(client: httpx.AsyncClient, call: _Call, outgoing: hooks.Outgoing,
-                         masked: set[str]) -> httpx.Response:
+async def _send_outgoing(client: HttpClient, call: _Call, outgoing: hooks.Outgoing,
+                         masked: set[str]) -> Response:
     """The request as the scripts left it, with the credentials where they may go."""
     target, authorized = outgoing.target, _authorized(outgoing.target, call.connector, call.method, call.trusted)
     parts = RequestParts(headers=outgoing.headers, query=outgoing.query)
     if authorized:
         apply_auth(parts, call.authentication, call.credentials)
     body = outgoing.body
-    if parts.body_fields and isinstance(body, dict):
-        body = {**body, **parts.body_fields}
-    missing = {k: v for k, v in parts.query.items() if k not in target.params}
-    target = target.copy_merge_params(missing) if missing else target
+    if parts.body_fields and isinstance(body, dict | None):
+        body = {**(body or {}), **parts.body_fields}
+    missing = {k: v for k, v in parts.query.items() if k not in target.query}
+    target = target.extend_query(missing) if missing else target
     if call.limiter is not None and call.wanted and (waited := await acquire(call.limiter, call.wanted,
                                                                              call.max_wait)):
         metering.meter.waited(call.connector.Name, waited)
     return await _send_body(client, call, target, parts.headers, body, masked, authorized)
 
 
-async def _payload(call: _Call, session: ScriptSession | None, response: httpx.Response,
+async def _payload(call: _Call, session: ScriptSession | None, response: Response,
                    masked: set[str]) -> tuple[Any, str | None]:
     """The response body (as after_action left it), or the error unless after_error turned it
     into a success or a warning."""
@@ -381,7 +396,7 @@ async def _payload(call: _Call, session: ScriptSession | None, response: httpx.R
     return handled.state["method_response"], warning
 
 
-async def _script_request(client: httpx.AsyncClient, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
+async def _script_request(client: HttpClient, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
     """A script's http_request, through the engine: the egress policy (the client's), the rate
     limits, and the credentials only to the connector's own origins."""
     target = checked_url(str(request["url"]), call.secrets, "the URL of a script's http_request")
@@ -393,12 +408,12 @@ async def _script_request(client: httpx.AsyncClient, call: _Call, request: dict[
                                                                               "DataType": _data_type(body)}))
     response = await _send_outgoing(client, scripted, outgoing, _secret_names(call.authentication, []))
     content: Any = response.text
-    if "json" in response.headers.get("content-type", ""):
+    if "json" in response.headers.get("Content-Type", ""):
         try:
             content = nesting.loads(response.content, "the response to a script's http_request")
         except ValueError:
             pass
-    return {"status": response.status_code, "headers": dict(response.headers), "content": content}
+    return {"status": response.status_code, "headers": header_dict(response.headers), "content": content}
 
 
 def _data_type(body: Any) -> str:
@@ -424,64 +439,68 @@ def _filtered(
 
 
 async def _send_body(
-    client: httpx.AsyncClient, call: _Call, target: httpx.URL, headers: dict[str, str], body: Any,
+    client: HttpClient, call: _Call, target: URL, headers: dict[str, str], body: Any,
     masked: set[str], authorized: bool,
-) -> httpx.Response:
+) -> Response:
     """One request carrying `body` in the method's DataType, with the connector's auth."""
     encoded = encode(call.method, body)
     headers = {**headers, **encoded.pop("headers", {})}
 
-    def build(with_headers: dict[str, str]) -> httpx.Request:
-        verb = call.method.HttpMethod.upper()
-        try:
-            return client.build_request(verb, target, headers=with_headers, **encoded)
-        except UnicodeEncodeError:  # a header value that is not ASCII: no retry can send it
-            raise _unsendable_header(with_headers, call.secrets) from None
+    def build(with_headers: dict[str, str]) -> Request:
+        if problem := _unsendable_header(with_headers, call.secrets):  # no retry can send it
+            raise problem
+        return build_request(call.method.HttpMethod, target, with_headers, **encoded)
 
     if authorized and call.authentication is not None and call.authentication.AuthType == "OAuth2":
         return await _send_with_token(client, call, build, headers, masked)
     return await _send(client, call, build(headers), masked)
 
 
-def _unsendable_header(headers: Mapping[str, str], secrets: list[str]) -> ConnectorError:
-    """The error for a non-ASCII header: the credentials' fault if it carries one of them."""
-    name, value = next(((k, v) for k, v in headers.items() if not (k + v).isascii()), ("?", ""))
-    why = f"cannot be sent in the '{name}' header: it must be ASCII"
-    if any(s in value for s in secrets):
-        return InvalidCredentials(f"the AuthValue {why}")
-    return StepError(f"the value {why}")
+def _unsendable_header(headers: Mapping[str, str], secrets: list[str]) -> ConnectorError | None:
+    """The error for a header HTTP cannot carry (not ASCII, or broken over lines): the
+    credentials' fault if it carries one of them; None when every header can be sent."""
+    for name, value in headers.items():
+        if not (name + value).isascii():
+            why = "it must be ASCII"
+        elif "\r" in value or "\n" in value:
+            why = "it must be one line"
+        else:
+            continue
+        if any(s in value for s in secrets):
+            return InvalidCredentials(f"the AuthValue cannot be sent in the '{name}' header: {why}")
+        return StepError(f"the value cannot be sent in the '{name}' header: {why}")
+    return None
 
 
-async def _send(client: httpx.AsyncClient, call: _Call, request: httpx.Request, masked: set[str]) -> httpx.Response:
+async def _send(client: HttpClient, call: _Call, request: Request, masked: set[str]) -> Response:
     """`request`, and the redirects the method follows after it."""
     return await follow(partial(_send_one, client, call, masked=masked), request, call.method)
 
 
-async def _send_one(client: httpx.AsyncClient, call: _Call, request: httpx.Request, masked: set[str]
-                    ) -> httpx.Response:
-    request.extensions[SHOWN_URL] = shown_url(request.url, call.secrets, masked)  # what a trace may record
+async def _send_one(client: HttpClient, call: _Call, request: Request, masked: set[str]) -> Response:
+    request.shown_url = shown_url(request.url, call.secrets, masked)  # what a trace may record
     start = time.perf_counter()
     try:
         response = await client.send(request)
-    except (httpx.TransportError, EgressRefused) as err:
+    except (Unsent, EgressRefused) as err:
         metering.meter.sent(call.connector.Name, call.method.UniqueIdentifier, None, time.perf_counter() - start)
         raise _unsent(call, request, masked, err) from None
     metering.meter.sent(call.connector.Name, call.method.UniqueIdentifier, response.status_code,
-                     time.perf_counter() - start)
+                        time.perf_counter() - start)
     if call.on_exchange:
         call.on_exchange(exchange_of(request, response, call.secrets, masked))
     return response
 
 
-def _unsent(call: _Call, request: httpx.Request, masked: set[str], err: Exception) -> ConnectorError:
+def _unsent(call: _Call, request: Request, masked: set[str], err: Exception) -> ConnectorError:
     """The error for a request that got no response, with the exchange the debugger shows.
     Timeouts and connection failures may pass; a refused address or an unusable URL will not."""
     match err:
         case EgressRefused():
             kind, reason = EgressRefused, err.reason
-        case httpx.UnsupportedProtocol():
+        case Unsendable():
             kind, reason = StepError, f"the URL cannot be sent: {redact(str(err), call.secrets)}"
-        case httpx.TimeoutException():
+        case TimedOut():
             kind, reason = RetryableError, "the request timed out"
         case _:
             kind, reason = RetryableError, f"connection failed: {redact(str(err), call.secrets)}"
@@ -492,9 +511,9 @@ def _unsent(call: _Call, request: httpx.Request, masked: set[str], err: Exceptio
 
 
 async def _send_with_token(
-    client: httpx.AsyncClient, call: _Call, build: Callable[[dict[str, str]], httpx.Request],
+    client: HttpClient, call: _Call, build: Callable[[dict[str, str]], Request],
     headers: dict[str, str], masked: set[str],
-) -> httpx.Response:
+) -> Response:
     """Send with the account connector's OAuth token; after a 401, refresh once and resend."""
     tokens = call.tokens
     if tokens is None:

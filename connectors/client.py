@@ -1,45 +1,43 @@
-"""The HTTP client the engine sends through: one per process, shared by every account connector."""
+"""The engine's HTTP client, and the way other libraries' httpx clients send through it."""
 
 from __future__ import annotations
 
-from http.cookiejar import CookieJar
-
 import httpx
+from yarl import URL
 
 from connectors.egress import EgressPolicy
-from connectors.transport import AiohttpTransport
+from connectors.transport import HttpClient, Request, TimedOut, Unsendable, Unsent
+
+# Headers httpx adds that the engine's client sets itself (framing, compression it can decode).
+OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "accept-encoding"})
 
 
-class _NoCookies(CookieJar):
-    """Keeps no cookie: a cookie one account's API sets must never ride along with another
-    account's requests on the shared client."""
-
-    def extract_cookies(self, response, request) -> None:
-        pass
-
-    def add_cookie_header(self, request) -> None:
-        pass
-
-
-def http_client(timeout: float, egress: EgressPolicy) -> httpx.AsyncClient:
+def http_client(timeout: float, egress: EgressPolicy) -> HttpClient:
     """Every request the engine sends: the API's, the worker's, OAuth token requests included."""
-    return httpx.AsyncClient(timeout=httpx.Timeout(timeout), cookies=_NoCookies(), transport=AiohttpTransport(egress))
+    return HttpClient(egress, timeout)
 
 
-class _Borrowed(httpx.AsyncBaseTransport):
-    """The engine's transport lent to a short-lived client: closing that client leaves it open."""
+class _Through(httpx.AsyncBaseTransport):
+    """An httpx transport that sends through the engine's client (so through the egress policy),
+    its failures as the httpx errors the library expects. Closing it leaves the client open."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
+    def __init__(self, client: HttpClient) -> None:
+        self.client = client
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.inner.handle_async_request(request)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in OWN_HEADERS}
+        sent = Request(request.method, URL(str(request.url), encoded=True), headers, await request.aread())
+        try:
+            response = await self.client.send(sent)
+        except Unsent as err:
+            kind = (httpx.TimeoutException if isinstance(err, TimedOut) else
+                    httpx.UnsupportedProtocol if isinstance(err, Unsendable) else httpx.NetworkError)
+            raise kind(str(err), request=request) from err
+        return httpx.Response(response.status_code, headers=list(response.headers.items()),
+                              content=response.content, request=request)
 
-    async def aclose(self) -> None:
-        pass  # the engine's client owns it
 
-
-def borrowed_transport(client: httpx.AsyncClient) -> httpx.AsyncBaseTransport:
-    """The engine's transport, for clients of other libraries (authlib's OAuth2 client) that
-    must send through it too (httpx has no public accessor for a client's transport)."""
-    return _Borrowed(client._transport)
+def httpx_transport(client: HttpClient) -> httpx.AsyncBaseTransport:
+    """The engine's client as an httpx transport, for libraries built on httpx (authlib's OAuth2
+    client) whose requests must pass the egress policy too."""
+    return _Through(client)

@@ -100,6 +100,15 @@ class FieldValueError(ConnectorError):
     """A field value that does not convert to the field's DataType."""
 
 
+class InvalidInput(FieldValueError):
+    """A call's parameters or fields that the connector's declarations refuse, found before
+    anything is sent: each problem as (where the caller gives it, what is wrong)."""
+
+    def __init__(self, problems: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__("; ".join(message for _, message in problems), **kwargs)
+        self.problems = problems
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Retry-After in seconds, given as seconds or as an HTTP date."""
     if not value:

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import httpx
+from multidict import CIMultiDictProxy
+from yarl import URL
 
 from connectors import nesting
 from connectors.errors import redact
+from connectors.transport import Request, Response, header_dict
 
 BODY_LIMIT = 4000
 MASKED_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
@@ -26,7 +28,6 @@ SECRET_NAMES = {"access_token", "refresh_token", "id_token", "client_secret", "c
                 "password"}
 FORM = "application/x-www-form-urlencoded"
 MASK = "***"
-SHOWN_URL = "cyclewright.shown_url"  # a request's extension: its URL as it may be shown (traces)
 
 
 @dataclass(frozen=True)
@@ -42,18 +43,22 @@ class Exchange:
     milliseconds: float | None = None
 
 
-def _headers(headers: httpx.Headers, secrets: list[str], named: set[str]) -> dict[str, str]:
+Headers = dict[str, str] | CIMultiDictProxy[str]
+
+
+def _headers(headers: Headers, secrets: list[str], named: set[str]) -> dict[str, str]:
     masked = MASKED_HEADERS | named
-    return {k: MASK if k.lower() in masked else redact(v, secrets) for k, v in headers.items()}
+    return {k: MASK if k in masked else redact(v, secrets) for k, v in header_dict(headers).items()}
 
 
-def shown_url(url: httpx.URL, secrets: list[str], masked: set[str]) -> str:
+def shown_url(url: URL, secrets: list[str], masked: set[str]) -> str:
     """The URL with the values of auth query parameters (`masked`, and the names every OAuth
     secret goes by) masked and any credential redacted: the debugger's and a trace's alike."""
     masked = masked | SECRET_NAMES
-    if any(k.lower() in masked for k in url.params):
-        pairs = [(k, MASK if k.lower() in masked else v) for k, v in url.params.multi_items()]
-        url = url.copy_with(query=urlencode(pairs, safe="*").encode())
+    if any(k.lower() in masked for k in url.query):
+        pairs = [(k, MASK if k.lower() in masked else v) for k, v in url.query.items()]
+        url = url.with_query(None).with_fragment(None)
+        return redact(f"{url}?{urlencode(pairs, safe='*')}", secrets)
     return redact(str(url), secrets)
 
 
@@ -65,11 +70,11 @@ def _masked_json(data: Any, masked: set[str]) -> Any:
     return data
 
 
-def _masked_fields(content: bytes, headers: httpx.Headers, masked: set[str]) -> bytes:
+def _masked_fields(content: bytes, headers: Headers, masked: set[str]) -> bytes:
     """A JSON body's or a form's fields named in `masked`, masked; anything else as it was."""
     if not content:
         return content
-    if FORM in headers.get("content-type", ""):
+    if FORM in header_dict(headers).get("content-type", ""):
         pairs = parse_qsl(content.decode("utf-8", errors="replace"), keep_blank_values=True)
         if not any(k.lower() in masked for k, _ in pairs):
             return content
@@ -90,16 +95,9 @@ def _text(content: bytes, secrets: list[str]) -> str:
     return redact(cut, secrets)
 
 
-def _milliseconds(response: httpx.Response | None) -> float | None:
-    try:
-        return response.elapsed.total_seconds() * 1000 if response is not None else None
-    except RuntimeError:  # a response that was never streamed (a MockTransport's) has no timing
-        return None
-
-
 def exchange_of(
-    request: httpx.Request,
-    response: httpx.Response | None,
+    request: Request,
+    response: Response | None,
     secrets: Iterable[str],
     masked_names: Iterable[str] = (),
     error: str | None = None,
@@ -116,5 +114,5 @@ def exchange_of(
         response_body=(_text(_masked_fields(response.content, response.headers, named), secrets)
                        if response is not None else None),
         error=error,
-        milliseconds=_milliseconds(response),
+        milliseconds=response.elapsed * 1000 if response is not None else None,
     )

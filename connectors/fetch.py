@@ -8,15 +8,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from connectors.call import CallResult, call_method
 from connectors.paging import Cursor
 from connectors.spec import Connector
+from connectors.transport import HttpClient
 
 
 async def iter_pages(
-    client: httpx.AsyncClient,
+    client: HttpClient,
     connector: Connector,
     method_id: str,
     *,
@@ -63,7 +62,7 @@ class Pages:
     warnings: list[str] = field(default_factory=list)
 
 
-async def fetch_pages(client: httpx.AsyncClient, connector: Connector, method_id: str, **options: Any) -> Pages:
+async def fetch_pages(client: HttpClient, connector: Connector, method_id: str, **options: Any) -> Pages:
     """Every page's records together (for callers that want them at once, like data on demand)."""
     fetched = Pages(cursor=options.get("cursor"))
     async for result in iter_pages(client, connector, method_id, **options):
@@ -74,7 +73,7 @@ async def fetch_pages(client: httpx.AsyncClient, connector: Connector, method_id
     return fetched
 
 
-# Turns of the event loop httpx needs to get a request onto the wire (pool, then write).
+# Turns of the event loop a request needs to get onto the wire (pool, then write).
 SEND_TURNS = 8
 
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-import httpx
+from yarl import URL
 
 from connectors.bodies import decode
 from connectors.scripts import Fired, ScriptHostError, ScriptLimits, ScriptSession
 from connectors.spec import Method
+from connectors.transport import Response, header_dict
 from connectors.urls import checked_url
 
 
@@ -48,9 +49,9 @@ class Scripting:
 class Outgoing:
     """One request as before_action sees and changes it (credentials not yet on it)."""
 
-    target: httpx.URL
+    target: URL
     headers: dict[str, str]
-    query: dict[str, str]
+    query: dict[str, str | list[str]]
     body: Any
     warnings: list[str] = field(default_factory=list)
 
@@ -75,30 +76,30 @@ async def before_action(session: ScriptSession, outgoing: Outgoing, values: Mapp
     state = fired.state
     outgoing.target = checked_url(str(state["method_endpoint"]), secrets, "the URL a script set")
     outgoing.headers = _strings(state["method_request_headers"])
-    outgoing.query = _strings(state["method_request_parameters"])
+    outgoing.query = _query(state["method_request_parameters"])
     outgoing.body = state["method_request"]
     return True
 
 
-async def after_action(session: ScriptSession, response: httpx.Response, payload: Any) -> Any:
+async def after_action(session: ScriptSession, response: Response, payload: Any) -> Any:
     """Fire after_action; the response body as the scripts left it."""
     return await _reshaped(session, "after_action", response, payload)
 
 
-async def after_action_paging(session: ScriptSession, response: httpx.Response, payload: Any) -> Any:
+async def after_action_paging(session: ScriptSession, response: Response, payload: Any) -> Any:
     """Fire after_action_paging once the last page is in (earlier pages' records may already be
     stored): the last page's body as the scripts left it."""
     return await _reshaped(session, "after_action_paging", response, payload)
 
 
-async def _reshaped(session: ScriptSession, event: str, response: httpx.Response, payload: Any) -> Any:
+async def _reshaped(session: ScriptSession, event: str, response: Response, payload: Any) -> Any:
     if not session.handles(event):
         return payload
     fired = await session.fire(event, _response_state(response, payload))
     return fired.state["method_response"]
 
 
-async def after_error(session: ScriptSession, method: Method, response: httpx.Response,
+async def after_error(session: ScriptSession, method: Method, response: Response,
                       reason: str) -> Fired | None:
     """Fire after_error for an HTTP error; None when the error stands."""
     if not session.handles("after_error"):
@@ -183,12 +184,12 @@ def host(http_request: HttpRequest, storage: CycleStorage | None) -> Callable[[s
     return call
 
 
-def _response_state(response: httpx.Response, payload: Any) -> dict[str, Any]:
-    return {"method_response": payload, "method_response_headers": dict(response.headers),
+def _response_state(response: Response, payload: Any) -> dict[str, Any]:
+    return {"method_response": payload, "method_response_headers": header_dict(response.headers),
             "statusCode": response.status_code}
 
 
-def _loose_decode(method: Method, response: httpx.Response) -> Any:
+def _loose_decode(method: Method, response: Response) -> Any:
     """An error's body as data when it is JSON (or XML), else as its text."""
     try:
         return decode(method, response)
@@ -201,10 +202,19 @@ def _text(value: Any) -> Any:
 
 
 def _strings(values: Any) -> dict[str, str]:
-    """Headers or query parameters as a script left them: names to text, nulls dropped."""
+    """Headers as a script left them: names to text, nulls dropped."""
     if not isinstance(values, dict):
         return {}
     return {str(k): v if isinstance(v, str) else _json_text(v) for k, v in values.items() if v is not None}
+
+
+def _query(values: Any) -> dict[str, str | list[str]]:
+    """Query parameters as a script left them: a list stays a list (its name repeated)."""
+    if not isinstance(values, dict):
+        return {}
+    return {str(k): [_json_text(v) for v in value] if isinstance(value, list) else
+            value if isinstance(value, str) else _json_text(value)
+            for k, value in values.items() if value is not None}
 
 
 def _json_text(value: Any) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from connectors.dates import ISO, format_datetime, parse_datetime
+from connectors.encoding import path_segment
 from connectors.errors import MissingMergefield
 
 # Both patterns read what partners and accounts write (endpoints, values, Expressions), so each
@@ -18,8 +20,10 @@ BUILT_INS = {"LastSuccessfulRunDate", "Auth_ApiKey", "Auth_Username", "Auth_Pass
              "Webhook_Id"}
 
 
-def names(text: str) -> set[str]:
-    return {match.group(1) for match in PATTERN.finditer(text or "")}
+@lru_cache(maxsize=4096)
+def names(text: str) -> frozenset[str]:
+    """The mergefields `text` names. Cached: a connector's endpoints and values are read on every call."""
+    return frozenset(match.group(1) for match in PATTERN.finditer(text or ""))
 
 
 def _text(value: Any, pattern: str | None) -> str:
@@ -28,14 +32,16 @@ def _text(value: Any, pattern: str | None) -> str:
     return "" if value is None else str(value)
 
 
-def render(text: str, values: Mapping[str, Any]) -> str:
-    """Replace every mergefield; a name without a value raises MissingMergefield."""
+def render(text: str, values: Mapping[str, Any], encoded: Collection[str] = ()) -> str:
+    """Replace every mergefield; a name without a value raises MissingMergefield. The values of
+    the names in `encoded` are percent-encoded as one URL path segment each."""
 
     def replace(match: re.Match) -> str:
         name, pattern = match.group(1), match.group(2)
         if name not in values:
             raise MissingMergefield(f"mergefield '{{{{{name}}}}}' has no value")
-        return _text(values[name], pattern.strip() if pattern else None)
+        text = _text(values[name], pattern.strip() if pattern else None)
+        return path_segment(text) if name in encoded else text
 
     return PATTERN.sub(replace, text)
 

@@ -1,4 +1,5 @@
-"""OAuth 2 for connector calls: tokens obtained and refreshed through authlib's httpx client.
+"""OAuth 2 for connector calls: tokens obtained and refreshed through authlib's httpx client,
+which sends through the engine's client (connectors/client.py: the egress policy holds).
 
 The engine keeps no token itself. A `TokenStore` (the store's, shared by every process)
 holds the account connector's token and serialises refreshes, so that N processes finding
@@ -24,10 +25,11 @@ with warnings.catch_warnings():  # authlib announces a move to "httpx2"; nothing
 
 from connectors import nesting
 from connectors.auth import Credentials
-from connectors.client import borrowed_transport
+from connectors.client import httpx_transport
 from connectors.errors import ConnectorError, RetryableError
 from connectors.mergefields import render
 from connectors.spec import Authentication
+from connectors.transport import HttpClient
 
 # Refresh this long before expiry, so a token never expires on the way to the API.
 EARLY = 30.0
@@ -73,12 +75,12 @@ class TokenStore(Protocol):
     async def needs_reauthentication(self, reason: str) -> None: ...
 
 
-def _client(auth: Authentication, credentials: Credentials, transport_client: httpx.AsyncClient) -> AsyncOAuth2Client:
+def _client(auth: Authentication, credentials: Credentials, engine: HttpClient) -> AsyncOAuth2Client:
     properties = credentials.properties
     return bounded(AsyncOAuth2Client(
         client_id=properties.get("ClientId"), client_secret=properties.get("ClientSecret"),
-        scope=" ".join(auth.Scopes) or None, timeout=transport_client.timeout,
-        transport=borrowed_transport(transport_client),  # token requests pass the egress policy too
+        scope=" ".join(auth.Scopes) or None, timeout=engine.timeout,
+        transport=httpx_transport(engine),  # token requests pass the egress policy too
     ))
 
 
@@ -108,7 +110,7 @@ def token_url(auth: Authentication, credentials: Credentials, refresh: bool = Fa
 
 
 async def obtain_token(
-    auth: Authentication, credentials: Credentials, previous: Token | None, client: httpx.AsyncClient
+    auth: Authentication, credentials: Credentials, previous: Token | None, client: HttpClient
 ) -> Token:
     """A new token: by refresh token when there is one, else by the grant the connector names."""
     try:
@@ -134,7 +136,7 @@ async def obtain_token(
 
 
 async def bearer(
-    auth: Authentication, credentials: Credentials, store: TokenStore, client: httpx.AsyncClient,
+    auth: Authentication, credentials: Credentials, store: TokenStore, client: HttpClient,
     rejected: Token | None = None,
 ) -> Token:
     """A token to send: the stored one while fresh, else one refreshed once across processes.

@@ -35,6 +35,7 @@ from referencing.exceptions import PointerToNowhere, Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from connectors import nesting
+from connectors.inputs import FILE_BODIES
 from connectors.validation import ConnectorInvalid, Problem, parse_connector
 
 VERBS = ("get", "put", "post", "delete", "patch")
@@ -43,6 +44,9 @@ MAX_DEPTH = 12  # segments of a ConnectorField: deeper objects are cut, and repo
 MAX_FIELDS = 250  # per request or response: the most deeply nested are left out
 MAX_VISITS = 20 * MAX_FIELDS  # schemas read for one request or response, whatever they hold
 FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+# A request body of one of these is a file sent as it is (a Binary method's one File field).
+BINARY_BODIES = ("application/octet-stream", "application/pdf", "image/", "audio/", "video/")
 # Headers OpenAPI says a parameter does not set: the engine sets them from the method and auth.
 RESERVED_HEADERS = {"accept", "authorization", "content-type"}
 
@@ -341,11 +345,29 @@ def data_type(node: Any) -> tuple[str, str | None]:
         return ("Float" if fmt in ("float", "double") else "Decimal"), None
     if kind == "boolean":
         return "Boolean", None
+    if kind == "file" or (kind == "string" and fmt == "binary"):  # Swagger 2.0's file; 3.x's binary string
+        return "File", None
     if kind == "string" and fmt == "datetime":
         return "DateTime", None
     if kind == "string" and fmt == "date":
         return "DateTime", "yyyy-MM-dd"
     return "Text", None
+
+
+def _as_text(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fields outside a Multipart or Binary body: a binary string there is a string like another."""
+    return [{**f, "DataType": "Text"} if f.get("DataType") == "File" else f for f in fields]
+
+
+def _binary(media_types: list[str]) -> str | None:
+    """The media type of a file sent as it is, among a body's."""
+    return next((m for m in media_types if m.startswith(BINARY_BODIES)), None)
+
+
+def _file_body(media_type: str, required: bool) -> list[dict[str, Any]]:
+    """A Binary method's one field: the file that is its body."""
+    return [{"ConnectorField": "file", "SystemField": "File", "DisplayField": "File", "DataType": "File",
+             "IsOptional": not required, "Description": f"the {media_type} body: a file (Content in base64)"}]
 
 
 def _is_json(media_type: str) -> bool:
@@ -599,10 +621,10 @@ class _Importer:
         if request is not None:
             method["DataType"], fields = request
             if fields:
-                method["RequestFormat"] = {"Fields": fields}
+                method["RequestFormat"] = {"Fields": fields if method["DataType"] in FILE_BODIES else _as_text(fields)}
         response = self.response(operation)
         if response:
-            method["ResponseFormat"] = {"Fields": response}
+            method["ResponseFormat"] = {"Fields": _as_text(response)}
         if verb == "get" and response:
             parameters, method = self.paging(parameters, method, maxima)
         method["Parameters"] = parameters
@@ -654,7 +676,8 @@ class _Importer:
             return [{"Name": mergefield(name), "TargetType": "MergeField", **common}]
         optional = not node.get("required", False)
         if where == "query":
-            return [{"TargetType": "QueryString", "TargetName": name, "IsOptional": optional, **common}]
+            return [{"TargetType": "QueryString", "TargetName": name, "IsOptional": optional, **common,
+                     **({"Explode": False} if self.joined(node) else {})}]
         if where == "header" and name.lower() not in RESERVED_HEADERS:
             return [{"TargetType": "HttpHeader", "TargetName": name, "IsOptional": optional, **common}]
         if where == "header":
@@ -663,6 +686,13 @@ class _Importer:
             self.skip(parameter, f"{where} parameter '{name}' is not converted (only path, query and header "
                                  "parameters are)")
         return []
+
+    def joined(self, node: dict) -> bool:
+        """Whether a query array goes comma-joined: `explode: false` (3.x), `collectionFormat: csv`
+        (Swagger 2.0's default)."""
+        if self.swagger:
+            return node.get("type") == "array" and node.get("collectionFormat", "csv") == "csv"
+        return node.get("style", "form") == "form" and node.get("explode", True) is False
 
     def parameter_schema(self, parameter: At, node: dict) -> dict:
         """A parameter's schema: its own properties in Swagger 2.0; `schema` or `content` in 3.x."""
@@ -689,30 +719,37 @@ class _Importer:
             return "Json", self.fields(body / "content" / json_type, "request", required)
         if FORM in media_types:  # nested values too: a[b]=c, as the engine encodes a form
             return "Form", self.fields(body / "content" / FORM, "request", required)
+        if MULTIPART in media_types:  # binary strings become File fields, sent as file parts
+            return "Multipart", self.fields(body / "content" / MULTIPART, "request", required)
+        if binary := _binary(media_types):
+            return "Binary", _file_body(binary, required)
         if media_types:
-            self.skip(body, f"request body {', '.join(media_types)} is not converted (only JSON and form "
-                            "bodies are)")
+            self.skip(body, f"request body {', '.join(media_types)} is not converted (only JSON, form, multipart "
+                            "and file bodies are)")
         return None
 
     def swagger_body(self, operation: At, parameter: At) -> tuple[str, list[dict[str, Any]]] | None:
         consumes = self._media(operation, "consumes")
+        if consumes and not any(_is_json(m) for m in consumes) and (binary := _binary(consumes)):
+            return "Binary", _file_body(binary, bool(_node(parameter).get("required", False)))
         if consumes and not any(_is_json(m) for m in consumes):
-            self.skip(parameter, f"request body {', '.join(consumes)} is not converted (only JSON and form "
-                                 "bodies are)")
+            self.skip(parameter, f"request body {', '.join(consumes)} is not converted (only JSON, form, "
+                                 "multipart and file bodies are)")
             return None
         return "Json", self.fields(parameter, "request", bool(_node(parameter).get("required", False)))
 
     def swagger_form(self, operation: At, form: list[tuple[str, At]]
                      ) -> tuple[str, list[dict[str, Any]]] | None:
         consumes = self._media(operation, "consumes")
-        if (consumes and FORM not in consumes) or any(_node(p).get("type") == "file" for _, p in form):
-            self.skip(operation, "a multipart or file upload body is not converted")
+        multipart = MULTIPART in consumes or any(_node(p).get("type") == "file" for _, p in form)
+        if consumes and FORM not in consumes and MULTIPART not in consumes:
+            self.skip(operation, f"a form body of {', '.join(consumes)} is not converted")
             return None
         fields = _Fields("request", pointer(operation))
         for index, (name, parameter) in enumerate(form):
             node = _node(parameter)
             self.leaf(fields, _Visit(parameter, (name,), bool(node.get("required", False)), frozenset(), (index,)), node)
-        return "Form", [found for _, found in fields.found]
+        return "Multipart" if multipart else "Form", [found for _, found in fields.found]
 
     def _media(self, operation: At, key: str) -> list[str]:
         """Swagger 2.0's consumes or produces: the operation's, else the document's."""

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+from yarl import URL
 
 from connectors.paths import parse_path, read
 from connectors.spec import Connector, Method, Parameter
@@ -121,14 +121,15 @@ class Paging:
         parameters: list[Parameter],
         body: Any,
         digest: str,
-        links: Mapping[str, Any],
+        links: Mapping[str, str],
         records: int,
-        url: httpx.URL,
+        url: URL,
     ) -> tuple[Cursor | None, str | None]:
         """Where the next page starts (None: no more pages), and a warning when a guard stopped it.
 
         `digest` identifies the page's content (see `digest`), to catch an API repeating a page;
-        `url` is the page's own URL, which a relative next URL is resolved against.
+        `links` are the Link header's targets by relation; `url` is the page's own URL, which a
+        relative next URL is resolved against.
         """
         if self.style is None:
             return None, None
@@ -146,7 +147,7 @@ class Paging:
                 return {**base, "page": cursor.get("page", 1) + 1}, None
             return {**base, "offset": cursor.get("offset", 0) + records}, None
         if self.style == "next_url":
-            found = _response_value(parameters, "PAGE_NEXT_URL", body) or links.get("next", {}).get("url")
+            found = _response_value(parameters, "PAGE_NEXT_URL", body) or links.get("next")
             return ({**base, "next_url": _absolute(url, str(found))}, None) if found else (None, None)
         # Cursor styles trust the API's cursor: an empty page with a next token goes on.
         tokens = {c: v for c, v in _response_tokens(parameters, body).items() if v not in (None, "")}
@@ -158,11 +159,11 @@ class Paging:
         return self.style is not None and cursor.get("digest") == digest
 
 
-def _absolute(page_url: httpx.URL, following: str) -> str:
+def _absolute(page_url: URL, following: str) -> str:
     """A next URL as sent: `/x?page=2`, `?page=2` and `page2` are relative to the page's URL."""
     try:
-        return str(page_url.join(following))
-    except httpx.InvalidURL:
+        return str(page_url.join(URL(following)))
+    except ValueError:
         return following  # left as given: the next call refuses it, naming it (InvalidUrl)
 
 

@@ -196,7 +196,10 @@ def _write(node: Any, path: Path, value: Any, spread: bool = False) -> Any:
         while len(items) < len(values):
             items.append({})
         for i, one in enumerate(values):
-            items[i] = _write(items[i], rest, one) if rest else one
+            if not rest:
+                items[i] = one
+            elif one is not None:  # an element without this field's value leaves it out, not null
+                items[i] = _write(items[i], rest, one)
         return node
     if rest:
         node[segment.name] = _write(node.get(segment.name, {}), rest, value)

@@ -9,7 +9,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from connectors.mergefields import fill
 
-FieldDataType = Literal["Text", "Integer", "Decimal", "Float", "Boolean", "DateTime"]
+# A File is {"Content": <base64>, "FileName": …, "ContentType": …} (connectors/encoding.py).
+FieldDataType = Literal["Text", "Integer", "Decimal", "Float", "Boolean", "DateTime", "File"]
 Verb = Literal["Get", "Post", "Put", "Patch", "Delete"]
 # Cyclr's files write GET: a verb is read in its three spellings (Get, GET, get), and only those.
 VERB_SPELLINGS = [spelling for verb in get_args(Verb) for spelling in (verb, verb.upper(), verb.lower())]
@@ -56,6 +57,7 @@ class Parameter(Spec):
     IsSensitive: bool = False
     IsAccountConnectorProperty: bool = False
     DataType: FieldDataType | None = None
+    Explode: bool = True  # a QueryString given a list: the name repeated (true) or the items comma-joined
     Description: str | None = None
     TriggerName: str | None = None  # a dropdown: its values come from the connector's trigger of this Name
 
@@ -108,7 +110,9 @@ class Method(Spec):
     MethodType: Literal["Action", "Webhook"] = "Action"
     HttpMethod: HttpMethodName
     Endpoint: str
-    DataType: Literal["Json", "Form", "Xml", "PlainText", "None"] = "Json"
+    # Form nests in brackets (a[b]=c); Multipart sends File fields as file parts; Binary sends
+    # its one File field as the whole body (connectors/encoding.py).
+    DataType: Literal["Json", "Form", "Multipart", "Binary", "Xml", "PlainText", "None"] = "Json"
     Parameters: list[Parameter] = Field(default_factory=list)
     RequestFormat: Format | None = None
     ResponseFormat: Format | None = None

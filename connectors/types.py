@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.dates import format_datetime, parse_datetime
+from connectors.encoding import file_of
 from connectors.errors import FieldValueError
 
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
@@ -18,6 +19,11 @@ def _boolean(value: Any) -> bool:
     if text in _TRUE | _FALSE:
         return text in _TRUE
     raise ValueError(value)
+
+
+def _text(value: Any) -> str:
+    """Text as JSON spells it: a boolean is true or false (str would make it True or False)."""
+    return "true" if value is True else "false" if value is False else str(value)
 
 
 def _integer(value: Any) -> int:
@@ -37,12 +43,18 @@ def _datetime_in(value: Any, field: Any) -> str:
     return parse_datetime(str(value), field.Format).isoformat()
 
 
+def _file(value: Any) -> Any:
+    file_of(value)  # ValueError when it is not a file
+    return value
+
+
 _CONVERTERS = {
-    "Text": str,
+    "Text": _text,
     "Integer": _integer,
     "Decimal": float,
     "Float": float,
     "Boolean": _boolean,
+    "File": _file,
 }
 
 
@@ -55,7 +67,7 @@ def convert(value: Any, field: Any) -> Any:
             return None
         else:
             raise FieldValueError(f"required field '{field.SystemField}' has no value")
-    if isinstance(value, (dict, list)):
+    if isinstance(value, list) or (isinstance(value, dict) and field.DataType != "File"):
         return value
     try:
         if field.DataType == "DateTime":

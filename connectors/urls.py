@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache
 
-import httpx
+from yarl import URL
 
 from connectors.errors import InvalidUrl, redact
 from connectors.mergefields import PATTERN, names, render
@@ -15,10 +15,10 @@ SCHEMES = ("http", "https")
 PLACEHOLDER = "x"  # stands for mergefields the API cannot know yet (step fields, built-ins)
 
 
-def checked_url(url: str, secrets: Iterable[str] = (), what: str = "the URL") -> httpx.URL:
-    """`url` parsed, or InvalidUrl: httpx would fail it on every try, and a retry cannot help."""
+def checked_url(url: str, secrets: Iterable[str] = (), what: str = "the URL") -> URL:
+    """`url` parsed, or InvalidUrl: it would fail on every try, and a retry cannot help."""
     parsed = _parsed(url)
-    if isinstance(parsed, httpx.URL):
+    if isinstance(parsed, URL):
         return parsed
     problem, secrets = parsed, list(secrets)
     shown, problem = redact(url, secrets), redact(problem, secrets)
@@ -26,12 +26,12 @@ def checked_url(url: str, secrets: Iterable[str] = (), what: str = "the URL") ->
 
 
 @lru_cache(maxsize=4096)
-def _parsed(url: str) -> httpx.URL | str:
+def _parsed(url: str) -> URL | str:
     """The parsed URL, or what is wrong with it. Most calls of a step share their URL, and
     parsing is a good part of a call's cost."""
     try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as err:
+        parsed = URL(url)
+    except (ValueError, TypeError) as err:
         return f"is not a valid URL ({err})"
     if parsed.scheme in SCHEMES and parsed.host:
         return parsed
@@ -42,15 +42,21 @@ Origin = tuple[str, str, int]
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def origin_of(url: httpx.URL) -> Origin:
-    return url.scheme, url.host, url.port or DEFAULT_PORTS.get(url.scheme, 0)
+def origin_of(url: URL) -> Origin:
+    return url.scheme, url.raw_host or "", url.port or DEFAULT_PORTS.get(url.scheme, 0)
 
 
 def endpoint_origin(endpoint: str, known: Mapping[str, str]) -> Origin | None:
     """The origin `endpoint` calls, rendered with `known` values (a placeholder for the rest):
     None when the known values do not fix it."""
+    return _endpoint_origin(endpoint, tuple((name, known[name]) for name in names(endpoint) if name in known))
+
+
+@lru_cache(maxsize=4096)
+def _endpoint_origin(endpoint: str, known: tuple[tuple[str, str], ...]) -> Origin | None:
+    """Cached: every call asks it for its method's endpoint with its account's values."""
     parsed = _parsed(render(endpoint, {name: PLACEHOLDER for name in names(endpoint)} | dict(known)))
-    return origin_of(parsed) if isinstance(parsed, httpx.URL) else None
+    return origin_of(parsed) if isinstance(parsed, URL) else None
 
 
 def endpoint_problems(

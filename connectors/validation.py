@@ -44,7 +44,7 @@ def parse_connector(document: Any) -> Connector:
     "true" is not a boolean, nor "10" a number."""
     if not isinstance(document, dict):
         raise ConnectorInvalid([Problem("$", "a connector must be a JSON object")])
-    from connectors import partner_webhooks, post_install  # they need this module
+    from connectors import inputs, partner_webhooks, post_install  # they need this module
 
     problems = list(_semantic_problems(document))
     try:
@@ -53,7 +53,8 @@ def parse_connector(document: Any) -> Connector:
         problems = [_problem(e) for e in err.errors(include_url=False)] + problems
         connector = None
     else:
-        problems += [*post_install.problems(connector), *partner_webhooks.problems(connector)]
+        problems += [*post_install.problems(connector), *partner_webhooks.problems(connector),
+                     *inputs.problems(connector)]
     if problems:
         raise ConnectorInvalid(_unique(problems))
     return connector

@@ -10,12 +10,14 @@ import asyncio
 import os
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from demo.hooks import hooks_router
 from demo.ledger import ledger_router
@@ -48,7 +50,7 @@ def make_contacts(count: int, note_bytes: int = 0, notes: str | None = None) -> 
 @dataclass
 class Fault:
     """The next `remaining` calls under `path` (whose body contains `body_contains`, if set)
-    fail: an error status, or a hang (`delay`)."""
+    fail, once `after` such calls have passed: an error status, or a hang (`delay`)."""
 
     path: str
     status: int
@@ -57,17 +59,22 @@ class Fault:
     headers: dict[str, str]
     delay: float
     body_contains: str | None = None
+    after: int = 0
 
-    async def applies(self, request: Request) -> bool:
-        if self.remaining <= 0 or not request.url.path.startswith(self.path):
+    async def applies(self, path: str, body: Callable[[], Awaitable[bytes]]) -> bool:
+        if self.remaining <= 0 or not path.startswith(self.path):
             return False
-        return self.body_contains is None or self.body_contains.encode() in await request.body()
+        if self.body_contains is not None and self.body_contains.encode() not in await body():
+            return False
+        self.after -= 1
+        return self.after < 0
 
 
 @dataclass
 class State:
     contacts: list[dict[str, Any]]
     leads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    emails: Counter[str] = field(default_factory=Counter)  # leads by email, counted as they are made
     by_idempotency_key: dict[str, str] = field(default_factory=dict)
     lead_requests: int = 0
     contact_requests: int = 0
@@ -112,6 +119,54 @@ class FaultIn(BaseModel):
     headers: dict[str, str] = {}
     delay: float = 0
     body_contains: str | None = None
+    after: int = 0  # calls let through first
+
+
+class LogAndFail:
+    """ASGI middleware: each request to the APIs (not /admin) recorded, and answered by the
+    first injected fault that applies to it instead of by its route. Plain ASGI, as cheap as it
+    can be: in a benchmark the demo stands for remote APIs, which cost this machine nothing."""
+
+    def __init__(self, app: ASGIApp, state: State) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/admin"):
+            return await self.app(scope, receive, send)
+        request = Request(scope, receive)
+        self.state.requests.append((time.time(), scope["path"], request.url.query, dict(request.headers)))
+        body: bytes | None = None
+
+        async def read() -> bytes:  # once, for the faults that look into it
+            nonlocal body
+            body = await request.body() if body is None else body
+            return body
+
+        fault = None
+        for candidate in self.state.faults:
+            if await candidate.applies(scope["path"], read):
+                fault = candidate
+                break
+        if fault is None:
+            return await self.app(scope, receive if body is None else _replay(body, receive), send)
+        fault.remaining -= 1
+        await asyncio.sleep(fault.delay)  # longer than the caller's timeout: a hung upstream
+        await JSONResponse({"error": fault.message}, status_code=fault.status, headers=fault.headers)(
+            scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the body read already, then what the client sends next (its leaving)."""
+    given = False
+
+    async def replayed() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
 
 
 def create_app(contacts: int | None = None, oauth: AuthServer | None = None) -> FastAPI:
@@ -128,22 +183,7 @@ def create_app(contacts: int | None = None, oauth: AuthServer | None = None) -> 
     app.include_router(lookups_router(LEADS_TOKEN))
     app.include_router(petstore_router())
 
-    @app.middleware("http")
-    async def log_and_fail(request: Request, call_next):
-        path = request.url.path
-        if path.startswith("/admin"):
-            return await call_next(request)
-        state.requests.append((time.time(), path, request.url.query, dict(request.headers)))
-        fault = None
-        for candidate in state.faults:
-            if await candidate.applies(request):
-                fault = candidate
-                break
-        if fault is None:
-            return await call_next(request)
-        fault.remaining -= 1
-        await asyncio.sleep(fault.delay)  # longer than the caller's timeout: a hung upstream
-        return JSONResponse({"error": fault.message}, status_code=fault.status, headers=fault.headers)
+    app.add_middleware(LogAndFail, state=state)
 
     @app.get("/crm/contacts")
     def list_contacts(
@@ -202,6 +242,7 @@ def create_app(contacts: int | None = None, oauth: AuthServer | None = None) -> 
     def _lead(body: LeadIn) -> dict[str, Any]:
         lead = {"id": f"l{len(state.leads) + 1}", **body.model_dump()}
         state.leads[lead["id"]] = lead
+        state.emails[lead["email"]] += 1
         return lead
 
     @app.get("/orders")
@@ -229,11 +270,12 @@ def create_app(contacts: int | None = None, oauth: AuthServer | None = None) -> 
         return {"ids": ids}
 
     @app.get("/admin/stats")
-    async def stats() -> dict:  # on the loop, as create_lead is: the leads cannot change meanwhile
-        emails = Counter(lead["email"] for lead in state.leads.values())
+    async def stats(emails: bool = True) -> dict:  # on the loop, as create_lead is: the leads cannot change meanwhile
+        """The counts, and each email's leads (`emails=false`: without them, for a cheap poll)."""
         return {"contact_requests": state.contact_requests, "lead_requests": state.lead_requests,
-                "leads_created": len(state.leads), "distinct_emails": len(emails),
-                "emails": dict(emails), "waiting": state.waiting, "batches": state.batches}
+                "leads_created": len(state.leads), "distinct_emails": len(state.emails),
+                **({"emails": dict(state.emails)} if emails else {}), "waiting": state.waiting,
+                "batches": state.batches}
 
     @app.get("/admin/leads")
     def leads() -> list[dict[str, Any]]:
@@ -244,7 +286,7 @@ def create_app(contacts: int | None = None, oauth: AuthServer | None = None) -> 
     def reset(body: ResetIn) -> dict:
         fresh = State(make_contacts(body.contacts, body.note_bytes, body.notes))
         fresh.empty_page_at, fresh.orders = body.empty_page_at, body.orders
-        for name in ("contacts", "leads", "by_idempotency_key", "lead_requests", "contact_requests",
+        for name in ("contacts", "leads", "emails", "by_idempotency_key", "lead_requests", "contact_requests",
                      "faults", "empty_page_at", "requests", "orders", "batches"):
             setattr(state, name, getattr(fresh, name))
         state.gate.set()
@@ -268,7 +310,7 @@ def create_app(contacts: int | None = None, oauth: AuthServer | None = None) -> 
     @app.post("/admin/faults")
     def inject(body: FaultIn) -> dict:
         state.faults.append(Fault(body.path, body.status, body.count, body.message, body.headers, body.delay,
-                                  body.body_contains))
+                                  body.body_contains, body.after))
         return {"status": body.status, "count": body.count}
 
     @app.delete("/admin/faults")

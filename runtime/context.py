@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.trace import Span
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
@@ -25,9 +26,17 @@ def bind(**ids: Any) -> None:
     if not known:
         return
     _ids.set({**current(), **known})
-    span = trace.get_current_span()
+    _write(trace.get_current_span(), known)
+
+
+def mark(span: Span) -> None:
+    """Write the ids bound so far on a span that starts after they were bound (an API request's)."""
+    _write(span, current())
+
+
+def _write(span: Span, ids: Mapping[str, str]) -> None:
     if span.is_recording():  # not the transaction: an activity's span covers many
-        span.set_attributes({f"cyclewright.{name}": value for name, value in known.items() if name != "transaction"})
+        span.set_attributes({f"cyclewright.{name}": value for name, value in ids.items() if name != "transaction"})
 
 
 def current() -> Mapping[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from connectors.egress import EgressPolicy
+from connectors.event_delivery import DeliveryPolicy
 from connectors.scripts import ScriptLimits
 from runtime.codec import SETTING as PAYLOAD_KEY_SETTING
 from runtime.codec import PayloadKeys
@@ -69,6 +70,8 @@ class Settings:
     script_limits: ScriptLimits  # CYCLEWRIGHT_SCRIPT_SECONDS, CYCLEWRIGHT_SCRIPT_MEMORY_MB: each connector script's
     log_format: str  # CYCLEWRIGHT_LOG_FORMAT: text, or json (one object a line, with the ids it is about)
     metrics_port: int | None  # CYCLEWRIGHT_METRICS_PORT: where the worker serves /metrics (none: not served)
+    events: DeliveryPolicy  # CYCLEWRIGHT_EVENT_*: how events to the partner's backend are retried
+    event_poll_seconds: float  # CYCLEWRIGHT_EVENT_POLL_SECONDS: how often the worker looks for due deliveries
 
     def webhook_url(self, webhook_id: str) -> str:
         """Where a Webhook step's events are posted ({{Webhook_Url}})."""
@@ -160,7 +163,7 @@ def settings() -> Settings:
         allow_short_intervals=env("CYCLEWRIGHT_ALLOW_SHORT_INTERVALS") == "1",
         public_url=env("CYCLEWRIGHT_PUBLIC_URL", "http://127.0.0.1:8000"),
         webhook_tolerance=float(env("CYCLEWRIGHT_WEBHOOK_TOLERANCE_SECONDS", "300")),
-        batch_size=int(env("CYCLEWRIGHT_BATCH_SIZE", "100")),
+        batch_size=int(env("CYCLEWRIGHT_BATCH_SIZE", "500")),
         step_concurrency=int(env("CYCLEWRIGHT_STEP_CONCURRENCY", "10")),
         http_timeout=float(env("CYCLEWRIGHT_HTTP_TIMEOUT", "30")),
         upstream_retry_hours=float(env("CYCLEWRIGHT_UPSTREAM_RETRY_HOURS", "24")),
@@ -172,4 +175,10 @@ def settings() -> Settings:
                                    int(env("CYCLEWRIGHT_SCRIPT_MEMORY_MB", "128"))),
         log_format=_log_format(env("CYCLEWRIGHT_LOG_FORMAT", "text")),
         metrics_port=int(port) if (port := env("CYCLEWRIGHT_METRICS_PORT")) else None,
+        events=DeliveryPolicy(attempts=int(env("CYCLEWRIGHT_EVENT_ATTEMPTS", "15")),
+                              first_backoff=float(env("CYCLEWRIGHT_EVENT_BACKOFF_SECONDS", "30")),
+                              max_backoff=float(env("CYCLEWRIGHT_EVENT_MAX_BACKOFF_SECONDS", "3600")),
+                              max_age=float(env("CYCLEWRIGHT_EVENT_MAX_AGE_HOURS", "72")) * 3600,
+                              timeout=float(env("CYCLEWRIGHT_EVENT_TIMEOUT", "10"))),
+        event_poll_seconds=float(env("CYCLEWRIGHT_EVENT_POLL_SECONDS", "1")),
     )

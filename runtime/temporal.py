@@ -13,7 +13,7 @@ from temporalio.service import RetryConfig, TLSConfig
 
 from runtime.codec import EncryptionCodec
 from runtime.settings import Settings
-from runtime.telemetry import tracing_interceptor
+from runtime.telemetry import tracing_interceptors
 
 
 def data_converter(settings: Settings) -> DataConverter:
@@ -51,7 +51,7 @@ async def connect(settings: Settings, lazy: bool = False, runtime: Runtime | Non
         data_converter=data_converter(settings),
         tls=_tls(settings),
         api_key=settings.temporal_api_key,
-        interceptors=[tracing_interceptor()],
+        interceptors=tracing_interceptors(),  # none when the process does not trace
         lazy=lazy,
         runtime=runtime,
         retry_config=retry_config,

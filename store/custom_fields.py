@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sqlalchemy import Row, bindparam
 from sqlmodel import Session, select
 
 from connectors import Connector, FieldSpec, Problem
@@ -16,22 +17,23 @@ from connectors.lookups import FormatKind, with_custom_fields
 from store.connections import load_release
 from store.tables import CustomFieldSet, FieldMapping, utcnow
 
+# Made once: every call of an account connector asks it (building a statement costs more than
+# running it).
+_FOUND = select(CustomFieldSet.method, CustomFieldSet.fields).where(
+    CustomFieldSet.account_connector_id == bindparam("account_connector_id"))
+
 
 def release_for(db: Session, release_id: str, account_connector_id: str | None) -> Connector:
     """The release as this account connector sees it: its methods with the custom fields found for them."""
     connector = load_release(db, release_id)
     if account_connector_id is None:
         return connector
-    found = {row.method: fields_of(row) for row in _sets(db, account_connector_id)}
+    found = {row.method: fields_of(row) for row in db.execute(_FOUND, {"account_connector_id": account_connector_id})}
     return with_custom_fields(connector, found) if found else connector
 
 
-def fields_of(row: CustomFieldSet) -> dict[FormatKind, list[FieldSpec]]:
+def fields_of(row: CustomFieldSet | Row) -> dict[FormatKind, list[FieldSpec]]:
     return {kind: [FieldSpec.model_validate(f) for f in fields] for kind, fields in row.fields.items()}
-
-
-def _sets(db: Session, account_connector_id: str) -> Sequence[CustomFieldSet]:
-    return db.exec(select(CustomFieldSet).where(CustomFieldSet.account_connector_id == account_connector_id)).all()
 
 
 def get(db: Session, account_connector_id: str, method: str) -> CustomFieldSet | None:

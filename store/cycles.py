@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from connectors import Connector, Method, Problem
 from connectors.call import call_parameters, settable
-from connectors.mergefields import names
-from store import custom_fields, patterns
+from connectors.inputs import Required, required_parameters
+from store import custom_fields, partner_events, patterns
 from store import variables as variable_store
 from store.connections import load_release
 from store.connectors import release_by_name
@@ -85,6 +85,8 @@ def install(db: Session, template: Template, account_id: str, name: str | None,
         db.add(row)
         for mapping in getattr(step, "FieldMappings", []):
             db.add(FieldMapping(step_id=row.id, field=mapping.Field, mapping=_document(mapping)))
+    db.flush()
+    partner_events.cycle_event(db, "cycle.installed", cycle.id)
     db.commit()
     return cycle
 
@@ -235,18 +237,20 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
                 found.append(Prerequisite(step.id, "MissingMapping",
                                           f"step '{step.name}': required field '{f.SystemField}' has no mapping",
                                           field=f.SystemField))
-        for name in _unfilled_mergefields(connector, method, given) if step.type == "Method" else []:
+        for need in _unfilled_parameters(connector, method, given) if step.type == "Method" else []:
             found.append(Prerequisite(step.id, "MissingMapping",
-                                      f"step '{step.name}': parameter '{name}' of the URL has no mapping", field=name))
+                                      f"step '{step.name}': required {need.kind} '{need.key}' has no mapping",
+                                      field=need.key))
     return found
 
 
-def _unfilled_mergefields(connector: Connector, method: Method, given: set[str]) -> list[str]:
-    """A step's URL parameters that nothing fills: every call would fail for want of them."""
-    in_url = names(method.Endpoint)
-    return [p.key for p in call_parameters(connector, method)
-            if p.TargetType == "MergeField" and p.key in in_url and settable(p) and not p.IsOptional
-            and p.DefaultValue is None and p.key not in given]
+def _unfilled_parameters(connector: Connector, method: Method, given: set[str]) -> list[Required]:
+    """A step's required path, query and header parameters that nothing fills: every call would
+    fail for want of them."""
+    params = call_parameters(connector, method)
+    by_key = {p.key: p for p in params}
+    return [need for need in required_parameters(method, params, {p.key for p in params if settable(p)})
+            if need.key not in given and by_key[need.key].TargetName not in given]
 
 
 def account_connector_of(db: Session, account_id: str, step: CycleStep) -> str | None:
@@ -301,6 +305,7 @@ def _variable_problems(step: CycleStep, spec: StepSpec, variables: dict[str, str
 def delete(db: Session, cycle: Cycle) -> None:
     """The cycle and all that is only its: steps and their mappings, plans, runs and their
     transactions, queued webhook events, its variables and storage. Its workflow must have ended."""
+    partner_events.cycle_event(db, "cycle.removed", cycle.id)
     for table, column in ((Transaction, Transaction.cycle_id), (Run, Run.cycle_id), (Plan, Plan.cycle_id),
                           (InboundEvent, InboundEvent.cycle_id), (Variable, Variable.owner_id),
                           (StorageItem, StorageItem.scope_id)):

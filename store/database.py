@@ -10,6 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from store import jsontext
+
 
 def _normalise(url: str) -> str:
     # psycopg 3 is the driver we ship; accept the plain postgres URLs people paste.
@@ -25,14 +27,15 @@ def connect(url: str, pool_size: int = 5, max_overflow: int = 10, pool_timeout: 
     The pool is per process: it holds at most pool_size + max_overflow connections, and a
     checkout waits at most pool_timeout seconds for one (then sqlalchemy's TimeoutError)."""
     url = _normalise(url)
-    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+    options = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout,
+               "json_serializer": jsontext.dumps, "json_deserializer": jsontext.loads}
     if url.startswith("sqlite"):
         if make_url(url).database in (None, "", ":memory:"):
-            pool = {}  # one connection, SQLAlchemy's own pool for it
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
+            del options["pool_size"], options["max_overflow"], options["pool_timeout"]  # SQLAlchemy's own pool
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **pool)
+    return create_engine(url, pool_pre_ping=True, **options)
 
 
 def make_engine(url: str, **pool: float) -> Engine:

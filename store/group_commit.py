@@ -19,16 +19,14 @@ class GroupCommit(Generic[T]):
     def __init__(self, write: Callable[[Sequence[T]], Sequence[Any] | None], inline: bool = False) -> None:
         # `write` blocks. In a thread it leaves the event loop free, but each commit then waits
         # for the GIL twice (milliseconds when the loop is busy); a local SQLite commit takes
-        # microseconds, so for it running `write` on the loop is the faster way.
+        # microseconds, so for it running `write` on the loop (`inline`) is the faster way.
+        # Either way, the items that arrived meanwhile go together.
         self.write, self.inline = write, inline
         self.waiting: list[tuple[T, asyncio.Future[Any]]] = []
         self.flushing: asyncio.Task[None] | None = None
 
     async def add(self, item: T) -> Any:
         """Returns once `item` is committed, with its result; raises what the commit raised."""
-        if self.inline:  # nothing else can run meanwhile, so there is nothing to group
-            results = self.write([item])
-            return results[0] if results else None
         done = asyncio.get_running_loop().create_future()
         self.waiting.append((item, done))
         if self.flushing is None:
@@ -42,7 +40,8 @@ class GroupCommit(Generic[T]):
                 batch, self.waiting = self.waiting, []
                 items = [item for item, _ in batch]
                 try:
-                    results = await asyncio.to_thread(self.write, items) or [None] * len(items)
+                    written = self.write(items) if self.inline else await asyncio.to_thread(self.write, items)
+                    results = written or [None] * len(items)
                 except Exception as err:  # noqa: BLE001 — handed to every caller of this batch
                     for _, done in batch:
                         done.set_exception(err)

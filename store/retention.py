@@ -1,5 +1,6 @@
 """Retention: runs, their transactions and their plans are deleted once older than the
-account's retention period (DESIGN §4). A Temporal Schedule calls `purge` every hour.
+account's retention period (DESIGN §4), and events for the partner's backend once older than the
+default period (they hold ids and reasons, no records). A Temporal Schedule calls `purge` every hour.
 
 Everything is deleted in small batches, each its own commit, so a purge of a run with
 hundreds of thousands of transactions never holds a long write lock (SQLite has one for the
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, Table, delete, exists, select
 from sqlmodel import Session
 
+from store import event_deliveries
 from store.tables import Account, Cycle, Plan, Run, Transaction
 
 ACCOUNT, CYCLE, PLAN, RUN, TRANSACTION = (t.__table__ for t in (Account, Cycle, Plan, Run, Transaction))
@@ -27,6 +29,7 @@ class PurgeResult:
     runs: int = 0
     transactions: int = 0
     plans: int = 0
+    events: int = 0
 
 
 def purge(db: Session, now: datetime, default_days: float) -> PurgeResult:
@@ -41,6 +44,7 @@ def purge(db: Session, now: datetime, default_days: float) -> PurgeResult:
         cycles = _cycles_keeping(days)
         _purge_runs(db, cycles, cutoff, result)
         result.plans += _purge_plans(db, cycles, cutoff)
+    result.events = event_deliveries.purge(db, now - timedelta(days=default_days))
     return result
 
 

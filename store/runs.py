@@ -7,7 +7,7 @@ from functools import lru_cache
 from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
-from store import transactions
+from store import partner_events, transactions
 from store.database import session
 from store.plans import create_plan
 from store.tables import Cycle, CycleStep, Run, utcnow
@@ -33,12 +33,15 @@ def close_run(db: Session, run_id: str, status: str, message: str | None, warnin
     """Record how the run ended and count its transactions; a successful run moves every
     step's LastSuccessfulRunDate."""
     run = db.get(Run, run_id)
+    failed = status == "Failed" and run.status == "Running"  # not closed already, by an earlier try
     reason = message or "the run ended before this transaction was processed"
     transactions.finish_pending(db, run_id, UNFINISHED[status], f"not processed: {reason}")
     run.status, run.message, run.warnings, run.finished_at = status, message, warnings, utcnow()
     if status == "Succeeded":
         for step in db.exec(select(CycleStep).where(CycleStep.cycle_id == run.cycle_id)):
             step.last_successful_run_at = run.started_at
+    if failed:
+        partner_events.run_failed(db, run, transactions.counts(db, run_id))
     return transactions.recount(db, run_id)  # one commit: the status never shows without its counts
 
 
@@ -47,12 +50,18 @@ def save_cycle_status(db: Session, cycle_id: str, status: str, owner: str, seq: 
     """A status from the cycle's workflow `owner` (its first run id), its `seq`-th write.
 
     Applied unless this workflow already wrote a later one: so a retried or late write never
-    turns a Stopped cycle back to Active."""
+    turns a Stopped cycle back to Active. An applied change is told to the partner's backend in
+    the same commit (store/partner_events.py): the first write of a new workflow activated it."""
     cycle = Cycle.__table__
-    db.execute(update(cycle).where(
-        cycle.c.id == cycle_id,
-        or_(cycle.c.status_owner.is_(None), cycle.c.status_owner != owner, cycle.c.status_seq < seq),
-    ).values(status=status, status_owner=owner, status_seq=seq, status_reason=reason))
+    values = {"status": status, "status_owner": owner, "status_seq": seq, "status_reason": reason}
+    started = db.execute(update(cycle).where(
+        cycle.c.id == cycle_id, or_(cycle.c.status_owner.is_(None), cycle.c.status_owner != owner),
+    ).values(values)).rowcount == 1
+    applied = started or db.execute(update(cycle).where(
+        cycle.c.id == cycle_id, cycle.c.status_owner == owner, cycle.c.status_seq < seq,
+    ).values(values)).rowcount == 1
+    if applied:
+        partner_events.status_changed(db, cycle_id, status, reason, started)
     db.commit()
 
 
@@ -77,4 +86,6 @@ def reconcile_stopped(db: Session, cycle: Cycle) -> None:
     workflow last wrote. A cycle that never had one keeps its status (Paused)."""
     if cycle.status_owner is not None and cycle.status != "Stopped":
         cycle.status = "Stopped"
+        db.flush()
+        partner_events.status_changed(db, cycle.id, "Stopped", None, started=False)
         db.commit()

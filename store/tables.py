@@ -314,6 +314,65 @@ class OpenApiImport(SQLModel, table=True):
     finished_at: datetime | None = None
 
 
+class EventEndpoint(SQLModel, table=True):
+    """Where the partner's backend takes signed events (store/event_endpoints.py): every
+    account's, or one account's; the event types it takes; the secret it verifies them with."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    url: str
+    account_id: str | None = Field(default=None, foreign_key="account.id", index=True)  # None: every account's
+    event_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    description: str | None = None
+    secret: str  # encrypted
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PartnerEvent(SQLModel, table=True):
+    """Something that happened, for the partner's backend: written in the commit of the change
+    that caused it, with a delivery for each endpoint that takes it (store/partner_events.py)."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)  # the event id every attempt carries
+    type: str
+    account_id: str | None = None  # no key: the event outlives a deleted account
+    body: str  # the JSON every attempt sends, fixed when it happened
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class EventDelivery(SQLModel, table=True):
+    """An event on its way to one endpoint (store/event_deliveries.py): Pending until an
+    attempt is answered 2xx (Delivered) or its attempts or its age run out (Failed)."""
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "endpoint_id"),
+        Index("ix_eventdelivery_due", "status", "next_attempt_at"),  # what dispatchers look for
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    event_id: str = Field(foreign_key="partnerevent.id", index=True)
+    endpoint_id: str = Field(foreign_key="eventendpoint.id", index=True)
+    event_type: str  # the event's, for filtering
+    account_id: str | None = Field(default=None, index=True)  # the event's, for filtering
+    status: str = "Pending"  # Pending | Delivered | Failed
+    attempts: int = 0  # made since it was queued (or replayed): the bound counts these
+    next_attempt_at: datetime | None = None  # when Pending; a dispatcher's claim pushes it on while it sends
+    claim: str | None = None  # the dispatcher's claim it was last taken under
+    queued_at: datetime = Field(default_factory=utcnow)  # created or replayed: its age counts from here
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One request of a delivery, and what the receiver answered (or why nothing was)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="eventdelivery.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    status_code: int | None = None  # the receiver's HTTP status; None: no answer
+    error: str | None = None  # why there was no answer (refused, timed out, the egress policy)
+    response: str | None = None  # the start of the receiver's answer
+    seconds: float = 0.0  # how long the request took
+
+
 class PortalSession(SQLModel, table=True):
     """A connect portal opened for one account (api/routers/portal_sessions.py): what it lists,
     where it may be embedded, how it looks; its token expires with it."""

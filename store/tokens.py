@@ -8,14 +8,17 @@ import json
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import or_, update
+
 from connectors.oauth import Obtain, Token
-from store import leases
+from store import leases, partner_events
 from store.crypto import decrypt, encrypt
 from store.database import session
 from store.tables import AccountConnector
 
 # Longer than any token request takes (its HTTP timeout); a holder that died frees it then.
 REFRESH_LEASE = timedelta(minutes=2)
+REAUTHENTICATE = "NeedsReauthentication"  # the StatusReason's start while a person must authorise again
 # A waiter looks again soon (a refresh takes a round trip), then less often.
 FIRST_POLL_SECONDS, LAST_POLL_SECONDS = 0.05, 1.0
 
@@ -74,11 +77,18 @@ class DatabaseTokenStore:
             await asyncio.to_thread(leases.give_back, lease, holder)
 
     async def needs_reauthentication(self, reason: str) -> None:
-        def mark() -> None:
-            with session() as db:
-                row = db.get(AccountConnector, self.id)
-                row.authenticated = row.verified = False
-                row.status_reason = f"NeedsReauthentication: {reason}"
-                db.commit()
+        await asyncio.to_thread(mark_needs_reauthentication, self.id, reason)
 
-        await asyncio.to_thread(mark)
+
+def mark_needs_reauthentication(account_connector_id: str, reason: str) -> None:
+    """Unauthenticated until a person authorises again; the partner's backend is told once, in
+    the same commit (a connector marked already keeps its first reason)."""
+    table = AccountConnector.__table__
+    with session() as db:
+        marked = db.execute(update(table).where(
+            table.c.id == account_connector_id,
+            or_(table.c.status_reason.is_(None), ~table.c.status_reason.startswith(REAUTHENTICATE)),
+        ).values(authenticated=False, verified=False, status_reason=f"{REAUTHENTICATE}: {reason}")).rowcount
+        if marked:
+            partner_events.needs_reauthentication(db, db.get(AccountConnector, account_connector_id), reason)
+        db.commit()

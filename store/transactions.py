@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
+from uuid_utils import uuid7
 
+from store import partner_events
+from store.jsontext import dumps
+from store.partner_events import Outbox
 from store.tables import Cycle, Run, Transaction, new_id, utcnow
 
 TABLE = Transaction.__table__
@@ -59,31 +62,40 @@ class Outcome:
     exchange: dict[str, Any] | None = None
 
 
-def write_page(db: Session, run: RunRef, first: int, trigger: str, next_step: str | None,
+def write_page(db: Connection, run: RunRef, first: int, trigger: str, next_step: str | None,
                records: Sequence[dict[str, Any]]) -> None:
     """Records `first`, `first + 1`, … of the run, each a transaction waiting at `next_step`
-    (or already a Success when the trigger is the only step). Rewrites rows of an earlier try."""
-    now = utcnow()
+    (or already a Success when the trigger is the only step), in one statement on the driver
+    (no per-row work but each record's JSON), uncommitted. Rewrites rows of an earlier try."""
+    if not records:
+        return
     path, status, step = ([trigger, next_step], "Pending", next_step) if next_step else ([trigger], "Success", trigger)
-    rows = [{"id": new_id(), "run_id": run.run_id, "cycle_id": run.cycle_id, "account_id": run.account_id,
-             "seq": first + i, "status": status, "step": step, "path": path, "records": {trigger: record},
-             "message": None, "exchange": None, "retries": 0, "created_at": now, "updated_at": now}
-            for i, record in enumerate(records)]
-    if rows:
-        db.execute(_UPSERT[db.get_bind().dialect.name], rows)  # one statement, many rows
-    db.commit()
+    now, path = _timestamp(db, utcnow()), dumps(path)
+    rows = [(str(uuid7()), run.run_id, run.cycle_id, run.account_id, first + i, status, step, path,
+             dumps({trigger: record}), now, now) for i, record in enumerate(records)]
+    db.exec_driver_sql(_statement(db, _UPSERT), rows)
 
 
-def _upsert(dialect) -> Any:
-    statement = dialect.insert(TABLE)
-    kept = {"id", "run_id", "seq", "created_at"}
-    return statement.on_conflict_do_update(
-        index_elements=["run_id", "seq"],
-        set_={c.name: statement.excluded[c.name] for c in TABLE.columns if c.name not in kept},
-    )
+_WRITTEN = ("id", "run_id", "cycle_id", "account_id", "seq", "status", "step", "path", "records",
+            "created_at", "updated_at")
+# A rewrite keeps the row's id and creation time, and clears what a later step made of it.
+_UPSERT = (
+    f'INSERT INTO "transaction" ({", ".join(_WRITTEN)}, retries) VALUES ({", ".join("?" * len(_WRITTEN))}, 0) '
+    "ON CONFLICT (run_id, seq) DO UPDATE SET status = excluded.status, step = excluded.step, "
+    "path = excluded.path, records = excluded.records, message = NULL, exchange = NULL, retries = 0, "
+    "updated_at = excluded.updated_at"
+)
 
 
-_UPSERT = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
+def _statement(db: Connection, sql: str) -> str:
+    """`sql` (written with ? placeholders) in the driver's own placeholders."""
+    return sql if db.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+
+
+def _timestamp(db: Connection, when: datetime) -> Any:
+    """A time as the driver takes it for a timestamp column (SQLite: SQLAlchemy's text form)."""
+    process = TABLE.c.updated_at.type.dialect_impl(db.dialect).bind_processor(db.dialect)
+    return process(when) if process else when
 
 
 def drop_after(db: Session, run_id: str, last: int) -> None:
@@ -109,42 +121,62 @@ def collect(db: Session, run_id: str, trigger: str, next_step: str | None) -> No
     db.commit()
 
 
-def read_range(db: Session, run_id: str, first: int, end: int) -> list[Waiting]:
+def read_range(db: Session | Connection, run_id: str, first: int, end: int) -> list[Waiting]:
     """Transactions `first` ≤ seq < `end` of the run, in order."""
     columns = (TABLE.c.seq, TABLE.c.status, TABLE.c.step, TABLE.c.path, TABLE.c.records, TABLE.c.retries)
     query = select(*columns).where(TABLE.c.run_id == run_id, TABLE.c.seq >= first, TABLE.c.seq < end)
     return [Waiting(*row) for row in db.execute(query.order_by(TABLE.c.seq))]
 
 
+# Applied only if the transaction still waits at the step that made the outcome. An outcome
+# without a message keeps the one before: an error OnError Ignore went past stays recorded.
 _SAVE = (
-    update(TABLE)
-    .where(TABLE.c.run_id == bindparam("_run"), TABLE.c.seq == bindparam("_seq"),
-           TABLE.c.status == "Pending", TABLE.c.step == bindparam("_at"))
-    # An outcome without a message keeps the one before: an error OnError Ignore went past stays recorded.
-    .values(status=bindparam("status"), step=bindparam("step"), path=bindparam("path"),
-            records=bindparam("records"), message=func.coalesce(bindparam("message"), TABLE.c.message),
-            exchange=bindparam("exchange"), updated_at=bindparam("updated_at"))
+    'UPDATE "transaction" SET status = ?, step = ?, path = ?, records = ?, message = coalesce(?, message), '
+    "exchange = ?, updated_at = ? WHERE run_id = ? AND seq = ? AND status = 'Pending' AND step = ?"
 )
 
 
-def _row(outcome: Outcome, now: datetime) -> dict[str, Any]:
+def _row(outcome: Outcome, now: Any) -> tuple[Any, ...]:
     o = outcome
-    return {"_run": o.run_id, "_seq": o.seq, "_at": o.at, "status": o.status, "step": o.step, "path": o.path,
-            "records": o.records, "message": o.message, "exchange": o.exchange, "updated_at": now}
+    return (o.status, o.step, dumps(o.path), dumps(o.records), o.message,
+            None if o.exchange is None else dumps(o.exchange), now, o.run_id, o.seq, o.at)
+
+
+# An errored outcome is saved on its own, and the partner's backend told in the same commit.
+_SAVE_ERRORED = f"{_SAVE} RETURNING id, run_id, cycle_id, account_id, seq, step"
 
 
 def save_outcome(db: Session, outcome: Outcome) -> bool:
     """One outcome, uncommitted (the caller commits it with its own writes); False when its
     transaction no longer waits at that step."""
-    return db.execute(_SAVE, _row(outcome, utcnow())).rowcount == 1
+    connection = db.connection()
+    now = _timestamp(connection, utcnow())
+    if outcome.status == "Errored" and partner_events.wanted(connection, "transaction.errored"):
+        return _save_errored(connection, Outbox(connection), outcome, now)
+    return connection.exec_driver_sql(_statement(connection, _SAVE), _row(outcome, now)).rowcount == 1
 
 
-def save_outcomes(db: Session | Connection, outcomes: Sequence[Outcome]) -> None:
-    """Outcomes (of any runs and steps), each applied only if its transaction still waits at
-    the step that made it."""
-    now = utcnow()
-    db.execute(_SAVE, [_row(o, now) for o in outcomes])
-    db.commit()
+def save_outcomes(db: Connection, outcomes: Sequence[Outcome]) -> None:
+    """Outcomes (of any runs and steps) in one statement on the driver, uncommitted; each
+    applied only if its transaction still waits at the step that made it. While an endpoint
+    takes `transaction.errored` events, errored ones are saved one by one, each with its event
+    (store/partner_events.py)."""
+    now = _timestamp(db, utcnow())
+    one_by_one = any(o.status == "Errored" for o in outcomes) and partner_events.wanted(db, "transaction.errored")
+    if bulk := [_row(o, now) for o in outcomes if not (one_by_one and o.status == "Errored")]:
+        db.exec_driver_sql(_statement(db, _SAVE), bulk)
+    if one_by_one:
+        outbox = Outbox(db)
+        for outcome in outcomes:
+            if outcome.status == "Errored":
+                _save_errored(db, outbox, outcome, now)
+
+
+def _save_errored(db: Connection, outbox: Outbox, outcome: Outcome, now: Any) -> bool:
+    saved = db.exec_driver_sql(_statement(db, _SAVE_ERRORED), _row(outcome, now)).first()
+    if saved is not None:
+        partner_events.transaction_errored(outbox, saved)
+    return saved is not None
 
 
 def finish_pending(db: Session, run_id: str, status: str, message: str) -> None:

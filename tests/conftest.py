@@ -32,6 +32,11 @@ os.environ.update(
     CYCLEWRIGHT_STEP_RETRIES="2",  # OnError Retry: three tries, backoffs of 1 s and 2 s
     CYCLEWRIGHT_STRICT_EVENT_LOOP="1",  # an API database call on the event loop fails the request
     CYCLEWRIGHT_EGRESS_ALLOW="127.0.0.0/8,::1,localhost",  # the demo APIs listen on loopback
+    # Events to the partner's backend: looked for often, retried soon (backoffs 0.2 s … 1 s).
+    CYCLEWRIGHT_EVENT_POLL_SECONDS="0.2",
+    CYCLEWRIGHT_EVENT_BACKOFF_SECONDS="0.2",
+    CYCLEWRIGHT_EVENT_MAX_BACKOFF_SECONDS="1",
+    CYCLEWRIGHT_EVENT_ATTEMPTS="100",
 )
 os.environ.pop("DATABASE_URL", None)
 
@@ -77,8 +82,8 @@ def refusing_url() -> Iterator[str]:
 class ThreadedServer:
     """A uvicorn server on a loopback port, in a thread of the test process."""
 
-    def __init__(self, app) -> None:
-        self.port = free_port()
+    def __init__(self, app, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

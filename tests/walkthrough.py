@@ -11,7 +11,10 @@ from typing import Any
 
 import httpx
 
+from connectors.client import http_client
+from connectors.transport import HttpClient
 from runtime.catalog import CATALOG
+from runtime.settings import settings
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 60) -> Any:
@@ -24,6 +27,11 @@ async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+def engine_client() -> HttpClient:
+    """The engine's HTTP client as the worker makes it (the tests' egress policy: loopback)."""
+    return http_client(settings().http_timeout, settings().egress)
 
 
 def catalog_document(kind: str, name: str) -> dict:

@@ -208,9 +208,10 @@ class PurgeCounts:
     runs: int = 0
     transactions: int = 0
     plans: int = 0
+    events: int = 0  # events for the partner's backend, with their deliveries
 
     def summary(self) -> str:
-        return f"purged {self.runs} runs, {self.transactions} transactions, {self.plans} plans"
+        return f"purged {self.runs} runs, {self.transactions} transactions, {self.plans} plans, {self.events} events"
 
 
 @dataclass

@@ -29,9 +29,10 @@ from workflows.options import BOOKKEEPING, upstream
 
 RANGES_IN_FLIGHT = 4
 FETCH_AHEAD = 8  # ranges read but not yet started, before the trigger waits
-# The first fetch is short so that the steps start soon; later ones long, for fewer round trips.
+# The first fetch is short so that later steps start soon; the others (and a trigger's with no
+# step after it) long, for fewer round trips: the trigger's time bound ends them first.
 FIRST_FETCH_RANGES = 4
-FETCH_RECORDS = 10_000
+FETCH_RECORDS = 50_000
 KEPT_WARNINGS = 20
 # Continue as new well before Temporal's limits: each history stays small however large the run.
 HISTORY_EVENTS = 4_000
@@ -206,7 +207,7 @@ class RunWorkflow:
             result: FetchResult = await workflow.execute_activity(
                 names.TAKE_EVENTS if trigger.type == "Webhook" else names.FETCH_TRIGGER,
                 FetchRequest(self.plan.run_id, self.plan.plan_id, trigger.id, p.fetched + 1, p.cursor,
-                             FETCH_RECORDS if p.fetched else FIRST_FETCH_RANGES * self.batch),
+                             FETCH_RECORDS if p.fetched or trigger.next is None else FIRST_FETCH_RANGES * self.batch),
                 result_type=FetchResult,
                 summary=trigger.summary(f"records from {p.fetched + 1}"),
                 **upstream(self.plan.retry_seconds),

@@ -23,6 +23,7 @@ from connectors import (
 from connectors import Connector as ConnectorSpec
 from connectors.auth import auth_value_problem, secrets_of
 from connectors.dates import EPOCH
+from connectors.errors import InvalidInput
 from connectors.urls import endpoint_problems
 from store import partner_webhooks, text
 from store.connections import load_release
@@ -95,7 +96,7 @@ async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) 
                           authentication=row.authentication, limiter=limiter, limit_key=row.id,
                           mergefields={"LastSuccessfulRunDate": EPOCH})
     except ConnectorError as err:
-        if err.retryable or isinstance(err, ScriptError):
+        if err.retryable or isinstance(err, ScriptError | InvalidInput):  # not the credentials' fault
             cause = f"script failed: {err.reason}" if isinstance(err, ScriptError) else err.brief()
             row.status_reason = (f"NotVerified: the connector's AuthTestMethod '{spec.AuthTestMethod}' "
                                  f"could not complete ({cause})")

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
-from api.dependencies import Db
+from api.dependencies import Db, forget_account
 from api.errors import COMMON, not_found, responses
 from store import accounts, text
 from store.tables import Account
@@ -103,3 +103,4 @@ def change_account(account_id: str, body: AccountChange, db: Db, claims: Partner
                summary="Delete an account without cycles, with its account connectors (partner token)")
 def delete_account(account_id: str, db: Db, claims: PartnerClaims) -> None:
     accounts.delete_account(db, _get(db, claims, account_id))
+    forget_account(account_id)

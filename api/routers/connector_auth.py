@@ -13,7 +13,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
 from fastapi import APIRouter, Request
@@ -26,11 +25,12 @@ from api.auth import Claims
 from api.dependencies import Db, release
 from api.errors import COMMON, ApiError, not_found, responses
 from connectors import Authentication, Credentials
-from connectors.client import borrowed_transport
+from connectors.client import httpx_transport
 from connectors.dates import as_utc  # SQLite drops the zone of stored times
 from connectors.mergefields import render
 from connectors.nesting import TooDeep
 from connectors.oauth import AsyncOAuth2Client, Token, bounded, token_url
+from connectors.transport import HttpClient
 from runtime.settings import settings
 from store.connections import load_credentials, load_owned, load_release
 from store.crypto import decrypt, encrypt
@@ -82,10 +82,10 @@ def _callback_url() -> str:
     return f"{settings().public_url}/connectorauth/callback"
 
 
-def _oauth_client(authentication, properties: dict[str, str], engine: httpx.AsyncClient | None = None
+def _oauth_client(authentication, properties: dict[str, str], engine: HttpClient | None = None
                   ) -> AsyncOAuth2Client:
     """authlib's client for the consent; its token request goes through the engine's transport."""
-    transport = borrowed_transport(engine) if engine is not None else None
+    transport = httpx_transport(engine) if engine is not None else None
     return bounded(AsyncOAuth2Client(
         client_id=properties.get("ClientId"), client_secret=properties.get("ClientSecret"),
         scope=" ".join(authentication.Scopes) or None, redirect_uri=_callback_url(),

@@ -31,8 +31,15 @@ from connectors import (
 )
 from connectors.dates import EPOCH
 from connectors.egress import EgressRefused
-from connectors.errors import UnknownParameter
+from connectors.errors import (
+    FieldValueError,
+    InvalidInput,
+    MissingMergefield,
+    Unauthorized,
+    UnknownParameter,
+)
 from connectors.nesting import TooDeep
+from connectors.oauth import NeedsReauthentication
 from store.connections import call_options, load_owned
 from store.custom_fields import release_for
 from store.database import session
@@ -60,7 +67,7 @@ class TestOut(BaseModel):
 
 
 class CallIn(BaseModel):
-    Parameters: dict[str, str] = {}
+    Parameters: dict[str, str | list[str]] = {}  # a list: a query parameter's items (connectors/encoding.py)
     Fields: dict[str, Any] = {}
     OnePage: bool = False  # only the page Cursor points at (the first when absent)
     Cursor: dict[str, Any] | None = None
@@ -68,7 +75,7 @@ class CallIn(BaseModel):
 
 class TestIn(BaseModel):
     Method: str | None = None
-    Parameters: dict[str, str] = {}
+    Parameters: dict[str, str | list[str]] = {}
     Fields: dict[str, Any] = {}
 
 
@@ -115,21 +122,26 @@ def method_of(connector: Connector, method: str) -> str:
 
 
 def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, Any]:
-    return {**call_options(row.id, credentials, limiter), "authentication": row.authentication,
-            "mergefields": {"LastSuccessfulRunDate": EPOCH}}
+    return {**call_options(row.id, credentials, limiter), "mergefields": {"LastSuccessfulRunDate": EPOCH}}
 
 
 def _refused(err: ConnectorError) -> ApiError | None:
-    """Input, configuration or a connector's script that no call can get past: 422 rather than
-    an upstream failure."""
+    """Input, configuration, a connector's script or anything else the engine itself refuses
+    (no HTTP status, not worth a retry): 422, never an upstream failure."""
+    if isinstance(err, InvalidInput):
+        return ApiError(422, "The call's input is invalid.", [Problem(path, message) for path, message in err.problems])
     if isinstance(err, UnknownParameter):
         return ApiError(422, "The call's input is invalid.", [Problem("$.Parameters", err.reason)])
+    if isinstance(err, FieldValueError | MissingMergefield):
+        return ApiError(422, "The call's input is invalid.", [Problem("$", err.reason)])
     if isinstance(err, EgressRefused | ConfigurationError):
         return ApiError(422, "The call cannot be sent.", [Problem("upstream", err.reason)])
     if isinstance(err, TooDeep):
         return ApiError(422, "The call's answer is nested too deeply to use.", [Problem("upstream", str(err))])
     if isinstance(err, ScriptError):
         return ApiError(422, f"script failed: {err.reason}", [Problem("script", str(err))])
+    if err.status is None and not err.retryable and not isinstance(err, Unauthorized | NeedsReauthentication):
+        return ApiError(422, "The call cannot be sent.", [Problem("engine", err.brief())])
     return None
 
 
@@ -168,7 +180,7 @@ async def test(id: str, request: Request, claims: Claims, account_id: AccountHea
             request.app.state.http, connector, method, parameters=body.Parameters, fields=body.Fields,
             on_exchange=exchanges.append, **_call_options(row, credentials),
         )
-    except UnknownParameter as err:
+    except (UnknownParameter, InvalidInput) as err:
         raise _refused(err) from None
     except ConnectorError as err:
         error = str(err)

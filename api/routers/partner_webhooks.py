@@ -22,7 +22,8 @@ from pydantic import BaseModel, Field
 from api.auth import PartnerClaims
 from api.dependencies import Db, found
 from api.errors import COMMON, ApiError, ErrorItem, not_found, responses
-from api.routers.webhooks import Inbox, _answer, inbox
+from api.inbox import Inbox, inbox
+from api.intake import scripted_answer
 from api.webhook_signatures import replayed
 from connectors import Problem, ScriptError, hooks, nesting
 from connectors.partner_webhooks import SignatureRefused, account_value, verify
@@ -122,13 +123,13 @@ async def receive(webhook_id: str, request: Request, box: Annotated[Inbox, Depen
     answer = await _before_webhook(hook, hooks.Received(
         str(request.url), dict(request.headers), dict(request.query_params), raw, raw if parsed is None else parsed))
     if answer is not None and not answer.accepted:
-        return _answer(answer, 200)  # a handshake answered, or an event refused, as the script said
+        return scripted_answer(answer, 200)  # a handshake answered, or an event refused, as the script said
     event = parsed if answer is None else answer.event
     if event is None or (parsed is None and event == raw):
         raise ApiError(422, "the body is not JSON (UTF-8), and no before_webhook script made it JSON")
     accepted = await _deliver(box, hook, event, signature)
     if answer is not None and (answer.status or answer.response is not None):
-        return _answer(answer, 202)
+        return scripted_answer(answer, 202)
     return Response(accepted.model_dump_json(), 202, media_type="application/json")
 
 

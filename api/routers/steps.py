@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from api.auth import Claims, PartnerClaims
 from api.dependencies import CurrentAccount, Db
 from api.errors import COMMON, ApiError, not_found, responses
-from api.routers.webhooks import Inbox, inbox
+from api.inbox import Inbox, inbox
 from runtime.settings import settings
 from store import cycles, step_fields, text
 from store.crypto import encrypt
@@ -23,7 +23,6 @@ class FieldMappingOut(MappingSpec):
 
 
 class StepFieldOut(BaseModel):
-    Field: str = Field(description="the SystemField or parameter: PUT …/fieldmappings/{Field} maps it")
     Label: str
     DataType: str
     IsOptional: bool = Field(description="the call works without it (optional, or with a default)")
@@ -34,6 +33,8 @@ class StepFieldOut(BaseModel):
     Custom: bool = Field(description="found by the account connector's custom-fields lookup")
     Mapping: MappingSpec | None = Field(description="how it is filled now; null: not mapped")
     UserConfigurable: bool = Field(description="the account may set its mapping (an account token's PUT)")
+    # Last: the class body's name Field is pydantic's until here.
+    Field: str = Field(description="the SystemField or parameter: PUT …/fieldmappings/{Field} maps it")
 
 
 class StepFieldsOut(BaseModel):

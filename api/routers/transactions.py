@@ -14,9 +14,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.dependencies import TEMPORAL_TIMEOUT, CurrentAccount, Db, Temporal, found, release
 from api.errors import COMMON, ApiError, not_found, responses
+from api.inbox import Inbox, inbox
 from api.routers.cycles import get_cycle
 from api.routers.cycles import workflow_id as cycle_workflow_id
-from api.routers.webhooks import Inbox, inbox
 from connectors.dates import as_utc
 from runtime.settings import TASK_QUEUE
 from store import inbound, transactions

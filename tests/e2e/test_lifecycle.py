@@ -153,5 +153,7 @@ async def test_a_stopped_cycle_is_deleted_with_its_records_and_then_its_template
     # The account goes with its other account connector and variables (their foreign keys refuse a bare delete).
     assert (await api.delete(f"/v1.0/accounts/{cycle.account_id}")).status_code == 204
     assert (await api.get(f"/v1.0/accounts/{cycle.account_id}")).status_code == 404
+    # at once, though the API found the account just before (it remembers one found: api/dependencies.py)
+    assert (await cycle.call("GET", "/v1.0/account/variables")).status_code == 404
     assert _rows_of(cycle.cycle_id, cycle.account_id) == {
         "transactions": 0, "runs": 0, "steps": 0, "variables": 0, "account connectors": 0}

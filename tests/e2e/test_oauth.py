@@ -109,8 +109,10 @@ async def test_expiry_is_refreshed_before_the_call(api, demo):
 
 
 CALLER = """
-import asyncio, sys, httpx
+import asyncio, sys
 from connectors import call_method
+from connectors.client import http_client
+from runtime.settings import settings
 from store.connections import load_credentials, load_release
 from store.database import session
 from store.tokens import DatabaseTokenStore
@@ -119,7 +121,7 @@ with session() as db:
     connector = load_release(db, row.release_id)
 print("ready", flush=True)
 async def main():
-    async with httpx.AsyncClient() as client:
+    async with http_client(30, settings().egress) as client:  # the refresh waits at the server for the test
         result = await call_method(client, connector, "list-contacts", credentials=credentials,
                                    tokens=DatabaseTokenStore(row.id))
         print(len(result.records), flush=True)

@@ -73,34 +73,36 @@ async def test_health_and_tokens_answer_while_every_connection_and_thread_is_bus
                           CYCLEWRIGHT_DB_POOL_TIMEOUT=str(POOL_TIMEOUT), CYCLEWRIGHT_API_CONCURRENCY="2",
                           CYCLEWRIGHT_API_QUEUE_SECONDS="1")
     async with partner_client(stack.api_url) as api:
-        account = (await api.post("/v1.0/accounts", json={"Name": "Busy"})).json()["Id"]
-        headers = {"X-Account-Id": account}
+        # Two accounts: no account holds a whole lane (api/admission.py), so each lane's two
+        # places are taken by one request of each.
+        accounts = [(await api.post("/v1.0/accounts", json={"Name": f"Busy {n}"})).json()["Id"] for n in (1, 2)]
+        headers = [{"X-Account-Id": account} for account in accounts]
         assert (await gauges(api))["cyclewright_api_threads_max"] == 6  # three lanes of two
 
-        def write(name: str) -> asyncio.Task[httpx.Response]:
-            return asyncio.create_task(api.put(f"/v1.0/account/variables/{name}", headers=headers,
+        def write(name: str, of: dict[str, str]) -> asyncio.Task[httpx.Response]:
+            return asyncio.create_task(api.put(f"/v1.0/account/variables/{name}", headers=of,
                                                json={"Value": f"{name} kept"}))
 
         with writes_held():
             # The writes lane's two places: each write holds a connection, waiting on the lock.
-            writes = [write("first"), write("second")]
+            writes = [write("first", headers[0]), write("second", headers[1])]
             await eventually(lambda: _at(api, "cyclewright_db_connections_in_use", 2), "both connections taken")
             # The reads and temporal lanes' two places each: each waits for a connection, in a thread.
-            waiting = [asyncio.create_task(api.get("/v1.0/account/variables", headers=headers)) for _ in range(2)]
-            waiting += [asyncio.create_task(api.put("/v1.0/cycles/any/pause", headers=headers)) for _ in range(2)]
+            waiting = [asyncio.create_task(api.get("/v1.0/account/variables", headers=of)) for of in headers]
+            waiting += [asyncio.create_task(api.put("/v1.0/cycles/any/pause", headers=of)) for of in headers]
             await eventually(lambda: _exhausted(api), "every connection and thread busy")
 
             # The API answers what needs neither: health, readiness, tokens (an account token
             # reads the account through the control lane), its metrics.
             assert (await api.get("/healthz")).json() == {"Status": "ok"}
             assert (await api.get("/readyz")).json() == {"Status": "ready"}
-            for scope in ("partner", f"account:{account}"):
+            for scope in ("partner", f"account:{accounts[0]}"):
                 response = await api.post("/oauth/token", data={
                     "grant_type": "client_credentials", "client_id": "test-client", "client_secret": "test-secret",
                     "scope": scope})
                 assert response.status_code == 200 and response.json()["scope"] == scope, response.text
             # A third write finds its lane full: 503 once it has waited its second.
-            third = await api.put("/v1.0/account/variables/third", headers=headers, json={"Value": "no"})
+            third = await api.put("/v1.0/account/variables/third", headers=headers[0], json={"Value": "no"})
             assert refused_with_retry_after(third, "the API is busy"), third.text
             assert exhausted(await gauges(api))  # the premise held throughout
 
@@ -111,8 +113,9 @@ async def test_health_and_tokens_answer_while_every_connection_and_thread_is_bus
         # The database is free: what was admitted completes, and nothing refused was done.
         for response in await asyncio.gather(*writes):
             assert response.status_code == 200, response.text
-        stored = {v["Name"]: v["Value"] for v in (await api.get("/v1.0/account/variables", headers=headers)).json()}
-        assert stored == {"first": "first kept", "second": "second kept"}
+        stored = [{v["Name"]: v["Value"] for v in (await api.get("/v1.0/account/variables", headers=of)).json()}
+                  for of in headers]
+        assert stored == [{"first": "first kept"}, {"second": "second kept"}]
 
 
 async def _at(api: httpx.AsyncClient, name: str, value: float) -> bool:

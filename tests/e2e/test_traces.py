@@ -23,6 +23,7 @@ from runtime.settings import settings
 from runtime.telemetry import instrument_http
 from runtime.temporal import connect
 from tests.conftest import PrivateStack, ThreadedServer, free_port, partner_client
+from tests.mock_http import mock_client
 from tests.templating import CREDENTIALS
 from tests.walkthrough import install_demo_cycle
 from worker import build_worker
@@ -113,8 +114,7 @@ async def test_a_recorded_url_has_its_auth_query_masked(spans):
                             "ApiKeyName": "api_key", "IsDefault": True}],
         "Methods": [{"UniqueIdentifier": "list", "Name": "List", "HttpMethod": "Get",
                      "Endpoint": "https://api.example.com/items?page=1"}]})
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=[]))
-    async with httpx.AsyncClient(transport=transport) as client:
+    async with mock_client(lambda request: httpx.Response(200, json=[])) as client:
         await call_method(instrument_http(client), connector, "list",
                           credentials=Credentials(auth_value="the-api-key-1234"))
     (sent,) = [s for s in spans.get_finished_spans() if s.kind == SpanKind.CLIENT]

@@ -94,5 +94,5 @@ async def test_a_value_that_does_not_convert_errors_its_transaction_naming_the_f
     assert run["Transactions"] == {"Success": 0, "Errored": 2, "Stopped": 0}
     errored = (await cycle.call("GET", f"/v1.0/cycles/{cycle.cycle_id}/transactions",
                                     params={"status": "Errored"})).json()
-    assert all("field 'Score': 'high' is not a valid Integer" in t["Message"] for t in errored)
+    assert all("field 'Score': a value is not a valid Integer" in t["Message"] for t in errored)
     assert len(await sent_to(demo.url, "/leads")) == 0  # nothing was sent

@@ -6,15 +6,16 @@ import httpx
 import pytest
 
 from connectors import Credentials, fetch_pages, parse_connector
-from tests.walkthrough import catalog_document
+from tests.walkthrough import catalog_document, engine_client
 
 STYLES = ["number", "offset", "next-url", "link", "token", "token-header", "two-tokens"]
 
 
 async def read_all(demo_url: str, method: str, contacts: int, document: dict | None = None, **reset):
-    async with httpx.AsyncClient() as client:
-        (await client.post(f"{demo_url}/admin/reset", json={"contacts": contacts, **reset})).raise_for_status()
-        connector = parse_connector(document or catalog_document("connectors", "demo-paging.json"))
+    async with httpx.AsyncClient() as admin:
+        (await admin.post(f"{demo_url}/admin/reset", json={"contacts": contacts, **reset})).raise_for_status()
+    connector = parse_connector(document or catalog_document("connectors", "demo-paging.json"))
+    async with engine_client() as client:
         return await fetch_pages(client, connector, method, credentials=Credentials(properties={"BaseUrl": demo_url}))
 
 

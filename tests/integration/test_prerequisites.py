@@ -29,3 +29,34 @@ def test_a_url_parameter_without_a_mapping_blocks_activation(db):
     step = cycles.steps(db, cycle.id)[0]
     cycles.set_mapping(db, step, "CustomerId", MappingSpec(MappingType="StaticValue", Value="c42"))
     assert cycles.prerequisites(db, cycle) == []
+
+
+REQUIRED = {"Name": "Media API", "Authentication": [{"AuthType": "Bearer"}], "Methods": [
+    {"UniqueIdentifier": "media", "Name": "Media", "HttpMethod": "Get",
+     "Endpoint": "https://media.example.com/media/{{media_id}}",
+     "Parameters": [{"Name": "media_id", "TargetType": "MergeField"},
+                    {"TargetType": "QueryString", "TargetName": "fields"},
+                    {"TargetType": "HttpHeader", "TargetName": "X-Api-Version"},
+                    {"TargetType": "QueryString", "TargetName": "limit", "IsOptional": True},
+                    {"TargetType": "QueryString", "TargetName": "sort", "DefaultValue": "asc"}],
+     "ResponseFormat": {"Fields": [{"ConnectorField": "id", "SystemField": "Id"}]}}]}
+
+
+def test_required_path_query_and_header_parameters_are_prerequisites(db):
+    connector, release = connectors.upload(db, REQUIRED)
+    account = Account(name="Media")
+    db.add(account)
+    db.add(AccountConnector(account_id=account.id, connector_id=connector.id, release_id=release.id, name="media",
+                            auth_value=encrypt("token"), authenticated=True))
+    db.commit()
+    template = {"Name": "media", "Steps": [{"Id": "media", "Connector": "Media API", "Method": "media"}]}
+    cycle = cycles.install(db, templates.create(db, templates.parse_template(template)), account.id, None, {})
+    assert [(p.reason, p.message) for p in cycles.prerequisites(db, cycle)] == [
+        ("MissingMapping", "step 'media': required path parameter 'media_id' has no mapping"),
+        ("MissingMapping", "step 'media': required query parameter 'fields' has no mapping"),
+        ("MissingMapping", "step 'media': required header parameter 'X-Api-Version' has no mapping")]
+
+    step = cycles.steps(db, cycle.id)[0]
+    for name in ("media_id", "fields", "X-Api-Version"):
+        cycles.set_mapping(db, step, name, MappingSpec(MappingType="StaticValue", Value="v"))
+    assert cycles.prerequisites(db, cycle) == []  # optional and defaulted ones never were

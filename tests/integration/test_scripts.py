@@ -26,7 +26,7 @@ from connectors.hooks import Scripting
 from connectors.nesting import MAX_DEPTH, TooDeep
 from connectors.scripts import ScriptLimits, check_syntax
 from demo.app import LEDGER_SECRET
-from tests.walkthrough import catalog_document
+from tests.walkthrough import catalog_document, engine_client
 
 
 def ledger(**changes) -> dict:
@@ -45,7 +45,7 @@ async def admin(demo_url: str, path: str, **params) -> list[dict]:
 
 
 async def call(demo_url: str, document: dict, method: str, **options):
-    async with httpx.AsyncClient() as client:
+    async with engine_client() as client:
         return await call_method(client, parse_connector(document), method,
                                  credentials=options.pop("credentials", credentials(demo_url)), **options)
 
@@ -113,7 +113,7 @@ async def test_http_request_goes_through_the_engine(demo):
         " headers: {'X-Api-Key': 'demo-crm-key'}});\n"
         "  method_response.entries.forEach(function (e) { e.email = who.status + ':' + who.content.service; });\n"
         "}")
-    async with httpx.AsyncClient() as client:
+    async with engine_client() as client:
         exchanges = []
         listed = await call_method(client, parse_connector(document), "list-entries",
                                    credentials=credentials(demo.url), on_exchange=exchanges.append)
@@ -178,8 +178,9 @@ async def test_after_action_paging_runs_once_after_the_last_page(demo):
     document = catalog_document("connectors", "demo-paging.json")
     document["Script"] = ("function after_action_paging() {\n"
                           "  method_response.items.push({id: 'after-paging', email: 'last@example.com'});\n}")
-    async with httpx.AsyncClient() as client:
-        await client.post(f"{demo.url}/admin/reset", json={"contacts": 25})
+    async with httpx.AsyncClient() as admin:
+        await admin.post(f"{demo.url}/admin/reset", json={"contacts": 25})
+    async with engine_client() as client:
         pages = await fetch_pages(client, parse_connector(document), "number",
                                   credentials=Credentials(properties={"BaseUrl": demo.url}))
     ids = [r["Id"] for r in pages.records]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import event, text
 from sqlmodel import func, select
 
 from store import connectors, cycles, retention, runs, templates, transactions
 from store.crypto import decrypt, encrypt, encrypt_json
+from store.locks import exclusive
 from store.retention import PurgeResult
 from store.tables import Account, AccountConnector, Cycle, Plan, Run, Template, Transaction
 from store.transactions import Outcome, RunRef
@@ -42,19 +45,25 @@ def test_connector_template_install_and_run_bookkeeping(db):
 
     # A retried fetch rewrites the rows of its page rather than adding to them.
     page = [{"Email": f"c{i}@example.com"} for i in range(1, 6)]
-    transactions.write_page(db, ref, 1, "contacts", "lead", page)
-    transactions.write_page(db, ref, 1, "contacts", "lead", page[:4])
+    transactions.write_page(db.connection(), ref, 1, "contacts", "lead", page)
+    db.commit()
+    transactions.write_page(db.connection(), ref, 1, "contacts", "lead", page[:4])
+    db.commit()
     transactions.drop_after(db, run.id, 4)
     waiting = transactions.read_range(db, run.id, 1, 10)
     assert [(w.seq, w.status, w.step, w.path) for w in waiting] == [
         (i, "Pending", "lead", ["contacts", "lead"]) for i in range(1, 5)]
+    if db.get_bind().dialect.name == "sqlite":  # times as SQLAlchemy writes them, so they compare as text
+        written = db.execute(text('SELECT created_at FROM "transaction" WHERE run_id = :r'), {"r": run.id}).scalars()
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", t) for t in written)
 
     # An outcome applies once, to a transaction still waiting at that step.
     ok = Outcome(run.id, 1, "lead", "Success", "lead", ["contacts", "lead"], {**waiting[0].records, "lead": {"LeadId": "l1"}})
     failed = Outcome(run.id, 2, "lead", "Errored", "lead", ["contacts", "lead"], waiting[1].records, "HTTP 400",
                      {"method": "POST", "status": 400})
-    transactions.save_outcomes(db, [ok, failed])
-    transactions.save_outcomes(db, [replace(failed, status="Success")])  # too late
+    transactions.save_outcomes(db.connection(), [ok, failed])
+    transactions.save_outcomes(db.connection(), [replace(failed, status="Success")])  # too late
+    db.commit()
     assert transactions.counts(db, run.id) == {"Success": 1, "Errored": 1, "Pending": 2}
 
     seen = []  # what another connection reads at each commit: never an end without its counts
@@ -71,6 +80,7 @@ def test_connector_template_install_and_run_bookkeeping(db):
     assert seen and all(status == "Running" or total == 4 for status, total in seen), seen
     stored = {t.seq: t for t in db.exec(select(Transaction).where(Transaction.run_id == run.id))}
     assert stored[1].records["lead"] == {"LeadId": "l1"} and stored[2].exchange["status"] == 400
+    assert stored[1].records["contacts"] == page[0] and stored[1].created_at <= stored[1].updated_at
     assert stored[3].status == "Stopped" and "the cycle was stopped" in stored[3].message
 
     second = runs.open_run(db, cycle.id, 2, f"cycle-{cycle.id}-run-2")
@@ -125,3 +135,13 @@ def test_purge_deletes_what_each_account_keeps_no_longer(db, monkeypatch):
     remaining = db.exec(select(Run.number, func.count()).join(Transaction).group_by(Run.id, Run.number)).all()
     assert sorted(count for _, count in remaining) == [2, 2, 3, 4]
     assert retention.purge(db, now, default_days=31) == PurgeResult()  # nothing left to do
+
+
+def test_every_sqlite_connection_writes_ahead_and_commits_without_a_sync(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's own settings")
+
+    with engine.connect() as one, engine.connect() as two, exclusive(["x"], engine) as locking:
+        for connection in (one, two, locking):  # the pool's, and the lock's own engine's
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL

@@ -8,12 +8,12 @@ for months, so the worker that replays them may be one deployed long after they 
 from __future__ import annotations
 
 import pytest
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from runtime.context import ContextInterceptor
-from runtime.telemetry import tracing_interceptor
 from tests.replay.changed import CHANGED
 from tests.replay.recorded import FIXTURES, HISTORIES, fixture_id, history, workflow_type
 from worker import WORKFLOWS
@@ -21,10 +21,10 @@ from workflows import names
 
 
 def replayer(*workflows: type) -> Replayer:
-    """What the worker runs (or `workflows` instead), with its interceptors; the fixtures were
-    recorded without a payload key."""
+    """What the worker runs (or `workflows` instead), with its interceptors as when it traces
+    (runtime/telemetry.py); the fixtures were recorded without a payload key."""
     return Replayer(workflows=workflows or WORKFLOWS, data_converter=pydantic_data_converter,
-                    interceptors=[tracing_interceptor(), ContextInterceptor()])
+                    interceptors=[TracingInterceptor(), ContextInterceptor()])
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=fixture_id)

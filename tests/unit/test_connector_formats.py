@@ -13,6 +13,7 @@ from connectors import ConnectorInvalid, Credentials, FieldValueError, call_meth
 from connectors.paths import body_from_values
 from connectors.spec import FieldSpec
 from connectors.types import from_response
+from tests.mock_http import mock_client
 
 
 def connector(method: dict, **top) -> dict:
@@ -28,7 +29,7 @@ async def call(document: dict, reply: httpx.Response, credentials: Credentials |
         seen.append(request)
         return reply
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with mock_client(handler) as client:
         result = await call_method(client, parse_connector(document), "m",
                                    credentials=credentials or Credentials(), **kwargs)
     return result, seen
@@ -71,6 +72,23 @@ def test_datetime_formats_both_ways():
     assert body_from_values([field], {"Due": "2026-11-22T09:05:00+00:00"}) == {"due": "22/11/2026 09:05"}
     with pytest.raises(FieldValueError, match="'Due'.*DateTime"):
         body_from_values([field], {"Due": "next tuesday"})
+
+
+def test_a_boolean_sent_as_text_is_spelled_as_json_spells_it():
+    # GitHub's POST /gists "public" is oneOf boolean or "true"/"false": imported as Text, a
+    # record's False was sent as "False", which neither allows.
+    field = FieldSpec(ConnectorField="public", SystemField="Public", DataType="Text")
+    assert body_from_values([field], {"Public": False}) == {"public": "false"}
+    assert body_from_values([field], {"Public": True}) == {"public": "true"}
+
+
+def test_an_array_element_without_a_fields_value_leaves_the_field_out():
+    # SendGrid's POST /contactdb/recipients example has "first_name": "" in one element: the
+    # engine took "" as no value and sent "first_name": null, which the schema refuses.
+    fields = [FieldSpec(ConnectorField="[].email", SystemField="Email"),
+              FieldSpec(ConnectorField="[].first_name", SystemField="FirstName", IsOptional=True)]
+    assert body_from_values(fields, {"Email": ["a@example.com", "b@example.com"], "FirstName": ["", "B"]}) == [
+        {"email": "a@example.com"}, {"email": "b@example.com", "first_name": "B"}]
 
 
 def test_a_date_format_no_date_reads_in_is_refused_where_it_is_written_and_fails_plainly():

@@ -23,6 +23,7 @@ from connectors import (
 from connectors.mergefields import render
 from connectors.paths import body_from_values, parse_path, records_from_body
 from connectors.spec import FieldSpec
+from tests.mock_http import mock_client
 
 DESIGN_EXAMPLE = {
     "Name": "Demo CRM", "Description": "Contacts and deals.", "Version": "1.0",
@@ -138,7 +139,7 @@ def test_mergefields_with_formats_and_missing_names():
 
 async def call(handler, document=WRITER, credentials=None, **kwargs):
     credentials = credentials or Credentials("tok-secret-123")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with mock_client(handler) as client:
         connector = parse_connector(document)
         method = document["Methods"][0]["UniqueIdentifier"]
         return await call_method(client, connector, method, credentials=credentials, **kwargs)

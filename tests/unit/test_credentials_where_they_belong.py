@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from yarl import URL
 
 from connectors import Credentials, StepError, call_method, fetch_pages, parse_connector
 from connectors.errors import UnknownParameter
 from connectors.exchange import exchange_of
+from connectors.transport import build_request
+from tests.mock_http import answered, mock_client
 
 KEY = "k"  # as short as a secret gets: masked by where it travels, never by substring
 HOME, ELSEWHERE = "https://api.example.com", "https://elsewhere.example.net"
@@ -27,7 +30,7 @@ CONNECTOR = {
     "Methods": [
         {"UniqueIdentifier": "list", "Name": "List", "HttpMethod": "Get", "Endpoint": "{{BaseUrl}}/items",
          "Parameters": [
-             {"Name": "Status", "TargetType": "QueryString", "TargetName": "status"},
+             {"Name": "Status", "TargetType": "QueryString", "TargetName": "status", "IsOptional": True},
              {"TargetType": "ResponseField", "TargetName": "next", "Values": ["PAGE_NEXT_URL"], "Hide": True}],
          "ResponseFormat": {"Fields": [{"ConnectorField": "[items].id", "SystemField": "Id"}]}},
         {"UniqueIdentifier": "regional", "Name": "Regional", "HttpMethod": "Get",
@@ -45,7 +48,7 @@ def _carries_secrets(request: httpx.Request) -> bool:
 
 
 async def _call(handler, method: str = "list", **options):
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with mock_client(handler) as client:
         return await call_method(client, parse_connector(CONNECTOR), method, credentials=_credentials(), **options)
 
 
@@ -86,7 +89,7 @@ async def test_an_upstream_next_url_elsewhere_is_followed_without_them():
         following = {"next": f"{ELSEWHERE}/items?page=2"} if request.url.host == "api.example.com" else {}
         return httpx.Response(200, json={"items": [{"id": len(sent)}], **following})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with mock_client(handler) as client:
         pages = await fetch_pages(client, parse_connector(CONNECTOR), "list", credentials=_credentials())
     assert pages.pages == 2 and [r["Id"] for r in pages.records] == ["1", "2"]
     assert _carries_secrets(sent[0]) and not _carries_secrets(sent[1])
@@ -114,9 +117,9 @@ async def test_an_origin_moved_by_call_time_input_gets_no_credentials():
 
 
 def test_a_one_character_secret_masks_only_where_it_travels():
-    request = httpx.Request("POST", f"{HOME}/keys?key={KEY}&kind=kiosk", headers={"X-Api-Key": KEY},
+    request = build_request("POST", URL(f"{HOME}/keys?key={KEY}&kind=kiosk"), {"X-Api-Key": KEY},
                             json={"key": KEY, "kind": "kiosk", "book": "k"})
-    response = httpx.Response(200, json={"looked": "k-k-k"}, request=request)
+    response = answered(httpx.Response(200, json={"looked": "k-k-k"}), request)
     shown = exchange_of(request, response, [KEY], masked_names=["X-Api-Key", "key"])
     assert shown.request_headers["x-api-key"] == "***"
     assert shown.url == f"{HOME}/keys?key=***&kind=kiosk"
@@ -125,14 +128,14 @@ def test_a_one_character_secret_masks_only_where_it_travels():
 
 
 def test_token_bodies_are_masked_by_name_and_long_secrets_in_free_text():
-    form = httpx.Request("POST", f"{HOME}/oauth/token", data={
+    form = build_request("POST", URL(f"{HOME}/oauth/token"), {}, data={
         "grant_type": "refresh_token", "refresh_token": "r1", "client_id": "app", "client_secret": "s"})
-    answer = httpx.Response(200, json={"access_token": "a1", "token_type": "Bearer", "code": "ok",
-                                       "nested": [{"id_token": "i1", "password": "p"}]}, request=form)
+    answer = answered(httpx.Response(200, json={"access_token": "a1", "token_type": "Bearer", "code": "ok",
+                                                "nested": [{"id_token": "i1", "password": "p"}]}), form)
     shown = exchange_of(form, answer, [])
     assert shown.request_body == "grant_type=refresh_token&refresh_token=***&client_id=app&client_secret=***"
     assert shown.response_body == ('{"access_token": "***", "token_type": "Bearer", "code": "ok", '
                                    '"nested": [{"id_token": "***", "password": "***"}]}')
-    echo = httpx.Request("GET", f"{HOME}/echo")
-    text = httpx.Response(500, text="no such key: long-secret-1; short k", request=echo)
+    echo = build_request("GET", URL(f"{HOME}/echo"), {})
+    text = answered(httpx.Response(500, text="no such key: long-secret-1; short k"), echo)
     assert exchange_of(echo, text, ["long-secret-1", KEY]).response_body == "no such key: ***; short k"

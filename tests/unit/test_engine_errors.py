@@ -22,6 +22,7 @@ from connectors import (
 from connectors.auth import auth_value_problem
 from connectors.spec import Authentication
 from connectors.urls import checked_url, endpoint_problems
+from tests.mock_http import mock_client
 
 SECRET = "tok-secret-123"
 
@@ -44,7 +45,7 @@ async def call(document: dict, handler=None, auth_value: str = SECRET, base_url:
         sent.append(request)
         return handler(request) if handler else httpx.Response(200, json={"items": [{"id": 1}]})
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as client:
+    async with mock_client(record) as client:
         result = await call_method(client, parse_connector(document), "list",
                                    credentials=Credentials(auth_value, {"BaseUrl": base_url}), **kwargs)
     return result, sent

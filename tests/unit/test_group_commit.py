@@ -53,3 +53,11 @@ async def test_inline_writes_at_once_on_the_loop():
     group = GroupCommit(written.extend, inline=True)
     await group.add("x")
     assert written == ["x"]
+
+
+async def test_inline_items_that_arrive_together_share_one_write():
+    commits: list[list[int]] = []
+    group = GroupCommit(lambda items: commits.append(list(items)), inline=True)
+    await asyncio.gather(*(group.add(i) for i in range(5)))
+    await group.add(5)
+    assert commits == [[0, 1, 2, 3, 4], [5]]

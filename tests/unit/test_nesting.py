@@ -8,6 +8,7 @@ import sys
 
 import httpx
 import pytest
+from yarl import URL
 
 from activities.failures import RecursionIsFinal
 from connectors import ConnectorError, nesting
@@ -15,6 +16,8 @@ from connectors.bodies import decode
 from connectors.exchange import exchange_of
 from connectors.nesting import MAX_DEPTH, TooDeep, check, check_text, depth_of_text, loads
 from connectors.spec import Method
+from connectors.transport import build_request
+from tests.mock_http import answered
 
 DEEP = "[" * 200_000 + "]" * 200_000  # as deep as the issue's: far past Python's recursion limit
 
@@ -83,20 +86,19 @@ def test_too_deep_is_a_connector_error_that_is_not_retried():
 def test_an_upstream_body_too_deep_is_refused_json_or_xml():
     method = Method.model_validate({"UniqueIdentifier": "m", "Name": "m", "HttpMethod": "Get",
                                     "Endpoint": "https://example.com/x"})
-    request = httpx.Request("GET", "https://example.com/x")
+    request = build_request("GET", URL("https://example.com/x"), {})
     with pytest.raises(TooDeep, match="the response body"):
-        decode(method, httpx.Response(200, content=DEEP, request=request))
+        decode(method, answered(httpx.Response(200, content=DEEP), request))
     xml = "<a>" * (MAX_DEPTH + 1) + "</a>" * (MAX_DEPTH + 1)
     with pytest.raises(TooDeep, match="the response body"):
-        decode(method, httpx.Response(200, content=xml, headers={"Content-Type": "application/xml"},
-                                      request=request))
-    assert decode(method, httpx.Response(200, content=nested(MAX_DEPTH), request=request))
+        decode(method, answered(httpx.Response(200, content=xml, headers={"Content-Type": "application/xml"}),
+                                request))
+    assert decode(method, answered(httpx.Response(200, content=nested(MAX_DEPTH)), request))
 
 
 def test_the_debugger_shows_a_body_too_deep_to_mask_as_a_note():
-    request = httpx.Request("POST", "https://example.com/x", content=DEEP,
-                            headers={"Content-Type": "application/json"})
-    shown = exchange_of(request, httpx.Response(200, content=DEEP, request=request), [])
+    request = build_request("POST", URL("https://example.com/x"), {"Content-Type": "application/json"}, content=DEEP)
+    shown = exchange_of(request, answered(httpx.Response(200, content=DEEP), request), [])
     assert shown.request_body == shown.response_body
     assert shown.request_body.startswith(f"(the body is nested deeper than {MAX_DEPTH} levels")
 

@@ -249,8 +249,10 @@ def test_paging_is_recognised_where_names_make_it_plain():
 
 
 def test_what_is_not_converted_is_listed():
-    _, _, skipped = imported(OPENAPI_31)
-    assert "multipart/form-data" in skipped["#/paths/~1users~1{user-id}~1pet/put/requestBody"]
+    _, connector, skipped = imported(OPENAPI_31)
+    upload = next(m for m in connector.Methods if m.Endpoint.endswith("/pet") and m.HttpMethod == "Put")
+    assert upload.DataType == "Multipart"  # converted: a binary string is a File field, sent as a file part
+    assert [(f.ConnectorField, f.DataType) for f in upload.request_fields] == [("photo", "File")]
     assert "HEAD" in skipped["#/paths/~1users/head"]
     assert "callback 'onCreated'" in skipped["#/paths/~1users/post/callbacks/onCreated"]
     assert "webhook 'userDeleted'" in skipped["#/webhooks/userDeleted"]
@@ -339,9 +341,13 @@ def test_the_larger_real_spec_converts_validates_and_reports_what_it_skipped():
     assert connector.property_values({})["BaseUrl"] == "https://api.netlify.com/api/v1"
     assert by_path(sites.response_fields)["[].created_at"].DataType == "DateTime"
     assert "implicit flow is not supported" in skipped["#/securityDefinitions/netlifyAuth"]
-    assert sum("application/octet-stream" in m for m in skipped.values()) == 4
+    uploads = {m.UniqueIdentifier: (m.DataType, [(f.ConnectorField, f.DataType) for f in m.request_fields])
+               for m in connector.Methods if m.DataType in ("Binary", "Multipart")}
+    assert uploads["createSiteBuild"] == ("Multipart", [("zip", "File")])  # a formData file parameter
+    assert uploads["uploadDeployFile"] == ("Binary", [("file", "File")])  # an application/octet-stream body
+    assert len(uploads) == 5
     assert "declares no security scheme that converts" in skipped["#/securityDefinitions"]  # implicit only
-    assert len(result.skipped) == 7
+    assert len(result.skipped) == 2
 
 
 @pytest.mark.parametrize(("text", "message"), [

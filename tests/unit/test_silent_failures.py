@@ -12,6 +12,7 @@ from connectors import Connector, ConnectorInvalid, Credentials, parse_connector
 from connectors.call import call_parameters, settable
 from connectors.fetch import fetch_pages
 from connectors.paging import Paging
+from tests.mock_http import mock_client
 
 
 def paged(parameters: list[dict], fields: list[dict] | None = None, **method) -> dict:
@@ -27,7 +28,7 @@ def problems(document: dict) -> list[tuple[str, str]]:
     return [(p.path, p.message) for p in raised.value.problems]
 
 
-PAGE = {"TargetType": "QueryString", "TargetName": "page"}
+PAGE = {"TargetType": "QueryString", "TargetName": "page", "IsOptional": True}
 CURSOR = {"TargetType": "QueryString", "TargetName": "cursor"}
 NEXT = {"TargetType": "ResponseField", "TargetName": "next_cursor"}
 
@@ -53,7 +54,7 @@ async def test_the_misspelt_value_stopped_after_page_1_where_the_right_one_reads
 
     async def read(value: str) -> list[str]:
         connector = Connector.model_validate(paged([{**PAGE, "Values": [value]}]))
-        async with httpx.AsyncClient(transport=httpx.MockTransport(api)) as client:
+        async with mock_client(api) as client:
             fetched = await fetch_pages(client, connector, "list", credentials=Credentials())
         return [r["Id"] for r in fetched.records]
 

@@ -1,8 +1,8 @@
 """Portal sessions: the connect portal a partner opens for one of its accounts.
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-09 10:00:00
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-08 18:00:00
 
 A session keeps the options the partner chose (templates listed, origins that may embed it,
 theme, locale, return URL) until it expires; its token carries its id.
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,145 @@
+"""Where the worker spends a sync run: a py-spy profile of the worker process during one cycle
+run of bench/sync.py's kind, its samples grouped by what they do.
+
+    .venv/bin/python bench/profile.py [--records 5000] [--concurrency 10] [--rate 250] [--raw FILE]
+
+Starts its own stack (as bench/sync.py), records the worker with py-spy (the `bench` extra
+installs it) from activation until the run-once cycle ends, and prints each group's share of
+the samples: self (the innermost frame that belongs to a group decides; standard-library
+helpers such as `re` or `functools` count for their caller) and inclusive (a frame of the group
+anywhere in the stack). Samples are the event loop thread's, idle ones included (waiting in
+the selector: the worker has nothing to do), and those of other threads while they work (a
+thread pool's threads waiting for work are left out). `--raw` keeps py-spy's collapsed stacks,
+for a flame graph (`flamegraph.pl FILE`, or https://www.speedscope.app).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from stack import pid, reset_demo, running_stack_processes
+from sync import delivered, through_cycle
+
+# (group, pattern on a frame's file). The first group a frame matches is its group; a frame
+# that matches none (the standard library's helpers) counts for its caller.
+GROUPS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(pattern)) for name, pattern in [
+    ("idle (waiting in the selector)", r"^selectors\.py$"),
+    ("httpx request and response objects", r"(^|/)(httpx|httpcore|h11)/"),
+    ("aiohttp and connectors/transport.py", r"(^|/)(aiohttp|yarl|multidict|propcache)/|connectors/transport\.py$"),
+    ("socket I/O", r"(^|/)(asyncio/(selector_events|sslproto|streams)|socket|ssl)\.py$"),
+    ("SQLite and SQLAlchemy (the store)", r"(^|/)(sqlalchemy|sqlmodel|sqlite3|psycopg|psycopg2)/|(^|/)store/"),
+    ("OpenTelemetry and Prometheus", r"(^|/)(opentelemetry|prometheus_client)/|runtime/(metrics|telemetry)\.py$"),
+    ("thread-pool hand-offs", r"(^|/)(concurrent/futures/|threading\.py$|queue\.py$|asyncio/threads\.py$)"),
+    ("JSON and pydantic", r"(^|/)(json|pydantic|pydantic_core)/"),
+    ("the Temporal SDK", r"(^|/)(temporalio|google/protobuf)/"),
+    ("connector call logic (connectors/)", r"(^|/)connectors/"),
+    ("activities and workflows", r"(^|/)(activities|workflows|runtime)/"),
+    ("asyncio's event loop", r"(^|/)asyncio/"),
+]]
+OTHER = "other"
+FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*):\d+\)$")
+# A thread other than the event loop's that is waiting for work, not working.
+WAITING = re.compile(r"(concurrent/futures/thread\.py|threading\.py|queue\.py)$")
+
+
+def group_of(file: str) -> str | None:
+    return next((name for name, pattern in GROUPS if pattern.search(file)), None)
+
+
+def parse(raw: str) -> list[tuple[str, list[str], int]]:
+    """py-spy's raw output as (thread, frames from the outermost, count)."""
+    samples = []
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        thread, *frames = stack.split(";")
+        samples.append((thread, [f for f in frames if FRAME.match(f)], int(count)))
+    return samples
+
+
+def counted(samples: list[tuple[str, list[str], int]]) -> list[tuple[list[str], int]]:
+    """The samples that count: the event loop thread's, and other threads' while they work."""
+    kept = []
+    for thread, frames, count in samples:
+        files = [FRAME.match(f)["file"] for f in frames]
+        event_loop = "MainThread" in thread
+        if not files or (not event_loop and (WAITING.search(files[-1]) or group_of(files[-1]) == GROUPS[0][0])):
+            continue  # a thread waiting for work; a stack py-spy could not read
+        kept.append((frames, count))
+    return kept
+
+
+def grouped(samples: list[tuple[list[str], int]]) -> tuple[Counter[str], Counter[str]]:
+    """Self and inclusive samples by group."""
+    own, inclusive = Counter[str](), Counter[str]()
+    for frames, count in samples:
+        groups = [group_of(FRAME.match(f)["file"]) for f in frames]
+        own[next((g for g in reversed(groups) if g), OTHER)] += count
+        for group in set(groups) - {None}:
+            inclusive[group] += count
+    return own, inclusive
+
+
+def report(raw: str, top: int = 15) -> str:
+    samples = counted(parse(raw))
+    own, inclusive = grouped(samples)
+    total = sum(count for _, count in samples)
+    lines = [f"{total} samples of the worker (event loop thread, and other threads while they work)",
+             f"  {'group':44s} {'self':>7s} {'inclusive':>10s}"]
+    for group, count in own.most_common():
+        lines.append(f"  {group:44s} {100 * count / total:6.1f}% {100 * inclusive[group] / total:9.1f}%")
+    innermost = Counter[str]()
+    for frames, count in samples:
+        innermost[frames[-1]] += count
+    lines.append(f"  top {top} innermost frames:")
+    lines += [f"    {100 * count / total:5.1f}%  {frame}" for frame, count in innermost.most_common(top)]
+    return "\n".join(lines)
+
+
+def py_spy() -> str:
+    found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(found).exists():
+        raise SystemExit("py-spy is not installed: pip install -e '.[bench]'")
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=10, help="calls in flight to the leads service")
+    parser.add_argument("--rate", type=int, default=250, help="samples a second")
+    parser.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks in this file")
+    args = parser.parse_args()
+    os.environ["CYCLEWRIGHT_STEP_CONCURRENCY"] = str(args.concurrency)
+    raw_file = args.raw or Path(tempfile.mkdtemp(prefix="cyclewright-profile-")) / "worker.txt"
+    with running_stack_processes() as (api, demo, stack):
+        reset_demo(demo, args.records)
+        # One run first, unrecorded: imports, caches and connections warm, as in a long-lived worker.
+        through_cycle(api, demo)
+        reset_demo(demo, args.records)
+        recorder = subprocess.Popen([py_spy(), "record", "--pid", str(pid(stack, "worker")), "--rate",
+                                     str(args.rate), "--format", "raw", "--idle", "--threads", "--output",
+                                     str(raw_file)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            seconds = through_cycle(api, demo)
+        finally:
+            recorder.send_signal(signal.SIGINT)
+            _, errors = recorder.communicate(timeout=60)
+        assert delivered(demo) == args.records
+    if not raw_file.exists():
+        raise SystemExit(f"py-spy recorded nothing: {errors.decode(errors='replace')}")
+    print(f"\n{args.records} records, concurrency {args.concurrency}: the cycle run took {seconds:.2f} s")
+    print(report(raw_file.read_text()))
+    print(f"collapsed stacks: {raw_file}")
+
+
+if __name__ == "__main__":
+    main()
