@@ -112,10 +112,11 @@ def known_client(client_id: str, client_secret: str) -> bool:
         client_secret.encode(), config.client_secret.encode())
 
 
-def new_token(client_id: str, claims: dict, lifetime: int = TOKEN_LIFETIME) -> str:
-    """A signed token carrying `claims`, for `lifetime` seconds."""
+def new_token(client_id: str, claims: dict) -> str:
+    """A signed token carrying `claims`, for TOKEN_LIFETIME seconds (unless `claims` has an `exp`)."""
     now = int(time.time())
-    return jwt.encode({"alg": "HS256"}, {"sub": client_id, "iat": now, "exp": now + lifetime, **claims}, _key())
+    return jwt.encode({"alg": "HS256"}, {"sub": client_id, "iat": now, "exp": now + TOKEN_LIFETIME, **claims},
+                      _key())
 
 
 def _key() -> OctKey:

@@ -21,11 +21,13 @@ PORTAL_ROUTES = frozenset({
     ("GET", "/v1.0/templates/{template_id}"),
     ("POST", "/v1.0/templates/{template_id}/install"),
     # Connecting the account's connectors: forms, credentials checked on the way in, OAuth consent.
+    ("GET", "/v1.0/connectors"),
     ("GET", "/v1.0/connectors/{connector_id}/authentication"),
     ("GET", "/v1.0/account/connectors"),
     ("POST", "/v1.0/account/connectors"),
     ("GET", "/v1.0/account/connectors/{id}"),
     ("PUT", "/v1.0/account/connectors/{id}"),
+    ("POST", "/v1.0/account/connectors/{id}/test"),
     ("POST", "/v1.0/accounts/{account_id}/signintoken"),
     # Configuring: the fields the account fills, their lookups, mappings and variables.
     ("GET", "/v1.0/steps/{step_id}/fields"),

@@ -24,6 +24,7 @@ from api.dependencies import Db
 from api.errors import COMMON, ApiError, not_found, responses
 from api.portal_access import PORTAL_SCOPE
 from connectors import Problem
+from connectors.dates import as_utc  # SQLite drops the zone of stored times
 from runtime.settings import settings
 from store import portal_sessions, text
 from store.tables import Account, PortalSession, Template
@@ -121,7 +122,8 @@ def portal_url(session_id: str) -> str:
 
 def view(row: PortalSession) -> PortalSessionView:
     options = row.options
-    return PortalSessionView(Id=row.id, AccountId=row.account_id, Url=portal_url(row.id), ExpiresAt=row.expires_at,
+    return PortalSessionView(Id=row.id, AccountId=row.account_id, Url=portal_url(row.id),
+                             ExpiresAt=as_utc(row.expires_at),
                              Templates=options["Templates"], AllowedOrigins=options["AllowedOrigins"],
                              Theme=ThemeIn.model_validate(options["Theme"]), Locale=options["Locale"],
                              ReturnUrl=options["ReturnUrl"])
@@ -142,8 +144,8 @@ def create_session(account_id: str, body: PortalSessionIn, db: Db, claims: Partn
         raise ApiError(422, "The portal session is invalid; nothing was saved.", problems)
     options = body.model_dump(exclude={"ExpiresIn"}, mode="json")
     row = portal_sessions.create(db, account_id, options, timedelta(seconds=body.ExpiresIn))
-    token = new_token(claims["sub"], {"scope": PORTAL_SCOPE, "account": account_id, "session": row.id},
-                      lifetime=body.ExpiresIn)
+    token = new_token(claims["sub"], {"scope": PORTAL_SCOPE, "account": account_id, "session": row.id,
+                                      "exp": int(as_utc(row.expires_at).timestamp())})  # not a second after the session
     return PortalSessionOut(**view(row).model_dump(), Token=token)
 
 
