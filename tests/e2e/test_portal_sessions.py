@@ -129,6 +129,12 @@ async def test_a_portal_token_expires_with_its_session(api, api_url):
         expire(opened["Id"])
         assert (await api.get(f"/v1.0/portal-sessions/{opened['Id']}")).status_code == 404
 
+    # An account is deleted with its sessions (ended or not).
+    await open_session(api, account)
+    assert (await api.delete(f"/v1.0/accounts/{account}")).status_code == 204
+    with session() as db:
+        assert db.exec(select(PortalSession).where(PortalSession.account_id == account)).first() is None
+
 
 def test_a_verified_portal_token_is_refused_once_its_time_is_up(monkeypatch):
     """The verified-token cache does not outlive a token: the clock moved past its end."""
