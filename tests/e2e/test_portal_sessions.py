@@ -284,3 +284,16 @@ async def test_the_install_wizard_can_be_driven_with_the_portal_token_alone(api,
         assert (await wizard.put(f"/v1.0/steps/{lead}/fieldmappings/Email",
                                  json={"MappingType": "StaticValue", "Value": "x@example.com"})).status_code == 403
         assert (await wizard.get(f"/v1.0/cycles/{cycle['Id']}/prerequisites")).json() == []
+
+        # The account's own custom fields (a lookup the template could not know): found, then filled.
+        assert (await wizard.get(f"/v1.0/steps/{lead}/fields")).json()["CustomFields"] == "NotLookedUp"
+        looked_up = await wizard.post(f"/v1.0/account/connectors/{installed['Demo Leads']}/methods/create-lead/customfields")
+        assert looked_up.status_code == 200, looked_up.text
+        found = (await wizard.get(f"/v1.0/steps/{lead}/fields")).json()
+        custom = [f for f in found["Fields"] if f["Custom"]]
+        assert found["CustomFields"] == "LookedUp" and {f["Label"] for f in custom} >= {"Favourite colour", "Budget"}
+        assert all(f["UserConfigurable"] for f in custom)
+        colour = next(f["Field"] for f in custom if f["Label"] == "Favourite colour")
+        filled = await wizard.put(f"/v1.0/steps/{lead}/fieldmappings/{colour}",
+                                  json={"MappingType": "StaticValue", "Value": "teal"})
+        assert filled.status_code == 200, filled.text
