@@ -21,7 +21,7 @@ from api.routers import portal
 from runtime.settings import settings
 from store.database import session
 from store.tables import PortalSession
-from tests.walkthrough import install_demo_cycle, upload_catalog
+from tests.walkthrough import catalog_document, install_demo_cycle, upload_catalog
 
 PARTNER_SITE = "https://app.partner.example"
 
@@ -252,6 +252,12 @@ async def test_the_install_wizard_can_be_driven_with_the_portal_token_alone(api,
         assert [(a["Name"], a["AuthType"], a["IsDefault"]) for a in form["Authentications"]] == \
             [("Token", "Bearer", True)]
         assert form["Verified"] is True  # its AuthTestMethod checks credentials before they are saved
+        oauth = await api.post("/v1.0/connectors", json=catalog_document("connectors", "demo-oauth-crm.json"))
+        form = (await wizard.get(f"/v1.0/connectors/{oauth.json()['Id']}/authentication")).json()
+        assert ("OAuth2", "AuthorisationCode") in [(a["AuthType"], a["OAuth2Type"]) for a in form["Authentications"]]
+        for connector_id in {c["Id"] for c in (await wizard.get("/v1.0/connectors")).json()}:  # every kind of form
+            response = await wizard.get(f"/v1.0/connectors/{connector_id}/authentication")
+            assert response.status_code == 200, response.text
 
         cycle = (await wizard.post(f"/v1.0/templates/{ids['template']}/install", json={})).json()
         missing = (await wizard.get(f"/v1.0/cycles/{cycle['Id']}/prerequisites")).json()
