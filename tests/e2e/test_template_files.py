@@ -59,8 +59,8 @@ def version_two(template: dict) -> dict:
     document = copy.deepcopy(template)
     contacts, lead = document["Steps"]
     contacts["Next"] = "active?"
-    lead["FieldMappings"] = [m for m in lead["FieldMappings"] if m["Field"] != "Source"] + [
-        {"Field": "Source", "MappingType": "StaticValue", "Value": "v2"}]
+    lead["FieldMappings"] = [m for m in lead["FieldMappings"] if m["Field"] != "Source"]  # v1 left it to the account
+    lead["FieldMappings"].append({"Field": "Source", "MappingType": "StaticValue", "Value": "v2"})
     document["Steps"] = [contacts, {
         "Id": "active?", "Type": "Decision", "TrueNext": "lead",
         "Condition": {"Left": {"MappingType": "StepField", "SourceStep": "contacts", "SourceField": "Status"},
