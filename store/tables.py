@@ -406,3 +406,14 @@ class ToolCall(SQLModel, table=True):
     decided_by: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+class PortalSession(SQLModel, table=True):
+    """A connect portal opened for one account (api/routers/portal_sessions.py): what it lists,
+    where it may be embedded, how it looks; its token expires with it."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    options: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # as the partner gave them
+    expires_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)

@@ -290,9 +290,22 @@ StepSpec = Annotated[
 ]
 
 
+MAX_CATEGORIES, MAX_INTERVALS = 10, 12
+YEAR_MINUTES = 366 * 24 * 60
+
+
 class TemplateSpec(_Strict):
     Name: text.Name
     Description: text.Value = ""
+    # How the connect portal presents it (and what it lets an account choose).
+    Icon: text.Image | None = Field(
+        default=None, description="the marketplace's picture of it: an http(s) URL or a data:image/ URI")
+    Categories: list[text.Name] | None = Field(default=None, max_length=MAX_CATEGORIES,
+                                               description="what the marketplace filters by")
+    Intervals: list[Annotated[float, Field(gt=0, le=YEAR_MINUTES, allow_inf_nan=False)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_INTERVALS,
+        description="the Intervals (minutes) a cycle of it may be activated with; the first is the portal's "
+                    "default. None: any")
     CollectionSplit: Split = "First"
     Steps: list[StepSpec] = Field(min_length=1, description=f"at most {MAX_STEPS}")
 

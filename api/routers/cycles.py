@@ -78,6 +78,12 @@ class PrerequisiteOut(BaseModel):
     Reason: Literal["ConnectorNotInstalled", "NotAuthenticated", "MissingProperty", "MissingMapping",
                     "MissingVariable", "InvalidPattern"]
     Message: str
+    ConnectorId: str | None = Field(description="the connector to install or authenticate")
+    AccountConnectorId: str | None = Field(description="the account connector to authenticate or complete")
+    Property: str | None = Field(description="MissingProperty: the account connector property")
+    Variable: str | None = Field(description="MissingVariable, InvalidPattern: the variable to set")
+    # Last: the class body's name Field is pydantic's until here.
+    Field: str | None = Field(description="MissingMapping: the field or parameter to map (PUT …/fieldmappings/{field})")
 
 
 class RunOut(BaseModel):
@@ -160,7 +166,9 @@ def get_one(cycle_id: str, account: CurrentAccount, db: Db) -> CycleOut:
 @router.get("/{cycle_id}/prerequisites", summary="What the cycle still needs before it can be activated")
 def prerequisites(cycle_id: str, account: CurrentAccount, db: Db) -> list[PrerequisiteOut]:
     cycle = get_cycle(db, account.id, cycle_id)
-    return [PrerequisiteOut(StepId=p.step_id, Reason=p.reason, Message=p.message)
+    return [PrerequisiteOut(StepId=p.step_id, Reason=p.reason, Message=p.message, ConnectorId=p.connector_id,
+                            AccountConnectorId=p.account_connector_id, Property=p.property, Field=p.field,
+                            Variable=p.variable)
             for p in cycles.prerequisites(db, cycle)]
 
 
@@ -187,15 +195,24 @@ def _interval(interval: float | None, run_once: bool, problems: list[Problem]) -
                                               f"to {MAX_INTERVAL_MINUTES} (a year); {interval} is not"))
 
 
-def _schedule(body: ActivateIn, webhook: bool) -> tuple[datetime | None, float | None]:
-    """A webhook-driven cycle runs when events arrive: it needs no Interval."""
+def _schedule(body: ActivateIn, webhook: bool, allowed: list[float] | None) -> tuple[datetime | None, float | None]:
+    """A webhook-driven cycle runs when events arrive: it needs no Interval. `allowed`: the
+    Intervals its template offers (its `Intervals`), None for any."""
     problems: list[Problem] = []
     start = _start_time(body.StartTime, problems) if body.StartTime is not None else None
     if not webhook:
         _interval(body.Interval, body.RunOnce, problems)
+        if allowed and body.Interval is not None and body.Interval not in allowed:
+            problems.append(Problem("$.Interval", f"its template runs every {' or '.join(f'{i:g}' for i in allowed)}"
+                                                  f" minutes; {body.Interval:g} is not one of them"))
     if problems:
         raise ApiError(422, "The activation is invalid.", problems)
     return start, body.Interval
+
+
+def _allowed_intervals(db: Db, cycle: Cycle) -> list[float] | None:
+    template = db.get(Template, cycle.template_id)
+    return template.document.get("Intervals") if template is not None else None
 
 
 def _ready_cycle(db: Db, account_id: str, cycle_id: str) -> Cycle:
@@ -228,7 +245,7 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
     exists: the API notes it after the start, and the workflow itself records its status."""
     cycle = await run_in_threadpool(_ready_cycle, db, account.id, cycle_id)
     webhook = await run_in_threadpool(cycles.is_webhook_driven, db, cycle.id)
-    start, interval = _schedule(body, webhook)
+    start, interval = _schedule(body, webhook, await run_in_threadpool(_allowed_intervals, db, cycle))
     if await still_active(db, client, cycle):
         return await run_in_threadpool(view, db, cycle)  # already active: activation is idempotent
     input = await run_in_threadpool(_schedule_cycle, db, cycle, start, interval, body.RunOnce, webhook)

@@ -86,7 +86,8 @@ async def test_activation_with_bad_schedule_or_unmet_prerequisites(api, demo, te
     response = await api.put(f"/v1.0/cycles/{unmapped['Id']}/activate", headers=cycle.headers,
                              json={"Interval": 5})
     assert response.status_code == 422
-    assert any("'Source' has no mapping" in e["Message"] for e in response.json()["Errors"])
+    assert any(e["Message"].startswith("MissingMapping") and "'Source'" in e["Message"]  # left to the account
+               for e in response.json()["Errors"]), response.text
     assert (await api.get(f"/v1.0/cycles/{unmapped['Id']}", headers=cycle.headers)).json()["Status"] == "Paused"
 
 
@@ -177,3 +178,13 @@ async def test_a_page_past_any_listing_is_refused_not_a_500(api):
         response = await api.get(path, params={"page": 10**18}, headers={"X-Account-Id": account})
         assert response.status_code == 422, (path, response.text)
         assert "page" in response.text
+
+
+async def test_a_field_mapped_twice_in_a_step_is_refused_where_it_is(api):
+    await upload_catalog(api)
+    document = catalog_document("templates", "crm-contacts-to-leads.json")
+    document["Steps"][1]["FieldMappings"].append({"Field": "Source", "MappingType": "StaticValue", "Value": "crm"})
+    response = await api.post("/v1.0/templates", json=document)
+    assert response.status_code == 422, response.text  # was a 500 when the template was installed
+    assert response.json()["Errors"] == [{"Path": "$.Steps[1].FieldMappings[3].Field",
+                                          "Message": "'Source' is mapped more than once"}]
