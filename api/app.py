@@ -36,6 +36,8 @@ from api.routers import (
     lookups,
     metrics,
     partner_webhooks,
+    portal,
+    portal_sessions,
     steps,
     templates,
     transactions,
@@ -112,7 +114,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 RESOURCES = (accounts, connectors, catalog, partner_webhooks, account_connectors, connector_calls, lookups, connector_auth,
-             templates, upgrades, cycles, transactions, steps, variables, events, codec)
+             templates, upgrades, cycles, transactions, steps, variables, events, codec, portal_sessions)
 # FastAPI's own OpenTelemetry telemetry stays off: runtime/telemetry.py traces, by route.
 NO_NATIVE_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
 
@@ -127,14 +129,16 @@ def create_app() -> FastAPI:
     routes = Routes()
     # Each route waits its turn in a lane (api/admission.py), except health, metrics and tokens:
     # they must answer however busy the rest is. Webhooks first: theirs are the busiest routes.
-    # upgrades before cycles: its /v1.0/cycles/upgradeable is not a cycle's id.
+    # upgrades before cycles: its /v1.0/cycles/upgradeable is not a cycle's id. The portal's
+    # page and sdk.js take a reads place like any page, with no token (api/routers/portal.py).
     webhook_lane = (lambda _: lanes.webhooks)
     laned = ((webhooks.router, webhook_lane), (partner_webhooks.intake, webhook_lane),
-             *((m.router, lanes.of) for m in RESOURCES), (codec.signin, lanes.of),
+             *((m.router, lanes.of) for m in RESOURCES), (codec.signin, lanes.of), (portal.router, lanes.of),
              *((r, lambda _: None) for r in (health.router, metrics.router, auth_router)))
     for router, lane in laned:
         app.include_router(router)
         routes.add(router.routes, lane)
+    app.mount("/portal/assets", portal.assets)  # the portal's hashed scripts and styles, as files
     document_security(app, (route for router, _ in laned for route in router.routes if isinstance(route, APIRoute)))
     # Middlewares, outermost first: what is cheapest and sheds load comes before what costs.
     # 1. WebhookIntake: a webhook event is answered here (its own lane place, api/intake.py),

@@ -2,7 +2,8 @@
 
 A partner token (`scope=partner`, the default) does everything. An account token
 (`scope=account:{id}`, for an account that exists) acts for that one account: its account
-connectors, cycles, runs and transactions, and reading what it can install. Both expire.
+connectors, cycles, runs and transactions, and reading what it can install. A portal session's
+token (api/portal_access.py) is an account token limited to the portal's routes. All expire.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import BaseModel
 
 from api.control import control
 from api.errors import ApiError, OAuthErrorBody, responses
+from api.portal_access import check_portal_route
 from api.routes import needs
 from runtime.settings import settings
 from store.database import control_session
@@ -111,7 +113,7 @@ def known_client(client_id: str, client_secret: str) -> bool:
 
 
 def new_token(client_id: str, claims: dict) -> str:
-    """A signed token carrying `claims`, for TOKEN_LIFETIME seconds."""
+    """A signed token carrying `claims`, for TOKEN_LIFETIME seconds (unless `claims` has an `exp`)."""
     now = int(time.time())
     return jwt.encode({"alg": "HS256"}, {"sub": client_id, "iat": now, "exp": now + TOKEN_LIFETIME, **claims},
                       _key())
@@ -131,9 +133,12 @@ def _unauthorized(message: str) -> ApiError:
 
 
 async def partner_claims(request: Request) -> dict:
-    """The verified claims of the caller's bearer token; 401 without a valid one. On the event
-    loop: a token is verified once (`verified_claims`), then only looked up."""
-    return verified_claims(bearer_token(request.headers.get("authorization")))
+    """The verified claims of the caller's bearer token; 401 without a valid one, 403 for a
+    portal session's token off the portal's routes. On the event loop: a token is verified once
+    (`verified_claims`), then only looked up."""
+    claims = verified_claims(bearer_token(request.headers.get("authorization")))
+    check_portal_route(claims, request)
+    return claims
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from connectors import Connector, FieldSpec, Problem
 from connectors.lookups import FormatKind, with_custom_fields
 from store.connections import load_release
-from store.tables import CustomFieldSet, utcnow
+from store.tables import CustomFieldSet, FieldMapping, utcnow
 
 # Made once: every call of an account connector asks it (building a statement costs more than
 # running it).
@@ -51,3 +51,17 @@ def save(db: Session, account_connector_id: str, method: str, fields: Mapping[Fo
     db.add(row)
     db.commit()
     return row
+
+
+def request_fields(db: Session, account_connector_id: str | None, method: str | None) -> set[str]:
+    """The SystemFields of the custom request fields found for the account connector's method."""
+    found = get(db, account_connector_id, method) if account_connector_id and method else None
+    return {f.SystemField for f in fields_of(found).get("RequestFormat", [])} if found else set()
+
+
+def account_may_set(mapping: FieldMapping | None, custom: bool) -> bool:
+    """Whether the account (rather than the partner) may set a field's mapping: one the template
+    left to it (UserConfigurable), or a custom field the template does not map."""
+    if mapping is not None:
+        return bool(mapping.mapping.get("UserConfigurable"))
+    return custom

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from connectors import Connector, Method, Problem
 from connectors.call import call_parameters, settable
 from connectors.inputs import Required, required_parameters
-from store import partner_events, patterns
+from store import custom_fields, partner_events, patterns
 from store import variables as variable_store
 from store.connections import load_release
 from store.connectors import release_by_name
@@ -52,6 +52,13 @@ class Prerequisite:
     # ConnectorNotInstalled | NotAuthenticated | MissingProperty | MissingMapping | MissingVariable | InvalidPattern
     reason: str
     message: str
+    # What it is about, for a client that fixes it: the connector and its account connector, the
+    # property, the field or parameter mapped, the variable.
+    connector_id: str | None = None
+    account_connector_id: str | None = None
+    property: str | None = None
+    field: str | None = None
+    variable: str | None = None
 
 
 def install(db: Session, template: Template, account_id: str, name: str | None,
@@ -154,10 +161,12 @@ def mappings(db: Session, step_id: str) -> list[FieldMapping]:
 def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
                 by_account: bool = False) -> FieldMapping:
     """Validate against the step's method and the cycle's other steps, then upsert. An account
-    (rather than the partner) may set only a mapping its template marked UserConfigurable."""
+    (rather than the partner) may set only a mapping its template marked UserConfigurable, or a
+    custom field its account connector's lookup found that the template does not map."""
     existing = db.exec(select(FieldMapping).where(FieldMapping.step_id == step.id,
                                                   FieldMapping.field == field)).first()
-    if by_account and not (existing and existing.mapping.get("UserConfigurable")):
+    if by_account and not custom_fields.account_may_set(existing, field in custom_fields.request_fields(
+            db, account_connector_of(db, db.get(Cycle, step.cycle_id).account_id, step), step.method)):
         raise Forbidden(f"the mapping of '{field}' is not user-configurable: only the partner may set it")
     if by_account:
         mapping = mapping.model_copy(update={"UserConfigurable": True})  # it stays the account's to change
@@ -222,14 +231,16 @@ def prerequisites(db: Session, cycle: Cycle) -> list[Prerequisite]:
             if not m.is_set:
                 found.append(Prerequisite(step.id, "MissingMapping",
                                           f"step '{step.name}': the mapping of '{m.Field}' is left to the "
-                                          "account and has no value yet"))
+                                          "account and has no value yet", field=m.Field))
         for f in method.request_fields if step.type == "Method" else []:
             if not f.IsOptional and f.DefaultValue is None and f.SystemField not in given:
                 found.append(Prerequisite(step.id, "MissingMapping",
-                                          f"step '{step.name}': required field '{f.SystemField}' has no mapping"))
+                                          f"step '{step.name}': required field '{f.SystemField}' has no mapping",
+                                          field=f.SystemField))
         for need in _unfilled_parameters(connector, method, given) if step.type == "Method" else []:
             found.append(Prerequisite(step.id, "MissingMapping",
-                                      f"step '{step.name}': required {need.kind} '{need.key}' has no mapping"))
+                                      f"step '{step.name}': required {need.kind} '{need.key}' has no mapping",
+                                      field=need.key))
     return found
 
 
@@ -255,21 +266,24 @@ def account_connector_of(db: Session, account_id: str, step: CycleStep) -> str |
 
 def _connector_unready(db: Session, step: CycleStep, bound: str | None) -> list[Prerequisite]:
     connector = load_release(db, step.release_id)
+    connector_id = db.get(ConnectorRelease, step.release_id).connector_id
     installed = db.get(AccountConnector, bound) if bound else None
     if installed is None:
         return [Prerequisite(step.id, "ConnectorNotInstalled",
                              f"step '{step.name}': connector '{connector.Name}' is not installed in this account "
                              "(or is installed more than once, and the cycle names none: install the cycle "
-                             "again, naming one in AccountConnectors)")]
+                             "again, naming one in AccountConnectors)", connector_id=connector_id)]
     found = []
     if not installed.authenticated:
         found.append(Prerequisite(step.id, "NotAuthenticated",
-                                  f"step '{step.name}': account connector '{installed.name}' is not authenticated"))
+                                  f"step '{step.name}': account connector '{installed.name}' is not authenticated",
+                                  connector_id=connector_id, account_connector_id=installed.id))
     properties = decrypt_json(installed.properties)
     for p in connector.account_properties():
         if not p.IsOptional and not properties.get(p.Name or "") and p.DefaultValue is None:
             found.append(Prerequisite(step.id, "MissingProperty",
-                                      f"step '{step.name}': account connector property '{p.Name}' has no value"))
+                                      f"step '{step.name}': account connector property '{p.Name}' has no value",
+                                      connector_id=connector_id, account_connector_id=installed.id, property=p.Name))
     return found
 
 
@@ -277,13 +291,14 @@ def _variable_problems(step: CycleStep, spec: StepSpec, variables: dict[str, str
     """Variables the step reads that are not set, or (a Decision's Matches pattern) not a pattern."""
     found = [Prerequisite(step.id, "MissingVariable",
                           f"step '{step.name}': variable '{m.Variable}' is set neither for the cycle nor "
-                          "for the account")
+                          "for the account", variable=m.Variable)
              for _, m in spec.sources() if m.MappingType == "Variable" and m.Variable not in variables]
     right = spec.Condition.Right if isinstance(spec, DecisionStep) and spec.Condition.Operator == "Matches" else None
     if right and right.MappingType == "Variable" and right.Variable in variables \
             and (problem := patterns.problem(variables[right.Variable])) is not None:
         found.append(Prerequisite(step.id, "InvalidPattern", f"step '{step.name}': variable '{right.Variable}', "
-                                                             f"its Matches pattern: {problem}"))
+                                                             f"its Matches pattern: {problem}",
+                                  variable=right.Variable))
     return found
 
 

@@ -371,3 +371,14 @@ class DeliveryAttempt(SQLModel, table=True):
     error: str | None = None  # why there was no answer (refused, timed out, the egress policy)
     response: str | None = None  # the start of the receiver's answer
     seconds: float = 0.0  # how long the request took
+
+
+class PortalSession(SQLModel, table=True):
+    """A connect portal opened for one account (api/routers/portal_sessions.py): what it lists,
+    where it may be embedded, how it looks; its token expires with it."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    account_id: str = Field(foreign_key="account.id", index=True)
+    options: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # as the partner gave them
+    expires_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)

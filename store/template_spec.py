@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -290,9 +291,28 @@ StepSpec = Annotated[
 ]
 
 
+def _icon(value: str) -> str:
+    if not value.startswith(("https://", "http://", "data:image/")):
+        raise ValueError("an Icon is an http(s) URL or a data:image/ URI")
+    return value
+
+
+MAX_CATEGORIES, MAX_INTERVALS = 10, 12
+YEAR_MINUTES = 366 * 24 * 60
+
+
 class TemplateSpec(_Strict):
     Name: text.Name
     Description: text.Value = ""
+    # How the connect portal presents it (and what it lets an account choose).
+    Icon: Annotated[str, Field(max_length=65_536), AfterValidator(_icon)] | None = Field(
+        default=None, description="the marketplace's picture of it: an http(s) URL or a data:image/ URI")
+    Categories: list[text.Name] | None = Field(default=None, max_length=MAX_CATEGORIES,
+                                               description="what the marketplace filters by")
+    Intervals: list[Annotated[float, Field(gt=0, le=YEAR_MINUTES, allow_inf_nan=False)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_INTERVALS,
+        description="the Intervals (minutes) an account token may activate a cycle of it with; the first is "
+                    "the portal's default. None: any (the portal offers 15, 60 and 1440)")
     CollectionSplit: Split = "First"
     Steps: list[StepSpec] = Field(min_length=1, description=f"at most {MAX_STEPS}")
 

@@ -80,6 +80,38 @@ class MethodOut(BaseModel):
     Description: str
 
 
+class AuthenticationOut(BaseModel):
+    Name: str
+    AuthType: Literal["None", "ApiKey", "Basic", "Bearer", "OAuth2"]
+    OAuth2Type: Literal["AuthorisationCode", "ClientCredentials", "PasswordCredentials"] | None
+    ApiKeyLocation: Literal["Header", "QueryString", "Body"] | None
+    ApiKeyName: str | None
+    Scopes: list[str]
+    IsDefault: bool
+
+
+class PropertyOut(BaseModel):
+    Name: str
+    Description: str | None
+    DataType: str | None
+    IsOptional: bool = Field(description="an account connector works without it (it is optional or has a default)")
+    IsSensitive: bool
+    DefaultValue: str | None
+    Values: list[str] = Field(description="the values it may take; empty: any")
+
+
+class ConnectorAuthenticationOut(BaseModel):
+    """What an account connector of the connector needs: the form a UI shows to install one."""
+
+    ConnectorId: str
+    Name: str
+    Description: str
+    Authentications: list[AuthenticationOut] = Field(description="AuthenticationId names one; the IsDefault one "
+                                                                 "otherwise")
+    Properties: list[PropertyOut] = Field(description="its account connector properties")
+    Verified: bool = Field(description="credentials are tested (its AuthTestMethod) before they are saved")
+
+
 def view(connector: Connector, release: ConnectorRelease) -> ConnectorOut:
     return ConnectorOut(Id=connector.id, Name=connector.name, Version=release.version, ReleaseStatus=release.status,
                         ReleaseId=release.id, Description=str(release.document.get("Description") or ""))
@@ -230,6 +262,23 @@ def publish(connector_id: str, body: PublishIn, db: Db, _: PartnerClaims) -> Con
     except Invalid as err:
         raise ApiError(422, "A Minor publish would break these cycles: publish it as Major (they stay on "
                             "their release until upgraded), or change them first.", err.problems) from None
+
+
+@router.get("/{connector_id}/authentication", summary="What an account connector of it needs: authentications "
+            "and properties (the live release)")
+def get_authentication(connector_id: str, db: Db, _: Claims) -> ConnectorAuthenticationOut:
+    release = store.live_release(db, connector_id)
+    if release is None:
+        raise not_found("connector", connector_id)
+    spec = store.spec_of(release)
+    default = spec.default_authentication()
+    return ConnectorAuthenticationOut(
+        ConnectorId=connector_id, Name=spec.Name, Description=spec.Description, Verified=bool(spec.AuthTestMethod),
+        Authentications=[AuthenticationOut(**a.model_dump(include=set(AuthenticationOut.model_fields) - {"IsDefault"}),
+                                           IsDefault=a is default) for a in spec.Authentication],
+        Properties=[PropertyOut(Name=p.Name, Description=p.Description, DataType=p.DataType, IsSensitive=p.IsSensitive,
+                                IsOptional=p.IsOptional or p.DefaultValue is not None, DefaultValue=p.DefaultValue,
+                                Values=p.Values) for p in spec.account_properties() if p.Name])
 
 
 @router.get("/{connector_id}/methods", summary="The methods of a connector's live release")

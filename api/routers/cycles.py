@@ -80,6 +80,12 @@ class PrerequisiteOut(BaseModel):
     Reason: Literal["ConnectorNotInstalled", "NotAuthenticated", "MissingProperty", "MissingMapping",
                     "MissingVariable", "InvalidPattern"]
     Message: str
+    ConnectorId: str | None = Field(description="the connector to install or authenticate")
+    AccountConnectorId: str | None = Field(description="the account connector to authenticate or complete")
+    Property: str | None = Field(description="MissingProperty: the account connector property")
+    Variable: str | None = Field(description="MissingVariable, InvalidPattern: the variable to set")
+    # Last: the class body's name Field is pydantic's until here.
+    Field: str | None = Field(description="MissingMapping: the field or parameter to map (PUT …/fieldmappings/{field})")
 
 
 class RunOut(BaseModel):
@@ -163,7 +169,9 @@ def get_one(cycle_id: str, account: CurrentAccount, db: Db) -> CycleOut:
 @router.get("/{cycle_id}/prerequisites", summary="What the cycle still needs before it can be activated")
 def prerequisites(cycle_id: str, account: CurrentAccount, db: Db) -> list[PrerequisiteOut]:
     cycle = get_cycle(db, account.id, cycle_id)
-    return [PrerequisiteOut(StepId=p.step_id, Reason=p.reason, Message=p.message)
+    return [PrerequisiteOut(StepId=p.step_id, Reason=p.reason, Message=p.message, ConnectorId=p.connector_id,
+                            AccountConnectorId=p.account_connector_id, Property=p.property, Field=p.field,
+                            Variable=p.variable)
             for p in cycles.prerequisites(db, cycle)]
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
@@ -10,7 +10,7 @@ from api.dependencies import CurrentAccount, Db
 from api.errors import COMMON, ApiError, not_found, responses
 from api.inbox import Inbox, inbox
 from runtime.settings import settings
-from store import cycles, text
+from store import cycles, step_fields, text
 from store.crypto import encrypt
 from store.tables import Cycle, CycleStep, FieldMapping
 from store.template_spec import MappingSpec
@@ -22,6 +22,31 @@ class FieldMappingOut(MappingSpec):
     Field: str
 
 
+class StepFieldOut(BaseModel):
+    Label: str
+    DataType: str
+    IsOptional: bool = Field(description="the call works without it (optional, or with a default)")
+    Values: list[str] = Field(description="the values it may take; empty: any")
+    TriggerName: str | None = Field(description="its values are those of this trigger of the account connector "
+                                                "(POST /v1.0/account/connectors/{id}/triggers/{name})")
+    Description: str | None
+    Custom: bool = Field(description="found by the account connector's custom-fields lookup")
+    Mapping: MappingSpec | None = Field(description="how it is filled now; null: not mapped")
+    UserConfigurable: bool = Field(description="the account may set its mapping (an account token's PUT)")
+    # Last: the class body's name Field is pydantic's until here.
+    Field: str = Field(description="the SystemField or parameter: PUT …/fieldmappings/{Field} maps it")
+
+
+class StepFieldsOut(BaseModel):
+    StepId: str
+    AccountConnectorId: str | None = Field(description="the account connector the step calls")
+    Method: str | None
+    CustomFields: Literal["None", "NotLookedUp", "LookedUp"] = Field(
+        description="NotLookedUp: the method has custom-fields lookups that have not run for the account connector "
+                    "(POST …/account/connectors/{id}/methods/{method}/customfields runs them)")
+    Fields: list[StepFieldOut]
+
+
 def view(m: FieldMapping) -> FieldMappingOut:
     return FieldMappingOut.model_construct(Field=m.field, **MappingSpec.model_validate(m.mapping).model_dump())
 
@@ -31,6 +56,20 @@ def _get(db: Db, account_id: str, step_id: str) -> CycleStep:
     if step is None or db.get(Cycle, step.cycle_id).account_id != account_id:
         raise not_found("step", step_id)
     return step
+
+
+@router.get("/{step_id}/fields", summary="The fields a step's method takes, their mappings, and which the "
+            "account may set")
+def list_fields(step_id: str, account: CurrentAccount, db: Db) -> StepFieldsOut:
+    step = _get(db, account.id, step_id)
+    found = step_fields.step_fields(db, step)
+    return StepFieldsOut(
+        StepId=step.id, AccountConnectorId=found.account_connector_id, Method=found.method,
+        CustomFields=found.custom_fields,
+        Fields=[StepFieldOut(Field=f.field, Label=f.label, DataType=f.data_type, IsOptional=f.optional,
+                             Values=f.values, TriggerName=f.trigger_name, Description=f.description, Custom=f.custom,
+                             Mapping=MappingSpec.model_validate(f.mapping) if f.mapping else None,
+                             UserConfigurable=f.user_configurable) for f in found.fields])
 
 
 @router.get("/{step_id}/fieldmappings", summary="A step's field mappings", response_model_exclude_none=True)

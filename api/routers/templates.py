@@ -10,10 +10,10 @@ from sqlmodel import select
 
 from api.auth import Claims, PartnerClaims
 from api.dependencies import CurrentAccount, Db, found
-from api.errors import COMMON, ApiError, responses
+from api.errors import COMMON, ApiError, not_found, responses
 from api.routers.cycles import CycleOut
 from api.routers.cycles import view as cycle_view
-from store import cycles, templates, text
+from store import cycles, portal_sessions, templates, text
 from store.tables import Template
 from store.template_spec import StepSpec, TemplateSpec
 
@@ -30,6 +30,13 @@ class TemplateOut(BaseModel):
     Id: str
     Name: str
     Version: int
+    Description: str
+    Icon: str | None
+    Categories: list[str]
+    Connectors: list[str] = Field(description="the names of the connectors its steps use")
+    Webhook: bool = Field(description="its trigger is a Webhook step: it runs on events, not on a schedule")
+    Intervals: list[float] | None = Field(description="the Intervals (minutes) an account may activate it "
+                                                      "with; null: any")
 
 
 class VersionOut(BaseModel):
@@ -42,7 +49,20 @@ class TemplateDetail(TemplateOut):
 
 
 def view(template: Template) -> TemplateOut:
-    return TemplateOut(Id=template.id, Name=template.name, Version=template.version)
+    document = template.document
+    connectors = [s["Connector"] for s in document["Steps"] if s.get("Connector")]
+    return TemplateOut(Id=template.id, Name=template.name, Version=template.version,
+                       Description=document.get("Description", ""), Icon=document.get("Icon"),
+                       Categories=document.get("Categories") or [], Connectors=list(dict.fromkeys(connectors)),
+                       Webhook=document["Steps"][0].get("Type") == "Webhook", Intervals=document.get("Intervals"))
+
+
+def _listed(db: Db, claims: dict, template_id: str) -> Template:
+    """The template, if the caller may see it (a portal session sees those it lists)."""
+    listed = portal_sessions.listed_templates(db, claims)
+    if listed is not None and template_id not in listed:
+        raise not_found("template", template_id)
+    return _get(db, template_id)
 
 
 @router.post("", status_code=201, summary="Create a template (partner token)")
@@ -50,9 +70,13 @@ def create_template(db: Db, _: PartnerClaims, document: Annotated[TemplateSpec, 
     return view(templates.create(db, document))
 
 
-@router.get("", summary="List templates")
-def list_templates(db: Db, _: Claims) -> list[TemplateOut]:
-    return [view(t) for t in db.exec(select(Template).order_by(Template.created_at))]
+@router.get("", summary="List templates (a portal session's token: those the session lists)")
+def list_templates(db: Db, claims: Claims) -> list[TemplateOut]:
+    listed = portal_sessions.listed_templates(db, claims)
+    query = select(Template).order_by(Template.created_at)
+    if listed is not None:
+        query = query.where(Template.id.in_(listed))
+    return [view(t) for t in db.exec(query)]
 
 
 def _get(db: Db, template_id: str) -> Template:
@@ -60,8 +84,8 @@ def _get(db: Db, template_id: str) -> Template:
 
 
 @router.get("/{template_id}", summary="Read a template and its steps")
-def get_template(template_id: str, db: Db, _: Claims) -> TemplateDetail:
-    template = _get(db, template_id)
+def get_template(template_id: str, db: Db, claims: Claims) -> TemplateDetail:
+    template = _listed(db, claims, template_id)
     return TemplateDetail(**view(template).model_dump(), Steps=template.document["Steps"])
 
 
@@ -99,7 +123,8 @@ def export_template(template_id: str, db: Db, _: Claims,
 
 
 @router.post("/{template_id}/install", status_code=201, summary="Install a template into the account as a cycle")
-def install_template(template_id: str, account: CurrentAccount, db: Db, body: InstallIn | None = None) -> CycleOut:
+def install_template(template_id: str, account: CurrentAccount, db: Db, claims: Claims,
+                     body: InstallIn | None = None) -> CycleOut:
     body = body or InstallIn()
-    cycle = cycles.install(db, _get(db, template_id), account.id, body.Name, body.AccountConnectors)
+    cycle = cycles.install(db, _listed(db, claims, template_id), account.id, body.Name, body.AccountConnectors)
     return cycle_view(db, cycle)
