@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import BrowserContext, Frame, Page, async_playwright
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -26,11 +27,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--no-first-run", "--disable-sync"]
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
-if not CHROMIUM.exists():
-    pytest.skip("the portal's browser tests need Debian's Chromium at /usr/bin/chromium "
-                "(apt-get install chromium)", allow_module_level=True)
-
-from playwright.async_api import BrowserContext, Frame, Page, async_playwright
 
 EMBED_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme CRM: integrations</title>
@@ -100,6 +96,13 @@ def third_origin(embedder) -> Iterator[str]:
     """Another origin again (its own port), serving the forger's page."""
     with ThreadedServer(embedder.app()) as server:
         yield f"{server.url}/forger"
+
+
+@pytest.fixture(autouse=True)
+def chromium_present() -> None:
+    """Checked first (autouse), before a stack starts for nothing."""
+    if not CHROMIUM.exists():
+        pytest.skip("the portal's browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)")
 
 
 @pytest.fixture

@@ -42,3 +42,16 @@ async def test_the_portal_refuses_to_render_in_an_origin_its_session_does_not_al
     portal = await portal_frame(page)
     assert await portal.locator("#root").count() == 0  # nothing of the portal was rendered
     assert await events(page) == []
+
+
+async def test_the_portal_speaks_its_sessions_locale_and_wears_its_theme(api, catalog, embedder, browser):
+    embedder.session = await open_session(api, await new_account(api), Templates=[catalog.template_id],
+                                          AllowedOrigins=[embedder.origin], Locale="fr-CA",
+                                          Theme={"Variables": {"--cw-accent": "#0a7f3f", "--cw-radius": "2px"}})
+    page = await browser.new_page()
+    await page.goto(embedder.origin)
+    portal = await portal_frame(page)
+    await expect(portal.get_by_role("heading", name="Catalogue")).to_be_visible()  # fr-CA → fr
+    install = portal.get_by_role("button", name="Installer")
+    style = await install.evaluate("(e) => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderRadius]")
+    assert style == ["rgb(10, 127, 63)", "2px"]
