@@ -61,9 +61,15 @@ async def test_install_configure_activate_and_manage_in_an_embedded_portal(
     source = portal.get_by_label("Source")
     await expect(source.locator("option", has_text="Trade fair")).to_be_attached()
     await source.select_option(label="Trade fair")
-    colour = portal.get_by_label("Favourite colour")  # a custom field, found by the custom-fields lookup
-    if await colour.count():
-        await colour.select_option("green")
+    # Custom fields, found by the custom-fields lookup: a choice, and a number the API checks.
+    await portal.get_by_label("Favourite colour").select_option("green")
+    budget = portal.get_by_label("Budget")
+    await budget.fill("12.5")
+    await portal.get_by_role("button", name="Continue").click()
+    await expect(budget).to_have_attribute("aria-invalid", "true")
+    await expect(portal.get_by_role("alert").filter(has_text="'12.5' is not one")).to_be_visible()  # the API's words
+    await page.screenshot(path=screenshots / "4-configure-invalid.png", full_page=True)
+    await budget.fill("1200")
     await page.screenshot(path=screenshots / "4-configure.png", full_page=True)
     await portal.get_by_role("button", name="Continue").click()
 
