@@ -62,21 +62,28 @@ class StepActivities:
         loaded = await self.upstream.load(request.plan_id, request.step)
         saved = earlier_progress() or {"throttled": 0}
         slots = self.upstream.slots(loaded.step.account_connector_id)
-        done = 0
+        rows, done, failures = iter(todo), 0, []
 
-        async def one(row: Waiting) -> None:
+        async def calling() -> None:
+            """Transactions one after another, until none is left; as many of these run as
+            calls may be in flight (each transaction's call still takes one of the shared slots)."""
             nonlocal done
-            context.bind(transaction=row.seq)  # in this transaction's own task (gather)
-            async with slots:
-                outcome = await self._call(loaded, request, row, result)
+            for row in rows:
+                context.bind(transaction=row.seq)
+                try:
+                    async with slots:
+                        outcome = await self._call(loaded, request, row, result)
+                        if outcome is not None:
+                            await self.upstream.outcomes.add(outcome)
+                except Exception as err:  # noqa: BLE001 — the others go on; the activity then fails
+                    failures.append(err)
+                    continue
                 if outcome is not None:
-                    await self.upstream.outcomes.add(outcome)
-            if outcome is not None:
-                _count(result, outcome)
-            done += 1
+                    _count(result, outcome)
+                done += 1
 
         async with heartbeating(lambda: {"done": done, "throttled": saved["throttled"]}):
-            failures = [f for f in await asyncio.gather(*(one(r) for r in todo), return_exceptions=True) if f]
+            await asyncio.gather(*(calling() for _ in range(min(self.upstream.concurrency, len(todo)))))
         if failures:
             err = next((f for f in failures if is_throttled(f)), failures[0])
             if not isinstance(err, ConnectorError):

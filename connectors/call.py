@@ -344,7 +344,7 @@ async def _call(client: HttpClient, call: _Call, session: ScriptSession | None, 
         response = await _send_outgoing(client, call, outgoing, masked)
         payload, warning = await _payload(call, session, response, masked)
         warnings += [warning] if warning else []
-        page = digest(response.content)
+        page = digest(response.content) if paging.style else ""  # only paging looks for a repeated page
         if not paging.repeats(cursor, page):  # a repeated page's records were read already
             pages.append(payload)
             count += count_records(payload, method.response_fields)

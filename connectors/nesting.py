@@ -59,6 +59,11 @@ def _utf8(text: str | bytes) -> bytes:
 def check_text(text: str | bytes, what: str, envelope: int = 0) -> None:
     """TooDeep (naming `what`) when the JSON text nests deeper than the bound; `envelope` levels
     of it are our own wrapping around the data, and do not count."""
+    # No text nests deeper than it has opening brackets (counted in C, strings and all): most
+    # records have too few to need the exact reading.
+    opening = ("[", "{") if isinstance(text, str) else (b"[", b"{")  # in UTF-16 or 32 as well
+    if sum(map(text.count, opening)) <= MAX_DEPTH + envelope:
+        return
     if depth_of_text(text) > MAX_DEPTH + envelope:
         raise TooDeep(what)
 

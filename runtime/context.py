@@ -26,7 +26,8 @@ def bind(**ids: Any) -> None:
     if not known:
         return
     _ids.set({**current(), **known})
-    _write(trace.get_current_span(), known)
+    if known.keys() - {"transaction"}:  # a transaction's number is not the span's (see _write)
+        _write(trace.get_current_span(), known)
 
 
 def mark(span: Span) -> None:

@@ -311,8 +311,8 @@ class TemplateSpec(_Strict):
                                                description="what the marketplace filters by")
     Intervals: list[Annotated[float, Field(gt=0, le=YEAR_MINUTES, allow_inf_nan=False)]] | None = Field(
         default=None, min_length=1, max_length=MAX_INTERVALS,
-        description="the Intervals (minutes) an account token may activate a cycle of it with; the first is "
-                    "the portal's default. None: any (the portal offers 15, 60 and 1440)")
+        description="the Intervals (minutes) a cycle of it may be activated with; the first is the portal's "
+                    "default. None: any")
     CollectionSplit: Split = "First"
     Steps: list[StepSpec] = Field(min_length=1, description=f"at most {MAX_STEPS}")
 

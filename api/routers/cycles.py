@@ -198,15 +198,24 @@ def _interval(interval: float | None, run_once: bool, problems: list[Problem]) -
                                               f"to {MAX_INTERVAL_MINUTES} (a year); {interval} is not"))
 
 
-def _schedule(body: ActivateIn, webhook: bool) -> tuple[datetime | None, float | None]:
-    """A webhook-driven cycle runs when events arrive: it needs no Interval."""
+def _schedule(body: ActivateIn, webhook: bool, allowed: list[float] | None) -> tuple[datetime | None, float | None]:
+    """A webhook-driven cycle runs when events arrive: it needs no Interval. `allowed`: the
+    Intervals its template offers (its `Intervals`), None for any."""
     problems: list[Problem] = []
     start = _start_time(body.StartTime, problems) if body.StartTime is not None else None
     if not webhook:
         _interval(body.Interval, body.RunOnce, problems)
+        if allowed and body.Interval is not None and body.Interval not in allowed:
+            problems.append(Problem("$.Interval", f"its template runs every {' or '.join(f'{i:g}' for i in allowed)}"
+                                                  f" minutes; {body.Interval:g} is not one of them"))
     if problems:
         raise ApiError(422, "The activation is invalid.", problems)
     return start, body.Interval
+
+
+def _allowed_intervals(db: Db, cycle: Cycle) -> list[float] | None:
+    template = db.get(Template, cycle.template_id)
+    return template.document.get("Intervals") if template is not None else None
 
 
 def _ready_cycle(db: Db, account_id: str, cycle_id: str) -> Cycle:
@@ -239,7 +248,7 @@ async def activate(cycle_id: str, body: ActivateIn, account: CurrentAccount, db:
     exists: the API notes it after the start, and the workflow itself records its status."""
     cycle = await run_in_threadpool(_ready_cycle, db, account.id, cycle_id)
     webhook = await run_in_threadpool(cycles.is_webhook_driven, db, cycle.id)
-    start, interval = _schedule(body, webhook)
+    start, interval = _schedule(body, webhook, await run_in_threadpool(_allowed_intervals, db, cycle))
     if await still_active(db, client, cycle):
         return await run_in_threadpool(view, db, cycle)  # already active: activation is idempotent
     input = await run_in_threadpool(_schedule_cycle, db, cycle, start, interval, body.RunOnce, webhook)

@@ -21,7 +21,7 @@ from api.routers import portal
 from runtime.settings import settings
 from store.database import session
 from store.tables import PortalSession
-from tests.walkthrough import install_demo_cycle
+from tests.walkthrough import catalog_document, install_demo_cycle, upload_catalog
 
 PARTNER_SITE = "https://app.partner.example"
 
@@ -129,6 +129,12 @@ async def test_a_portal_token_expires_with_its_session(api, api_url):
         expire(opened["Id"])
         assert (await api.get(f"/v1.0/portal-sessions/{opened['Id']}")).status_code == 404
 
+    # An account is deleted with its sessions (ended or not).
+    await open_session(api, account)
+    assert (await api.delete(f"/v1.0/accounts/{account}")).status_code == 204
+    with session() as db:
+        assert db.exec(select(PortalSession).where(PortalSession.account_id == account)).first() is None
+
 
 def test_a_verified_portal_token_is_refused_once_its_time_is_up(monkeypatch):
     """The verified-token cache does not outlive a token: the clock moved past its end."""
@@ -229,3 +235,71 @@ async def test_sdk_js_is_served_to_any_page(api_url):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.text == (Path(__file__).parents[2] / "web" / "sdk" / "sdk.js").read_text()
     assert "Cyclewright" in response.text and "addEventListener(\"message\"" in response.text
+
+
+async def test_the_install_wizard_can_be_driven_with_the_portal_token_alone(api, api_url, demo):
+    """Headless parity: what the portal's wizard does, done here with its token and nothing else:
+    the connectors' forms, installing, what is missing (with what to fix), the fields to fill
+    with their dropdowns, and filling them."""
+    ids = await upload_catalog(api)
+    account = (await api.post("/v1.0/accounts", json={"Name": "Wizard"})).json()["Id"]
+    opened = await open_session(api, account, Templates=[ids["template"]])
+    async with httpx.AsyncClient(base_url=api_url, headers=bearer(opened["Token"])) as wizard:
+        template = (await wizard.get(f"/v1.0/templates/{ids['template']}")).json()
+        assert template["Connectors"] == ["Demo CRM", "Demo Leads"] and template["Categories"] == ["CRM", "Sales"]
+        connectors = {c["Name"]: c["Id"] for c in (await wizard.get("/v1.0/connectors")).json()}
+        form = (await wizard.get(f"/v1.0/connectors/{connectors['Demo Leads']}/authentication")).json()
+        assert [(a["Name"], a["AuthType"], a["IsDefault"]) for a in form["Authentications"]] == \
+            [("Token", "Bearer", True)]
+        assert form["Verified"] is True  # its AuthTestMethod checks credentials before they are saved
+        oauth = await api.post("/v1.0/connectors", json=catalog_document("connectors", "demo-oauth-crm.json"))
+        form = (await wizard.get(f"/v1.0/connectors/{oauth.json()['Id']}/authentication")).json()
+        assert ("OAuth2", "AuthorisationCode") in [(a["AuthType"], a["OAuth2Type"]) for a in form["Authentications"]]
+        for connector_id in {c["Id"] for c in (await wizard.get("/v1.0/connectors")).json()}:  # every kind of form
+            response = await wizard.get(f"/v1.0/connectors/{connector_id}/authentication")
+            assert response.status_code == 200, response.text
+
+        cycle = (await wizard.post(f"/v1.0/templates/{ids['template']}/install", json={})).json()
+        missing = (await wizard.get(f"/v1.0/cycles/{cycle['Id']}/prerequisites")).json()
+        assert {(p["Reason"], p["ConnectorId"]) for p in missing} == {
+            ("ConnectorNotInstalled", connectors["Demo CRM"]), ("ConnectorNotInstalled", connectors["Demo Leads"]),
+            ("MissingMapping", None)}
+
+        wrong = await wizard.post("/v1.0/account/connectors", json={
+            "ConnectorId": connectors["Demo Leads"], "AuthValue": "wrong-token",
+            "Properties": [{"Name": "BaseUrl", "Value": demo.url}]})
+        assert wrong.status_code == 422, wrong.text  # the upstream's refusal, shown to the user
+        installed = {}
+        for name, secret in (("Demo CRM", "demo-crm-key"), ("Demo Leads", "demo-leads-token")):
+            response = await wizard.post("/v1.0/account/connectors", json={
+                "ConnectorId": connectors[name], "AuthValue": secret, "Properties": [{"Name": "BaseUrl", "Value": demo.url}]})
+            assert response.status_code == 201, response.text
+            installed[name] = response.json()["Id"]
+
+        lead = next(s["Id"] for s in cycle["Steps"] if s["TemplateStepId"] == "lead")
+        missing = (await wizard.get(f"/v1.0/cycles/{cycle['Id']}/prerequisites")).json()
+        assert [(p["Reason"], p["StepId"], p["Field"]) for p in missing] == [("MissingMapping", lead, "Source")]
+        fields = {f["Field"]: f for f in (await wizard.get(f"/v1.0/steps/{lead}/fields")).json()["Fields"]}
+        assert (fields["Source"]["TriggerName"], fields["Source"]["UserConfigurable"]) == ("Lead sources", True)
+        assert fields["Email"]["UserConfigurable"] is False and fields["Email"]["Mapping"]["MappingType"] == "StepField"
+        choices = await wizard.post(f"/v1.0/account/connectors/{installed['Demo Leads']}/triggers/Lead sources")
+        assert choices.status_code == 200 and choices.json(), choices.text
+        chosen = choices.json()[0]["Value"]
+        assert (await wizard.put(f"/v1.0/steps/{lead}/fieldmappings/Source",
+                                 json={"MappingType": "StaticValue", "Value": chosen})).status_code == 200
+        assert (await wizard.put(f"/v1.0/steps/{lead}/fieldmappings/Email",
+                                 json={"MappingType": "StaticValue", "Value": "x@example.com"})).status_code == 403
+        assert (await wizard.get(f"/v1.0/cycles/{cycle['Id']}/prerequisites")).json() == []
+
+        # The account's own custom fields (a lookup the template could not know): found, then filled.
+        assert (await wizard.get(f"/v1.0/steps/{lead}/fields")).json()["CustomFields"] == "NotLookedUp"
+        looked_up = await wizard.post(f"/v1.0/account/connectors/{installed['Demo Leads']}/methods/create-lead/customfields")
+        assert looked_up.status_code == 200, looked_up.text
+        found = (await wizard.get(f"/v1.0/steps/{lead}/fields")).json()
+        custom = [f for f in found["Fields"] if f["Custom"]]
+        assert found["CustomFields"] == "LookedUp" and {f["Label"] for f in custom} >= {"Favourite colour", "Budget"}
+        assert all(f["UserConfigurable"] for f in custom)
+        colour = next(f["Field"] for f in custom if f["Label"] == "Favourite colour")
+        filled = await wizard.put(f"/v1.0/steps/{lead}/fieldmappings/{colour}",
+                                  json={"MappingType": "StaticValue", "Value": "teal"})
+        assert filled.status_code == 200, filled.text

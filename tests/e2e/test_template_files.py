@@ -216,3 +216,38 @@ async def test_only_a_partner_updates_or_copies_and_a_bad_version_changes_nothin
     elsewhere = (await api.post("/v1.0/accounts", json={"Name": "Other"})).json()["Id"]
     response = await api.post(f"/v1.0/cycles/{cycle.cycle_id}/template", headers={"X-Account-Id": elsewhere})
     assert response.status_code == 404  # another account's cycle
+
+
+async def test_presentation_fields_are_listed_kept_by_export_and_import_and_checked(api, demo):
+    """What the portal's marketplace shows of a template (issue 18), and the Intervals it offers."""
+    cycle = await install_demo_cycle(api, demo.url, contacts=1)
+    template_id = cycle.cycle["TemplateId"]
+    document = {**catalog_document("templates", "crm-contacts-to-leads.json"), "Intervals": [60, 1440]}
+    assert (await api.put(f"/v1.0/templates/{template_id}", json=document)).status_code == 200
+    shown = (await api.get(f"/v1.0/templates/{template_id}")).json()
+    assert (shown["Description"], shown["Icon"], shown["Categories"]) == \
+        (document["Description"], document["Icon"], ["CRM", "Sales"])
+    assert shown["Icon"].startswith("data:image/svg+xml,")
+    assert (shown["Connectors"], shown["Webhook"], shown["Intervals"]) == (["Demo CRM", "Demo Leads"], False, [60, 1440])
+    assert template_id in [t["Id"] for t in (await api.get("/v1.0/templates")).json() if t["Categories"]]
+
+    exported = (await api.get(f"/v1.0/templates/{template_id}/export")).json()
+    presentation = ("Description", "Icon", "Categories", "Intervals")
+    assert {k: exported[k] for k in presentation} == {k: document[k] for k in presentation}
+    imported = await api.post("/v1.0/templates", json=exported)
+    assert imported.status_code == 201
+    assert (await api.get(f"/v1.0/templates/{imported.json()['Id']}/export")).json() == exported
+
+    bad = {"$.Icon": {"Icon": "javascript:alert(1)"}, "$.Categories": {"Categories": [f"c{i}" for i in range(11)]},
+           "$.Intervals[0]": {"Intervals": [0]}, "$.Intervals": {"Intervals": []}}
+    for path, change in bad.items():
+        response = await api.post("/v1.0/templates", json={**document, **change})
+        assert response.status_code == 422 and [e["Path"] for e in response.json()["Errors"]] == [path], path
+
+    # An Interval its template does not offer is refused, naming the field; one it offers is taken.
+    refused = await cycle.activate(Interval=15)
+    assert refused.status_code == 422 and [e["Path"] for e in refused.json()["Errors"]] == ["$.Interval"]
+    assert "60 or 1440" in refused.json()["Errors"][0]["Message"] and await cycle.status() == "Paused"
+    activated = await cycle.activate(Interval=1440)
+    assert activated.status_code == 200 and activated.json()["Interval"] == 1440
+    assert (await cycle.deactivate()).status_code == 200
