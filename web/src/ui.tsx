@@ -2,11 +2,13 @@
 import { useEffect, useId, useRef, type ReactNode } from "react";
 import { ApiError } from "./api";
 
-export function Heading({ children, focus = true }: { children: ReactNode; focus?: boolean }) {
+/** A screen's heading, focused when the screen (or `focusKey`, a wizard's step) changes: where a
+ * keyboard or screen-reader user carries on from. */
+export function Heading({ children, focusKey }: { children: ReactNode; focusKey?: string }) {
   const ref = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    if (focus) ref.current?.focus();
-  }, [focus]);
+    ref.current?.focus();
+  }, [focusKey]);
   return (
     <h1 ref={ref} tabIndex={-1} className="heading">
       {children}

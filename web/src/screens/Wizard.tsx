@@ -50,7 +50,7 @@ export function Wizard({ route }: { route: Extract<Route, { screen: "wizard" }> 
 
   return (
     <section className="wizard">
-      <Heading>{cycle ? t("wizard.heading", { name: cycle.Name }) : t("wizard.installing")}</Heading>
+      <Heading focusKey={stage}>{cycle ? t("wizard.heading", { name: cycle.Name }) : t("wizard.installing")}</Heading>
       <ErrorAlert error={error} />
       {!cycle && !error && <Spinner label={t("wizard.installing")} />}
       {cycle && (
