@@ -95,8 +95,30 @@ async def test_install_configure_activate_and_manage_in_an_embedded_portal(
     assert len(leads_made) == 3, leads_made  # the demo API received every record
     await page.screenshot(path=screenshots / "7-manage-retried.png", full_page=True)
 
-    # Pause, resume, remove.
+    # Reconfigure: what was chosen is shown, and a new choice is saved.
     actions = portal.get_by_role("group", name="Actions")
+    await actions.get_by_role("button", name="Reconfigure").click()
+    source = portal.get_by_label("Source")
+    await expect(source).to_have_value("src-fair")
+    await source.select_option(label="Referral")
+    await portal.get_by_role("button", name="Save").click()
+    await expect(actions).to_be_visible()
+    cycle = (await api.get("/v1.0/cycles", headers={"X-Account-Id": account})).json()[0]
+    lead_step = next(s["Id"] for s in cycle["Steps"] if s["TemplateStepId"] == "lead")
+    mappings = (await api.get(f"/v1.0/steps/{lead_step}/fieldmappings", headers={"X-Account-Id": account})).json()
+    assert {m["Field"]: m.get("Value") for m in mappings}["Source"] == "src-referral", mappings
+
+    # Reconnect: every connector's form, though both are connected; new credentials are checked too.
+    await actions.get_by_role("button", name="Reconnect accounts").click()
+    crm = portal.get_by_role("form", name="Demo CRM")
+    await crm.get_by_label("API key").fill("stolen-key")
+    await crm.get_by_role("button", name="Connect Demo CRM").click()
+    await expect(crm).to_contain_text("bad credentials")
+    await page.screenshot(path=screenshots / "7-reconnect.png", full_page=True)
+    await portal.get_by_role("button", name="Done").click()
+    await expect(actions).to_be_visible()
+
+    # Pause, resume, remove.
     await actions.get_by_role("button", name="Pause").click()
     await expect(portal.locator(".detail-head")).to_contain_text("Paused")
     await actions.get_by_role("button", name="Resume").click()
