@@ -33,6 +33,7 @@ run: $(STAMP) $(WEB_BUILD)
 	$(VENV)/bin/cyclewright run
 
 test: $(STAMP) $(HELM) $(NODE_STAMP) $(WEB_BUILD)
+	npm test -w web --silent
 	$(VENV)/bin/pytest -q
 
 # The e2e suite with every process on a fresh PostgreSQL database (CYCLEWRIGHT_TEST_POSTGRES_URL's server).

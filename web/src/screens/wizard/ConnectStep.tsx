@@ -1,37 +1,12 @@
 // Connect every connector the cycle's steps use: a form generated from the connector's authentication
 // definition (API key, token, Basic, OAuth2 through a popup, properties), checked by the API on the way in.
 import { useCallback, useEffect, useState } from "react";
-import type { AccountConnector, ConnectorAuthentication, Cycle, Prerequisite } from "../../api";
+import type { ConnectorAuthentication, Cycle } from "../../api";
 import { usePortal } from "../../context";
 import { useT } from "../../strings";
 import { Alert, Badge, ErrorAlert, Spinner } from "../../ui";
 import { ConnectorForm } from "./ConnectorForm";
-
-const CONNECTOR_REASONS = new Set(["ConnectorNotInstalled", "NotAuthenticated", "MissingProperty"]);
-
-export interface Needed {
-  connectorId: string;
-  installed: AccountConnector | undefined;
-  ready: boolean;
-}
-
-/** The connectors a cycle calls, each with the account's installation and whether it is ready. */
-export function neededConnectors(cycle: Cycle, installed: AccountConnector[], unmet: Prerequisite[]): Needed[] {
-  const blocked = new Set(unmet.filter((p) => CONNECTOR_REASONS.has(p.Reason)).map((p) => p.StepId));
-  const found = new Map<string, Needed>();
-  for (const step of cycle.Steps) {
-    if (!step.ConnectorId) continue;
-    const mine = installed.find((a) => a.Id === step.AccountConnectorId) ?? installed.find((a) => a.ConnectorId === step.ConnectorId);
-    const entry = found.get(step.ConnectorId) ?? {
-      connectorId: step.ConnectorId,
-      installed: mine,
-      ready: mine !== undefined && mine.Status !== "NeedsAuthentication",
-    };
-    if (blocked.has(step.Id)) entry.ready = false;
-    found.set(step.ConnectorId, entry);
-  }
-  return [...found.values()];
-}
+import { neededConnectors, type Needed } from "./needed";
 
 export function ConnectStep({ cycle, force, onDone }: { cycle: Cycle; force: boolean; onDone: () => void }) {
   const { api } = usePortal();
