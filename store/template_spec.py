@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -291,12 +290,6 @@ StepSpec = Annotated[
 ]
 
 
-def _icon(value: str) -> str:
-    if not value.startswith(("https://", "http://", "data:image/")):
-        raise ValueError("an Icon is an http(s) URL or a data:image/ URI")
-    return value
-
-
 MAX_CATEGORIES, MAX_INTERVALS = 10, 12
 YEAR_MINUTES = 366 * 24 * 60
 
@@ -305,7 +298,7 @@ class TemplateSpec(_Strict):
     Name: text.Name
     Description: text.Value = ""
     # How the connect portal presents it (and what it lets an account choose).
-    Icon: Annotated[str, Field(max_length=65_536), AfterValidator(_icon)] | None = Field(
+    Icon: text.Image | None = Field(
         default=None, description="the marketplace's picture of it: an http(s) URL or a data:image/ URI")
     Categories: list[text.Name] | None = Field(default=None, max_length=MAX_CATEGORIES,
                                                description="what the marketplace filters by")

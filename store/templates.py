@@ -79,8 +79,13 @@ def check(db: Session, spec: TemplateSpec) -> list[Problem]:
         problems += _method_problems(path, step, methods, connectors)
         if script := getattr(step, "Script", None):
             problems += [Problem(f"{path}.Script", problem) for problem in scripts.problems(script)]
+        mapped: set[str] = set()
         for where, mapping in step.sources():
             problems += check_mapping(f"{path}.{where}", graph, step, mapping, methods)
+            if isinstance(mapping, FieldMappingSpec):
+                if mapping.Field in mapped:
+                    problems.append(Problem(f"{path}.{where}.Field", f"'{mapping.Field}' is mapped more than once"))
+                mapped.add(mapping.Field)
     return problems
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from functools import cache
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, StringConstraints
@@ -17,6 +18,7 @@ from pydantic import AfterValidator, StringConstraints
 NAME_LENGTH = 200
 VALUE_LENGTH = 10_000
 SECRET_LENGTH = 8_192
+IMAGE_LENGTH = 65_536
 LINE_BREAKS = "\t\n\r"
 
 
@@ -28,6 +30,13 @@ def _no_controls(allowed: str = "") -> AfterValidator:
         return value
 
     return AfterValidator(check)
+
+
+def _image(value: str) -> str:
+    parts = urlsplit(value)
+    if not value.startswith("data:image/") and (parts.scheme not in ("http", "https") or not parts.hostname):
+        raise ValueError("must be an http(s) URL or a data:image/ URI")
+    return value
 
 
 @cache
@@ -47,4 +56,6 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LENGTH), _
 Value = Annotated[str, StringConstraints(max_length=VALUE_LENGTH), _no_controls(LINE_BREAKS)]
 # A credential: one line.
 Secret = Annotated[str, StringConstraints(max_length=SECRET_LENGTH), _no_controls()]
+# A picture a UI shows (a logo, an icon): an http(s) URL or a data:image/ URI, up to 64 KiB.
+Image = Annotated[str, StringConstraints(max_length=IMAGE_LENGTH), AfterValidator(_image)]
 Timezone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]

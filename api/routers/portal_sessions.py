@@ -55,12 +55,6 @@ def _http_url(value: str) -> str:
     return value
 
 
-def _image(value: str) -> str:
-    if not value.startswith("data:image/"):
-        _http_url(value)
-    return value
-
-
 def _css_value(value: str) -> str:
     if not CSS_VALUE.fullmatch(value) or "url(" in value.lower():
         raise ValueError(f"'{value}' is not a colour, length or font name (letters, digits, spaces and #%(),./'\"+-)")
@@ -69,13 +63,12 @@ def _css_value(value: str) -> str:
 
 Origin = Annotated[str, StringConstraints(max_length=300), AfterValidator(_origin)]
 HttpUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_http_url)]
-Image = Annotated[str, StringConstraints(max_length=65_536), AfterValidator(_image)]
 CssValue = Annotated[str, AfterValidator(_css_value)]
 LocaleTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
 
 
 class ThemeIn(BaseModel):
-    Logo: Image | None = Field(default=None, description="shown in the portal's header: an http(s) URL or a "
+    Logo: text.Image | None = Field(default=None, description="shown in the portal's header: an http(s) URL or a "
                                                          "data:image/ URI")
     Variables: dict[str, CssValue] = Field(default={}, description="CSS variables: " + ", ".join(THEME_VARIABLES))
 

@@ -170,3 +170,13 @@ async def test_upstream_400_errors_the_transactions_and_the_schedule_goes_on(api
     assert len(errored) == 4
     assert all("400" in t["Message"] and "email domain is blocked" in t["Message"] for t in errored)
     assert all("demo-leads-token" not in t["Message"] for t in errored)
+
+
+async def test_a_field_mapped_twice_in_a_step_is_refused_where_it_is(api):
+    await upload_catalog(api)
+    document = catalog_document("templates", "crm-contacts-to-leads.json")
+    document["Steps"][1]["FieldMappings"].append({"Field": "Source", "MappingType": "StaticValue", "Value": "crm"})
+    response = await api.post("/v1.0/templates", json=document)
+    assert response.status_code == 422, response.text  # was a 500 when the template was installed
+    assert response.json()["Errors"] == [{"Path": "$.Steps[1].FieldMappings[3].Field",
+                                          "Message": "'Source' is mapped more than once"}]

@@ -206,7 +206,7 @@ async def test_deep_json_from_a_script_errors_its_transactions_once(api, demo):
     template["Name"] = "A script's deep answer"
     template["Steps"][1]["Script"] = ("function after_action() {\n  var o = [];\n"
                                       "  for (var i = 0; i < 200000; i++) o = [o];\n  method_response = o;\n}")
-    template["Steps"][1]["FieldMappings"].append({"Field": "Source", "MappingType": "StaticValue", "Value": "crm"})
+    template["Steps"][1]["FieldMappings"][2] = {"Field": "Source", "MappingType": "StaticValue", "Value": "crm"}
     cycle = await install_template(api, demo.url, template, contacts=2)
     assert (await cycle.activate(RunOnce=True)).status_code == 200
     (run,) = await cycle.wait_for_runs(1)

@@ -84,7 +84,7 @@ async def test_a_value_that_does_not_convert_errors_its_transaction_naming_the_f
         "Properties": [{"Name": "BaseUrl", "Value": demo.url}]})
     template = catalog_document("templates", "crm-contacts-to-leads.json")
     template["Name"], template["Steps"][1]["Connector"] = "Scored leads", "Scored Leads"
-    template["Steps"][1]["FieldMappings"] += [
+    template["Steps"][1]["FieldMappings"][2:] = [  # Source, which the template leaves to the account, set here
         {"Field": "Score", "MappingType": "StaticValue", "Value": "high"},
         {"Field": "Source", "MappingType": "StaticValue", "Value": "crm"}]
     template_id = (await api.post("/v1.0/templates", json=template)).json()["Id"]
