@@ -22,8 +22,11 @@ function applyTheme(session: PortalSession): void {
 }
 
 export function App() {
-  const api = useMemo(() => new Api(opened.token ?? ""), []);
   const [boot, setBoot] = useState<Boot>({ state: "loading" });
+  const api = useMemo(() => new Api(opened.token ?? "", () => {
+    emit("error", { message: "the portal session has expired" });
+    setBoot({ state: "failed", message: "app.expired" });
+  }), []);
   const [route, setRoute] = useState<Route>({ screen: "marketplace" });
 
   useEffect(() => {
@@ -66,7 +69,7 @@ export function App() {
           {boot.state === "loading" ? (
             <Spinner label={t("app.loading")} />
           ) : (
-            <Alert>{t(boot.message, { partner: document.referrer ? new URL(document.referrer).host : "…", message: boot.detail ?? "" })}</Alert>
+            <Alert>{t(boot.message, { message: boot.detail ?? "" })}</Alert>
           )}
         </main>
       </StringsContext.Provider>

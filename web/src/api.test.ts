@@ -27,4 +27,11 @@ describe("Api", () => {
     expect(failed.at("$.Properties")).toEqual(["not a url"]);
     expect(failed.at("$.Auth")).toEqual([]);
   });
+
+  it("tells the portal when the session's token is no longer accepted", async () => {
+    vi.stubGlobal("fetch", async () => new Response(JSON.stringify({ Message: "expired", Errors: [] }), { status: 401 }));
+    const expired = vi.fn();
+    await expect(new Api("tok", expired).cycles()).rejects.toBeInstanceOf(ApiError);
+    expect(expired).toHaveBeenCalledOnce();
+  });
 });

@@ -186,7 +186,11 @@ export interface Activation {
 const json = (body: unknown) => ({ body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
 
 export class Api {
-  constructor(private readonly token: string) {}
+  /** `onExpired`: the token is no longer accepted (the session ended); every later call would fail too. */
+  constructor(
+    private readonly token: string,
+    private readonly onExpired: () => void = () => undefined,
+  ) {}
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const extra = body === undefined ? { headers: {} } : json(body);
@@ -198,6 +202,7 @@ export class Api {
     });
     if (response.status === 204) return undefined as T;
     const answer: unknown = await response.json().catch(() => null);
+    if (response.status === 401) this.onExpired();
     if (!response.ok) {
       const problem = (answer ?? {}) as { Message?: string; Errors?: ErrorItem[] };
       throw new ApiError(response.status, problem.Message ?? `${response.status} ${response.statusText}`, problem.Errors ?? []);
