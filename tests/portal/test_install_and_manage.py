@@ -36,6 +36,12 @@ async def test_install_configure_activate_and_manage_in_an_embedded_portal(
     card = portal.get_by_role("listitem").filter(has=portal.get_by_role("heading", name="CRM contacts to leads"))
     await expect(card).to_contain_text("Every contact of the demo CRM becomes a lead")
     await page.screenshot(path=screenshots / "1-marketplace.png", full_page=True)
+    search = portal.get_by_label("Search integrations")
+    await search.fill("invoices")
+    await expect(portal.get_by_text("No integration matches your search.")).to_be_visible()
+    await search.fill("demo leads")  # the connectors it uses count
+    await portal.get_by_label("Category").select_option("Sales")
+    await expect(card).to_be_visible()
     await card.get_by_role("button", name="Install").click()
 
     # Connect: a wrong API key is refused with the upstream's own words; then the right one.
@@ -94,6 +100,17 @@ async def test_install_configure_activate_and_manage_in_an_embedded_portal(
         leads_made = (await admin.get("/admin/leads")).json()
     assert len(leads_made) == 3, leads_made  # the demo API received every record
     await page.screenshot(path=screenshots / "7-manage-retried.png", full_page=True)
+
+    # The marketplace marks it installed; My integrations lists it with its status.
+    await portal.get_by_role("button", name="Marketplace").click()
+    await expect(card).to_contain_text("Installed")
+    await page.screenshot(path=screenshots / "7-marketplace-installed.png", full_page=True)
+    await card.get_by_role("button", name="Manage").click()
+    await portal.get_by_role("button", name="All integrations").click()
+    listed = portal.get_by_role("listitem").filter(has=portal.get_by_role("heading", name="CRM contacts to leads"))
+    await expect(listed).to_contain_text("Active")
+    await page.screenshot(path=screenshots / "7-my-integrations.png", full_page=True)
+    await listed.get_by_role("button", name="Details").click()
 
     # Reconfigure: what was chosen is shown, and a new choice is saved.
     actions = portal.get_by_role("group", name="Actions")

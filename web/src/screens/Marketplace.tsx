@@ -59,7 +59,7 @@ export function Marketplace() {
             )}
           </div>
           <p className="muted" role="status">
-            {templates.length === 0 ? t("market.none") : shown.length === 0 ? t("market.empty") : t("market.count", { count: shown.length })}
+            {templates.length === 0 ? t("market.none") : shown.length === 0 ? t("market.empty") : shown.length === 1 ? t("market.countOne") : t("market.count", { count: shown.length })}
           </p>
           <ul className="cards">
             {shown.map((tpl) => {
@@ -81,7 +81,7 @@ export function Marketplace() {
                     <p className="muted small">{t("market.uses", { connectors: (tpl.Connectors ?? []).join(", ") })}</p>
                   )}
                   {(tpl.Categories ?? []).length > 0 && (
-                    <ul className="chips" aria-label={t("market.category")}>
+                    <ul className="chips" aria-label={t("market.categories")}>
                       {(tpl.Categories ?? []).map((c) => (
                         <li key={c} className="chip">
                           {c}
