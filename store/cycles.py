@@ -43,7 +43,7 @@ from store.template_spec import (
     StepSpec,
     TemplateSpec,
 )
-from store.templates import check_mapping, version_document
+from store.templates import check_mapping, static_value_problems, version_document
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,9 @@ def set_mapping(db: Session, step: CycleStep, field: str, mapping: MappingSpec,
         target = FieldMappingSpec(Field=field, **mapping.model_dump(exclude_none=True))
     except ValidationError as err:  # the body is valid already: the field's name (from the path) is not
         raise Invalid([Problem("path:field", plain(e["msg"])) for e in err.errors()]) from None
-    problems = check_mapping("$", StepGraph.of(spec), template_step, target, methods(db, steps(db, step.cycle_id)))
+    step_methods = methods(db, steps(db, step.cycle_id))
+    problems = check_mapping("$", StepGraph.of(spec), template_step, target, step_methods)
+    problems += static_value_problems(step_methods.get(template_step.Id), target)
     if problems:
         raise Invalid(problems)
     if existing is not None:

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from connectors import Connector, Method, Problem, scripts
 from connectors.call import settable
 from connectors.mergefields import field_references
+from connectors.types import as_type
 from store.connections import load_release
 from store.connectors import refuse_while_cycles, release_by_name
 from store.problems import Invalid, json_path, plain
@@ -157,6 +158,29 @@ def check_mapping(path: str, graph: StepGraph, step: StepSpec, mapping: MappingS
             problems += [Problem(f"{path}.Expression", p.message)
                          for p in _source_problems(path, source, field, graph, step, methods)]
     return problems
+
+
+def static_value_problems(method: Method | None, mapping: MappingSpec) -> list[Problem]:
+    """A StaticValue set for one field (PUT …/fieldmappings/{field}) must be a value the field
+    takes: one of its Values when it lists them, and of its DataType."""
+    if not isinstance(mapping, FieldMappingSpec) or mapping.MappingType != "StaticValue" or mapping.Value is None \
+            or method is None:
+        return []
+    field = next((f for f in method.request_fields if f.SystemField == mapping.Field), None)
+    if field is None:
+        return []
+    allowed = [str(v) for v in field.Values]
+    if allowed and str(mapping.Value) not in allowed:
+        return [Problem("$.Value", f"'{mapping.Value}' is not a value '{mapping.Field}' takes: "
+                                   + ", ".join(f"'{v}'" for v in allowed))]
+    if field.DataType not in ("Text", "File"):
+        try:
+            as_type(mapping.Value, field.DataType)
+        except ValueError:
+            article = "an" if field.DataType[0] in "AEIOU" else "a"
+            return [Problem("$.Value", f"'{mapping.Field}' takes {article} {field.DataType}: "
+                                       f"'{mapping.Value}' is not one")]
+    return []
 
 
 def _source_problems(path: str, source: str | None, field: str | None, graph: StepGraph, step: StepSpec,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Literal
 
@@ -102,9 +103,27 @@ async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) 
                                  f"could not complete ({cause})")
             return
         answered = f"answered {err.brief().split(': ', 1)[-1]}" if err.status else f"failed: {err.reason}"
+        if said := _upstream_said(err):
+            answered += f": {said}"  # the upstream's own words, secrets masked: what the user can act on
         raise ApiError(422, "The credentials do not work; nothing was saved.", [Problem(
             "$.AuthValue", f"the connector's AuthTestMethod '{spec.AuthTestMethod}' {answered}")]) from None
     row.verified = True
+
+
+UPSTREAM_WORDS = 300  # of the AuthTestMethod's error response shown with a refusal
+MESSAGE_FIELDS = ("message", "error_description", "detail", "error")
+
+
+def _upstream_said(err: ConnectorError) -> str:
+    """The body of the upstream's refusal, as the debugger shows it (secrets masked), bounded."""
+    body = (err.exchange.response_body or "").strip() if err.exchange else ""
+    try:  # a JSON error names its message in one of a few usual fields
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict):
+        body = next((answer[k] for k in MESSAGE_FIELDS if isinstance(answer.get(k), str)), body)
+    return body if len(body) <= UPSTREAM_WORDS else body[:UPSTREAM_WORDS] + "…"
 
 
 def _check(spec: ConnectorSpec, authentication: str | None, properties: list[PropertyIn],

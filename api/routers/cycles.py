@@ -25,7 +25,7 @@ from connectors import Problem
 from connectors.dates import parse_datetime
 from runtime.settings import TASK_QUEUE, settings
 from store import cycles, releases, runs, templates, text
-from store.tables import Cycle, Run, Template
+from store.tables import ConnectorRelease, Cycle, Run, Template
 from workflows.cycle import CycleWorkflow, cycle_attributes
 from workflows.messages import CycleInput, StopRequest
 
@@ -50,6 +50,8 @@ class CycleStepOut(BaseModel):
     Name: str
     Type: str
     AccountConnectorId: str | None
+    ConnectorId: str | None = Field(default=None, description="the connector the step calls "
+                                                              "(GET /v1.0/connectors/{id}/authentication: what installing it needs)")
     ReleaseId: str | None = Field(description="the connector release the step calls")
     WebhookUrl: str | None = Field(default=None, description="a Webhook step's URL: POST events to it")
 
@@ -108,6 +110,7 @@ def view(db: Db, cycle: Cycle) -> CycleOut:
         RunOnce=cycle.run_once, WorkflowId=workflow_id(cycle.id),
         Steps=[CycleStepOut(Id=s.id, TemplateStepId=s.template_step_id, Name=s.name, Type=s.type,
                             AccountConnectorId=s.account_connector_id, ReleaseId=s.release_id,
+                            ConnectorId=db.get(ConnectorRelease, s.release_id).connector_id if s.release_id else None,
                             WebhookUrl=settings().webhook_url(s.webhook_id) if s.webhook_id else None)
                for s in cycles.steps(db, cycle.id)],
     )

@@ -301,6 +301,9 @@ async def test_the_install_wizard_can_be_driven_with_the_portal_token_alone(api,
         assert found["CustomFields"] == "LookedUp" and {f["Label"] for f in custom} >= {"Favourite colour", "Budget"}
         assert all(f["UserConfigurable"] for f in custom)
         colour = next(f["Field"] for f in custom if f["Label"] == "Favourite colour")
+        refused = await wizard.put(f"/v1.0/steps/{lead}/fieldmappings/{colour}",
+                                   json={"MappingType": "StaticValue", "Value": "teal"})  # not one of its choices
+        assert refused.status_code == 422 and paths(refused) == {"$.Value"}, refused.text
         filled = await wizard.put(f"/v1.0/steps/{lead}/fieldmappings/{colour}",
-                                  json={"MappingType": "StaticValue", "Value": "teal"})
+                                  json={"MappingType": "StaticValue", "Value": "blue"})
         assert filled.status_code == 200, filled.text
