@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -208,15 +208,45 @@ def list_catalog() -> None:
                       f"paging: {', '.join(entry.paging) or 'none'}")
 
 
+ApiUrl = Annotated[str, typer.Option(envvar="CYCLEWRIGHT_PUBLIC_URL", help="the running API")]
+ClientId = Annotated[str, typer.Option(envvar="CYCLEWRIGHT_CLIENT_ID", help="the partner login")]
+ClientSecret = Annotated[str | None, typer.Option(envvar="CYCLEWRIGHT_CLIENT_SECRET",
+                                                  help="(make run's: .data/client.secret)")]
+
+
 @connector_app.command()
-def install(
-    name: str,
-    api_url: Annotated[str, typer.Option(envvar="CYCLEWRIGHT_PUBLIC_URL", help="the running API")] = "http://127.0.0.1:8000",
-    client_id: Annotated[str, typer.Option(envvar="CYCLEWRIGHT_CLIENT_ID", help="the partner login")] = "cyclewright-dev",
-    client_secret: Annotated[str | None, typer.Option(envvar="CYCLEWRIGHT_CLIENT_SECRET",
-                                                      help="(make run's: .data/client.secret)")] = None,
-) -> None:
+def install(name: str, api_url: ApiUrl = "http://127.0.0.1:8000", client_id: ClientId = "cyclewright-dev",
+            client_secret: ClientSecret = None) -> None:
     """Install a catalog connector (see `connector list`) into a running Cyclewright, through its API."""
+    response = _partner_call(api_url, client_id, client_secret, "POST", f"/v1.0/catalog/{name}/install")
+    installed = response.json()
+    what = "already installed" if response.status_code == 200 else f"installed ({installed['ReleaseStatus']})"
+    console.print(f"[green]{installed['Name']} {installed['Version']}: {what}[/green] — connector {installed['Id']}")
+
+
+@app.command()
+def portal(
+    account: Annotated[str | None, typer.Argument(help="the account's id (default: make run's demo account)")] = None,
+    api_url: ApiUrl = "http://127.0.0.1:8000", client_id: ClientId = "cyclewright-dev",
+    client_secret: ClientSecret = None,
+) -> None:
+    """Open the connect portal for an account as its users see it: prints a link (valid an hour)."""
+    from runtime.catalog import DEMO_ACCOUNT
+
+    if account is None:
+        accounts = _partner_call(api_url, client_id, client_secret, "GET", "/v1.0/accounts").json()
+        account = next((a["Id"] for a in accounts if a["Name"] == DEMO_ACCOUNT), None)
+        if account is None:
+            console.print(f"[red]no account is named '{DEMO_ACCOUNT}': name one (GET /v1.0/accounts)[/red]")
+            raise typer.Exit(1)
+    session = _partner_call(api_url, client_id, client_secret, "POST", f"/v1.0/accounts/{account}/portal-sessions",
+                            json={"ExpiresIn": 3600}).json()
+    console.print(f"{session['Url']}#token={session['Token']}", markup=False, soft_wrap=True)
+
+
+def _partner_call(api_url: str, client_id: str, client_secret: str | None, method: str, path: str,
+                  **options: Any) -> Any:
+    """One call to the running API with a partner token; its error printed and exit 1 when refused."""
     import httpx
 
     secret = client_secret or _data_file("client.secret")
@@ -225,16 +255,14 @@ def install(
                                                            "client_secret": secret}, timeout=30)
         if token.status_code != 200:
             raise _refused(token)
-        response = httpx.post(f"{api_url}/v1.0/catalog/{name}/install", timeout=60,
-                              headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        response = httpx.request(method, f"{api_url}{path}", timeout=60, **options,
+                                 headers={"Authorization": f"Bearer {token.json()['access_token']}"})
     except httpx.TransportError as err:
         console.print(f"[red]cannot reach the API at {api_url}: {err}[/red]", markup=True)
         raise typer.Exit(1) from None
     if response.status_code >= 300:
         raise _refused(response)
-    installed = response.json()
-    what = "already installed" if response.status_code == 200 else f"installed ({installed['ReleaseStatus']})"
-    console.print(f"[green]{installed['Name']} {installed['Version']}: {what}[/green] — connector {installed['Id']}")
+    return response
 
 
 def _data_file(name: str) -> str | None:

@@ -190,6 +190,7 @@ def serve(stack: Stack) -> str:
         f"  demo APIs      http://127.0.0.1:{ports.demo}/admin/stats\n"
         f"  partner login  client_id={config.client_id} client_secret={config.client_secret}\n"
         f"  demo cycle     {cycle} (runs every minute)\n"
+        f"  connect portal .venv/bin/cyclewright portal   (prints a link: the demo account's portal)\n"
         f"  data folder    {config.data_dir}\n"
         f"  egress allowed {os.environ['CYCLEWRIGHT_EGRESS_ALLOW']} (besides public addresses)\n"
         f"  payloads       {_payloads(config)}\n"

@@ -4,6 +4,7 @@ session's allowed origins; sdk.js is served to any page."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
@@ -307,3 +308,21 @@ async def test_the_install_wizard_can_be_driven_with_the_portal_token_alone(api,
         filled = await wizard.put(f"/v1.0/steps/{lead}/fieldmappings/{colour}",
                                   json={"MappingType": "StaticValue", "Value": "blue"})
         assert filled.status_code == 200, filled.text
+
+
+async def test_the_cli_prints_a_link_that_opens_an_accounts_portal(api, api_url):
+    from tests.e2e.test_catalog_install import cyclewright
+
+    account = (await api.post("/v1.0/accounts", json={"Name": "CLI portal"})).raise_for_status().json()["Id"]
+    code, output = await asyncio.to_thread(cyclewright, "portal", account, "--api-url", api_url)
+    assert code == 0, output
+    url, _, token = output.strip().partition("#token=")
+    session_id = re.search(r"session=([\w-]+)", url)[1]
+    async with httpx.AsyncClient() as http:
+        page = await http.get(url)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        opened = await http.get(f"{api_url}/v1.0/portal-sessions/{session_id}", headers=bearer(token))
+    assert opened.status_code == 200 and opened.json()["AccountId"] == account, opened.text
+
+    code, output = await asyncio.to_thread(cyclewright, "portal", "no-such-account", "--api-url", api_url)
+    assert code == 1 and "404" in output and "no-such-account" in output, output
