@@ -119,6 +119,7 @@ class Template(SQLModel, table=True):
     name: str
     version: int = 1
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    agent_callable: bool = False  # agents may run its cycles as MCP tools (api/agents/template_tools.py)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -248,6 +249,7 @@ class Transaction(SQLModel, table=True):
         UniqueConstraint("run_id", "seq"),
         Index("ix_transaction_cycle_status", "cycle_id", "status"),
         Index("ix_transaction_cycle_created", "cycle_id", "created_at"),
+        Index("ix_transaction_cycle_event", "cycle_id", "inbound_event_id"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True)
@@ -262,6 +264,7 @@ class Transaction(SQLModel, table=True):
     message: str | None = None  # why it errored or stopped (or an ignored step error)
     exchange: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # failing request/response
     retries: int = 0
+    inbound_event_id: int | None = None  # the webhook event it came from (store/inbound.py take)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
