@@ -205,6 +205,8 @@ class Run(SQLModel, table=True):
 class InboundEvent(SQLModel, table=True):
     """A webhook event acknowledged (202) and not yet taken into a run: the inbound queue."""
 
+    __table_args__ = {"sqlite_autoincrement": True}  # an id is never used again: transactions name their event by it
+
     id: int | None = Field(default=None, primary_key=True)  # ascending: runs take events in order
     cycle_id: str = Field(foreign_key="cycle.id", index=True)
     step_id: str  # the cycle's Webhook step
