@@ -20,11 +20,13 @@ from api.inbox import inbox
 from api.limits import DEFAULT_LIMIT
 from connectors import nesting
 from runtime.metrics import WEBHOOK_EVENTS
+from runtime.settings import settings
 from store import agent_templates, inbound
 from store.database import engine, session
 
-WAIT = 30.0  # seconds a call waits for its transactions to end; then it answers Running, and how to poll
-POLL = 0.25  # seconds between looks at them meanwhile
+# A call waits CYCLEWRIGHT_MCP_RUN_WAIT_SECONDS (30) for its transactions to end, then answers
+# Running and how to poll; meanwhile it looks at them after FIRST_LOOK seconds, then less often.
+FIRST_LOOK, LAST_LOOK = 0.1, 1.0
 MAX_TRANSACTIONS = 100  # an answer lists at most this many of the event's transactions
 STATUSES = ["Queued", "Running", "Completed"]
 _TRANSACTION = {"type": "object", "properties": {
@@ -109,7 +111,7 @@ def _result(structured: dict[str, Any], note: str, error: bool = False) -> types
 
 
 async def call(tool: TemplateTool, arguments: dict[str, Any], request: Any) -> types.CallToolResult:
-    """Queue the arguments as one event of the cycle, wake it, and wait (WAIT at most) for the
+    """Queue the arguments as one event of the cycle, wake it, and wait (CYCLEWRIGHT_MCP_RUN_WAIT_SECONDS at most) for the
     transactions made from the event to end."""
     body = json.dumps(arguments)  # json, not orjson: an argument may hold a lone surrogate (escaped here)
     if len(body.encode()) > DEFAULT_LIMIT:
@@ -125,15 +127,18 @@ async def call(tool: TemplateTool, arguments: dict[str, Any], request: Any) -> t
                       "Nothing was queued.")
     WEBHOOK_EVENTS.inc()
     (await inbox(request)).wake(tool.cycle_id)
-    deadline = asyncio.get_running_loop().time() + WAIT
+    wait = settings().mcp_run_wait
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + wait, FIRST_LOOK
     while True:
         structured = await asyncio.to_thread(answer, tool.cycle_id, event_id)
-        if structured["Status"] == "Completed" or asyncio.get_running_loop().time() >= deadline:
+        if structured["Status"] == "Completed" or loop.time() >= deadline:
             break
-        await asyncio.sleep(POLL)
+        await asyncio.sleep(min(pause, max(deadline - loop.time(), 0)))
+        pause = min(pause * 1.5, LAST_LOOK)
     if structured["Status"] != "Completed":
         return _result(structured, f"{structured['Status']}: the event {event_id} is queued and its transactions "
-                                   f"have not all ended after {WAIT:g} s. Poll: read the resource "
+                                   f"have not all ended after {wait:g} s. Poll: read the resource "
                                    f"{structured['Poll']}.")
     errored = sum(t["Status"] == "Errored" for t in structured["Transactions"])
     note = (f"Completed: the event {event_id} made {structured['TotalTransactions']} transaction(s)"

@@ -4,16 +4,19 @@ account's cycles are never tools; an unmarked template is no tool."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
 from mcp.shared.exceptions import MCPError
 from mcp.shared.tool_name_validation import validate_tool_name
 
+from tests.conftest import api_process, free_port
 from tests.e2e.test_mcp import account_token, mcp_session
 from tests.e2e.test_webhooks import EVENTS_TEMPLATE, webhook_url
 from tests.templating import install_template, transactions
-from tests.walkthrough import Installed
+from tests.walkthrough import Installed, eventually
 
 TOOL = "webhook_events_to_leads"  # from the template's name
 
@@ -122,3 +125,36 @@ async def test_marking_a_template_checks_its_trigger(api, demo):
     response = await api.put(f"/v1.0/templates/{template['Id']}/agent-tool", json={"Callable": "maybe"})
     assert response.status_code == 422 and response.json()["Errors"][0]["Path"].endswith("Callable")
     assert (await api.put("/v1.0/templates/nope/agent-tool", json={"Callable": True})).status_code == 404
+
+
+async def test_a_call_whose_transactions_outlast_the_wait_answers_running_and_how_to_poll(api, demo):
+    """An API process that waits one second: the leads service holds the lead meanwhile."""
+    cycle = await callable_cycle(api, demo.url)
+    await cycle.demo("hold")
+    port = free_port()
+    impatient = api_process(port, env={"CYCLEWRIGHT_MCP_RUN_WAIT_SECONDS": "1"}, log="impatient-api.log")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        async with mcp_session(url, await account_token(api, cycle.account_id)) as client:
+            result = await client.call_tool(TOOL, {"email": "slow@example.com"})
+            assert not result.is_error, result.content
+            answer = result.structured_content
+            assert answer["Status"] in ("Queued", "Running") and f"Poll: read the resource {answer['Poll']}" in \
+                result.content[0].text
+            # The premise: the lead's request is at the leads service, held.
+            await eventually(lambda: _waiting(cycle), "the lead's request to be held at the leads service")
+            await cycle.demo("release")
+
+            async def completed() -> dict | None:
+                read = json.loads((await client.read_resource(answer["Poll"])).contents[0].text)
+                return read if read["Status"] == "Completed" else None
+
+            polled = await eventually(completed, "the call's transactions to end")
+            assert [t["Status"] for t in polled["Transactions"]] == ["Success"]
+    finally:
+        impatient.stop()
+    assert [lead["email"] for lead in await leads(cycle)] == ["slow@example.com"]
+
+
+async def _waiting(cycle: Installed) -> bool:
+    return (await cycle.demo_stats())["waiting"] == 1
