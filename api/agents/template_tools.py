@@ -74,7 +74,8 @@ def catalogue(account_id: str, taken: set[str]) -> dict[str, TemplateTool]:
     tools: dict[str, TemplateTool] = {}
     for item in cycles:
         name = tool_name(item.template.name, "", taken | set(tools), item.cycle.id)
-        description = (f"{item.template.document.get('Description') or item.template.name} Runs the integration "
+        described = (item.template.document.get("Description") or item.template.name).rstrip(". ")
+        description = (f"{described}. Runs the integration "
                        f"'{item.cycle.name}' once on the arguments (one event) and answers each of the transactions "
                        f"made from it: its status, step and message.")
         tools[name] = TemplateTool(types.Tool(
