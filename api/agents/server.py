@@ -30,8 +30,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.agents import resources, template_tools
 from api.agents.discovery import resource_metadata_url
-from api.agents.template_tools import TemplateTool
-from api.agents.tools import Call, Tool, account_tools, call, failed
+from api.agents.tools import Call, account_tools, call, failed
 from api.auth import ACCOUNT_SCOPE, bearer_token, verified_claims
 from api.errors import ApiError
 from connectors.spec import RateLimit
@@ -52,9 +51,9 @@ def _account(ctx: Context) -> str:
     return ctx.request.scope[ACCOUNT]
 
 
-async def _tools(account: str) -> dict[str, Tool | TemplateTool]:
+async def _tools(account: str) -> dict[str, template_tools.AnyTool]:
     """The account's tools: its connectors' exposed methods, then its agent-callable cycles."""
-    tools: dict[str, Tool | TemplateTool] = dict(await account_tools(account))
+    tools: dict[str, template_tools.AnyTool] = dict(await account_tools(account))
     return tools | await asyncio.to_thread(template_tools.catalogue, account, set(tools))
 
 
@@ -72,7 +71,7 @@ async def _call_tool(ctx: Context, params: types.CallToolRequestParams) -> types
     if wait > 0:
         return failed(f"Rate limited: this account makes at most {per_minute} tool calls a minute; "
                       f"try again in {wait:.0f} s. Nothing was done.")
-    if isinstance(tool, TemplateTool):
+    if isinstance(tool, template_tools.TemplateTool):
         return await template_tools.call(tool, params.arguments or {}, ctx.request)
     return await call(tool, params.arguments or {}, Call(account, ctx.request, ctx.request_id))
 

@@ -15,7 +15,7 @@ import mcp_types as types
 import orjson
 
 from api.agents.schemas import tool_name
-from api.agents.tools import failed
+from api.agents.tools import Tool, failed
 from api.inbox import inbox
 from api.limits import DEFAULT_LIMIT
 from connectors import nesting
@@ -56,6 +56,9 @@ class TemplateTool:
     definition: types.Tool
     cycle_id: str
     step_id: str  # the cycle's Webhook step
+
+
+AnyTool = Tool | TemplateTool  # one of an account's tools: a connector method's, or a template's
 
 
 def _input_schema(fields: list[str] | None) -> dict[str, Any]:
