@@ -13,12 +13,20 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.tool_name_validation import validate_tool_name
 
 from tests.conftest import api_process, free_port
-from tests.e2e.test_mcp import account_token, mcp_session
+from tests.e2e.test_mcp import mcp_session
 from tests.e2e.test_webhooks import EVENTS_TEMPLATE, webhook_url
 from tests.templating import install_template, transactions
 from tests.walkthrough import Installed, eventually
 
 TOOL = "webhook_events_to_leads"  # from the template's name
+
+
+async def account_token(api: httpx.AsyncClient, account_id: str) -> str:
+    """An account token: it opens the account's MCP server."""
+    response = await api.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "test-client",
+                                                    "client_secret": "test-secret", "scope": f"account:{account_id}"})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
 
 
 async def mark(api: httpx.AsyncClient, cycle: Installed, callable_: bool = True) -> httpx.Response:
