@@ -251,7 +251,9 @@ class Transaction(SQLModel, table=True):
         UniqueConstraint("run_id", "seq"),
         Index("ix_transaction_cycle_status", "cycle_id", "status"),
         Index("ix_transaction_cycle_created", "cycle_id", "created_at"),
-        Index("ix_transaction_cycle_event", "cycle_id", "inbound_event_id"),
+        # Partial: only transactions made from webhook events are in it, so others cost it nothing.
+        Index("ix_transaction_cycle_event", "cycle_id", "inbound_event_id",
+              sqlite_where=text("inbound_event_id IS NOT NULL"), postgresql_where=text("inbound_event_id IS NOT NULL")),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True)

@@ -24,7 +24,9 @@ def upgrade() -> None:
     # Added in place (no copy of the tables, which others' foreign keys name).
     op.add_column("template", sa.Column("agent_callable", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("transaction", sa.Column("inbound_event_id", sa.Integer(), nullable=True))
-    op.create_index("ix_transaction_cycle_event", "transaction", ["cycle_id", "inbound_event_id"])
+    op.create_index("ix_transaction_cycle_event", "transaction", ["cycle_id", "inbound_event_id"],
+                    sqlite_where=sa.text("inbound_event_id IS NOT NULL"),
+                    postgresql_where=sa.text("inbound_event_id IS NOT NULL"))
     if op.get_bind().dialect.name == "sqlite":
         with op.batch_alter_table("inboundevent", recreate="always", table_kwargs={"sqlite_autoincrement": True}):
             pass
