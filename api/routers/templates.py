@@ -13,7 +13,7 @@ from api.dependencies import CurrentAccount, Db, found
 from api.errors import COMMON, ApiError, responses
 from api.routers.cycles import CycleOut
 from api.routers.cycles import view as cycle_view
-from store import agent_templates, cycles, templates, text
+from store import cycles, templates, text
 from store.tables import Template
 from store.template_spec import StepSpec, TemplateSpec
 
@@ -104,20 +104,3 @@ def install_template(template_id: str, account: CurrentAccount, db: Db, body: In
     cycle = cycles.install(db, _get(db, template_id), account.id, body.Name, body.AccountConnectors)
     return cycle_view(db, cycle)
 
-
-class AgentToolBody(BaseModel):
-    Callable: bool = Field(description="agents may run the template's cycles as MCP tools: each Active one whose "
-                                       "trigger is a Webhook step, one event a call")
-
-
-@router.get("/{template_id}/agent-tool", tags=["agents"],
-            summary="Whether agents may run the template's cycles as tools (partner token)")
-def get_agent_tool(template_id: str, db: Db, _: PartnerClaims) -> AgentToolBody:
-    return AgentToolBody(Callable=_get(db, template_id).agent_callable)
-
-
-@router.put("/{template_id}/agent-tool", tags=["agents"], responses=responses(422),
-            summary="Let agents run the template's cycles as tools, or not (partner token)")
-def put_agent_tool(template_id: str, body: AgentToolBody, db: Db, _: PartnerClaims) -> AgentToolBody:
-    """Only a template whose trigger is a Webhook step can be callable: a call is one event."""
-    return AgentToolBody(Callable=agent_templates.mark(db, _get(db, template_id), body.Callable).agent_callable)
