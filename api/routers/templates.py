@@ -103,4 +103,3 @@ def install_template(template_id: str, account: CurrentAccount, db: Db, body: In
     body = body or InstallIn()
     cycle = cycles.install(db, _get(db, template_id), account.id, body.Name, body.AccountConnectors)
     return cycle_view(db, cycle)
-
