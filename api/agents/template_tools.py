@@ -93,6 +93,18 @@ def poll_uri(cycle_id: str, event_id: int) -> str:
     return f"cyclewright://cycles/{cycle_id}/events/{event_id}"
 
 
+def _event_text(arguments: dict[str, Any]) -> str:
+    """The arguments as an event's JSON text, as a sender would post it (UTF-8, not escaped, so
+    it is the size it would be); escaped where it holds a lone surrogate (valid JSON text, which
+    UTF-8 cannot hold; orjson refuses it)."""
+    text = json.dumps(arguments, ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(arguments)
+    return text
+
+
 def _queue(event: inbound.Event) -> tuple[inbound.Admission, int | None]:
     with engine().connect() as connection:
         return inbound.accept_one(connection, event)
@@ -115,9 +127,9 @@ def _result(structured: dict[str, Any], note: str, error: bool = False) -> types
 
 
 async def call(tool: TemplateTool, arguments: dict[str, Any], request: Any) -> types.CallToolResult:
-    """Queue the arguments as one event of the cycle, wake it, and wait (CYCLEWRIGHT_MCP_RUN_WAIT_SECONDS at most) for the
-    transactions made from the event to end."""
-    body = json.dumps(arguments)  # json, not orjson: an argument may hold a lone surrogate (escaped here)
+    """Queue the arguments as one event of the cycle, wake it, and wait (CYCLEWRIGHT_MCP_RUN_WAIT_SECONDS
+    at most) for the transactions made from the event to end."""
+    body = _event_text(arguments)
     if len(body.encode()) > DEFAULT_LIMIT:
         return failed(f"The arguments are larger than a webhook event may be ({DEFAULT_LIMIT // 1024} KiB). "
                       "Nothing was queued.")
