@@ -46,6 +46,7 @@ class Settings:
     api_concurrency: int  # CYCLEWRIGHT_API_CONCURRENCY: requests of each lane the API works on at once
     api_queue_seconds: float  # CYCLEWRIGHT_API_QUEUE_SECONDS: how long a request waits for its turn (then 503)
     mcp_calls_per_minute: int  # CYCLEWRIGHT_MCP_CALLS_PER_MINUTE: MCP tool calls of one account a minute
+    mcp_run_wait: float  # CYCLEWRIGHT_MCP_RUN_WAIT_SECONDS: how long a template tool's call waits for its transactions
     temporal_address: str
     temporal_namespace: str
     temporal_tls: TemporalTls | None  # TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY, TEMPORAL_TLS_CA: files, read once
@@ -147,6 +148,7 @@ def settings() -> Settings:
         api_concurrency=int(env("CYCLEWRIGHT_API_CONCURRENCY", "4")),
         api_queue_seconds=float(env("CYCLEWRIGHT_API_QUEUE_SECONDS", "5")),
         mcp_calls_per_minute=int(env("CYCLEWRIGHT_MCP_CALLS_PER_MINUTE", "120")),
+        mcp_run_wait=float(env("CYCLEWRIGHT_MCP_RUN_WAIT_SECONDS", "30")),
         temporal_address=env("TEMPORAL_ADDRESS", "localhost:7233"),
         temporal_namespace=env("TEMPORAL_NAMESPACE", "default"),
         temporal_tls=_temporal_tls(),

@@ -99,6 +99,18 @@ def takes_events(status: str, owner: str | None) -> bool:
 def accept(connection: Connection, events: Sequence[Event]) -> list[Admission]:
     """Queue the events of cycles that take events, each signature taken with its event, in one
     commit; what became of each."""
+    return _accept(connection, events)[0]
+
+
+def accept_one(connection: Connection, event: Event) -> tuple[Admission, int | None]:
+    """`accept` for one event, and its id on the queue when it was queued: the transactions a
+    run makes from it carry that id (`take`), so its caller can follow them (an agent's call of
+    a template, api/agents/template_tools.py)."""
+    admissions, ids = _accept(connection, [event], with_ids=True)
+    return admissions[0], ids[0] if ids else None
+
+
+def _accept(connection: Connection, events: Sequence[Event], with_ids: bool = False) -> tuple[list[Admission], list[int]]:
     ids = {e.cycle_id for e in events}
     found = connection.execute(select(CYCLES.c.id, CYCLES.c.status, CYCLES.c.status_owner)
                                .where(CYCLES.c.id.in_(ids))).all()
@@ -111,10 +123,14 @@ def accept(connection: Connection, events: Sequence[Event]) -> list[Admission]:
     now = utcnow()
     rows = [{"cycle_id": e.cycle_id, "step_id": e.step_id, "body": e.body, "received_at": now}
             for e, admission in zip(events, admissions) if admission == "queued"]
-    if rows:
+    ids: list[int] = []
+    if rows and with_ids:
+        ids = list(connection.execute(insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True),
+                                      rows).scalars())
+    elif rows:
         connection.execute(insert(EVENTS), rows)
     connection.commit()
-    return admissions
+    return admissions, ids
 
 
 REQUEUED = "re-queued: the cycle's next run reads the event again"
@@ -177,18 +193,19 @@ def take(db: Session, run: RunRef, first: int, events: Sequence[Taken], trigger:
         return _written(db, run, first)
     path, status, step = ([trigger, next_step], "Pending", next_step) if next_step else ([trigger], "Success", trigger)
     now = utcnow()
-    rows: list[tuple[str, str, list[str], Any, str | None]] = []
+    rows: list[tuple[str, str, list[str], Any, str | None, int]] = []
     for event in events:
         if event.error is None:
-            rows += [(status, step, path, record, None) for record in event.records]
+            rows += [(status, step, path, record, None, event.event_id) for record in event.records]
         else:
-            rows.append(("Errored", trigger, [trigger], event.body, event.error))
+            rows.append(("Errored", trigger, [trigger], event.body, event.error, event.event_id))
     if rows:
         db.execute(insert(TRANSACTIONS), [
             {"id": new_id(), "run_id": run.run_id, "cycle_id": run.cycle_id, "account_id": run.account_id,
              "seq": first + i, "status": status, "step": step, "path": path, "records": {trigger: record},
-             "message": message, "exchange": None, "retries": 0, "created_at": now, "updated_at": now}
-            for i, (status, step, path, record, message) in enumerate(rows)])
+             "message": message, "exchange": None, "retries": 0, "inbound_event_id": event_id,
+             "created_at": now, "updated_at": now}
+            for i, (status, step, path, record, message, event_id) in enumerate(rows)])
     db.commit()
     return len(rows)
 

@@ -119,6 +119,7 @@ class Template(SQLModel, table=True):
     name: str
     version: int = 1
     document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    agent_callable: bool = False  # agents may run its cycles as MCP tools (api/agents/template_tools.py)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -204,6 +205,8 @@ class Run(SQLModel, table=True):
 class InboundEvent(SQLModel, table=True):
     """A webhook event acknowledged (202) and not yet taken into a run: the inbound queue."""
 
+    __table_args__ = {"sqlite_autoincrement": True}  # an id is never used again: transactions name their event by it
+
     id: int | None = Field(default=None, primary_key=True)  # ascending: runs take events in order
     cycle_id: str = Field(foreign_key="cycle.id", index=True)
     step_id: str  # the cycle's Webhook step
@@ -248,6 +251,9 @@ class Transaction(SQLModel, table=True):
         UniqueConstraint("run_id", "seq"),
         Index("ix_transaction_cycle_status", "cycle_id", "status"),
         Index("ix_transaction_cycle_created", "cycle_id", "created_at"),
+        # Partial: only transactions made from webhook events are in it, so others cost it nothing.
+        Index("ix_transaction_cycle_event", "cycle_id", "inbound_event_id",
+              sqlite_where=text("inbound_event_id IS NOT NULL"), postgresql_where=text("inbound_event_id IS NOT NULL")),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True)
@@ -262,6 +268,7 @@ class Transaction(SQLModel, table=True):
     message: str | None = None  # why it errored or stopped (or an ignored step error)
     exchange: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # failing request/response
     retries: int = 0
+    inbound_event_id: int | None = None  # the webhook event it came from (store/inbound.py take)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -1,7 +1,8 @@
 """An account's installed integrations (its cycles) and their recent runs, as MCP resources:
 `cyclewright://cycles/{id}` and `cyclewright://cycles/{id}/runs`, JSON; and its tool calls,
-`cyclewright://tool-calls/{id}` (a resource template: where an agent polls a write). Another
-account's do not exist for it."""
+`cyclewright://tool-calls/{id}` (a resource template: where an agent polls a write); and what
+became of an event a template tool queued, `cyclewright://cycles/{id}/events/{event}` (where
+it polls such a call). Another account's do not exist for it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import mcp_types as types
 import orjson
 from sqlmodel import col, select
 
+from api.agents.template_tools import answer
 from api.errors import ApiError
 from api.tool_calls import get_call
 from store.database import session
@@ -22,9 +24,16 @@ RECENT_RUNS = 20
 JSON = "application/json"
 _URI = re.compile(r"cyclewright://cycles/(?P<cycle>[^/]+)(?P<runs>/runs)?")
 _TOOL_CALL = re.compile(r"cyclewright://tool-calls/(?P<call>[^/]+)")
-TEMPLATES = [types.ResourceTemplate(
-    uri_template="cyclewright://tool-calls/{id}", name="tool call", mime_type=JSON,
-    description="A write tool's call: its status (AwaitingApproval, Running, Completed, …), request and result")]
+_EVENT = re.compile(r"cyclewright://cycles/(?P<cycle>[^/]+)/events/(?P<event>[0-9]{1,18})")
+TEMPLATES = [
+    types.ResourceTemplate(
+        uri_template="cyclewright://tool-calls/{id}", name="tool call", mime_type=JSON,
+        description="A write tool's call: its status (AwaitingApproval, Running, Completed, …), request and result"),
+    types.ResourceTemplate(
+        uri_template="cyclewright://cycles/{id}/events/{event}", name="template tool call", mime_type=JSON,
+        description="An event a template tool queued: its status (Queued, Running, Completed) and its "
+                    "transactions' status, step and message"),
+]
 
 
 def _cycles(account_id: str) -> list[Cycle]:
@@ -59,6 +68,16 @@ def _run(run: Run) -> dict[str, Any]:
             "Stopped": run.stopped, "Message": run.message, "Warnings": run.warnings}
 
 
+def _owned(account_id: str, cycle_id: str) -> bool:
+    with session() as db:
+        cycle = db.get(Cycle, cycle_id)
+        return cycle is not None and cycle.account_id == account_id
+
+
+def _event(account_id: str, cycle_id: str, event_id: int) -> Any:
+    return answer(cycle_id, event_id) if _owned(account_id, cycle_id) else None
+
+
 def _read(account_id: str, cycle_id: str, runs: bool) -> Any:
     with session() as db:
         cycle = db.get(Cycle, cycle_id)
@@ -77,11 +96,14 @@ async def read(account_id: str, uri: str) -> types.ReadResourceResult | None:
             text = (await get_call(account_id, call["call"])).model_dump_json()
         except ApiError:  # not this account's
             return None
-    elif match := _URI.fullmatch(uri):
-        content = await asyncio.to_thread(_read, account_id, match["cycle"], bool(match["runs"]))
+    else:
+        if event := _EVENT.fullmatch(uri):
+            content = await asyncio.to_thread(_event, account_id, event["cycle"], int(event["event"]))
+        elif match := _URI.fullmatch(uri):
+            content = await asyncio.to_thread(_read, account_id, match["cycle"], bool(match["runs"]))
+        else:
+            return None
         if content is None:
             return None
         text = orjson.dumps(content).decode()
-    else:
-        return None
     return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, mime_type=JSON, text=text)])

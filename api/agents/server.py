@@ -14,6 +14,7 @@ account in turn); tool calls are rate limited per account, across API processes
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +29,7 @@ from mcp_types.jsonrpc import INVALID_PARAMS
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
-from api.agents import resources
+from api.agents import resources, template_tools
 from api.agents.discovery import resource_metadata_url
 from api.agents.tools import Call, account_tools, call, failed
 from api.auth import AGENT_SCOPE, bearer_token, verified_claims
@@ -51,13 +52,19 @@ def _account(ctx: Context) -> str:
     return ctx.request.scope[ACCOUNT]
 
 
+async def _tools(account: str) -> dict[str, template_tools.AnyTool]:
+    """The account's tools: its connectors' exposed methods, then its agent-callable cycles."""
+    tools: dict[str, template_tools.AnyTool] = dict(await account_tools(account))
+    return tools | await asyncio.to_thread(template_tools.catalogue, account, set(tools))
+
+
 async def _list_tools(ctx: Context, _: types.PaginatedRequestParams | None) -> types.ListToolsResult:
-    return types.ListToolsResult(tools=[tool.definition for tool in (await account_tools(_account(ctx))).values()])
+    return types.ListToolsResult(tools=[tool.definition for tool in (await _tools(_account(ctx))).values()])
 
 
 async def _call_tool(ctx: Context, params: types.CallToolRequestParams) -> types.CallToolResult:
     account = _account(ctx)
-    tool = (await account_tools(account)).get(params.name)
+    tool = (await _tools(account)).get(params.name)
     if tool is None:
         raise MCPError(INVALID_PARAMS, f"this account has no tool '{params.name}' (tools/list lists its tools)")
     per_minute = settings().mcp_calls_per_minute
@@ -65,6 +72,8 @@ async def _call_tool(ctx: Context, params: types.CallToolRequestParams) -> types
     if wait > 0:
         return failed(f"Rate limited: this account makes at most {per_minute} tool calls a minute; "
                       f"try again in {wait:.0f} s. Nothing was done.")
+    if isinstance(tool, template_tools.TemplateTool):
+        return await template_tools.call(tool, params.arguments or {}, ctx.request)
     return await call(tool, params.arguments or {}, Call(account, ctx.request, ctx.request_id))
 
 

@@ -1,6 +1,7 @@
-"""Which of a connector's methods agents may call as MCP tools (partner token): nothing by
-default. The MCP server (api/agents/) makes each exposed method of each connector an account
-has connected one of that account's tools."""
+"""Which of a connector's methods agents may call as MCP tools, and which templates' cycles
+(partner token): nothing by default. The MCP server (api/agents/) makes each exposed method of
+each connector an account has connected one of that account's tools, and each of its Active
+cycles of a callable template (api/agents/template_tools.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from pydantic import BaseModel, Field
 from api.auth import PartnerClaims
 from api.dependencies import Db, found
 from api.errors import COMMON, responses
-from store import agent_tools
-from store.tables import Connector
+from store import agent_templates, agent_tools
+from store.tables import Connector, Template
 
-router = APIRouter(prefix="/v1.0/connectors", tags=["agents"], responses=responses(*COMMON))
+router = APIRouter(prefix="/v1.0", tags=["agents"], responses=responses(*COMMON))
 
 
 class AgentTool(BaseModel):
@@ -33,13 +34,13 @@ def _view(exposed: list[agent_tools.Exposed]) -> AgentToolsBody:
     return AgentToolsBody(Methods=[AgentTool(**e.document()) for e in exposed])
 
 
-@router.get("/{connector_id}/agent-tools", summary="The connector's methods agents may call (partner token)")
+@router.get("/connectors/{connector_id}/agent-tools", summary="The connector's methods agents may call (partner token)")
 def get_agent_tools(connector_id: str, db: Db, _: PartnerClaims) -> AgentToolsBody:
     found(db, Connector, connector_id, "connector")
     return _view(agent_tools.exposed(db, connector_id))
 
 
-@router.put("/{connector_id}/agent-tools", summary="Choose the connector's methods agents may call (partner token)",
+@router.put("/connectors/{connector_id}/agent-tools", summary="Choose the connector's methods agents may call (partner token)",
             responses=responses(422))
 def put_agent_tools(connector_id: str, body: AgentToolsBody, db: Db, _: PartnerClaims) -> AgentToolsBody:
     """Replaces the list. Each method must be one of the connector's (its Live release's), not a
@@ -47,3 +48,22 @@ def put_agent_tools(connector_id: str, body: AgentToolsBody, db: Db, _: PartnerC
     found(db, Connector, connector_id, "connector")
     return _view(agent_tools.expose(db, connector_id, [
         agent_tools.Exposed(m.Method, m.Approval, timedelta(minutes=m.ApprovalTimeoutMinutes)) for m in body.Methods]))
+
+
+class AgentTemplateBody(BaseModel):
+    Callable: bool = Field(description="agents may run the template's cycles as MCP tools: each Active one whose "
+                                       "trigger is a Webhook step, one event a call")
+
+
+@router.get("/templates/{template_id}/agent-tool",
+            summary="Whether agents may run the template's cycles as tools (partner token)")
+def get_agent_template(template_id: str, db: Db, _: PartnerClaims) -> AgentTemplateBody:
+    return AgentTemplateBody(Callable=found(db, Template, template_id, "template").agent_callable)
+
+
+@router.put("/templates/{template_id}/agent-tool", responses=responses(422),
+            summary="Let agents run the template's cycles as tools, or not (partner token)")
+def put_agent_template(template_id: str, body: AgentTemplateBody, db: Db, _: PartnerClaims) -> AgentTemplateBody:
+    """Only a template whose trigger is a Webhook step can be callable: a call is one event."""
+    template = found(db, Template, template_id, "template")
+    return AgentTemplateBody(Callable=agent_templates.mark(db, template, body.Callable).agent_callable)

@@ -111,3 +111,29 @@ def test_a_signed_event_is_queued_with_its_signature_taken_in_one_commit(db):
     assert inbound.accept(connection, [signed(2, "bb" * 32), signed(3, "cc" * 32)]) == ["replayed", "queued"]
     connection.close()
     assert [json.loads(e.body) for e in inbound.oldest(db, cycle.id, 10)] == [{"n": 1}, {}, {"n": 2}, {"n": 3}]
+
+
+def test_an_events_transactions_carry_its_id_and_no_id_is_used_twice(db):
+    """What a template tool's call (api/agents/template_tools.py) follows: the event's id on
+    the transactions made from it, an id no later event gets (even after the queue empties)."""
+    cycle = _webhook_cycle(db)
+    step = cycles.steps(db, cycle.id)[0]
+    runs.save_cycle_status(db, cycle.id, "Active", "owner", 1)
+    connection = db.get_bind().connect()
+    run = runs.open_run(db, cycle.id, 1, "run-1")
+    ref = RunRef(run.id, cycle.id, cycle.account_id)
+    ids = []
+    for i in range(3):  # each event queued, then taken (two records from the last), emptying the queue
+        admission, event_id = inbound.accept_one(connection, inbound.Event(cycle.id, step.id, json.dumps({"n": i})))
+        assert admission == "queued"
+        assert [e.id for e in inbound.oldest(db, cycle.id, 10)] == [event_id]
+        inbound.take(db, ref, 1 + 2 * i, [inbound.Taken(event_id, [{"n": i}] * (1 + (i == 2)))], "event", "lead")
+        ids.append(event_id)
+    assert len(set(ids)) == 3  # SQLite would give an emptied queue's next event the id 1 again
+    rows = db.query(Transaction).filter(Transaction.run_id == run.id).order_by(Transaction.seq).all()
+    assert [(r.records["event"]["n"], r.inbound_event_id) for r in rows] == [
+        (0, ids[0]), (1, ids[1]), (2, ids[2]), (2, ids[2])]
+
+    runs.save_cycle_status(db, cycle.id, "Stopped", "owner", 2)
+    assert inbound.accept_one(connection, inbound.Event(cycle.id, step.id, "{}")) == ("closed", None)
+    connection.close()
