@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"  # merged after main's 0009_portal_sessions: "0009"
+down_revision = "0009"  # merged after main's 0009_portal_sessions: "0009"
 branch_labels = None
 depends_on = None
 
