@@ -1,7 +1,7 @@
 """Templates agents may call as MCP tools, and the inbound event each transaction came from.
 
 Revision ID: 0010
-Revises: 0008 (0009 on main: the portal's, merged while this was written; see down_revision)
+Revises: 0009
 Create Date: 2026-12-07 22:50:00
 
 Before it, no template was a tool, and no transaction recorded its event. SQLite gave a new
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0009"  # merged after main's 0009_portal_sessions: "0009"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
