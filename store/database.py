@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -50,12 +52,29 @@ def make_engine(url: str, **pool: float) -> Engine:
 def _sqlite_pragmas(connection, _record) -> None:
     # WAL lets the API and the workers read while another process writes.
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _journal_in_wal(cursor)
     # With WAL, NORMAL survives any process crash (a power cut may lose the last commits):
     # commits skip the fsync that would otherwise dominate writing transactions.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+WAL_ATTEMPTS = 20  # about 10 s in all
+
+
+def _journal_in_wal(cursor) -> None:
+    """Switching a new file to WAL takes its exclusive lock, and SQLite answers "database is
+    locked" at once rather than wait for it while another process does the same (processes
+    starting together): tried again, a bounded number of times, then the error raised."""
+    for attempt in range(1, WAL_ATTEMPTS + 1):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt == WAL_ATTEMPTS:
+                raise
+            time.sleep(0.05 * attempt)
 
 
 @cache
