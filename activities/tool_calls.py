@@ -27,15 +27,15 @@ from connectors import (
 )
 from connectors.auth import secrets_of
 from connectors.call import call_method
-from connectors.dates import EPOCH
+from connectors.dates import OUTSIDE_A_RUN
 from connectors.egress import EgressRefused
 from connectors.errors import FieldValueError, MissingMergefield, Unauthorized, UnknownParameter
 from connectors.exchange import shown_json
 from connectors.oauth import NeedsReauthentication
 from runtime import context
 from store import tool_calls
-from store.connections import call_options, load_owned
-from store.custom_fields import release_for
+from store.connections import call_options
+from store.custom_fields import load_callable
 from store.database import session
 from store.tables import ToolCall
 from workflows import names
@@ -61,12 +61,12 @@ def _load(call_id: str) -> Ready | str:
         if row.status != "Running":
             return row.status
         try:
-            installed, credentials = load_owned(db, row.account_id, row.account_connector_id)
+            _, connector, credentials = load_callable(db, row.account_id, row.account_connector_id)
         except LookupError:
             tool_calls.fail(db, call_id, f"the account connector {row.account_connector_id} was removed before "
                                          "the call could be sent: nothing was sent")
             return "Failed"
-        return Ready(row, tool_calls.arguments(row), release_for(db, installed.release_id, installed.id), credentials)
+        return Ready(row, tool_calls.arguments(row), connector, credentials)
 
 
 def party(err: ConnectorError) -> str:
@@ -104,7 +104,7 @@ class ToolCallActivities:
                 called = await call_method(
                     self.upstream.client, ready.connector, row.method,
                     parameters=ready.arguments.get("Parameters", {}), fields=ready.arguments.get("Fields", {}),
-                    mergefields={"LastSuccessfulRunDate": EPOCH}, idempotency_key=row.id,
+                    mergefields=OUTSIDE_A_RUN, idempotency_key=row.id,
                     **call_options(row.account_connector_id, ready.credentials, self.upstream.limiter))
         except ConnectorError as err:
             if err.retryable:

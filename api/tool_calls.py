@@ -39,15 +39,14 @@ from api.dependencies import TEMPORAL_TIMEOUT
 from api.errors import ApiError, not_found
 from connectors import ConnectorError, Problem
 from connectors.call import call_parameters, check_input
-from connectors.dates import EPOCH
+from connectors.dates import OUTSIDE_A_RUN
 from connectors.errors import InvalidInput, UnknownParameter
 from connectors.exchange import shown_json
 from connectors.spec import Connector, Method
 from runtime.settings import TASK_QUEUE
 from store import tool_calls
 from store.agent_tools import READS
-from store.connections import load_owned
-from store.custom_fields import release_for
+from store.custom_fields import load_callable
 from store.database import session
 from store.problems import json_path
 from store.tables import ToolCall, utcnow
@@ -227,14 +226,13 @@ def _checked(request: WriteRequest) -> tool_calls.NewCall:
         raise ApiError(422, "The tool call is invalid; nothing was started.", problems)
     with session() as db:
         try:
-            installed, credentials = load_owned(db, request.account_id, request.account_connector_id)
+            installed, connector, credentials = load_callable(db, request.account_id, request.account_connector_id)
         except LookupError:
             raise _invalid("$.Connector", f"the account has no connector '{request.account_connector_id}'") from None
-        connector = release_for(db, installed.release_id, installed.id)
     method = _write_method(connector, request.method)
     try:
         check_input(connector, method.UniqueIdentifier, credentials, parameters=arguments.Parameters,
-                    fields=arguments.Fields, mergefields={"LastSuccessfulRunDate": EPOCH})
+                    fields=arguments.Fields, mergefields=OUTSIDE_A_RUN)
     except InvalidInput as err:
         raise ApiError(422, "The tool call's arguments are invalid; nothing was started.",
                        [Problem(f"$.Arguments{path.removeprefix('$')}", message) for path, message in err.problems]

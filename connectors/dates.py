@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
+from types import MappingProxyType
 
 _TOKENS = [("yyyy", "%Y"), ("fff", "%f"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"),
            ("ss", "%S"), ("Z", "Z")]
 ISO = "yyyy-MM-ddTHH:mm:ssZ"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # {{LastSuccessfulRunDate}} before the first success
+# The mergefields of a call outside any run (data on demand, an AuthTestMethod, an agent's tool call).
+OUTSIDE_A_RUN = MappingProxyType({"LastSuccessfulRunDate": EPOCH})  # read-only: shared by every such call
 
 
 @lru_cache(maxsize=256)

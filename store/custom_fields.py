@@ -12,15 +12,23 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import Row, bindparam
 from sqlmodel import Session, select
 
-from connectors import Connector, FieldSpec, Problem
+from connectors import Connector, Credentials, FieldSpec, Problem
 from connectors.lookups import FormatKind, with_custom_fields
-from store.connections import load_release
-from store.tables import CustomFieldSet, FieldMapping, utcnow
+from store.connections import load_owned, load_release
+from store.tables import AccountConnector, CustomFieldSet, FieldMapping, utcnow
 
 # Made once: every call of an account connector asks it (building a statement costs more than
 # running it).
 _FOUND = select(CustomFieldSet.method, CustomFieldSet.fields).where(
     CustomFieldSet.account_connector_id == bindparam("account_connector_id"))
+
+
+def load_callable(db: Session, account_id: str, account_connector_id: str) -> tuple[AccountConnector, Connector,
+                                                                                  Credentials]:
+    """An account's connector ready to call: its row, its release as it sees it (release_for)
+    and its credentials; LookupError when the account has no such connector."""
+    row, credentials = load_owned(db, account_id, account_connector_id)
+    return row, release_for(db, row.release_id, row.id), credentials
 
 
 def release_for(db: Session, release_id: str, account_connector_id: str | None) -> Connector:

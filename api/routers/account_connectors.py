@@ -23,7 +23,7 @@ from connectors import (
 )
 from connectors import Connector as ConnectorSpec
 from connectors.auth import auth_value_problem, secrets_of
-from connectors.dates import EPOCH
+from connectors.dates import OUTSIDE_A_RUN
 from connectors.errors import InvalidInput
 from connectors.urls import endpoint_problems
 from store import partner_webhooks, text
@@ -95,7 +95,7 @@ async def _verify(request: Request, spec: ConnectorSpec, row: AccountConnector) 
     try:
         await call_method(request.app.state.http, spec, spec.AuthTestMethod, credentials=credentials,
                           authentication=row.authentication, limiter=limiter, limit_key=row.id,
-                          mergefields={"LastSuccessfulRunDate": EPOCH})
+                          mergefields=OUTSIDE_A_RUN)
     except ConnectorError as err:
         if err.retryable or isinstance(err, ScriptError | InvalidInput):  # not the credentials' fault
             cause = f"script failed: {err.reason}" if isinstance(err, ScriptError) else err.brief()

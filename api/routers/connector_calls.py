@@ -29,7 +29,7 @@ from connectors import (
     call_method,
     fetch_pages,
 )
-from connectors.dates import EPOCH
+from connectors.dates import OUTSIDE_A_RUN
 from connectors.egress import EgressRefused
 from connectors.errors import (
     FieldValueError,
@@ -40,8 +40,8 @@ from connectors.errors import (
 )
 from connectors.nesting import TooDeep
 from connectors.oauth import NeedsReauthentication
-from store.connections import call_options, load_owned
-from store.custom_fields import release_for
+from store.connections import call_options
+from store.custom_fields import load_callable
 from store.database import session
 from store.limiter import DatabaseLimiter
 from store.tables import AccountConnector
@@ -107,10 +107,9 @@ async def load_caller(claims: dict, account_id: str | None, id: str) -> Caller:
     def load() -> Caller:
         with session() as db:
             try:
-                row, credentials = load_owned(db, account_id, id)  # its owner exists: no account lookup
+                return Caller(*load_callable(db, account_id, id))  # its owner exists: no account lookup
             except LookupError:
                 raise not_found("account connector", id) from None
-            return Caller(row, release_for(db, row.release_id, row.id), credentials)
 
     return await asyncio.to_thread(load)
 
@@ -122,7 +121,7 @@ def method_of(connector: Connector, method: str) -> str:
 
 
 def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, Any]:
-    return {**call_options(row.id, credentials, limiter), "mergefields": {"LastSuccessfulRunDate": EPOCH}}
+    return {**call_options(row.id, credentials, limiter), "mergefields": OUTSIDE_A_RUN}
 
 
 def _refused(err: ConnectorError) -> ApiError | None:
