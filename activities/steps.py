@@ -19,7 +19,7 @@ from activities.decisions import decide
 from activities.failures import as_failure, is_throttled
 from activities.mappings import mapped, value_of
 from activities.upstream import Loaded, Upstream, earlier_progress, heartbeating, idempotency_key
-from connectors import ConfigurationError, ConnectorError, call_method
+from connectors import ConfigurationError, ConnectorError, PreparedCall, prepare
 from connectors.errors import FieldValueError
 from connectors.oauth import NeedsReauthentication
 from connectors.types import as_type
@@ -60,6 +60,10 @@ class StepActivities:
 
     async def _call_each(self, request: RangeRequest, todo: list[Waiting], result: RangeResult) -> None:
         loaded = await self.upstream.load(request.plan_id, request.step)
+        try:
+            prepared = prepare(loaded.connector, loaded.step.method, **loaded.call_options(self.upstream.limiter))
+        except ConnectorError as err:  # the same for every transaction
+            raise as_failure(loaded.step.name, err, with_body=False) from None
         saved = earlier_progress() or {"throttled": 0}
         slots = self.upstream.slots(loaded.step.account_connector_id)
         rows, done, failures = iter(todo), 0, []
@@ -72,7 +76,7 @@ class StepActivities:
                 context.bind(transaction=row.seq)
                 try:
                     async with slots:
-                        outcome = await self._call(loaded, request, row, result)
+                        outcome = await self._call(loaded, prepared, request, row, result)
                         if outcome is not None:
                             await self.upstream.outcomes.add(outcome)
                 except Exception as err:  # noqa: BLE001 — the others go on; the activity then fails
@@ -93,16 +97,15 @@ class StepActivities:
             activity.heartbeat({"done": done, "throttled": throttled})
             raise as_failure(loaded.step.name, err, throttled, with_body=False) from None
 
-    async def _call(self, loaded: Loaded, request: RangeRequest, row: Waiting,
+    async def _call(self, loaded: Loaded, prepared: PreparedCall, request: RangeRequest, row: Waiting,
                     result: RangeResult) -> Outcome | None:
         """The transaction's outcome at this step; None when it is to be tried again later."""
         step = loaded.step
         try:
             fields, parameters = mapped(step, loaded.connector, row.records)
-            called = await call_method(
-                self.upstream.client, loaded.connector, step.method, fields=fields, parameters=parameters,
+            called = await prepared.call(
+                self.upstream.client, fields=fields, parameters=parameters,
                 idempotency_key=idempotency_key(request.run_id, row.seq, step.id, row.retries, request.attempt),
-                **loaded.call_options(self.upstream.limiter),
             )
         except ConnectorError as err:
             if err.retryable or isinstance(err, NeedsReauthentication | ConfigurationError):

@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import psutil
 from plain import CLIENTS, fastest, sync_contacts
+from plain import run as run_plain
 from stack import CRM_PAGE_SIZE, Stack, data_dir, pid, reset_demo, running_stack_processes, temporal
 from temporalio.client import WorkflowExecutionStatus
 
@@ -161,7 +162,7 @@ def main() -> None:
         plain: dict[str, float] = {}
         for kind in CLIENTS:
             reset_demo(demo, n, note_bytes)
-            plain[kind] = asyncio.run(sync_contacts(kind, demo, args.concurrency, CRM_PAGE_SIZE))
+            plain[kind] = run_plain(sync_contacts(kind, demo, args.concurrency, CRM_PAGE_SIZE))
             check_delivered(demo, n, f"plain script ({kind})")
     (run,) = runs
     most_events = max(found, key=lambda h: h.events)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
-from plain import CLIENTS, fastest, read_pages
+from plain import CLIENTS, fastest, read_pages, run
 from stack import finished, reset_demo, running_stack, temporal
 
 from workflows import names
@@ -90,7 +90,7 @@ def main() -> None:
             for name, times in loops.items():
                 kind = name.split(",")[0]
                 seconds, records = (plain_loop(demo, page_size) if name == "httpx, sync"
-                                    else asyncio.run(read_pages(kind, demo, page_size)))
+                                    else run(read_pages(kind, demo, page_size)))
                 assert cycle_records == records == args.records
                 times.append(seconds)
     cycle_seconds, trigger = statistics.median(cycles), statistics.median(triggers)

@@ -1,8 +1,8 @@
 """Plain scripts doing the calls a cycle run makes, on each HTTP client: what a bench compares with.
 
-The engine sends through aiohttp (connectors/transport.py), so the fair baseline is the
-fastest plain script on aiohttp itself: a bare `aiohttp.ClientSession`, no egress resolver,
-no retries, nothing stored. The httpx one is shown beside it, as what a script written with
+The engine sends through aiohttp (connectors/transport.py) on uvloop (worker.py), so the fair
+baseline is the fastest plain script on aiohttp itself, on uvloop (`run`): a bare
+`aiohttp.ClientSession`, no egress resolver, no retries, nothing stored. The httpx one is shown beside it, as what a script written with
 the most common client gets. Each bench prints its ratio against the fastest.
 """
 
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx
+import uvloop
 
 CLIENTS = ("aiohttp", "httpx")  # the fastest first
 READ_AHEAD_PAGES = 4  # pages a sync script holds before its posts catch up
@@ -23,8 +24,14 @@ READ_AHEAD_PAGES = 4  # pages a sync script holds before its posts catch up
 # on a connection the server is closing fails, and a plain script has no retries.
 KEEPALIVE_SECONDS = 2.0
 
+T = TypeVar("T")
 Get = Callable[[str, dict[str, Any], dict[str, str]], Awaitable[Any]]  # path, params, headers → JSON
 Post = Callable[[str, Any, dict[str, str]], Awaitable[None]]  # path, JSON body, headers
+
+
+def run(script: Coroutine[Any, Any, T]) -> T:
+    """A plain script run on the worker's event loop (uvloop)."""
+    return uvloop.run(script)
 
 
 @asynccontextmanager

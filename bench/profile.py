@@ -32,7 +32,7 @@ from sync import delivered, through_cycle
 # (group, pattern on a frame's file). The first group a frame matches is its group; a frame
 # that matches none (the standard library's helpers) counts for its caller.
 GROUPS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(pattern)) for name, pattern in [
-    ("idle (waiting in the selector)", r"^selectors\.py$"),
+    ("idle (waiting in the selector)", r"^selectors\.py$"),  # on asyncio's own loop
     ("httpx request and response objects", r"(^|/)(httpx|httpcore|h11)/"),
     ("aiohttp and connectors/transport.py", r"(^|/)(aiohttp|yarl|multidict|propcache)/|connectors/transport\.py$"),
     ("socket I/O", r"(^|/)(asyncio/(selector_events|sslproto|streams)|socket|ssl)\.py$"),
@@ -46,6 +46,10 @@ GROUPS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(pattern)) for nam
     ("asyncio's event loop", r"(^|/)asyncio/"),
 ]]
 OTHER = "other"
+# The worker runs on uvloop: its loop is C code, so a sample whose innermost Python frame is the
+# loop's runner is the loop waiting in epoll, or doing its own work (the two cannot be told apart).
+IN_THE_LOOP = "the event loop (idle, or uvloop's own work)"
+LOOP_RUNNER = re.compile(r"(^|/)(asyncio/runners\.py|uvloop/__init__\.py)$")
 FRAME = re.compile(r"^(?P<function>.*) \((?P<file>[^()]*):\d+\)$")
 # A thread other than the event loop's that is waiting for work, not working.
 WAITING = re.compile(r"(concurrent/futures/thread\.py|threading\.py|queue\.py)$")
@@ -81,8 +85,9 @@ def grouped(samples: list[tuple[list[str], int]]) -> tuple[Counter[str], Counter
     """Self and inclusive samples by group."""
     own, inclusive = Counter[str](), Counter[str]()
     for frames, count in samples:
-        groups = [group_of(FRAME.match(f)["file"]) for f in frames]
-        own[next((g for g in reversed(groups) if g), OTHER)] += count
+        files = [FRAME.match(f)["file"] for f in frames]
+        groups = [group_of(file) for file in files]
+        own[IN_THE_LOOP if LOOP_RUNNER.search(files[-1]) else next((g for g in reversed(groups) if g), OTHER)] += count
         for group in set(groups) - {None}:
             inclusive[group] += count
     return own, inclusive
@@ -126,7 +131,7 @@ def main() -> None:
         through_cycle(api, demo)
         reset_demo(demo, args.records)
         recorder = subprocess.Popen([py_spy(), "record", "--pid", str(pid(stack, "worker")), "--rate",
-                                     str(args.rate), "--format", "raw", "--idle", "--threads", "--output",
+                                     str(args.rate), "--format", "raw", "--idle", "--threads", "--nonblocking", "--output",
                                      str(raw_file)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             seconds = through_cycle(api, demo)

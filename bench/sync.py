@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
-from plain import CLIENTS, fastest, sync_contacts
+from plain import CLIENTS, fastest, run, sync_contacts
 from stack import CRM_PAGE_SIZE, finished, pid, reset_demo, running_stack_processes
 
 from runtime.catalog import install_demo
@@ -69,7 +69,7 @@ def main() -> None:
                     cpu[name].append(cpu_seconds(worker) - used)
                 else:
                     used = time.process_time()
-                    times.append(asyncio.run(sync_contacts(name, demo, args.concurrency, CRM_PAGE_SIZE)))
+                    times.append(run(sync_contacts(name, demo, args.concurrency, CRM_PAGE_SIZE)))
                     cpu[name].append(time.process_time() - used)
                 assert delivered(demo) == args.records
     n, median = args.records, {name: statistics.median(times) for name, times in runs.items()}

@@ -38,7 +38,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 import uvloop
-from plain import CLIENTS, create_leads, fastest
+from plain import CLIENTS, create_leads, fastest, run
 from stack import cpu_seconds, pid, running_stack_processes
 
 from runtime.catalog import load_catalog
@@ -168,7 +168,7 @@ def main() -> None:
         for kind in CLIENTS:
             httpx.post(f"{demo}/admin/reset", json={"contacts": 0}).raise_for_status()
             events = [f"event{i}@example.com" for i in acknowledged]
-            plain[kind] = asyncio.run(create_leads(kind, demo, settings().step_concurrency, events))
+            plain[kind] = run(create_leads(kind, demo, settings().step_concurrency, events))
             assert httpx.get(f"{demo}/admin/stats").json()["distinct_emails"] == len(events)
     acked = len(acknowledged)
     print(f"events posted:          {args.events} (concurrency {args.concurrency}, signed: {args.sign})")

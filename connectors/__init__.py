@@ -1,7 +1,7 @@
 """The connector engine: a pure library (no Temporal, no database)."""
 
 from connectors.auth import Credentials
-from connectors.call import CallResult, call_method
+from connectors.call import CallResult, PreparedCall, call_method, prepare
 from connectors.errors import (
     ConfigurationError,
     ConnectorError,
@@ -45,6 +45,7 @@ __all__ = [
     "MissingMergefield",
     "Pages",
     "Parameter",
+    "PreparedCall",
     "Problem",
     "RateLimited",
     "RetryableError",
@@ -58,4 +59,5 @@ __all__ = [
     "iter_pages",
     "load_connector",
     "parse_connector",
+    "prepare",
 ]

@@ -56,11 +56,12 @@ from connectors.transport import (
     build_request,
     header_dict,
 )
-from connectors.urls import checked_url, endpoint_origin, origin_of
+from connectors.urls import Origin, checked_url, endpoint_origin, origin_of
 
 IGNORE = "IGNORE_PARAMETER"
 NO_SCRIPTING = Scripting()  # the connector's and the method's scripts still run
 RETRYABLE_STATUSES = {408, 425, 429}
+SHOWN_URLS = 256  # URLs a prepared call remembers as shown
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,10 @@ def _settable(params: list[Parameter]) -> set[str]:
     return {p.key for p in visible} | {p.TargetName for p in visible if p.TargetName}
 
 
-def _check_parameters(parameters: Mapping[str, str], params: list[Parameter]) -> None:
-    unknown = sorted(set(parameters) - _settable(params))
+def _check_parameters(parameters: Mapping[str, str], settable: set[str]) -> None:
+    unknown = sorted(set(parameters) - settable)
     if unknown:
-        allowed = ", ".join(sorted(_settable(params))) or "none"
+        allowed = ", ".join(sorted(settable)) or "none"
         raise UnknownParameter(f"the method has no parameter {', '.join(repr(u) for u in unknown)} that a call "
                                f"may set (it may set: {allowed})")
 
@@ -109,25 +110,6 @@ def _trusted(connector: Connector, credentials: Credentials) -> dict[str, str]:
     """The values that decide where credentials may go: connector defaults and the account
     connector's properties; nothing a caller or a record supplies."""
     return connector.property_values(credentials.properties)
-
-
-def _authorized(target: URL, connector: Connector, method: Method, trusted: Mapping[str, str]) -> bool:
-    """Whether credentials go with a request to `target`: only to an origin of the connector's
-    endpoints (a next URL elsewhere is followed without them)."""
-    origin = origin_of(target)
-    if origin == endpoint_origin(method.Endpoint, trusted):
-        return True
-    return any(origin == endpoint_origin(m.Endpoint, trusted) for m in connector.Methods)
-
-
-def _mergefield_values(
-    trusted: Mapping[str, str], credentials: Credentials, mergefields: Mapping[str, Any], parameters: Mapping[str, str]
-) -> dict[str, Any]:
-    values: dict[str, Any] = dict(trusted)
-    values.update(auth_mergefields(credentials))
-    values.update(mergefields)
-    values.update(parameters)
-    return values
 
 
 def _request_parts(
@@ -177,7 +159,7 @@ def _secret_names(authentication: Authentication | None, params: list[Parameter]
     return names
 
 
-def _status_error(response: Response, call: _Call, masked: set[str]) -> ConnectorError | None:
+def _status_error(response: Response, call: PreparedCall, masked: set[str]) -> ConnectorError | None:
     """The error an HTTP status other than 2xx makes, or None for a success."""
     status = response.status_code
     if status < 300:
@@ -197,8 +179,10 @@ def _status_error(response: Response, call: _Call, masked: set[str]) -> Connecto
 
 
 @dataclass
-class _Call:
-    """Everything about one call that does not change if it is sent twice."""
+class PreparedCall:
+    """Calls of one method with one account connector's credentials: everything that does not
+    change from one call to the next (nor if a call is sent twice), worked out once. A step
+    prepares one for all its transactions (`prepare`), then `call`s it for each."""
 
     connector: Connector
     method: Method
@@ -211,10 +195,106 @@ class _Call:
     limiter: Limiter | None = None
     wanted: list[Any] = field(default_factory=list)  # the rate-limit buckets each request takes
     max_wait: float = 2.0
+    scripting: Scripting = NO_SCRIPTING
+    _shown: dict[tuple[URL, int], str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def context(self) -> dict[str, Any]:
         return {"connector": self.connector.Name, "method": self.method.UniqueIdentifier}
+
+    @cached_property
+    def params(self) -> list[Parameter]:
+        return call_parameters(self.connector, self.method)
+
+    @cached_property
+    def settable(self) -> set[str]:
+        return _settable(self.params)
+
+    @cached_property
+    def required(self) -> list[inputs.Required]:
+        return inputs.required_parameters(self.method, self.params, self.settable)
+
+    @cached_property
+    def known(self) -> dict[str, Any]:
+        """The mergefield values every call has: the trusted values and the credentials'."""
+        return {**self.trusted, **auth_mergefields(self.credentials)}
+
+    @cached_property
+    def paging(self) -> Paging:
+        return Paging.of(self.connector, self.method, self.params)
+
+    @cached_property
+    def masked(self) -> set[str]:
+        return _secret_names(self.authentication, self.params)
+
+    @cached_property
+    def hidden(self) -> set[str]:
+        """Mergefields a script is not shown."""
+        return AUTH_MERGEFIELDS | {"ClientSecret"} | {p.key for p in self.params if p.IsSensitive}
+
+    @cached_property
+    def origins(self) -> frozenset[Origin]:
+        """The origins of the connector's endpoints: where its credentials may go."""
+        found = (endpoint_origin(m.Endpoint, self.trusted) for m in (self.method, *self.connector.Methods))
+        return frozenset(o for o in found if o is not None)
+
+    def shown(self, url: URL) -> str:
+        """The URL as a trace may record it (shown_url); remembered, as most calls of a method
+        go to the same few URLs (and again when a refreshed OAuth token joins the secrets)."""
+        key = (url, len(self.secrets))
+        if (found := self._shown.get(key)) is None:
+            if len(self._shown) >= SHOWN_URLS:
+                self._shown.clear()
+            found = self._shown[key] = shown_url(url, self.secrets, self.masked)
+        return found
+
+    def authorized(self, target: URL) -> bool:
+        """Whether credentials go with a request to `target`: only to an origin of the
+        connector's endpoints (a next URL elsewhere is followed without them)."""
+        return origin_of(target) in self.origins
+
+    async def call(
+        self,
+        client: HttpClient,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        parameters: Mapping[str, str] | None = None,
+        mergefields: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        cursor: Cursor | None = None,
+    ) -> CallResult:
+        """One request: the first page, or the page `cursor` (from a previous result) points at."""
+        session = _scripts(client, self)
+        try:
+            async with session or nullcontext():
+                return await _call(client, self, session, cursor or {}, fields or {}, parameters or {},
+                                   mergefields or {}, idempotency_key)
+        except ConnectorError as err:
+            raise _named(err, self)
+
+
+def prepare(
+    connector: Connector,
+    method_id: str,
+    *,
+    credentials: Credentials,
+    authentication: str | None = None,
+    limiter: Limiter | None = None,
+    limit_key: str | None = None,
+    max_wait: float = 2.0,
+    tokens: TokenStore | None = None,
+    on_exchange: Callable[[Exchange], None] | None = None,
+    scripting: Scripting = NO_SCRIPTING,
+) -> PreparedCall:
+    """Calls of `method_id` with these credentials, ready to `call`."""
+    try:
+        method = connector.method(method_id)
+    except KeyError:
+        raise StepError("the connector has no such method", connector=connector.Name, method=method_id) from None
+    return PreparedCall(connector, method, connector.authentication(authentication), credentials,
+                        secrets_of(credentials, connector), on_exchange, tokens, _trusted(connector, credentials),
+                        limiter, buckets(connector, method, limit_key or connector.Name) if limiter is not None else [],
+                        max_wait, scripting)
 
 
 async def call_method(
@@ -222,31 +302,18 @@ async def call_method(
     connector: Connector,
     method_id: str,
     *,
-    credentials: Credentials,
-    authentication: str | None = None,
     fields: Mapping[str, Any] | None = None,
     parameters: Mapping[str, str] | None = None,
     mergefields: Mapping[str, Any] | None = None,
     idempotency_key: str | None = None,
     cursor: Cursor | None = None,
-    limiter: Limiter | None = None,
-    limit_key: str | None = None,
-    max_wait: float = 2.0,
-    tokens: TokenStore | None = None,
-    on_exchange: Callable[[Exchange], None] | None = None,
-    scripting: Scripting = NO_SCRIPTING,
+    **preparation: Any,
 ) -> CallResult:
-    """One request: the first page, or the page `cursor` (from a previous result) points at."""
-    call = _prepared(connector, method_id, credentials, authentication, on_exchange, tokens, limiter, limit_key,
-                     max_wait)
-    session = _scripts(client, call, scripting)
-    cursor, parameters = cursor or {}, parameters or {}
-    try:
-        async with session or nullcontext():
-            return await _call(client, call, session, cursor, fields or {}, parameters, mergefields or {},
-                               idempotency_key)
-    except ConnectorError as err:
-        raise _named(err, call)
+    """One call, prepared for itself alone (`prepare` takes `preparation`): for a caller with
+    one call to make, or one page at a time."""
+    return await prepare(connector, method_id, **preparation).call(
+        client, fields=fields, parameters=parameters, mergefields=mergefields, idempotency_key=idempotency_key,
+        cursor=cursor)
 
 
 @asynccontextmanager
@@ -265,9 +332,10 @@ async def event_scripts(
 ) -> AsyncIterator[ScriptSession | None]:
     """The isolate for a method's `event` outside a request (before_webhook, after_webhook), its
     http_request through the engine as a call's is; None when no script handles the event."""
-    call = _prepared(connector, method_id, credentials, authentication, None, tokens, limiter, limit_key)
+    call = prepare(connector, method_id, credentials=credentials, authentication=authentication, limiter=limiter,
+                   limit_key=limit_key, tokens=tokens, scripting=scripting)
     named = mentions(event, connector.Script, call.method.Script, scripting.step_script)
-    session = _scripts(client, call, scripting) if named else None  # no isolate for scripts that cannot handle it
+    session = _scripts(client, call) if named else None  # no isolate for scripts that cannot handle it
     try:
         async with session or nullcontext():
             yield session if session and session.handles(event) else None
@@ -275,21 +343,10 @@ async def event_scripts(
         raise _named(err, call)
 
 
-def _prepared(connector: Connector, method_id: str, credentials: Credentials, authentication: str | None,
-              on_exchange: Callable[[Exchange], None] | None, tokens: TokenStore | None, limiter: Limiter | None,
-              limit_key: str | None, max_wait: float = 2.0) -> _Call:
-    try:
-        method = connector.method(method_id)
-    except KeyError:
-        raise StepError("the connector has no such method", connector=connector.Name, method=method_id) from None
-    return _Call(connector, method, connector.authentication(authentication), credentials,
-                 secrets_of(credentials, connector), on_exchange, tokens, _trusted(connector, credentials), limiter,
-                 buckets(connector, method, limit_key or connector.Name) if limiter is not None else [], max_wait)
-
-
-def _scripts(client: HttpClient, call: _Call, scripting: Scripting) -> ScriptSession | None:
+def _scripts(client: HttpClient, call: PreparedCall) -> ScriptSession | None:
     """The call's isolate, with the connector's, the method's and the step's scripts; None when
     none has one."""
+    scripting = call.scripting
     levels = levels_of(("connector", call.connector.Script), ("method", call.method.Script),
                        ("step", scripting.step_script))
     if not levels:
@@ -302,49 +359,44 @@ def check_input(connector: Connector, method_id: str, credentials: Credentials, 
                 parameters: Mapping[str, str], fields: Mapping[str, Any], mergefields: Mapping[str, Any]) -> None:
     """What a call would refuse before sending (UnknownParameter, InvalidInput), found without
     sending: for work accepted now and sent later (an agent's write, api/tool_calls.py)."""
-    method = _prepared(connector, method_id, credentials, None, None, None, None, None).method
-    _checked(connector, method, _trusted(connector, credentials), credentials, parameters, fields, mergefields)
+    _checked(prepare(connector, method_id, credentials=credentials), parameters, fields, mergefields)
 
 
-def _checked(connector: Connector, method: Method, trusted: Mapping[str, str], credentials: Credentials,
-             parameters: Mapping[str, str], fields: Mapping[str, Any], mergefields: Mapping[str, Any]
-             ) -> tuple[list[Parameter], dict[str, Any]]:
-    """The call's parameters and mergefield values, once its input passed the checks."""
-    params = call_parameters(connector, method)
-    _check_parameters(parameters, params)
-    values = _mergefield_values(trusted, credentials, mergefields, parameters)
-    inputs.check(method, params, _settable(params), parameters, fields, set(values) - set(parameters))
-    return params, values
+def _checked(call: PreparedCall, parameters: Mapping[str, str], fields: Mapping[str, Any],
+             mergefields: Mapping[str, Any]) -> dict[str, Any]:
+    """The call's mergefield values, once its input passed the checks."""
+    _check_parameters(parameters, call.settable)
+    values = {**call.known, **mergefields, **parameters}
+    inputs.check(call.method, call.params, call.settable, parameters, fields,
+                 lambda name: name not in parameters and (name in call.known or name in mergefields), call.required)
+    return values
 
 
-def _named(err: ConnectorError, call: _Call) -> ConnectorError:
+def _named(err: ConnectorError, call: PreparedCall) -> ConnectorError:
     err.connector, err.method = call.connector.Name, call.method.UniqueIdentifier
     if isinstance(err, ScriptError):  # a script may quote what it was given
         err.reason = redact(err.reason, call.secrets)
     return err
 
 
-async def _call(client: HttpClient, call: _Call, session: ScriptSession | None, cursor: Cursor,
+async def _call(client: HttpClient, call: PreparedCall, session: ScriptSession | None, cursor: Cursor,
                 fields: Mapping[str, Any], parameters: Mapping[str, str], mergefields: Mapping[str, Any],
                 idempotency_key: str | None) -> CallResult:
-    connector, method = call.connector, call.method
-    trusted = call.trusted
-    params, values = _checked(connector, method, trusted, call.credentials, parameters, fields, mergefields)
-    paging = Paging.of(connector, method, params)
+    connector, method, params, paging = call.connector, call.method, call.params, call.paging
+    values = _checked(call, parameters, fields, mergefields)
     # A next-page URL carries its own query; add only what it lacks (an API key, say).
     next_url = cursor.get("next_url")
     # What a caller or a record gives goes into the URL as one path segment each (a/b: a%2Fb).
     endpoint = render(method.Endpoint, values, encoded=set(mergefields) | set(parameters)) if not next_url else ""
     target = checked_url(next_url or endpoint, call.secrets, "the URL" if not next_url else "the next-page URL")
-    authorized = _authorized(target, connector, method, trusted)
+    authorized = call.authorized(target)
     if not (authorized or next_url) and carries_credentials(method.Endpoint):
         raise StepError(f"the URL would carry the credentials to {target.origin()}, "
                         "which is not one of the connector's endpoint origins")
     parts = _request_parts(params, paging, cursor, values, parameters, authorized)
     if idempotency_key and method.IdempotencyKeyHeader:
         parts.headers[method.IdempotencyKeyHeader] = idempotency_key
-    masked = _secret_names(call.authentication, params)
-    hidden = AUTH_MERGEFIELDS | {"ClientSecret"} | {p.key for p in params if p.IsSensitive}
+    masked, hidden = call.masked, call.hidden
     pages, count, response, warnings = [], 0, None, []
     chunks = outbound_chunks(connector, method, _body(method, fields, values, authorized))
     for number, body in enumerate(chunks, 1):
@@ -379,10 +431,10 @@ async def _call(client: HttpClient, call: _Call, session: ScriptSession | None, 
     return CallResult(response.status_code, payload, next_cursor, warning, count, map_records)
 
 
-async def _send_outgoing(client: HttpClient, call: _Call, outgoing: hooks.Outgoing,
+async def _send_outgoing(client: HttpClient, call: PreparedCall, outgoing: hooks.Outgoing,
                          masked: set[str]) -> Response:
     """The request as the scripts left it, with the credentials where they may go."""
-    target, authorized = outgoing.target, _authorized(outgoing.target, call.connector, call.method, call.trusted)
+    target, authorized = outgoing.target, call.authorized(outgoing.target)
     parts = RequestParts(headers=outgoing.headers, query=outgoing.query)
     if authorized:
         apply_auth(parts, call.authentication, call.credentials)
@@ -397,7 +449,7 @@ async def _send_outgoing(client: HttpClient, call: _Call, outgoing: hooks.Outgoi
     return await _send_body(client, call, target, parts.headers, body, masked, authorized)
 
 
-async def _payload(call: _Call, session: ScriptSession | None, response: Response,
+async def _payload(call: PreparedCall, session: ScriptSession | None, response: Response,
                    masked: set[str]) -> tuple[Any, str | None]:
     """The response body (as after_action left it), or the error unless after_error turned it
     into a success or a warning."""
@@ -412,7 +464,7 @@ async def _payload(call: _Call, session: ScriptSession | None, response: Respons
     return handled.state["method_response"], warning
 
 
-async def _script_request(client: HttpClient, call: _Call, request: dict[str, Any]) -> dict[str, Any]:
+async def _script_request(client: HttpClient, call: PreparedCall, request: dict[str, Any]) -> dict[str, Any]:
     """A script's http_request, through the engine: the egress policy (the client's), the rate
     limits, and the credentials only to the connector's own origins."""
     target = checked_url(str(request["url"]), call.secrets, "the URL of a script's http_request")
@@ -455,7 +507,7 @@ def _filtered(
 
 
 async def _send_body(
-    client: HttpClient, call: _Call, target: URL, headers: dict[str, str], body: Any,
+    client: HttpClient, call: PreparedCall, target: URL, headers: dict[str, str], body: Any,
     masked: set[str], authorized: bool,
 ) -> Response:
     """One request carrying `body` in the method's DataType, with the connector's auth."""
@@ -488,13 +540,14 @@ def _unsendable_header(headers: Mapping[str, str], secrets: list[str]) -> Connec
     return None
 
 
-async def _send(client: HttpClient, call: _Call, request: Request, masked: set[str]) -> Response:
+async def _send(client: HttpClient, call: PreparedCall, request: Request, masked: set[str]) -> Response:
     """`request`, and the redirects the method follows after it."""
     return await follow(partial(_send_one, client, call, masked=masked), request, call.method)
 
 
-async def _send_one(client: HttpClient, call: _Call, request: Request, masked: set[str]) -> Response:
-    request.shown_url = shown_url(request.url, call.secrets, masked)  # what a trace may record
+async def _send_one(client: HttpClient, call: PreparedCall, request: Request, masked: set[str]) -> Response:
+    # What a trace may record (a script's own request masks only the auth's names).
+    request.shown_url = call.shown(request.url) if masked is call.masked else shown_url(request.url, call.secrets, masked)
     start = time.perf_counter()
     try:
         response = await client.send(request)
@@ -508,7 +561,7 @@ async def _send_one(client: HttpClient, call: _Call, request: Request, masked: s
     return response
 
 
-def _unsent(call: _Call, request: Request, masked: set[str], err: Exception) -> ConnectorError:
+def _unsent(call: PreparedCall, request: Request, masked: set[str], err: Exception) -> ConnectorError:
     """The error for a request that got no response, with the exchange the debugger shows.
     Timeouts and connection failures may pass; a refused address or an unusable URL will not."""
     match err:
@@ -527,7 +580,7 @@ def _unsent(call: _Call, request: Request, masked: set[str], err: Exception) -> 
 
 
 async def _send_with_token(
-    client: HttpClient, call: _Call, build: Callable[[dict[str, str]], Request],
+    client: HttpClient, call: PreparedCall, build: Callable[[dict[str, str]], Request],
     headers: dict[str, str], masked: set[str],
 ) -> Response:
     """Send with the account connector's OAuth token; after a 401, refresh once and resend."""
@@ -536,7 +589,8 @@ async def _send_with_token(
         raise ConnectorError("OAuth2 needs the account connector's token store")
     token = await bearer(call.authentication, call.credentials, tokens, client)
     for attempt in range(2):
-        call.secrets.append(token.access_token)
+        if token.access_token not in call.secrets:  # the prepared call's: shared by its calls
+            call.secrets.append(token.access_token)
         response = await _send(client, call, build({**headers, "Authorization": f"Bearer {token.access_token}"}),
                                masked)
         if response.status_code != 401 or attempt == 1:

@@ -10,7 +10,7 @@ may be a record's).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,12 +45,13 @@ def required_parameters(method: Method, params: Iterable[Parameter], settable: C
 
 
 def check(method: Method, params: list[Parameter], settable: Collection[str], parameters: Mapping[str, Any],
-          fields: Mapping[str, Any], known: Collection[str]) -> None:
-    """InvalidInput naming every missing or unacceptable parameter and field; `known` are the
-    mergefields the call has values for without the caller (properties, built-ins)."""
+          fields: Mapping[str, Any], known: Callable[[str], bool], required: list[Required]) -> None:
+    """InvalidInput naming every missing or unacceptable parameter and field; `known` tells the
+    mergefields the call has values for without the caller (properties, built-ins), `required`
+    are the method's `required_parameters`."""
     problems: list[tuple[str, str]] = []
-    for need in required_parameters(method, params, settable):
-        if _blank(parameters.get(need.key)) and need.key not in known:
+    for need in required:
+        if _blank(parameters.get(need.key)) and not known(need.key):
             problems.append((f"$.Parameters.{need.key}", f"required {need.kind} '{need.key}' has no value"))
     for param in params:
         value = parameters.get(param.key, parameters.get(param.TargetName or ""))
@@ -79,6 +80,8 @@ def _blank(value: Any) -> bool:
 
 
 def _field_problems(value: Any, field: FieldSpec) -> list[str]:
+    if not field.Values and field.DataType in (None, "Text"):
+        return []  # anything goes (the common case: checked without a call per item)
     if isinstance(value, dict) and field.DataType != "File":
         return []  # an object the API takes as it is
     return _value_problems(value, field.DataType, field.Values)

@@ -85,7 +85,7 @@ class GroupCommit(Generic[T]):
         self.waiting.append((item, done))
         if self.flushing is None:
             self.flushing = asyncio.create_task(self._flush())
-        return await asyncio.shield(done)  # a cancelled caller must not cancel the others' commit
+        return await done  # a cancelled caller cancels only its own wait: the commit goes on
 
     async def _flush(self) -> None:
         try:
@@ -98,10 +98,12 @@ class GroupCommit(Generic[T]):
                     results = written or [None] * len(items)
                 except Exception as err:  # noqa: BLE001 — handed to every caller of this batch
                     for _, done in batch:
-                        done.set_exception(err)
+                        if not done.done():
+                            done.set_exception(err)
                 else:
                     for (_, done), result in zip(batch, results):
-                        done.set_result(result)
+                        if not done.done():
+                            done.set_result(result)
         finally:
             self.flushing = None
 

@@ -62,6 +62,19 @@ def test_connector_template_install_and_run_bookkeeping(db):
     waiting = transactions.read_range(db, run.id, 1, 10)
     assert [(w.seq, w.status, w.step, w.path) for w in waiting] == [
         (i, "Pending", "lead", ["contacts", "lead"]) for i in range(1, 5)]
+    assert [w.records for w in waiting] == [{"contacts": record} for record in page[:4]]
+    odd = [{"Name": "Zoë \u2603 \"quoted\"", "Big": 2**70, "Nested": {"a": [1, 2.5, None, True]}}, {}]
+    transactions.write_page(db.connection(), ref, 5, "contacts", "lead", odd)
+    db.commit()
+    assert [w.records for w in transactions.read_range(db, run.id, 5, 7)] == [{"contacts": r} for r in odd]
+    if db.get_bind().dialect.name == "sqlite":
+        # A NaN, as the standard library once wrote records: not JSON to SQLite, read all the same.
+        db.execute(text('UPDATE "transaction" SET records = :r WHERE run_id = :id AND seq = 6'),
+                   {"r": '{"contacts": {"Score": NaN}}', "id": run.id})
+        score = transactions.read_range(db, run.id, 5, 7)[1].records["contacts"]["Score"]
+        assert score != score  # NaN
+    db.rollback()
+    transactions.drop_after(db, run.id, 4)
     if db.get_bind().dialect.name == "sqlite":  # times as SQLAlchemy writes them, so they compare as text
         written = db.execute(text('SELECT created_at FROM "transaction" WHERE run_id = :r'), {"r": run.id}).scalars()
         assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", t) for t in written)
