@@ -159,13 +159,22 @@ def records_from_body(body: Any, fields: Sequence[Any]) -> list[dict[str, Any]]:
     items = _items(body, collection)
     if items is None:
         return []
-    # Worked out once per page, not per record: this loop is the hot path of reading.
+    # Worked out once per page, not per record: this loop is the hot path of reading. A field
+    # that is a plain key of the record (most are) is read and kept as it is without a call.
     n = len(collection)
-    inside = [(f.SystemField, p[n:], f) for f, p in zip(fields, paths) if p[:n] == collection]
+    inside = [(f.SystemField, rest[0].name if len(rest) == 1 and not rest[0].is_array else None, rest, f,
+               f.DataType == "Text") for f, p in zip(fields, paths) if p[:n] == collection for rest in [p[n:]]]
     outside = {f.SystemField: from_response(read(body, p), f) for f, p in zip(fields, paths)
                if p[:n] != collection}
-    return [{**outside, **{name: from_response(read(item, rest), f) for name, rest, f in inside}}
-            for item in items]
+
+    def record(item: Any) -> dict[str, Any]:
+        made = dict(outside)
+        for name, key, rest, field, text in inside:
+            value = (item.get(key) if isinstance(item, dict) else None) if key is not None else read(item, rest)
+            made[name] = value if value is None or (text and type(value) is str) else from_response(value, field)
+        return made
+
+    return [record(item) for item in items]
 
 
 def body_from_values(fields: Sequence[Any], values: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
