@@ -4,6 +4,7 @@ parses the data: text by a linear scan, parsed data by an iterative walk."""
 from __future__ import annotations
 
 import json
+import random
 import sys
 
 import httpx
@@ -114,3 +115,35 @@ async def test_a_recursion_error_in_an_activity_is_a_failure_never_retried():
         await RecursionIsFinal().intercept_activity(Recursing()).execute_activity(None)
     assert raised.value.non_retryable and raised.value.type == "RecursionError"
     assert f"{nesting.MAX_DEPTH} levels" in raised.value.message
+
+
+def _depth_char_by_char(text: str) -> int:
+    """The depth as a parser reaches it, one character at a time (exact for a valid prefix)."""
+    in_string = escaped = False
+    depth = deepest = 0
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def test_the_scan_is_exact_for_json_and_never_less_than_a_parser_reaches_in_other_text():
+    rnd = random.Random(7)
+    pieces = ["[", "]", "{", "}", '"', "\\", "\\\\", '\\"', "a", "n", "u00e9", ",", ":", "1", "é", "\u2603"]
+    for _ in range(20_000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 24)))
+        try:
+            json.loads(text)
+            stopped = len(text)
+        except json.JSONDecodeError as err:
+            stopped = err.pos
+        assert depth_of_text(text) >= _depth_char_by_char(text[:stopped]), text
+        document = json.dumps([text, {text: [text]}], ensure_ascii=rnd.random() < 0.5)
+        assert depth_of_text(document) == _depth_char_by_char(document) == 3, document
