@@ -13,6 +13,7 @@ from datetime import timedelta
 import uvloop
 from prometheus_client import start_http_server
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import bookkeeping, imports, namespace, retention, tool_calls
 from activities.failures import RecursionIsFinal
@@ -42,6 +43,11 @@ from workflows.tool_call import ToolCallWorkflow
 log = logging.getLogger("cyclewright.worker")
 WORKFLOWS = [CycleWorkflow, RunWorkflow, TransactionRetryWorkflow, RetentionWorkflow, ImportWorkflow,
              ToolCallWorkflow]
+# Modules of data and constants only are imported once for every workflow run rather than again
+# in each run's sandbox (half the cost of starting one); those with workflow code stay sandboxed,
+# where a nondeterministic call fails.
+RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(
+    "workflows.messages", "workflows.names", "workflows.options"))
 
 
 def build_worker(client, http: HttpClient) -> Worker:
@@ -57,6 +63,7 @@ def build_worker(client, http: HttpClient) -> Worker:
                     imports.import_openapi, imports.fail_import, ToolCallActivities(upstream).send_tool_call,
                     tool_calls.decide_tool_call, tool_calls.fail_tool_call],
         interceptors=[ContextInterceptor(), RecursionIsFinal()],  # inside the client's tracing interceptor
+        workflow_runner=RUNNER,
         graceful_shutdown_timeout=timedelta(seconds=20),
     )
 

@@ -39,25 +39,24 @@ class _TransferEncodingWins(HttpResponseParserPy):
 
 
 class _Parser:
-    """The C parser, handing a head it refuses for carrying both headers to `_TransferEncodingWins`."""
+    """The C parser, handing a head it refuses for carrying both headers to `_TransferEncodingWins`;
+    once a head is parsed, the protocol reads the rest with whichever parser took it, directly."""
 
-    def __init__(self, parser: Any, fallback: Callable[[], HttpResponseParserPy]) -> None:
-        self.parser, self.fallback = parser, fallback
-        self.head: bytearray | None = bytearray()  # the bytes read until the head is parsed
+    def __init__(self, protocol: _Protocol, parser: Any, fallback: Callable[[], HttpResponseParserPy]) -> None:
+        self.protocol, self.parser, self.fallback = protocol, parser, fallback
+        self.head = bytearray()  # the bytes read until the head is parsed
 
     def feed_data(self, data: bytes) -> Any:
-        if self.head is None:
-            return self.parser.feed_data(data)
         self.head += data
         try:
             messages, upgraded, tail = self.parser.feed_data(data)
         except BadHttpMessage as err:
             if CONFLICT not in str(err):
                 raise
-            head, self.head, self.parser = bytes(self.head), None, self.fallback()
-            return self.parser.feed_data(head)
-        if messages:
-            self.head = None  # parsed: the body needs no second reading
+            self.parser = self.fallback()
+            messages, upgraded, tail = self.parser.feed_data(bytes(self.head))
+        if messages and self.protocol._parser is self:
+            self.protocol._parser = self.parser  # parsed: the body needs no second reading
         return messages, upgraded, tail
 
     def __getattr__(self, name: str) -> Any:  # feed_eof, pause_reading, …: the parser's
@@ -67,7 +66,7 @@ class _Parser:
 class _Protocol(ResponseHandler):
     def set_response_params(self, **params: Any) -> None:
         super().set_response_params(**params)
-        self._parser = _Parser(self._parser, functools.partial(self._fallback, **params))
+        self._parser = _Parser(self, self._parser, functools.partial(self._fallback, **params))
 
     def _fallback(self, *, timer: Any = None, skip_payload: bool = False, read_until_eof: bool = False,
                   auto_decompress: bool = True, read_bufsize: int = 2**16, max_line_size: int = 8190,

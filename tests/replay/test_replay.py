@@ -16,7 +16,7 @@ from temporalio.workflow import NondeterminismError
 from runtime.context import ContextInterceptor
 from tests.replay.changed import CHANGED
 from tests.replay.recorded import FIXTURES, HISTORIES, fixture_id, history, workflow_type
-from worker import WORKFLOWS
+from worker import RUNNER, WORKFLOWS
 from workflows import names
 
 
@@ -24,7 +24,7 @@ def replayer(*workflows: type) -> Replayer:
     """What the worker runs (or `workflows` instead), with its interceptors as when it traces
     (runtime/telemetry.py); the fixtures were recorded without a payload key."""
     return Replayer(workflows=workflows or WORKFLOWS, data_converter=pydantic_data_converter,
-                    interceptors=[TracingInterceptor(), ContextInterceptor()])
+                    interceptors=[TracingInterceptor(), ContextInterceptor()], workflow_runner=RUNNER)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=fixture_id)
