@@ -18,6 +18,7 @@ from temporalio import activity
 from activities.decisions import decide
 from activities.failures import as_failure, is_throttled
 from activities.mappings import mapped, value_of
+from activities.slots import started
 from activities.upstream import Loaded, Upstream, earlier_progress, heartbeating, idempotency_key
 from connectors import ConfigurationError, ConnectorError, PreparedCall, prepare
 from connectors.errors import FieldValueError
@@ -65,7 +66,7 @@ class StepActivities:
         except ConnectorError as err:  # the same for every transaction
             raise as_failure(loaded.step.name, err, with_body=False) from None
         saved = earlier_progress() or {"throttled": 0}
-        slots = self.upstream.slots(loaded.step.account_connector_id)
+        slots, place = self.upstream.slots(loaded.step.account_connector_id), started()
         rows, done, failures = iter(todo), 0, []
 
         async def calling() -> None:
@@ -75,7 +76,7 @@ class StepActivities:
             for row in rows:
                 context.bind(transaction=row.seq)
                 try:
-                    async with slots:
+                    async with slots.slot(place):
                         outcome = await self._call(loaded, prepared, request, row, result)
                         if outcome is not None:
                             await self.upstream.outcomes.add(outcome)

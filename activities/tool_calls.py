@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.failures import is_throttled, throttle_delay
+from activities.slots import started
 from activities.upstream import Upstream, heartbeating
 from connectors import (
     ConfigurationError,
@@ -100,7 +101,7 @@ class ToolCallActivities:
         row = ready.row
         context.bind(account_id=row.account_id)
         try:
-            async with heartbeating(lambda: None), self.upstream.slots(row.account_connector_id):
+            async with heartbeating(lambda: None), self.upstream.slots(row.account_connector_id).slot(started()):
                 called = await call_method(
                     self.upstream.client, ready.connector, row.method,
                     parameters=ready.arguments.get("Parameters", {}), fields=ready.arguments.get("Fields", {}),

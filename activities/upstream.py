@@ -12,6 +12,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.slots import Slots
 from connectors import Connector, Credentials
 from connectors.transport import HttpClient
 from runtime import context
@@ -43,16 +44,16 @@ class Upstream:
         self.client = client
         self.limiter = DatabaseLimiter()
         self.concurrency = concurrency
-        self._slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = weakref.WeakValueDictionary()
+        self._slots: weakref.WeakValueDictionary[str, Slots] = weakref.WeakValueDictionary()
         # One writer per process: outcomes of every activity share commits, and never wait
         # on each other for SQLite's single write lock.
         self.outcomes: GroupCommit[Outcome] = GroupCommit.of(transactions.save_outcomes)
 
-    def slots(self, account_connector_id: str) -> asyncio.Semaphore:
+    def slots(self, account_connector_id: str) -> Slots:
         """Calls in flight to one account connector, across every activity of this worker."""
         slots = self._slots.get(account_connector_id)
         if slots is None:
-            slots = self._slots[account_connector_id] = asyncio.Semaphore(self.concurrency)
+            slots = self._slots[account_connector_id] = Slots(self.concurrency)
         return slots
 
     async def load(self, plan_id: str, step_id: str) -> Loaded:
