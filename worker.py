@@ -10,7 +10,6 @@ import signal
 from contextlib import nullcontext
 from datetime import timedelta
 
-import uvloop
 from prometheus_client import start_http_server
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -115,4 +114,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    uvloop.run(main())  # as uvicorn runs the API: the loop's share of every call is a third of asyncio's
+    asyncio.run(main())
