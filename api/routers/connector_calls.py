@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from api.auth import Claims
@@ -145,18 +145,26 @@ def _refused(err: ConnectorError) -> ApiError | None:
 
 
 @router.post("/{id}/methods/{method}", summary="Data on demand: call a method, get its mapped records",
-             responses=responses(429, 502))
+             response_model=RecordsOut, responses=responses(429, 502))
 async def call(id: str, method: str, request: Request, claims: Claims, account_id: AccountHeader,
-               body: CallIn | None = None) -> RecordsOut:
+               body: CallIn | None = None) -> Response:
     """Data on demand: the method's mapped records, from every page or from one. A connector
     script that fails answers 422 `script failed: …` (naming the script, its event and its line);
     an upstream that fails, 502."""
-    body = body or CallIn()
+    return await on_demand(request, claims, account_id, id, method, body or CallIn())
+
+
+async def on_demand(request: Request, claims: dict, account_id: str | None, id: str, method: str,
+                    body: CallIn) -> Response:
+    """`call`'s answer, for a request FastAPI has checked or api/on_demand.py has: the records
+    serialized once, as RecordsOut (built from the engine's own values, not validated again)."""
     caller = await load_caller(claims, account_id, id)
     pages = await caller.fetch(request, method_of(caller.connector, method), cursor=body.Cursor,
                                max_pages=1 if body.OnePage else None, parameters=body.Parameters,
                                fields=body.Fields)
-    return RecordsOut(Records=pages.records, Pages=pages.pages, NextCursor=pages.cursor, Warnings=pages.warnings)
+    out = RecordsOut.model_construct(Records=pages.records, Pages=pages.pages, NextCursor=pages.cursor,
+                                     Warnings=pages.warnings)
+    return Response(out.model_dump_json().encode(), media_type="application/json")
 
 
 @router.post("/{id}/test", summary="The debugger: call a method and show every HTTP exchange")
