@@ -13,18 +13,22 @@ from connectors.hooks import Scripting
 from connectors.limits import Limiter
 from runtime.settings import settings
 from store.crypto import decrypt, decrypt_json
+from store.reads import Slow
 from store.storage import CycleStorage
 from store.tables import AccountConnector, ConnectorRelease
 from store.tokens import DatabaseTokenStore
 
 
-def load_release(db: Session, release_id: str) -> Connector:
+def load_release(db: Session, release_id: str, at_once: bool = False) -> Connector:
     """A release's connector. Parsing is the costly part of loading one, and a release's document
     never changes under its id (an upload is a new release): each is parsed once a process, and
-    the RELEASES_KEPT used last are kept."""
+    the RELEASES_KEPT used last are kept. `at_once` (a read on the event loop, store/reads.py):
+    Slow for one not parsed yet."""
     with _parsing:
         connector = _parsed.pop(release_id, None)
     if connector is None:
+        if at_once:
+            raise Slow(f"release {release_id} is not parsed yet")
         connector = load_connector(db.get(ConnectorRelease, release_id).document)
     with _parsing:
         if release_id not in _parsed and len(_parsed) >= RELEASES_KEPT:

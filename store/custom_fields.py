@@ -23,17 +23,19 @@ _FOUND = select(CustomFieldSet.method, CustomFieldSet.fields).where(
     CustomFieldSet.account_connector_id == bindparam("account_connector_id"))
 
 
-def load_callable(db: Session, account_id: str, account_connector_id: str) -> tuple[AccountConnector, Connector,
-                                                                                  Credentials]:
+def load_callable(db: Session, account_id: str, account_connector_id: str, at_once: bool = False
+                  ) -> tuple[AccountConnector, Connector, Credentials]:
     """An account's connector ready to call: its row, its release as it sees it (release_for)
-    and its credentials; LookupError when the account has no such connector."""
+    and its credentials; LookupError when the account has no such connector. `at_once`: as
+    load_release's."""
     row, credentials = load_owned(db, account_id, account_connector_id)
-    return row, release_for(db, row.release_id, row.id), credentials
+    return row, release_for(db, row.release_id, row.id, at_once), credentials
 
 
-def release_for(db: Session, release_id: str, account_connector_id: str | None) -> Connector:
-    """The release as this account connector sees it: its methods with the custom fields found for them."""
-    connector = load_release(db, release_id)
+def release_for(db: Session, release_id: str, account_connector_id: str | None, at_once: bool = False) -> Connector:
+    """The release as this account connector sees it: its methods with the custom fields found
+    for them. `at_once`: as load_release's."""
+    connector = load_release(db, release_id, at_once)
     if account_connector_id is None:
         return connector
     found = {row.method: fields_of(row) for row in db.execute(_FOUND, {"account_connector_id": account_connector_id})}

@@ -6,12 +6,12 @@ as a cycle's steps.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from api.auth import Claims
 from api.dependencies import AccountHeader, allowed_account
@@ -42,8 +42,8 @@ from connectors.nesting import TooDeep
 from connectors.oauth import NeedsReauthentication
 from store.connections import call_options
 from store.custom_fields import load_callable
-from store.database import session
 from store.limiter import DatabaseLimiter
+from store.reads import short_read
 from store.tables import AccountConnector
 
 router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"],
@@ -101,17 +101,16 @@ class Caller:
 
 
 async def load_caller(claims: dict, account_id: str | None, id: str) -> Caller:
-    """The caller's account connector, in one trip to a thread."""
+    """The caller's account connector, in one short read (store/reads.py)."""
     account_id = allowed_account(claims, account_id)
 
-    def load() -> Caller:
-        with session() as db:
-            try:
-                return Caller(*load_callable(db, account_id, id))  # its owner exists: no account lookup
-            except LookupError:
-                raise not_found("account connector", id) from None
+    def load(db: Session, at_once: bool) -> Caller:
+        try:
+            return Caller(*load_callable(db, account_id, id, at_once))  # its owner exists: no account lookup
+        except LookupError:
+            raise not_found("account connector", id) from None
 
-    return await asyncio.to_thread(load)
+    return await short_read(load)
 
 
 def method_of(connector: Connector, method: str) -> str:
