@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Row, bindparam
 from sqlmodel import Session, select
 
 from connectors import Connector, Credentials, load_connector
@@ -57,8 +57,12 @@ def load_credentials(db: Session, account_connector_id: str) -> tuple[AccountCon
     row = db.execute(_INSTALLED, {"id": account_connector_id}).scalar_one_or_none()
     if row is None:
         raise LookupError(f"account connector {account_connector_id} does not exist")
-    return row, Credentials(auth_value=decrypt(row.auth_value), properties=decrypt_json(row.properties),
-                            authentication=row.authentication)
+    return row, credentials_of(row)
+
+
+def credentials_of(row: AccountConnector | Row) -> Credentials:
+    return Credentials(auth_value=decrypt(row.auth_value), properties=decrypt_json(row.properties),
+                       authentication=row.authentication)
 
 
 def call_options(account_connector_id: str, credentials: Credentials, limiter: Limiter, *,

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from api.auth import Claims
@@ -44,7 +45,6 @@ from store.connections import call_options
 from store.custom_fields import load_callable
 from store.limiter import DatabaseLimiter
 from store.reads import short_read
-from store.tables import AccountConnector
 
 router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"],
                    responses=responses(*COMMON))
@@ -84,7 +84,7 @@ class Caller:
     """An account connector ready to call: its row, its connector as it sees it (with its custom
     fields), and its credentials."""
 
-    row: AccountConnector
+    row: Row  # the account connector's columns (store/custom_fields.py load_callable)
     connector: Connector
     credentials: Credentials
 
@@ -119,7 +119,7 @@ def method_of(connector: Connector, method: str) -> str:
     return method
 
 
-def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, Any]:
+def _call_options(row: Row, credentials: Credentials) -> dict[str, Any]:
     return {**call_options(row.id, credentials, limiter), "mergefields": OUTSIDE_A_RUN}
 
 
