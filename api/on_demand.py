@@ -9,14 +9,15 @@ admission, tracing and the body limit: api/app.py), answers the route itself whe
 is JSON the route takes: the same token check (api/auth.py `partner_claims`), the same account
 header, and the same `on_demand` (api/routers/connector_calls.py, where the route is declared
 for FastAPI and the API's documentation). Errors are answered through the app's own handlers.
-Any other body (no JSON content type, or not a valid CallIn) goes on to FastAPI, whose answer it is: every
-answer is the one FastAPI would give.
+Any other body (no JSON content type, or not a valid CallIn) goes on to FastAPI, whose answer
+it is: every answer is the one FastAPI would give.
 """
 
 from __future__ import annotations
 
 import re
 from email.message import Message as ContentType
+from functools import lru_cache
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -56,9 +57,10 @@ class OnDemand:
         await response(scope, receive, send)
 
 
+@lru_cache(maxsize=64)
 def _json(content_type: str | None) -> bool:
     """Whether FastAPI reads a body of this content type as JSON: application/json or
-    application/*+json (with no content type, it does not)."""
+    application/*+json (with no content type, it does not). Cached: clients send a few."""
     parsed = ContentType()
     parsed["content-type"] = content_type or ""
     subtype = parsed.get_content_subtype()

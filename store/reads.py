@@ -12,15 +12,21 @@ commit's first try does, store/group_commit.py). Each read is a transaction of i
 before it returns: no snapshot is held between reads (that would keep the WAL from being
 checkpointed). On PostgreSQL every read is a network round trip: always in a thread.
 
+A read given a `key` is kept, under it, until the database changes: the loop's connection
+asks SQLite's `PRAGMA data_version` before each read (a counter in memory, no table read),
+which moves with every commit of any other connection, in this process or another, and every
+read kept is forgotten when it does. A read kept is as fresh as one made: nothing committed
+since it was made. (Where the database is busy with writes, reads are simply made again.)
+
 Only reads of a few rows by key belong here: what they read and work out runs on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
@@ -38,12 +44,13 @@ class Slow(Exception):
     """The read cannot be done at once on the loop: it is done in a thread instead."""
 
 
-async def short_read(read: Read[T]) -> T:
+async def short_read(read: Read[T], key: Hashable | None = None) -> T:
     """`read(db, at_once)`: on the loop at once when it can be (a local SQLite file), in a
-    thread otherwise."""
+    thread otherwise. With a `key` (naming all the read depends on), the result on the loop is
+    kept until the database changes."""
     if is_local_database():
         try:
-            return _reader()(read)
+            return _reader()(read, key)
         except Slow:
             pass
     return await asyncio.to_thread(_in_a_thread, read)
@@ -54,27 +61,42 @@ def _in_a_thread(read: Read[T]) -> T:
         return read(db, False)
 
 
+KEPT = 1024  # reads kept at most (all forgotten past it)
+
+
 class _Reader:
-    """Reads on the loop's own connection, each in a transaction of its own; the connection is
-    dropped after a failure, so the next read starts afresh."""
+    """Reads on the loop's own connection, each in a transaction of its own, those with a key
+    kept until the database changes; the connection is dropped after a failure (and what was
+    kept with it), so the next read starts afresh."""
 
     def __init__(self, database: Engine) -> None:
         self.database = database
         self.connection: Connection | None = None
+        self.version: int | None = None  # the database's data_version when `kept` was read
+        self.kept: dict[Hashable, Any] = {}
 
-    def __call__(self, read: Read[T]) -> T:
+    def __call__(self, read: Read[T], key: Hashable | None) -> T:
         if self.connection is None:
             self.connection = self.database.connect()
             self.connection.info[NEVER_WAITS] = True
             self.connection.exec_driver_sql("PRAGMA busy_timeout = 0")
             self.connection.commit()
         try:
+            # Asked first: a commit between it and the read only makes what is kept newer.
+            version = self.connection.connection.driver_connection.execute("PRAGMA data_version").fetchone()[0]
+            if version != self.version or len(self.kept) >= KEPT:
+                self.version, self.kept = version, {}
+            if key in self.kept:
+                return self.kept[key]
             with Session(bind=self.connection, expire_on_commit=False) as db:
-                return read(db, True)
+                value = read(db, True)
+            if key is not None:
+                self.kept[key] = value
+            return value
         except OperationalError as err:
             self.connection.invalidate()
             self.connection.close()
-            self.connection = None
+            self.connection, self.version, self.kept = None, None, {}
             if "locked" in str(err.orig):
                 raise Slow from None
             raise

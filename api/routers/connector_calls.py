@@ -101,7 +101,8 @@ class Caller:
 
 
 async def load_caller(claims: dict, account_id: str | None, id: str) -> Caller:
-    """The caller's account connector, in one short read (store/reads.py)."""
+    """The caller's account connector, in one short read (store/reads.py), kept until the
+    database changes."""
     account_id = allowed_account(claims, account_id)
 
     def load(db: Session, at_once: bool) -> Caller:
@@ -110,7 +111,7 @@ async def load_caller(claims: dict, account_id: str | None, id: str) -> Caller:
         except LookupError:
             raise not_found("account connector", id) from None
 
-    return await short_read(load)
+    return await short_read(load, ("account connector to call", account_id, id))
 
 
 def method_of(connector: Connector, method: str) -> str:
