@@ -159,13 +159,19 @@ def records_from_body(body: Any, fields: Sequence[Any]) -> list[dict[str, Any]]:
     items = _items(body, collection)
     if items is None:
         return []
-    # Worked out once per page, not per record: this loop is the hot path of reading.
+    # Worked out once per page, not per record: this loop is the hot path of reading. A field
+    # that is one key of the record (the most common) is read with no call (`read`'s fast path),
+    # and a text as it came kept with none (`from_response`'s).
     n = len(collection)
-    inside = [(f.SystemField, p[n:], f) for f, p in zip(fields, paths) if p[:n] == collection]
+    inside = [(f.SystemField, p[n:], f, p[n].name if len(p) == n + 1 and not p[n].is_array else None,
+               f.DataType == "Text") for f, p in zip(fields, paths) if p[:n] == collection]
     outside = {f.SystemField: from_response(read(body, p), f) for f, p in zip(fields, paths)
                if p[:n] != collection}
-    return [{**outside, **{name: from_response(read(item, rest), f) for name, rest, f in inside}}
-            for item in items]
+    return [{**outside, **{
+        name: value if value is None or (text and type(value) is str) else from_response(value, f)
+        for name, rest, f, key, text in inside
+        for value in ((item.get(key) if isinstance(item, dict) else None) if key is not None else read(item, rest),)}}
+        for item in items]
 
 
 def body_from_values(fields: Sequence[Any], values: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
