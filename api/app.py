@@ -26,6 +26,7 @@ from api.auth import document_security
 from api.auth import router as auth_router
 from api.intake import WebhookIntake
 from api.limits import BodyLimit
+from api.on_demand import OnDemand
 from api.routers import (
     account_connectors,
     accounts,
@@ -163,7 +164,9 @@ def create_app() -> FastAPI:
     #    nothing below runs for it. 2. CodecCors: a preflight answered at once. 3. Admission:
     #    the route found and a lane place taken, or a 503 written, before any of what follows.
     #    4. Tracing, when on (a refused request costs no span). 5. BodyLimit: the body read.
+    #    6. OnDemand: a data-on-demand call answered here (api/on_demand.py), ahead of FastAPI.
     #    add_middleware puts each outside those added before it: hence the reverse order.
+    app.add_middleware(OnDemand)
     app.add_middleware(BodyLimit)
     instrument_app(app)
     app.add_middleware(Admission, routes=routes)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.types import ExceptionHandler
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
@@ -99,6 +100,14 @@ def _location(loc: tuple) -> str:
 def error_response(status: int, message: str, problems: Iterable[Problem] = (),
                    headers: dict[str, str] | None = None, extra: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({**_body(message, problems), **(extra or {})}, status, headers=headers)
+
+
+def handler_for(request: Request, err: Exception) -> ExceptionHandler | None:
+    """The app's handler for the error (`install`), for a short path that answers ahead of
+    FastAPI (api/intake.py, api/on_demand.py); None for the last resort: that one is the
+    server's, which also logs the traceback (the error is raised on)."""
+    handlers = request.app.exception_handlers
+    return next((handlers[kind] for kind in type(err).__mro__ if kind in handlers and kind is not Exception), None)
 
 
 def install(app: FastAPI) -> None:

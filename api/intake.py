@@ -21,10 +21,10 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, ExceptionHandler, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.admission import webhook_turn
-from api.errors import ApiError, not_found
+from api.errors import ApiError, handler_for, not_found
 from api.inbox import Inbox, inbox
 from api.limits import DEFAULT_LIMIT, BodyTooLarge, is_json
 from api.routers.connector_calls import limiter
@@ -67,7 +67,7 @@ class WebhookIntake:
         except ClientDisconnect:
             return  # nobody to answer, and nothing was queued
         except Exception as err:  # answered as every route answers it, or raised on
-            handler = _handler(request, err)
+            handler = handler_for(request, err)
             if handler is None:
                 raise  # the app's last resort: a 500, logged with its traceback
             response = await handler(request, err)
@@ -100,13 +100,6 @@ async def _body(request: Request) -> bytes:
     if is_json(headers):
         nesting.check_text(body, "the request body")
     return body
-
-
-def _handler(request: Request, err: Exception) -> ExceptionHandler | None:
-    """The app's handler for the error (api/errors.py), but its last resort: that one is the
-    server's, which also logs the traceback."""
-    handlers = request.app.exception_handlers
-    return next((handlers[kind] for kind in type(err).__mro__ if kind in handlers and kind is not Exception), None)
 
 
 async def receive_event(request: Request, webhook_id: str, body: bytes, x_signature: str | None) -> Response:

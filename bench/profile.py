@@ -1,10 +1,13 @@
 """Where the worker spends a sync run: a py-spy profile of the worker process during one cycle
-run of bench/sync.py's kind, its samples grouped by what they do.
+run of bench/sync.py's kind, its samples grouped by what they do. With `--on-demand`, where
+the API spends data-on-demand calls: the API process during bench/ondemand.py's calls.
 
     .venv/bin/python bench/profile.py [--records 5000] [--concurrency 10] [--rate 250] [--raw FILE]
+    .venv/bin/python bench/profile.py --on-demand [--calls 2000] [--records 25] [--rate 500] [--raw FILE]
 
 Starts its own stack (as bench/sync.py), records the worker with py-spy (the `bench` extra
-installs it) from activation until the run-once cycle ends, and prints each group's share of
+installs it) from activation until the run-once cycle ends (or the API during `--calls`
+sequential data-on-demand calls, after as many unrecorded), and prints each group's share of
 the samples: self (the innermost frame that belongs to a group decides; standard-library
 helpers such as `re` or `functools` count for their caller) and inclusive (a frame of the group
 anywhere in the stack). Samples are the event loop thread's, idle ones included (waiting in
@@ -23,9 +26,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
+from ondemand import on_demand_call
 from stack import pid, reset_demo, running_stack_processes
 from sync import delivered, through_cycle
 
@@ -40,13 +45,15 @@ GROUPS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(pattern)) for nam
     ("OpenTelemetry and Prometheus", r"(^|/)(opentelemetry|prometheus_client)/|runtime/(metrics|telemetry)\.py$"),
     ("thread-pool hand-offs", r"(^|/)(concurrent/futures/|threading\.py$|queue\.py$|asyncio/threads\.py$)"),
     ("JSON and pydantic", r"(^|/)(json|pydantic|pydantic_core)/"),
+    ("FastAPI, Starlette and uvicorn", r"(^|/)(fastapi|starlette|uvicorn|anyio)/"),
+    ("the API's own code (api/)", r"(^|/)api/"),
     ("the Temporal SDK", r"(^|/)(temporalio|google/protobuf)/"),
     ("connector call logic (connectors/)", r"(^|/)connectors/"),
     ("activities and workflows", r"(^|/)(activities|workflows|runtime)/"),
     ("asyncio's event loop", r"(^|/)asyncio/"),
 ]]
 OTHER = "other"
-# The worker runs on uvloop: its loop is C code, so a sample whose innermost Python frame is the
+# The API runs on uvloop (uvicorn's): its loop is C code, so a sample whose innermost Python frame is the
 # loop's runner is the loop waiting in epoll, or doing its own work (the two cannot be told apart).
 IN_THE_LOOP = "the event loop (idle, or uvloop's own work)"
 LOOP_RUNNER = re.compile(r"(^|/)(asyncio/runners\.py|uvloop/__init__\.py)$")
@@ -93,11 +100,11 @@ def grouped(samples: list[tuple[list[str], int]]) -> tuple[Counter[str], Counter
     return own, inclusive
 
 
-def report(raw: str, top: int = 15) -> str:
+def report(raw: str, process: str, top: int = 15) -> str:
     samples = counted(parse(raw))
     own, inclusive = grouped(samples)
     total = sum(count for _, count in samples)
-    lines = [f"{total} samples of the worker (event loop thread, and other threads while they work)",
+    lines = [f"{total} samples of the {process} (event loop thread, and other threads while they work)",
              f"  {'group':44s} {'self':>7s} {'inclusive':>10s}"]
     for group, count in own.most_common():
         lines.append(f"  {group:44s} {100 * count / total:6.1f}% {100 * inclusive[group] / total:9.1f}%")
@@ -116,33 +123,73 @@ def py_spy() -> str:
     return found
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=5000)
-    parser.add_argument("--concurrency", type=int, default=10, help="calls in flight to the leads service")
-    parser.add_argument("--rate", type=int, default=250, help="samples a second")
-    parser.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks in this file")
-    args = parser.parse_args()
+def recording(process: int, rate: int, raw_file: Path) -> subprocess.Popen[bytes]:
+    """py-spy recording `process` (every thread, idle samples too) into `raw_file` until stopped."""
+    return subprocess.Popen([py_spy(), "record", "--pid", str(process), "--rate", str(rate), "--format", "raw",
+                             "--idle", "--threads", "--nonblocking", "--output", str(raw_file)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stopped(recorder: subprocess.Popen[bytes]) -> str:
+    """Stop a recording; what py-spy said on the way."""
+    recorder.send_signal(signal.SIGINT)
+    return recorder.communicate(timeout=60)[1].decode(errors="replace")
+
+
+def sync_run(args: argparse.Namespace, raw_file: Path) -> str:
+    """The worker during one cycle run; its duration, and what py-spy said."""
     os.environ["CYCLEWRIGHT_STEP_CONCURRENCY"] = str(args.concurrency)
-    raw_file = args.raw or Path(tempfile.mkdtemp(prefix="cyclewright-profile-")) / "worker.txt"
     with running_stack_processes() as (api, demo, stack):
         reset_demo(demo, args.records)
         # One run first, unrecorded: imports, caches and connections warm, as in a long-lived worker.
         through_cycle(api, demo)
         reset_demo(demo, args.records)
-        recorder = subprocess.Popen([py_spy(), "record", "--pid", str(pid(stack, "worker")), "--rate",
-                                     str(args.rate), "--format", "raw", "--idle", "--threads", "--nonblocking", "--output",
-                                     str(raw_file)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        recorder = recording(pid(stack, "worker"), args.rate, raw_file)
         try:
             seconds = through_cycle(api, demo)
         finally:
-            recorder.send_signal(signal.SIGINT)
-            _, errors = recorder.communicate(timeout=60)
+            errors = stopped(recorder)
         assert delivered(demo) == args.records
-    if not raw_file.exists():
-        raise SystemExit(f"py-spy recorded nothing: {errors.decode(errors='replace')}")
     print(f"\n{args.records} records, concurrency {args.concurrency}: the cycle run took {seconds:.2f} s")
-    print(report(raw_file.read_text()))
+    return errors
+
+
+def on_demand_calls(args: argparse.Namespace, raw_file: Path) -> str:
+    """The API during sequential data-on-demand calls; what py-spy said."""
+    with running_stack_processes() as (api, demo, stack):
+        on_demand = on_demand_call(api, demo, args.records)
+        for _ in range(args.calls):  # unrecorded: imports, caches and connections warm
+            on_demand()
+        recorder = recording(pid(stack, "api"), args.rate, raw_file)
+        try:
+            started = time.perf_counter()
+            for _ in range(args.calls):
+                on_demand()
+            seconds = time.perf_counter() - started
+        finally:
+            errors = stopped(recorder)
+    print(f"\n{args.calls} data-on-demand calls of {args.records} records: {1000 * seconds / args.calls:.2f} ms each "
+          f"(the client's time included; the API is idle while the client and the demo API work)")
+    return errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--on-demand", action="store_true", help="the API during data-on-demand calls")
+    parser.add_argument("--records", type=int, help="records to sync (5000), or of each call (25)")
+    parser.add_argument("--concurrency", type=int, default=10, help="calls in flight to the leads service")
+    parser.add_argument("--calls", type=int, default=2000, help="data-on-demand calls recorded")
+    parser.add_argument("--rate", type=int, help="samples a second (250; 500 with --on-demand)")
+    parser.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks in this file")
+    args = parser.parse_args()
+    args.records = args.records or (25 if args.on_demand else 5000)
+    args.rate = args.rate or (500 if args.on_demand else 250)
+    process = "API" if args.on_demand else "worker"
+    raw_file = args.raw or Path(tempfile.mkdtemp(prefix="cyclewright-profile-")) / f"{process.lower()}.txt"
+    errors = on_demand_calls(args, raw_file) if args.on_demand else sync_run(args, raw_file)
+    if not raw_file.exists():
+        raise SystemExit(f"py-spy recorded nothing: {errors}")
+    print(report(raw_file.read_text(), process))
     print(f"collapsed stacks: {raw_file}")
 
 

@@ -34,24 +34,27 @@ async def iter_pages(
     def page(at: Cursor | None) -> asyncio.Task[CallResult]:
         return asyncio.ensure_future(call_method(client, connector, method_id, cursor=at, **call))
 
-    pending = page(cursor)
+    pending: asyncio.Task[CallResult] | None = None
     try:
+        # The first page awaited as it is (no task): there is nothing yet to overlap it with.
+        result = await call_method(client, connector, method_id, cursor=cursor, **call)
         while True:
-            result = await pending
             pages, read = pages + 1, read + result.count
             more = result.next_cursor is not None and not (
                 (max_records is not None and read >= max_records)
                 or (max_pages is not None and pages >= max_pages)
                 or (max_seconds is not None and time.monotonic() - started >= max_seconds)
             )
-            if more:
-                pending = page(result.next_cursor)  # in flight while this page is used
-                await _let_it_send()
-            yield result
             if not more:
+                yield result
                 return
+            pending = page(result.next_cursor)  # in flight while this page is used
+            await _let_it_send()
+            yield result
+            result = await pending
     finally:
-        pending.cancel()  # only ever a page nobody will read
+        if pending is not None:
+            pending.cancel()  # only ever a page nobody will read
 
 
 @dataclass

@@ -23,7 +23,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Self
 from urllib.parse import urlencode
 
@@ -176,10 +176,10 @@ class _PolicyResolver(AbstractResolver):
         await self.inner.close()
 
 
-@lru_cache(maxsize=1024)
 def _address_refusal(policy: EgressPolicy, host: str) -> str | None:
     """Why the policy refuses `host` when it is an address (None for a name, or an allowed
-    address). Cached: most calls go to the hosts of a few connectors."""
+    address). Cached by each client, by host alone (hashing the policy costs more than the
+    check): most calls go to the hosts of a few connectors."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -197,6 +197,7 @@ class HttpClient:
     def __init__(self, policy: EgressPolicy, timeout: float, max_connections: int = 100,
                  keepalive_seconds: float = 5.0) -> None:
         self.policy, self.timeout = policy, timeout
+        self.address_refusal = lru_cache(maxsize=1024)(partial(_address_refusal, policy))
         self.max_connections, self.keepalive_seconds = max_connections, keepalive_seconds
         self.timeouts = aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout)
         self.session: aiohttp.ClientSession | None = None
@@ -226,7 +227,7 @@ class HttpClient:
         """The scheme, and a host given as an address (aiohttp connects to those unresolved)."""
         if url.scheme not in SCHEMES:
             self.policy.check_scheme(url.scheme, str(url.with_query(None).with_fragment(None)))
-        if refusal := _address_refusal(self.policy, url.raw_host or ""):
+        if refusal := self.address_refusal(url.raw_host or ""):
             raise EgressRefused(refusal)
 
     async def _send(self, request: Request) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Row, bindparam
 from sqlmodel import Session, select
 
 from connectors import Connector, Credentials, load_connector
@@ -13,18 +13,22 @@ from connectors.hooks import Scripting
 from connectors.limits import Limiter
 from runtime.settings import settings
 from store.crypto import decrypt, decrypt_json
+from store.reads import Slow
 from store.storage import CycleStorage
 from store.tables import AccountConnector, ConnectorRelease
 from store.tokens import DatabaseTokenStore
 
 
-def load_release(db: Session, release_id: str) -> Connector:
+def load_release(db: Session, release_id: str, at_once: bool = False) -> Connector:
     """A release's connector. Parsing is the costly part of loading one, and a release's document
     never changes under its id (an upload is a new release): each is parsed once a process, and
-    the RELEASES_KEPT used last are kept."""
+    the RELEASES_KEPT used last are kept. `at_once` (a read on the event loop, store/reads.py):
+    Slow for one not parsed yet."""
     with _parsing:
         connector = _parsed.pop(release_id, None)
     if connector is None:
+        if at_once:
+            raise Slow(f"release {release_id} is not parsed yet")
         connector = load_connector(db.get(ConnectorRelease, release_id).document)
     with _parsing:
         if release_id not in _parsed and len(_parsed) >= RELEASES_KEPT:
@@ -53,8 +57,12 @@ def load_credentials(db: Session, account_connector_id: str) -> tuple[AccountCon
     row = db.execute(_INSTALLED, {"id": account_connector_id}).scalar_one_or_none()
     if row is None:
         raise LookupError(f"account connector {account_connector_id} does not exist")
-    return row, Credentials(auth_value=decrypt(row.auth_value), properties=decrypt_json(row.properties),
-                            authentication=row.authentication)
+    return row, credentials_of(row)
+
+
+def credentials_of(row: AccountConnector | Row) -> Credentials:
+    return Credentials(auth_value=decrypt(row.auth_value), properties=decrypt_json(row.properties),
+                       authentication=row.authentication)
 
 
 def call_options(account_connector_id: str, credentials: Credentials, limiter: Limiter, *,

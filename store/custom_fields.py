@@ -14,29 +14,35 @@ from sqlmodel import Session, select
 
 from connectors import Connector, Credentials, FieldSpec, Problem
 from connectors.lookups import FormatKind, with_custom_fields
-from store.connections import load_owned, load_release
+from store.connections import credentials_of, load_release
 from store.tables import AccountConnector, CustomFieldSet, FieldMapping, utcnow
 
-# Made once: every call of an account connector asks it (building a statement costs more than
-# running it).
+# Made once, and run on the session's connection: every call of an account connector runs
+# them, and building a statement, or ORM objects of its rows, costs several times running it.
 _FOUND = select(CustomFieldSet.method, CustomFieldSet.fields).where(
     CustomFieldSet.account_connector_id == bindparam("account_connector_id"))
+_INSTALLED = select(AccountConnector.__table__).where(AccountConnector.__table__.c.id == bindparam("id"))
 
 
-def load_callable(db: Session, account_id: str, account_connector_id: str) -> tuple[AccountConnector, Connector,
-                                                                                  Credentials]:
-    """An account's connector ready to call: its row, its release as it sees it (release_for)
-    and its credentials; LookupError when the account has no such connector."""
-    row, credentials = load_owned(db, account_id, account_connector_id)
-    return row, release_for(db, row.release_id, row.id), credentials
+def load_callable(db: Session, account_id: str, account_connector_id: str, at_once: bool = False
+                  ) -> tuple[Row, Connector, Credentials]:
+    """An account's connector ready to call: its row (the table's columns, read only: no ORM
+    object), its release as it sees it (release_for) and its credentials; LookupError when the
+    account has no such connector. `at_once`: as load_release's."""
+    row = db.connection().execute(_INSTALLED, {"id": account_connector_id}).one_or_none()
+    if row is None or row.account_id != account_id:
+        raise LookupError(f"account connector {account_connector_id} does not exist")
+    return row, release_for(db, row.release_id, row.id, at_once), credentials_of(row)
 
 
-def release_for(db: Session, release_id: str, account_connector_id: str | None) -> Connector:
-    """The release as this account connector sees it: its methods with the custom fields found for them."""
-    connector = load_release(db, release_id)
+def release_for(db: Session, release_id: str, account_connector_id: str | None, at_once: bool = False) -> Connector:
+    """The release as this account connector sees it: its methods with the custom fields found
+    for them. `at_once`: as load_release's."""
+    connector = load_release(db, release_id, at_once)
     if account_connector_id is None:
         return connector
-    found = {row.method: fields_of(row) for row in db.execute(_FOUND, {"account_connector_id": account_connector_id})}
+    found = {row.method: fields_of(row)
+             for row in db.connection().execute(_FOUND, {"account_connector_id": account_connector_id})}
     return with_custom_fields(connector, found) if found else connector
 
 

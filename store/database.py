@@ -101,7 +101,12 @@ def is_local_database() -> bool:
     """SQLite: a file of this machine, so a commit is a local write, not a network round trip."""
     from runtime.settings import settings
 
-    return _normalise(settings().database_url).startswith("sqlite")
+    return _is_sqlite(settings().database_url)
+
+
+@cache
+def _is_sqlite(url: str) -> bool:  # asked on every short read (store/reads.py)
+    return _normalise(url).startswith("sqlite")
 
 
 @contextmanager

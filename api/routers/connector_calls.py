@@ -6,12 +6,13 @@ as a cycle's steps.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import Row
+from sqlmodel import Session
 
 from api.auth import Claims
 from api.dependencies import AccountHeader, allowed_account
@@ -42,9 +43,8 @@ from connectors.nesting import TooDeep
 from connectors.oauth import NeedsReauthentication
 from store.connections import call_options
 from store.custom_fields import load_callable
-from store.database import session
 from store.limiter import DatabaseLimiter
-from store.tables import AccountConnector
+from store.reads import short_read
 
 router = APIRouter(prefix="/v1.0/account/connectors", tags=["account connectors"],
                    responses=responses(*COMMON))
@@ -84,7 +84,7 @@ class Caller:
     """An account connector ready to call: its row, its connector as it sees it (with its custom
     fields), and its credentials."""
 
-    row: AccountConnector
+    row: Row  # the account connector's columns (store/custom_fields.py load_callable)
     connector: Connector
     credentials: Credentials
 
@@ -101,17 +101,17 @@ class Caller:
 
 
 async def load_caller(claims: dict, account_id: str | None, id: str) -> Caller:
-    """The caller's account connector, in one trip to a thread."""
+    """The caller's account connector, in one short read (store/reads.py), kept until the
+    database changes."""
     account_id = allowed_account(claims, account_id)
 
-    def load() -> Caller:
-        with session() as db:
-            try:
-                return Caller(*load_callable(db, account_id, id))  # its owner exists: no account lookup
-            except LookupError:
-                raise not_found("account connector", id) from None
+    def load(db: Session, at_once: bool) -> Caller:
+        try:
+            return Caller(*load_callable(db, account_id, id, at_once))  # its owner exists: no account lookup
+        except LookupError:
+            raise not_found("account connector", id) from None
 
-    return await asyncio.to_thread(load)
+    return await short_read(load, ("account connector to call", account_id, id))
 
 
 def method_of(connector: Connector, method: str) -> str:
@@ -120,7 +120,7 @@ def method_of(connector: Connector, method: str) -> str:
     return method
 
 
-def _call_options(row: AccountConnector, credentials: Credentials) -> dict[str, Any]:
+def _call_options(row: Row, credentials: Credentials) -> dict[str, Any]:
     return {**call_options(row.id, credentials, limiter), "mergefields": OUTSIDE_A_RUN}
 
 
@@ -145,18 +145,26 @@ def _refused(err: ConnectorError) -> ApiError | None:
 
 
 @router.post("/{id}/methods/{method}", summary="Data on demand: call a method, get its mapped records",
-             responses=responses(429, 502))
+             response_model=RecordsOut, responses=responses(429, 502))
 async def call(id: str, method: str, request: Request, claims: Claims, account_id: AccountHeader,
-               body: CallIn | None = None) -> RecordsOut:
+               body: CallIn | None = None) -> Response:
     """Data on demand: the method's mapped records, from every page or from one. A connector
     script that fails answers 422 `script failed: …` (naming the script, its event and its line);
     an upstream that fails, 502."""
-    body = body or CallIn()
+    return await on_demand(request, claims, account_id, id, method, body or CallIn())
+
+
+async def on_demand(request: Request, claims: dict, account_id: str | None, id: str, method: str,
+                    body: CallIn) -> Response:
+    """`call`'s answer, for a request FastAPI has checked or api/on_demand.py has: the records
+    serialized once, as RecordsOut (built from the engine's own values, not validated again)."""
     caller = await load_caller(claims, account_id, id)
     pages = await caller.fetch(request, method_of(caller.connector, method), cursor=body.Cursor,
                                max_pages=1 if body.OnePage else None, parameters=body.Parameters,
                                fields=body.Fields)
-    return RecordsOut(Records=pages.records, Pages=pages.pages, NextCursor=pages.cursor, Warnings=pages.warnings)
+    out = RecordsOut.model_construct(Records=pages.records, Pages=pages.pages, NextCursor=pages.cursor,
+                                     Warnings=pages.warnings)
+    return Response(out.model_dump_json().encode(), media_type="application/json")
 
 
 @router.post("/{id}/test", summary="The debugger: call a method and show every HTTP exchange")
