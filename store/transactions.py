@@ -74,17 +74,20 @@ def write_page(db: Connection, run: RunRef, first: int, trigger: str, next_step:
     path, status, step = ([trigger, next_step], "Pending", next_step) if next_step else ([trigger], "Success", trigger)
     now, path = _timestamp(db, utcnow()), dumps(path)
     if db.dialect.name == "sqlite":
-        # The page as one JSON parameter, made into rows by SQLite: a thread writing it waits for
-        # the GIL once, not once a row (each time up to 5 ms while the event loop is busy).
-        page = dumps([[str(uuid7()), record] for record in records])
-        db.exec_driver_sql(_UPSERT_PAGE, (run.run_id, run.cycle_id, run.account_id, first, status, step, path,
-                                          trigger, now, page))
+        # Records as JSON parameters, made into rows by SQLite: a thread writing them waits for the
+        # GIL once a statement, not once a row (each time up to 5 ms while the event loop is busy).
+        # A few hundred a statement: a cached statement keeps its last parameters until it runs again.
+        for start in range(0, len(records), ROWS_A_STATEMENT):
+            rows = dumps([[str(uuid7()), record] for record in records[start:start + ROWS_A_STATEMENT]])
+            db.exec_driver_sql(_UPSERT_PAGE, (run.run_id, run.cycle_id, run.account_id, first + start, status, step,
+                                              path, trigger, now, rows))
         return
     rows = [(str(uuid7()), run.run_id, run.cycle_id, run.account_id, first + i, status, step, path,
              dumps({trigger: record}), now, now) for i, record in enumerate(records)]
     db.exec_driver_sql(_statement(db, _UPSERT), rows)
 
 
+ROWS_A_STATEMENT = 250
 _WRITTEN = ("id", "run_id", "cycle_id", "account_id", "seq", "status", "step", "path", "records",
             "created_at", "updated_at")
 # A rewrite keeps the row's id and creation time, and clears what a later step made of it.

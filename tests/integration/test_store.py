@@ -68,6 +68,12 @@ def test_connector_template_install_and_run_bookkeeping(db):
     transactions.write_page(db.connection(), ref, 5, "contacts", "lead", odd)
     db.commit()
     assert [w.records for w in transactions.read_range(db, run.id, 5, 7)] == [{"contacts": r} for r in odd]
+    many = [{"Email": f"m{i}@example.com"} for i in range(2 * transactions.ROWS_A_STATEMENT + 3)]
+    transactions.write_page(db.connection(), ref, 100, "contacts", "lead", many)  # several statements
+    db.commit()
+    assert [(w.seq, w.records) for w in transactions.read_range(db, run.id, 100, 100 + len(many))] == [
+        (100 + i, {"contacts": r}) for i, r in enumerate(many)]
+    transactions.drop_after(db, run.id, 6)
     if db.get_bind().dialect.name == "sqlite":
         # A NaN, as the standard library once wrote records: not JSON to SQLite, read all the same.
         db.execute(text('UPDATE "transaction" SET records = :r WHERE run_id = :id AND seq = 6'),
