@@ -91,13 +91,18 @@ class BodyLimit:
         except nesting.TooDeep as err:
             return await error_response(422, "The request is invalid.", [Problem("$", err.reason)])(
                 scope, receive, send)
-        given = False
+        await self.app(scope, replayed(body, receive), send)
 
-        async def replayed() -> Message:
-            nonlocal given
-            if given:
-                return await receive()  # a disconnect, in time
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replayed, send)
+def replayed(body: bytes, receive: Receive) -> Receive:
+    """`receive` with the body, read already, given again first: for the app behind to read."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()  # a disconnect, in time
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

@@ -21,10 +21,11 @@ from functools import lru_cache
 
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import partner_claims
 from api.errors import handler_for
+from api.limits import replayed
 from api.routers.connector_calls import CallIn, on_demand
 
 PATH = re.compile(r"/v1\.0/account/connectors/(?P<id>[^/]+)/methods/(?P<method>[^/]+)")
@@ -44,7 +45,7 @@ class OnDemand:
         body = await request.body()  # read whole within its limit and checked for depth (api/limits.py)
         taken = _taken(body)
         if taken is None:
-            return await self.app(scope, _replayed(body, receive), send)
+            return await self.app(scope, replayed(body, receive), send)
         try:
             claims = await partner_claims(request)
             account_id = request.headers.get("x-account-id") or request.headers.get("x-cyclr-account")
@@ -77,17 +78,3 @@ def _taken(body: bytes) -> CallIn | None:
         return CallIn.model_validate_json(body)
     except ValidationError:
         return None
-
-
-def _replayed(body: bytes, receive: Receive) -> Receive:
-    """`receive` with the body given again first, for FastAPI to read."""
-    given = False
-
-    async def replayed() -> Message:
-        nonlocal given
-        if given:
-            return await receive()  # a disconnect, in time
-        given = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replayed
